@@ -1,0 +1,316 @@
+#include "cli/options.h"
+
+#include <algorithm>
+
+#include "util/strings.h"
+
+#ifndef OCIBUILD_VERSION
+#define OCIBUILD_VERSION "0.0.0"
+#endif
+
+namespace ocibuild::cli {
+namespace {
+
+struct FlagDef {
+  std::string long_name;  // without dashes
+  char short_name = 0;
+  bool takes_value = false;
+};
+
+const std::vector<FlagDef>& Flags() {
+  static const std::vector<FlagDef> kFlags = {
+      {"file", 'f', true},        {"tag", 't', true},          {"build-arg", 0, true},
+      {"target", 0, true},        {"label", 0, true},          {"platform", 0, true},
+      {"no-cache", 0, false},     {"push", 0, false},          {"no-push", 0, false},
+      {"output", 'o', true},      {"progress", 0, true},       {"iidfile", 0, true},
+      {"metadata-file", 0, true}, {"digest-file", 0, true},    {"secret", 0, true},
+      {"cache-from", 0, true},    {"cache-to", 0, true},       {"insecure-registry", 0, true},
+      {"registry-ca", 0, true},   {"print-plan", 0, false},    {"help", 'h', false},
+      {"version", 0, false},      {"load", 0, false},
+  };
+  return kFlags;
+}
+
+Error FlagError(const std::string& flag, const std::string& msg) {
+  return Error{"invalid argument for " + flag + ": " + msg};
+}
+
+// "type=registry,ref=x" -> {type, {ref: x}}; a bare first field without '=' is the type.
+Result<std::pair<std::string, std::map<std::string, std::string>>> ParseCsvSpec(
+    const std::string& flag, const std::string& value, bool bare_is_dest) {
+  std::string type;
+  std::map<std::string, std::string> attrs;
+  for (const auto& field : Split(value, ',')) {
+    bool has_eq = false;
+    auto [k, v] = SplitOnce(field, '=', &has_eq);
+    k = std::string(TrimSpace(k));
+    if (!has_eq) {
+      if (bare_is_dest && value.find('=') == std::string::npos) {
+        // docker: "-o ./dir" is type=local,dest=./dir; "-o -" is a tar to stdout.
+        if (field == "-") return std::make_pair(std::string("tar"), std::map<std::string, std::string>{{"dest", "-"}});
+        return std::make_pair(std::string("local"), std::map<std::string, std::string>{{"dest", field}});
+      }
+      return FlagError(flag, "\"" + field + "\": expected key=value");
+    }
+    if (k.empty()) return FlagError(flag, "\"" + field + "\": empty key");
+    if (k == "type")
+      type = v;
+    else
+      attrs[k] = v;
+  }
+  if (type.empty()) return FlagError(flag, "\"" + value + "\": missing type=");
+  return std::make_pair(type, attrs);
+}
+
+Status ValidatePlatform(const std::string& p) {
+  auto parts = Split(p, '/');
+  if (parts.size() < 2 || parts.size() > 3)
+    return FlagError("--platform", "\"" + p + "\": expected os/arch[/variant], e.g. linux/amd64");
+  for (const auto& s : parts) {
+    if (s.empty())
+      return FlagError("--platform", "\"" + p + "\": empty component in os/arch[/variant]");
+  }
+  if (parts[0] != "linux")
+    return FlagError("--platform", "\"" + p + "\": only linux images can be built");
+  return Ok();
+}
+
+}  // namespace
+
+Result<Options> ParseArgs(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env) {
+  Options o;
+  std::vector<std::string> positional;
+  size_t i = 0;
+  if (!argv.empty() && (argv[0] == "build" || argv[0] == "doctor" || argv[0] == "plan")) {
+    if (argv[0] == "doctor") o.command = Command::kDoctor;
+    if (argv[0] == "plan") o.command = Command::kPrintPlan;
+    i = 1;
+  }
+  bool only_positional = false;
+  for (; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (only_positional || arg == "-" || arg.empty() || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_positional = true;
+      continue;
+    }
+    std::string name, value;
+    bool has_value = false;
+    const FlagDef* def = nullptr;
+    std::string shown;
+    if (StartsWith(arg, "--")) {
+      auto [n, v] = SplitOnce(std::string_view(arg).substr(2), '=', &has_value);
+      name = n;
+      value = v;
+      shown = "--" + name;
+      for (const auto& f : Flags())
+        if (f.long_name == name) def = &f;
+      if (!def) {
+        std::vector<std::string> names;
+        for (const auto& f : Flags()) names.push_back(f.long_name);
+        std::string near = NearestMatch(name, names);
+        return Error{"unknown flag: " + shown +
+                     (near.empty() ? "" : " (did you mean --" + near + "?)") +
+                     "\nSee 'ocibuild --help'."};
+      }
+    } else {
+      char c = arg[1];
+      shown = std::string("-") + c;
+      for (const auto& f : Flags())
+        if (f.short_name == c) def = &f;
+      if (!def) return Error{"unknown shorthand flag: '" + std::string(1, c) + "' in " + arg +
+                             "\nSee 'ocibuild --help'."};
+      name = def->long_name;
+      if (arg.size() > 2) {
+        if (!def->takes_value)
+          return Error{"unknown shorthand flag: '" + std::string(1, arg[2]) + "' in " + arg};
+        value = arg.substr(2);
+        if (!value.empty() && value[0] == '=') value = value.substr(1);
+        has_value = true;
+      }
+    }
+    if (def->takes_value && !has_value) {
+      if (i + 1 >= argv.size()) return Error{"flag needs an argument: " + shown};
+      value = argv[++i];
+      has_value = true;
+    } else if (!def->takes_value && has_value) {
+      if (value != "true" && value != "false")
+        return FlagError(shown, "\"" + value + "\": a boolean flag takes true or false");
+    }
+    bool bool_value = !has_value || value == "true";
+
+    if (name == "file") {
+      if (value.empty()) return FlagError(shown, "empty path");
+      o.dockerfile = value;
+    } else if (name == "tag") {
+      if (value.empty()) return FlagError(shown, "empty image reference");
+      std::string repo = value;
+      size_t at = repo.find('@');
+      if (at != std::string::npos) repo = repo.substr(0, at);
+      size_t slash = repo.rfind('/');
+      size_t colon = repo.rfind(':');
+      if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+        repo = repo.substr(0, colon);
+      size_t first = repo.find('/');
+      std::string path_part = first == std::string::npos ? repo : repo.substr(first + 1);
+      if (path_part != ToLower(path_part) || value.find_first_of(" \t\n") != std::string::npos)
+        return FlagError(shown, "\"" + value + "\": invalid reference format: repository name must be lowercase");
+      o.tags.push_back(value);
+    } else if (name == "build-arg") {
+      bool eq = false;
+      auto [k, v] = SplitOnce(value, '=', &eq);
+      if (k.empty()) return FlagError(shown, "\"" + value + "\": expected KEY=VALUE");
+      if (!eq) {
+        auto it = env.find(k);
+        if (it == env.end()) continue;  // docker: a bare KEY not in the environment is ignored
+        v = it->second;
+      }
+      o.build_args.emplace_back(k, v);
+    } else if (name == "target") {
+      if (value.empty()) return FlagError(shown, "empty stage name");
+      o.target = value;
+    } else if (name == "label") {
+      bool eq = false;
+      auto [k, v] = SplitOnce(value, '=', &eq);
+      if (k.empty()) return FlagError(shown, "\"" + value + "\": expected KEY=VALUE");
+      o.labels.emplace_back(k, v);
+    } else if (name == "platform") {
+      if (value.find(',') != std::string::npos)
+        return FlagError(shown, "\"" + value + "\": building several platforms at once is not supported; run once per platform");
+      OCIB_TRY(ValidatePlatform(value));
+      o.platform = value;
+    } else if (name == "no-cache") {
+      o.no_cache = bool_value;
+    } else if (name == "push") {
+      o.push = bool_value;
+    } else if (name == "no-push") {
+      o.push = !bool_value;
+    } else if (name == "load") {
+      return Error{"--load needs a Docker daemon; use --output type=docker,dest=image.tar and `docker load -i image.tar`"};
+    } else if (name == "output") {
+      OCIB_ASSIGN_OR_RETURN(auto spec, ParseCsvSpec(shown, value, true));
+      static const std::vector<std::string> kTypes = {"registry", "image", "oci", "docker", "tar", "local"};
+      if (std::find(kTypes.begin(), kTypes.end(), spec.first) == kTypes.end()) {
+        std::string near = NearestMatch(spec.first, kTypes);
+        return FlagError(shown, "unknown output type \"" + spec.first + "\"" +
+                                    (near.empty() ? "" : " (did you mean " + near + "?)") +
+                                    "; one of registry, image, oci, docker, tar, local");
+      }
+      if ((spec.first == "oci" || spec.first == "docker" || spec.first == "tar" || spec.first == "local") &&
+          spec.second["dest"].empty())
+        return FlagError(shown, "type=" + spec.first + " needs dest=PATH");
+      o.outputs.push_back(OutputSpec{spec.first, spec.second, value});
+    } else if (name == "progress") {
+      if (value == "auto") o.progress = Progress::kAuto;
+      else if (value == "plain") o.progress = Progress::kPlain;
+      else if (value == "tty") o.progress = Progress::kTty;
+      else if (value == "quiet") o.progress = Progress::kQuiet;
+      else return FlagError(shown, "\"" + value + "\": one of auto, plain, tty, quiet");
+    } else if (name == "iidfile") {
+      o.iidfile = value;
+    } else if (name == "metadata-file") {
+      o.metadata_file = value;
+    } else if (name == "digest-file") {
+      o.digest_file = value;
+    } else if (name == "secret") {
+      SecretSpec s;
+      for (const auto& field : Split(value, ',')) {
+        bool eq = false;
+        auto [k, v] = SplitOnce(field, '=', &eq);
+        if (!eq) return FlagError(shown, "\"" + field + "\": expected key=value");
+        if (k == "id") s.id = v;
+        else if (k == "src" || k == "source") s.src = v;
+        else if (k == "env") s.env = v;
+        else if (k == "type") {
+          if (v != "file" && v != "env") return FlagError(shown, "type must be file or env");
+        } else return FlagError(shown, "unknown key \"" + k + "\"; use id=, src=, env=");
+      }
+      if (s.id.empty()) return FlagError(shown, "\"" + value + "\": missing id=");
+      if (s.src.empty() && s.env.empty()) {
+        // docker: id=X alone reads the environment variable X if set, else file X.
+        if (env.count(s.id)) s.env = s.id;
+        else s.src = s.id;
+      }
+      o.secrets.push_back(s);
+    } else if (name == "cache-from" || name == "cache-to") {
+      std::string v = value;
+      if (v.find('=') == std::string::npos) v = "type=registry,ref=" + v;
+      OCIB_ASSIGN_OR_RETURN(auto spec, ParseCsvSpec(shown, v, false));
+      if (spec.first != "registry" && spec.first != "local" && spec.first != "inline")
+        return FlagError(shown, "unknown cache type \"" + spec.first + "\"; one of registry, local, inline");
+      if (spec.first == "registry" && spec.second["ref"].empty())
+        return FlagError(shown, "type=registry needs ref=IMAGE");
+      if (spec.first == "local" && spec.second[name == "cache-from" ? "src" : "dest"].empty())
+        return FlagError(shown, std::string("type=local needs ") + (name == "cache-from" ? "src=DIR" : "dest=DIR"));
+      (name == "cache-from" ? o.cache_from : o.cache_to).push_back(CacheSpec{spec.first, spec.second, value});
+    } else if (name == "insecure-registry") {
+      o.insecure_registries.push_back(value);
+    } else if (name == "registry-ca") {
+      o.registry_ca = value;
+    } else if (name == "print-plan") {
+      if (bool_value) o.command = Command::kPrintPlan;
+    } else if (name == "help") {
+      o.command = Command::kHelp;
+      return o;
+    } else if (name == "version") {
+      o.command = Command::kVersion;
+      return o;
+    }
+  }
+  if (o.command == Command::kDoctor) {
+    o.doctor_refs = positional;
+    return o;
+  }
+  if (positional.empty())
+    return Error{"ocibuild requires exactly 1 argument (the build context, e.g. \".\")\n"
+                 "Usage: ocibuild [OPTIONS] CONTEXT\nSee 'ocibuild --help'."};
+  if (positional.size() > 1)
+    return Error{"ocibuild requires exactly 1 argument (the build context), got " +
+                 std::to_string(positional.size()) + ": " + Join(positional, " ")};
+  o.context_dir = positional[0];
+  return o;
+}
+
+std::string VersionText() { return std::string("ocibuild ") + OCIBUILD_VERSION + "\n"; }
+
+std::string UsageText() {
+  return R"(Usage: ocibuild [build] [OPTIONS] CONTEXT
+       ocibuild plan [OPTIONS] CONTEXT     (same as --print-plan)
+       ocibuild doctor [IMAGE-REF]
+
+Build an OCI image from a Dockerfile without a daemon, root, or user namespaces.
+
+Options:
+  -f, --file PATH             Dockerfile (default: CONTEXT/Dockerfile)
+  -t, --tag REF               Name (and push) the image as REF; repeatable
+      --build-arg KEY[=VAL]   Set a build-time ARG; KEY alone takes $KEY
+      --target STAGE          Build this stage and what it needs
+      --label KEY=VAL         Add a label to the image; repeatable
+      --platform OS/ARCH[/V]  Target platform (default: the host's)
+      --no-cache              Do not use the layer cache
+      --push / --no-push      Push the tagged image (default: push when -t is given)
+  -o, --output SPEC           type=registry | type=oci,dest=DIR|FILE.tar |
+                              type=docker,dest=FILE.tar | type=tar,dest=FILE |
+                              type=local,dest=DIR ; repeatable
+      --progress MODE         auto, plain, tty, quiet (default: auto)
+      --iidfile PATH          Write the image ID (config digest) to PATH
+      --metadata-file PATH    Write build metadata (JSON) to PATH
+      --digest-file PATH      Write the pushed manifest digest to PATH
+      --secret id=ID[,src=PATH|,env=VAR]
+                              Expose a secret to RUN --mount=type=secret
+      --cache-from SPEC       type=registry,ref=REF | type=local,src=DIR
+      --cache-to SPEC         type=registry,ref=REF[,mode=max] | type=local,dest=DIR
+      --insecure-registry HOST[:PORT]
+                              Allow plain HTTP / unverified TLS for HOST
+      --registry-ca PATH      Extra CA bundle for registry TLS
+      --print-plan            Parse the Dockerfile and print the stages and steps; build nothing
+  -h, --help                  Show this help
+      --version               Show the version
+)";
+}
+
+}  // namespace ocibuild::cli

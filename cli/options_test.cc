@@ -1,0 +1,98 @@
+#include "cli/options.h"
+
+#include <gtest/gtest.h>
+
+namespace ocibuild::cli {
+namespace {
+
+Result<Options> Parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  return ParseArgs(args, env);
+}
+
+std::string Err(std::vector<std::string> args) {
+  auto r = Parse(std::move(args));
+  return r.ok() ? "<ok>" : r.error().message;
+}
+
+TEST(Options, TypicalBuild) {
+  auto o = Parse({"-f", "sub/Dockerfile", "-t", "ghcr.io/org/img:1", "--tag=ghcr.io/org/img:latest",
+                  "--build-arg", "A=1", "--build-arg", "FROMENV", "--label", "k=v=w", "--target",
+                  "final", "--platform", "linux/arm/v7", "--no-cache", "--progress=plain", "."},
+                 {{"FROMENV", "xyz"}});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->command, Command::kBuild);
+  EXPECT_EQ(o->dockerfile, "sub/Dockerfile");
+  EXPECT_EQ(o->tags, (std::vector<std::string>{"ghcr.io/org/img:1", "ghcr.io/org/img:latest"}));
+  ASSERT_EQ(o->build_args.size(), 2u);
+  EXPECT_EQ(o->build_args[1], (std::pair<std::string, std::string>{"FROMENV", "xyz"}));
+  EXPECT_EQ(o->labels[0].second, "v=w");
+  EXPECT_EQ(o->target, "final");
+  EXPECT_EQ(o->platform, "linux/arm/v7");
+  EXPECT_TRUE(o->no_cache);
+  EXPECT_EQ(o->progress, Progress::kPlain);
+  EXPECT_EQ(o->context_dir, ".");
+}
+
+TEST(Options, BareBuildArgNotInEnvIsIgnored) {
+  auto o = Parse({"--build-arg", "MISSING", "."});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->build_args.empty());
+}
+
+TEST(Options, Outputs) {
+  auto o = Parse({"-o", "type=oci,dest=out.tar", "--output", "./dir", "--no-push", "ctx"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  ASSERT_EQ(o->outputs.size(), 2u);
+  EXPECT_EQ(o->outputs[0].type, "oci");
+  EXPECT_EQ(o->outputs[0].attrs.at("dest"), "out.tar");
+  EXPECT_EQ(o->outputs[1].type, "local");
+  EXPECT_EQ(o->push, std::optional<bool>(false));
+}
+
+TEST(Options, SecretsAndCache) {
+  auto o = Parse({"--secret", "id=npm,src=/tmp/npmrc", "--secret", "id=TOKEN",
+                  "--cache-from", "type=registry,ref=localhost:5000/c", "--cache-to",
+                  "localhost:5000/c", "."},
+                 {{"TOKEN", "t"}});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->secrets[0].src, "/tmp/npmrc");
+  EXPECT_EQ(o->secrets[1].env, "TOKEN");
+  EXPECT_EQ(o->cache_from[0].attrs.at("ref"), "localhost:5000/c");
+  EXPECT_EQ(o->cache_to[0].type, "registry");
+}
+
+TEST(Options, PreciseErrors) {
+  EXPECT_EQ(Err({"--tga", "x", "."}), "unknown flag: --tga (did you mean --tag?)\nSee 'ocibuild --help'.");
+  EXPECT_EQ(Err({"--zzzzzzzz", "."}), "unknown flag: --zzzzzzzz\nSee 'ocibuild --help'.");
+  EXPECT_EQ(Err({"-t"}), "flag needs an argument: -t");
+  EXPECT_EQ(Err({"--progress", "fancy", "."}),
+            "invalid argument for --progress: \"fancy\": one of auto, plain, tty, quiet");
+  EXPECT_EQ(Err({"--platform", "amd64", "."}),
+            "invalid argument for --platform: \"amd64\": expected os/arch[/variant], e.g. linux/amd64");
+  EXPECT_EQ(Err({"-o", "type=ocii,dest=x", "."}),
+            "invalid argument for -o: unknown output type \"ocii\" (did you mean oci?); one of "
+            "registry, image, oci, docker, tar, local");
+  EXPECT_EQ(Err({"-o", "type=oci", "."}), "invalid argument for -o: type=oci needs dest=PATH");
+  EXPECT_EQ(Err({"-t", "ghcr.io/Org/Img", "."}),
+            "invalid argument for -t: \"ghcr.io/Org/Img\": invalid reference format: repository "
+            "name must be lowercase");
+  EXPECT_EQ(Err({}), "ocibuild requires exactly 1 argument (the build context, e.g. \".\")\n"
+                     "Usage: ocibuild [OPTIONS] CONTEXT\nSee 'ocibuild --help'.");
+  EXPECT_EQ(Err({"a", "b"}), "ocibuild requires exactly 1 argument (the build context), got 2: a b");
+  EXPECT_EQ(Err({"--no-cache=maybe", "."}),
+            "invalid argument for --no-cache: \"maybe\": a boolean flag takes true or false");
+  EXPECT_EQ(Err({"--secret", "src=x", "."}), "invalid argument for --secret: \"src=x\": missing id=");
+}
+
+TEST(Options, HelpVersionDoctor) {
+  EXPECT_EQ(Parse({"--help"})->command, Command::kHelp);
+  EXPECT_EQ(Parse({"--version"})->command, Command::kVersion);
+  auto d = Parse({"doctor", "ghcr.io/org/img"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->command, Command::kDoctor);
+  EXPECT_EQ(d->doctor_refs, std::vector<std::string>{"ghcr.io/org/img"});
+  EXPECT_EQ(Parse({"--print-plan", "."})->command, Command::kPrintPlan);
+}
+
+}  // namespace
+}  // namespace ocibuild::cli

@@ -1,0 +1,43 @@
+# ocibuild_test(NAME
+#   SOURCES a_test.cc ...
+#   LIBS lib ...
+#   [LABELS unit|integration ...]
+#   [UNPRIV]      also run the whole binary as an unprivileged user (scripts/as-user.sh)
+#   [CONTAINER]   also run it inside docker run --user 1000 --cap-drop=ALL (scripts/in-container.sh)
+#   [TIMEOUT sec])
+# Test binaries find the tree through environment variables, never through the working directory:
+#   OCIBUILD_SOURCE_DIR, OCIBUILD_TESTDATA, OCIBUILD_CONFORMANCE, OCIBUILD_BINARY (the ocibuild exe).
+function(ocibuild_test name)
+  cmake_parse_arguments(T "UNPRIV;CONTAINER" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 600)
+  endif()
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
+  set(env
+      "OCIBUILD_SOURCE_DIR=${OCIBUILD_SOURCE_DIR}"
+      "OCIBUILD_TESTDATA=${OCIBUILD_SOURCE_DIR}/testdata"
+      "OCIBUILD_CONFORMANCE=${OCIBUILD_CONFORMANCE_DIR}"
+      "OCIBUILD_BUILD_DIR=${CMAKE_BINARY_DIR}"
+      "OCIBUILD_BINARY=$<TARGET_FILE:ocibuild>")
+  gtest_discover_tests(${name}
+    DISCOVERY_TIMEOUT 60
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}"
+               SKIP_RETURN_CODE 77)
+  if(T_UNPRIV)
+    add_test(NAME ${name}.as-unprivileged-user
+             COMMAND ${OCIBUILD_SOURCE_DIR}/scripts/as-user.sh $<TARGET_FILE:${name}>)
+    set_tests_properties(${name}.as-unprivileged-user PROPERTIES
+      LABELS "unpriv;${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}" SKIP_RETURN_CODE 77)
+  endif()
+  if(T_CONTAINER)
+    add_test(NAME ${name}.in-container
+             COMMAND ${OCIBUILD_SOURCE_DIR}/scripts/in-container.sh $<TARGET_FILE:${name}>)
+    set_tests_properties(${name}.in-container PROPERTIES
+      LABELS "container;${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}"
+      SKIP_RETURN_CODE 77 RESOURCE_LOCK dockerd)
+  endif()
+endfunction()

@@ -1,0 +1,184 @@
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+namespace ocibuild {
+
+Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return SysError("open", path);
+  return UniqueFd(fd);
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError("read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError("write", what);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok();
+}
+
+Status WriteFile(const std::string& path, std::string_view data, int mode) {
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  return WriteAll(fd.get(), data, path);
+}
+
+static std::string RandomSuffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kAlnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s(10, 'x');
+  for (auto& c : s) c = kAlnum[rng() % (sizeof kAlnum - 1)];
+  return s;
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
+  std::string tmp = path + ".tmp-" + RandomSuffix();
+  {
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
+    Status st = WriteAll(fd.get(), data, tmp);
+    if (st.ok() && ::fsync(fd.get()) != 0) st = SysError("fsync", tmp);
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = SysError("rename", tmp + " -> " + path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return Ok();
+}
+
+Status MakeDirs(const std::string& path, int mode) {
+  if (path.empty()) return Ok();
+  std::string cur;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    cur = path.substr(0, j);
+    i = j + 1;
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return SysError("mkdir", cur);
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return SysError("stat", path);
+  if (!S_ISDIR(st.st_mode)) return Error{"mkdir " + path + ": exists and is not a directory"};
+  return Ok();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+static Status RemoveAllAt(int parent, const std::string& name, const std::string& shown) {
+  struct stat st;
+  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Ok();
+    return SysError("stat", shown);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if ((st.st_mode & 0700) != 0700) ::fchmodat(parent, name.c_str(), 0700, 0);
+    int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return SysError("open", shown);
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      ::close(fd);
+      return SysError("fdopendir", shown);
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+    }
+    Status st2;
+    for (const auto& n : names) {
+      st2 = RemoveAllAt(::dirfd(d), n, shown + "/" + n);
+      if (!st2.ok()) break;
+    }
+    ::closedir(d);
+    if (!st2.ok()) return st2;
+    if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+      return SysError("rmdir", shown);
+    return Ok();
+  }
+  if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT)
+    return SysError("unlink", shown);
+  return Ok();
+}
+
+Status RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, path, path); }
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  std::string out(a);
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  out += '/';
+  out += b;
+  return out;
+}
+
+Result<TempDir> TempDir::Create(const std::string& prefix, const std::string& parent) {
+  std::string base = parent;
+  if (base.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    base = (t && *t) ? t : "/tmp";
+  }
+  std::string tmpl = JoinPath(base, prefix + "XXXXXX");
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) return SysError("mkdtemp", tmpl);
+  return TempDir(std::string(buf.data()));
+}
+
+TempDir& TempDir::operator=(TempDir&& o) noexcept {
+  if (this != &o) {
+    if (!path_.empty()) (void)RemoveAll(path_);
+    path_ = std::move(o.path_);
+    o.path_.clear();
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)RemoveAll(path_);
+}
+
+std::string TempDir::Release() {
+  std::string p = std::move(path_);
+  path_.clear();
+  return p;
+}
+
+}  // namespace ocibuild

@@ -1,0 +1,48 @@
+// Small filesystem helpers with errors that name the path.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace ocibuild {
+
+Result<std::string> ReadFile(const std::string& path);
+Status WriteFile(const std::string& path, std::string_view data, int mode = 0644);
+// Writes to "<path>.tmp-<random>" in the same directory, fsyncs, then renames over path:
+// readers see the old content or the new, never a torn file.
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+Status MakeDirs(const std::string& path, int mode = 0755);
+// Removes a tree without following symlinks; makes directories writable on the way so that
+// trees with 0555 directories (as images have) can be removed by their unprivileged owner.
+Status RemoveAll(const std::string& path);
+bool PathExists(const std::string& path);
+Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
+Status WriteAll(int fd, std::string_view data, const std::string& what);
+// Joins two paths with exactly one '/'.
+std::string JoinPath(std::string_view a, std::string_view b);
+
+// A directory removed (recursively) when the object dies.
+class TempDir {
+ public:
+  // Creates "<parent>/<prefix>XXXXXX"; parent defaults to $TMPDIR or /tmp.
+  static Result<TempDir> Create(const std::string& prefix = "ocibuild-",
+                                const std::string& parent = "");
+  TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+  TempDir& operator=(TempDir&& o) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+
+  const std::string& path() const { return path_; }
+  // Keeps the directory on disk; returns its path.
+  std::string Release();
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace ocibuild

@@ -1,0 +1,25 @@
+// String helpers used across the tree.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ocibuild {
+
+std::vector<std::string> Split(std::string_view s, char sep);
+// Splits on the first `sep`; the second part is empty (and `found` false) when absent.
+std::pair<std::string, std::string> SplitOnce(std::string_view s, char sep, bool* found = nullptr);
+std::string_view TrimSpace(std::string_view s);
+std::string ToLower(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+// Levenshtein distance, for "did you mean" suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+// Closest candidate within a small distance, or "" when nothing is close.
+std::string NearestMatch(std::string_view word, const std::vector<std::string>& candidates);
+// Human-readable byte count ("12.3 MB").
+std::string HumanBytes(uint64_t n);
+
+}  // namespace ocibuild

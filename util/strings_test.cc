@@ -1,0 +1,32 @@
+#include "util/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace ocibuild {
+
+TEST(Strings, Split) {
+  EXPECT_EQ(Split("a,b,,c", ','), (std::vector<std::string>{"a", "b", "", "c"}));
+  EXPECT_EQ(Split("", ','), (std::vector<std::string>{""}));
+  bool found = false;
+  auto [k, v] = SplitOnce("key=va=lue", '=', &found);
+  EXPECT_TRUE(found);
+  EXPECT_EQ(k, "key");
+  EXPECT_EQ(v, "va=lue");
+  SplitOnce("novalue", '=', &found);
+  EXPECT_FALSE(found);
+}
+
+TEST(Strings, NearestMatch) {
+  std::vector<std::string> flags = {"mount", "network", "security"};
+  EXPECT_EQ(NearestMatch("moutn", flags), "mount");
+  EXPECT_EQ(NearestMatch("NETWORK", flags), "network");
+  EXPECT_EQ(NearestMatch("zzzzzz", flags), "");
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+}
+
+TEST(Strings, HumanBytes) {
+  EXPECT_EQ(HumanBytes(512), "512 B");
+  EXPECT_EQ(HumanBytes(1500000), "1.5 MB");
+}
+
+}  // namespace ocibuild
