@@ -1,0 +1,219 @@
+#include "builder/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <deque>
+
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace ocibuild::builder {
+namespace {
+
+constexpr size_t kTailLines = 30;
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", s);
+  return buf;
+}
+
+class StreamProgress : public Progress {
+ public:
+  StreamProgress(ProgressMode mode, int fd, std::function<Clock::time_point()> now)
+      : mode_(mode), fd_(fd), now_(std::move(now)), start_(now_()) {}
+
+  int StepStarted(std::string_view label) override {
+    std::lock_guard lock(mu_);
+    int n = static_cast<int>(steps_.size()) + 1;
+    steps_.push_back(Step{std::string(label), StepState::kRunning, now_(), 0, {}, {}});
+    if (mode_ != ProgressMode::kQuiet) Emit("#" + std::to_string(n) + " " + std::string(label));
+    return n;
+  }
+
+  void StepOutput(int step, std::string_view data) override {
+    std::lock_guard lock(mu_);
+    Step* s = Get(step);
+    if (!s) return;
+    for (char c : data) {
+      if (c == '\n') {
+        FlushLine(step, *s);
+      } else if (c != '\r') {
+        s->partial += c;
+      }
+    }
+  }
+
+  void StepFinished(int step, StepState state) override {
+    std::lock_guard lock(mu_);
+    Step* s = Get(step);
+    if (!s) return;
+    if (!s->partial.empty()) FlushLine(step, *s);
+    s->state = state;
+    s->seconds = std::chrono::duration<double>(now_() - s->started).count();
+    std::string id = "#" + std::to_string(step) + " ";
+    if (state == StepState::kCached) {
+      if (mode_ != ProgressMode::kQuiet) Emit(id + "CACHED");
+    } else if (state == StepState::kFailed) {
+      Emit(id + "ERROR after " + Seconds(s->seconds));
+    } else if (mode_ != ProgressMode::kQuiet) {
+      Emit(id + "DONE " + Seconds(s->seconds));
+    }
+    if (mode_ != ProgressMode::kQuiet) Emit("");
+  }
+
+  void Transfer(std::string_view what, uint64_t done, uint64_t total) override {
+    std::lock_guard lock(mu_);
+    std::string key(what);
+    bool finished = total != 0 && done >= total;
+    if (mode_ == ProgressMode::kTty) {
+      if (finished)
+        transfers_.erase(key);
+      else
+        transfers_[key] = {done, total};
+      Redraw();
+      return;
+    }
+    // Plain logs get one line per transfer at the end, not a line per chunk.
+    if (mode_ == ProgressMode::kPlain && finished)
+      Emit("  " + key + " " + HumanBytes(total) + " done");
+  }
+
+  void Warning(std::string_view text) override {
+    std::lock_guard lock(mu_);
+    Emit("WARNING: " + std::string(text));
+  }
+
+  void Summary(const BuildSummary& sum) override {
+    std::lock_guard lock(mu_);
+    transfers_.clear();
+    if (mode_ == ProgressMode::kQuiet) {
+      if (!sum.image_digest.empty()) Emit(sum.image_digest);
+      return;
+    }
+    std::string out = "Build complete in " + Seconds(sum.total_seconds);
+    if (!sum.image_digest.empty()) out += "\n  image digest:  " + sum.image_digest;
+    if (!sum.config_digest.empty()) out += "\n  image ID:      " + sum.config_digest;
+    if (sum.image_size) out += "\n  size:          " + HumanBytes(sum.image_size);
+    for (const auto& n : sum.names) out += "\n  name:          " + n;
+    out += "\n  steps:";
+    for (const auto& s : steps_) {
+      const char* st = s.state == StepState::kCached   ? "cached"
+                       : s.state == StepState::kFailed ? "FAILED"
+                       : s.state == StepState::kDone   ? "done"
+                                                       : "running";
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%7.1fs %-7s ", s.seconds, st);
+      out += "\n   " + std::string(buf) + s.label;
+    }
+    Emit(out);
+  }
+
+  std::vector<std::string> TailOf(int step, size_t lines) const override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    if (step < 1 || step > static_cast<int>(steps_.size())) return out;
+    const Step& s = steps_[step - 1];
+    size_t want = s.partial.empty() ? lines : (lines ? lines - 1 : 0);
+    size_t from = s.tail.size() > want ? s.tail.size() - want : 0;
+    out.assign(s.tail.begin() + static_cast<long>(from), s.tail.end());
+    if (!s.partial.empty() && lines) out.push_back(s.partial);
+    return out;
+  }
+
+  std::vector<StepTiming> Timings() const override {
+    std::lock_guard lock(mu_);
+    std::vector<StepTiming> out;
+    for (const auto& s : steps_) out.push_back(StepTiming{s.label, s.state, s.seconds});
+    return out;
+  }
+
+ private:
+  struct Step {
+    std::string label;
+    StepState state;
+    Clock::time_point started;
+    double seconds;
+    std::string partial;
+    std::deque<std::string> tail;
+  };
+
+  Step* Get(int step) {
+    if (step < 1 || step > static_cast<int>(steps_.size())) return nullptr;
+    return &steps_[step - 1];
+  }
+
+  void FlushLine(int step, Step& s) {
+    s.tail.push_back(s.partial);
+    if (s.tail.size() > kTailLines) s.tail.pop_front();
+    if (mode_ != ProgressMode::kQuiet) {
+      double t = std::chrono::duration<double>(now_() - s.started).count();
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", t);
+      Emit("#" + std::to_string(step) + " " + buf + " " + s.partial);
+    }
+    s.partial.clear();
+  }
+
+  // Prints a line above the live footer (tty) or as is (plain).
+  void Emit(const std::string& line) {
+    std::string out;
+    if (mode_ == ProgressMode::kTty) out += ClearFooter();
+    out += line + "\n";
+    if (mode_ == ProgressMode::kTty) out += Footer();
+    (void)WriteAll(fd_, out, "progress");
+  }
+
+  std::string ClearFooter() {
+    std::string out;
+    for (int i = 0; i < footer_lines_; ++i) out += "\x1b[1A\x1b[2K";
+    footer_lines_ = 0;
+    return out;
+  }
+
+  std::string Footer() {
+    std::string out;
+    auto now = now_();
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      if (steps_[i].state != StepState::kRunning) continue;
+      double t = std::chrono::duration<double>(now - steps_[i].started).count();
+      out += "\x1b[2m=> #" + std::to_string(i + 1) + " " + steps_[i].label + "  " + Seconds(t) +
+             "\x1b[0m\n";
+      ++footer_lines_;
+    }
+    for (const auto& [what, dt] : transfers_) {
+      out += "\x1b[2m   " + what + "  " + HumanBytes(dt.first) +
+             (dt.second ? " / " + HumanBytes(dt.second) : "") + "\x1b[0m\n";
+      ++footer_lines_;
+    }
+    return out;
+  }
+
+  void Redraw() {
+    std::string out = ClearFooter() + Footer();
+    (void)WriteAll(fd_, out, "progress");
+  }
+
+  const ProgressMode mode_;
+  const int fd_;
+  const std::function<Clock::time_point()> now_;
+  const Clock::time_point start_;
+  mutable std::mutex mu_;
+  std::vector<Step> steps_;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> transfers_;
+  int footer_lines_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Progress> MakeProgress(ProgressMode mode, int fd) {
+  return std::make_unique<StreamProgress>(mode, fd, [] { return Clock::now(); });
+}
+
+std::unique_ptr<Progress> MakeProgressForTest(ProgressMode mode, int fd,
+                                              std::function<Clock::time_point()> now) {
+  return std::make_unique<StreamProgress>(mode, fd, std::move(now));
+}
+
+}  // namespace ocibuild::builder

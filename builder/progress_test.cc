@@ -1,0 +1,106 @@
+#include "builder/progress.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "util/fs.h"
+
+namespace ocibuild::builder {
+namespace {
+
+// Captures what a Progress writes, with a clock that advances 0.5 s per reading.
+struct Capture {
+  Capture() {
+    auto d = TempDir::Create();
+    dir = std::move(*d);
+    path = JoinPath(dir.path(), "out");
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
+  ~Capture() { ::close(fd); }
+  std::string Text() { return *ReadFile(path); }
+  std::function<Clock::time_point()> FakeClock() {
+    return [this] { return Clock::time_point(std::chrono::milliseconds(500 * ticks++)); };
+  }
+  TempDir dir = std::move(*TempDir::Create());
+  std::string path;
+  int fd;
+  int ticks = 0;
+};
+
+TEST(Progress, PlainLooksLikeBuildKit) {
+  Capture c;
+  auto p = MakeProgressForTest(ProgressMode::kPlain, c.fd, c.FakeClock());
+  int a = p->StepStarted("[app 1/2] RUN make");
+  p->StepOutput(a, "cc -o x x.c\nld");
+  p->StepOutput(a, "ok\n");
+  p->StepFinished(a, StepState::kDone);
+  int b = p->StepStarted("[app 2/2] COPY . /src");
+  p->StepFinished(b, StepState::kCached);
+  p->Transfer("sha256:abc", 10, 100);
+  p->Transfer("sha256:abc", 100, 100);
+  EXPECT_EQ(c.Text(),
+            "#1 [app 1/2] RUN make\n"
+            "#1 0.500 cc -o x x.c\n"
+            "#1 1.000 ldok\n"
+            "#1 DONE 1.5s\n"
+            "\n"
+            "#2 [app 2/2] COPY . /src\n"
+            "#2 CACHED\n"
+            "\n"
+            "  sha256:abc 100 B done\n");
+  auto timings = p->Timings();
+  ASSERT_EQ(timings.size(), 2u);
+  EXPECT_EQ(timings[0].state, StepState::kDone);
+  EXPECT_DOUBLE_EQ(timings[0].seconds, 1.5);
+  EXPECT_EQ(timings[1].state, StepState::kCached);
+}
+
+TEST(Progress, TailKeepsLastLinesForErrors) {
+  Capture c;
+  auto p = MakeProgressForTest(ProgressMode::kQuiet, c.fd, c.FakeClock());
+  int s = p->StepStarted("RUN false");
+  for (int i = 0; i < 50; ++i) p->StepOutput(s, "line " + std::to_string(i) + "\n");
+  p->StepOutput(s, "partial");
+  auto tail = p->TailOf(s, 3);
+  EXPECT_EQ(tail, (std::vector<std::string>{"line 48", "line 49", "partial"}));
+  p->StepFinished(s, StepState::kFailed);
+  // Quiet mode still reports failures.
+  EXPECT_EQ(c.Text(), "#1 ERROR after 0.5s\n");
+}
+
+TEST(Progress, SummaryListsStepsAndDigest) {
+  Capture c;
+  auto p = MakeProgressForTest(ProgressMode::kPlain, c.fd, c.FakeClock());
+  p->StepFinished(p->StepStarted("[1/1] FROM scratch"), StepState::kDone);
+  BuildSummary s;
+  s.image_digest = "sha256:1111";
+  s.config_digest = "sha256:2222";
+  s.image_size = 2500000;
+  s.names = {"localhost:5000/x:1"};
+  s.total_seconds = 3.25;
+  p->Summary(s);
+  std::string out = c.Text();
+  EXPECT_NE(out.find("Build complete in 3.2s\n  image digest:  sha256:1111\n  image ID:      "
+                     "sha256:2222\n  size:          2.5 MB\n  name:          localhost:5000/x:1\n"
+                     "  steps:\n       0.5s done    [1/1] FROM scratch\n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(Progress, TtyRedrawsFooterInPlace) {
+  Capture c;
+  auto p = MakeProgressForTest(ProgressMode::kTty, c.fd, c.FakeClock());
+  int s = p->StepStarted("RUN sleep 1");
+  p->Transfer("layer 1", 5, 10);
+  p->StepFinished(s, StepState::kDone);
+  std::string out = c.Text();
+  // The running step appears in the footer, and is erased (cursor up + clear line) afterwards.
+  EXPECT_NE(out.find("=> #1 RUN sleep 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("\x1b[1A\x1b[2K"), std::string::npos);
+  EXPECT_NE(out.find("layer 1  5 B / 10 B"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ocibuild::builder
