@@ -1,0 +1,3 @@
+#include "dockerfile-parser/shell_lex.h"
+
+#include <gtest/gtest.h>
