@@ -1,0 +1,135 @@
+#include "builder/github_actions.h"
+
+#include <fcntl.h>
+
+#include <random>
+
+#include "util/fs.h"
+
+namespace ocibuild::builder {
+namespace {
+
+std::string Get(const GithubActions::EnvMap& env, const char* key) {
+  auto it = env.find(key);
+  return it == env.end() ? "" : it->second;
+}
+
+Status AppendToFile(const std::string& path, std::string_view data, const char* var) {
+  if (path.empty()) return Error{std::string(var) + " is not set"};
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_APPEND | O_CREAT, 0644));
+  return WriteAll(fd.get(), data, path);
+}
+
+}  // namespace
+
+GithubActions::GithubActions(const EnvMap& env)
+    : active_(Get(env, "GITHUB_ACTIONS") == "true"),
+      output_file_(Get(env, "GITHUB_OUTPUT")),
+      summary_file_(Get(env, "GITHUB_STEP_SUMMARY")),
+      server_url_(Get(env, "GITHUB_SERVER_URL")),
+      repository_(Get(env, "GITHUB_REPOSITORY")),
+      sha_(Get(env, "GITHUB_SHA")) {
+  if (server_url_.empty()) server_url_ = "https://github.com";
+}
+
+std::string GithubActions::EscapeData(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string GithubActions::EscapeProperty(std::string_view s) {
+  std::string out;
+  for (char c : EscapeData(s)) {
+    if (c == ':')
+      out += "%3A";
+    else if (c == ',')
+      out += "%2C";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string GithubActions::Group(std::string_view title) const {
+  return active_ ? "::group::" + EscapeData(title) + "\n" : "";
+}
+
+std::string GithubActions::EndGroup() const { return active_ ? "::endgroup::\n" : ""; }
+
+std::string GithubActions::Mask(std::string_view secret) const {
+  if (!active_ || secret.empty()) return "";
+  // A multi-line secret is masked line by line, as the runner matches single lines.
+  std::string out;
+  size_t start = 0;
+  while (start <= secret.size()) {
+    size_t nl = secret.find('\n', start);
+    std::string_view line = secret.substr(start, nl == std::string_view::npos ? nl : nl - start);
+    if (!line.empty()) out += "::add-mask::" + EscapeData(line) + "\n";
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string GithubActions::ErrorAnnotation(std::string_view file, int line, int col,
+                                           std::string_view message) const {
+  if (!active_) return "";
+  std::string props;
+  if (!file.empty()) props += "file=" + EscapeProperty(file);
+  if (line > 0) props += std::string(props.empty() ? "" : ",") + "line=" + std::to_string(line);
+  if (col > 0) props += std::string(props.empty() ? "" : ",") + "col=" + std::to_string(col);
+  return "::error" + (props.empty() ? "" : " " + props) + "::" + EscapeData(message) + "\n";
+}
+
+std::string GithubActions::WarningAnnotation(std::string_view message) const {
+  return active_ ? "::warning::" + EscapeData(message) + "\n" : "";
+}
+
+Status GithubActions::SetOutput(std::string_view name, std::string_view value) const {
+  if (!active_) return Ok();
+  std::string entry;
+  if (value.find('\n') == std::string_view::npos && value.find('\r') == std::string_view::npos) {
+    entry = std::string(name) + "=" + std::string(value) + "\n";
+  } else {
+    std::random_device rd;
+    std::string delim = "ghadelimiter_" + std::to_string(rd()) + std::to_string(rd());
+    entry = std::string(name) + "<<" + delim + "\n" + std::string(value) + "\n" + delim + "\n";
+  }
+  return AppendToFile(output_file_, entry, "GITHUB_OUTPUT");
+}
+
+Status GithubActions::AppendSummary(std::string_view markdown) const {
+  if (!active_) return Ok();
+  return AppendToFile(summary_file_, markdown, "GITHUB_STEP_SUMMARY");
+}
+
+std::vector<std::pair<std::string, std::string>> GithubActions::DefaultLabels(
+    const std::vector<std::pair<std::string, std::string>>& user_labels,
+    std::string_view created) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!active_) return out;
+  auto user_set = [&](std::string_view key) {
+    for (const auto& [k, v] : user_labels)
+      if (k == key) return true;
+    return false;
+  };
+  if (!repository_.empty() && !user_set("org.opencontainers.image.source"))
+    out.emplace_back("org.opencontainers.image.source", server_url_ + "/" + repository_);
+  if (!sha_.empty() && !user_set("org.opencontainers.image.revision"))
+    out.emplace_back("org.opencontainers.image.revision", sha_);
+  if (!created.empty() && !user_set("org.opencontainers.image.created"))
+    out.emplace_back("org.opencontainers.image.created", std::string(created));
+  return out;
+}
+
+}  // namespace ocibuild::builder
