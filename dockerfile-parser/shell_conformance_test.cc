@@ -65,13 +65,13 @@ TEST(ShellConformance, EnvVarTest) {
     auto got = lex.ProcessWord(input, env);
     if (expected == "error") {
       if (got.ok()) {
-        ADD_FAILURE() << "envVarTest:" << lineno << ": " << input << " should fail, got \""
-                      << *got << "\"";
+        ADD_FAILURE() << "envVarTest:" << lineno << ": " << input << " should fail, got \"" << *got
+                      << "\"";
         continue;
       }
     } else if (!got.ok()) {
-      ADD_FAILURE() << "envVarTest:" << lineno << ": " << input << " failed: "
-                    << got.error().message << " (expected \"" << expected << "\")";
+      ADD_FAILURE() << "envVarTest:" << lineno << ": " << input
+                    << " failed: " << got.error().message << " (expected \"" << expected << "\")";
       continue;
     } else if (*got != expected) {
       ADD_FAILURE() << "envVarTest:" << lineno << ": " << input << " gave \"" << *got

@@ -65,13 +65,27 @@ std::string Quote(std::string_view s) {
       out.append(s.substr(i, w));
     } else {
       switch (r) {
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
         default:
           if (r < 0x80) {
             std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(r));
@@ -87,6 +101,11 @@ std::string Quote(std::string_view s) {
   }
   out += '"';
   return out;
+}
+
+// Inner parts of messages are shown as written: the whole word is already shown Go-quoted.
+std::string Plain(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
 }
 
 // Reads code points like Go's text/scanner as BuildKit uses it: a byte order mark at the very
@@ -181,19 +200,26 @@ bool IsSpecialParam(char32_t r) {
   }
 }
 
-bool IsHeredocSpace(char32_t r) { return r == '\t' || r == '\r' || r == ' '; }
+bool IsHeredocSpace(char32_t r) {
+  return r == '\t' || r == '\r' || r == ' ';
+}
 
 // One expansion run over one word.
 class Expander {
  public:
   Expander(char32_t escape, const ShellLex::Options& opts, const Env& env, std::string_view word,
            Expansion* capture)
-      : escape_(escape), opts_(opts), env_(env), sc_(word), capture_(capture),
+      : escape_(escape),
+        opts_(opts),
+        env_(env),
+        sc_(word),
+        capture_(capture),
         raw_escapes_(opts.raw_escapes) {}
 
   Status Run(std::string* result, Words* words) {
     Status st = ProcessStopOn(kEOF, raw_escapes_, result, words);
-    if (!st.ok()) return Error{"failed to process " + Quote(sc_.source()) + ": " + st.error().message};
+    if (!st.ok())
+      return Error{"failed to process " + Quote(sc_.source()) + ": " + st.error().message};
     return Ok();
   }
 
@@ -338,7 +364,7 @@ class Expander {
 
   // The substitution's source text from its `$` up to the scanner ("${FOO:=").
   std::string SoFar(size_t start) const {
-    return Quote(sc_.source().substr(start, sc_.pos() - start));
+    return Plain(sc_.source().substr(start, sc_.pos() - start));
   }
 
   Status ProcessDollar(std::string* result) {
@@ -404,7 +430,7 @@ class Expander {
   }
 
   Status UnsupportedModifier(size_t start, std::string_view mod) const {
-    return Error{"syntax error: unsupported modifier " + Quote(mod) + " in " + SoFar(start) +
+    return Error{"syntax error: unsupported modifier " + Plain(mod) + " in " + SoFar(start) +
                  " (supported: :- - :+ + :? ? # ## % %% / //)"};
   }
 
@@ -460,7 +486,7 @@ class Expander {
         auto r = ch == '%' ? TrimPatternSuffix(pattern, value, longest)
                            : TrimPatternPrefix(pattern, value, longest);
         if (!r.ok()) {
-          return Error{"invalid pattern " + Quote(pattern) + " in " + SoFar(start) + ": " +
+          return Error{"invalid pattern " + Plain(pattern) + " in " + SoFar(start) + ": " +
                        r.error().message};
         }
         result->append(*r);
@@ -498,7 +524,7 @@ class Expander {
     const std::string_view value = v ? std::string_view(*v) : std::string_view();
     auto r = ReplacePattern(pattern, value, replacement, all);
     if (!r.ok()) {
-      return Error{"invalid pattern " + Quote(pattern) + " in " + SoFar(start) + ": " +
+      return Error{"invalid pattern " + Plain(pattern) + " in " + SoFar(start) + ": " +
                    r.error().message};
     }
     result->append(*r);

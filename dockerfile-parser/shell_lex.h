@@ -9,15 +9,20 @@
 // the very end of the word is dropped; inside double quotes the escape character only escapes
 // `"`, `$` and itself.
 //
-// Error texts (after `failed to process "<word>": `):
+// Error texts, after `failed to process "<word, Go-quoted>": `; "${..." is the source text of
+// the substitution up to where the problem was found:
 //   unexpected end of statement while looking for matching single-quote
 //   unexpected end of statement while looking for matching double-quote
-//   syntax error: missing '}' in "${NAME..."
-//   syntax error: bad substitution: expected a variable name after "${"
-//   syntax error: unsupported modifier "<mod>" in "${NAME<mod>..." (supported: ...)
-//   syntax error: missing '/' in "${NAME/..." (expected ${NAME/pattern/replacement})
+//   syntax error: missing '}' in "${NAME:-abc"
+//   syntax error: bad substitution "${}": expected a variable name after "${"
+//   syntax error: unsupported modifier ":=" in "${NAME:=x}" (supported: :- - :+ + :? ? # ## ...)
+//   syntax error: missing '/' in "${NAME/abc" (expected ${NAME/pattern/replacement})
 //   NAME: is not allowed to be unset | NAME: is not allowed to be empty | NAME: <message>
-//   invalid pattern "<p>" in "${NAME...}": <why>
+//   invalid pattern "a\x" in "${NAME#a\x}": invalid escape '\x' (only \*, \?, ... escaped)
+//
+// One deliberate difference: BuildKit's ProcessWords loses the part of a word before a
+// ${VAR<op>...} substitution (it shares one buffer with the nested scan: "80${P:-80}" gives
+// "80"); here it gives "8080".
 #pragma once
 
 #include <optional>

@@ -148,7 +148,9 @@ class Matcher {
   std::vector<uint8_t> failed_;
 };
 
-bool IsNameRune(char32_t r) { return IsLetterRune(r) || IsDigitRune(r) || r == '_'; }
+bool IsNameRune(char32_t r) {
+  return IsLetterRune(r) || IsDigitRune(r) || r == '_';
+}
 
 // Go's Regexp.Expand for a pattern without capture groups: only group 0 exists.
 void Expand(std::string* out, std::string_view tmpl, std::string_view match) {
