@@ -1,0 +1,46 @@
+// Unpacks a layer (tar, gzip or zstd; autodetected) into a plain directory, VFS-style and
+// without privileges: no mounts, no chown to foreign ids, no device nodes on disk.
+//
+// What the host cannot hold goes into the MetaStore (see oci/metastore.h):
+//  - owners other than root:root, and modes the host copy does not carry. On disk, files keep
+//    u+rw and directories u+rwx so the unprivileged builder can always read, write and remove
+//    them; the image's mode (0000, 0555 ...) is recorded instead.
+//  - character/block devices and sockets: an empty placeholder regular file (0600) + an entry
+//    with the real type and rdev. FIFOs are created for real with mkfifo (any user may), so a
+//    RUN step can use them; their owner/mode still go to the store when they differ.
+//  - xattrs: user.* are set on disk when the filesystem allows, everything else (security.*,
+//    trusted.*, system.*) and user.* that failed are recorded in the store.
+//
+// Whiteouts follow the OCI layer spec: ".wh.NAME" removes NAME and ".wh..wh..opq" empties its
+// directory, applied to what lower layers left -- never to entries of this same layer, whatever
+// their order in the tar. Removing the last link of an inode erases its store entry.
+//
+// Safety: every entry resolves inside the root (see oci/safe_path.h). Entries whose path or
+// hardlink target climbs above the root with "..", whiteouts naming "." or "..", and hardlinks
+// to directories are refused with an error that names the entry; absolute paths and symlinks
+// are followed as if the root were "/".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "oci/metastore.h"
+#include "oci/safe_path.h"
+#include "util/result.h"
+
+namespace ocibuild::oci {
+
+struct ApplyStats {
+  uint64_t entries = 0;    // tar entries processed (whiteouts included)
+  uint64_t whiteouts = 0;  // whiteout and opaque markers
+  uint64_t bytes = 0;      // file content bytes written
+};
+
+// Reads the layer from `fd` (any readable fd: file, pipe) and applies it into `root`.
+Result<ApplyStats> ApplyLayer(const RootDir& root, MetaStore& store, int fd);
+
+// Convenience: opens `blob_path` and `rootfs` (created when missing).
+Result<ApplyStats> ApplyLayerFile(const std::string& rootfs, MetaStore& store,
+                                  const std::string& blob_path);
+
+}  // namespace ocibuild::oci

@@ -1,0 +1,449 @@
+#include "oci/layer_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "util/fs.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+
+namespace ocibuild::oci {
+namespace {
+
+constexpr std::string_view kOpaque = ".wh..wh..opq";
+
+// Component-wise order: "a" < "a/b" < "a-b" would be wrong bytewise ('-' < '/'); comparing
+// component by component keeps every directory directly before its contents.
+bool TarNameLess(std::string_view a, std::string_view b) {
+  for (;;) {
+    size_t ea = a.find('/');
+    size_t eb = b.find('/');
+    std::string_view ca = a.substr(0, ea);
+    std::string_view cb = b.substr(0, eb);
+    if (ca != cb) {
+      if (ca == kOpaque) return true;
+      if (cb == kOpaque) return false;
+      return ca < cb;
+    }
+    if (ea == std::string_view::npos || eb == std::string_view::npos)
+      return ea == std::string_view::npos && eb != std::string_view::npos;
+    a.remove_prefix(ea + 1);
+    b.remove_prefix(eb + 1);
+  }
+}
+
+// Compressed bytes go through here: hashed for the digest, counted, handed to the sink.
+class Emitter {
+ public:
+  explicit Emitter(const LayerSink& sink) : sink_(sink) {}
+  Status Emit(const void* data, size_t n) {
+    if (n == 0) return Ok();
+    sha_.Update(data, n);
+    size_ += n;
+    return sink_(std::string_view(static_cast<const char*>(data), n));
+  }
+  Sha256& sha() { return sha_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  const LayerSink& sink_;
+  Sha256 sha_;
+  uint64_t size_ = 0;
+};
+
+class Compressor {
+ public:
+  virtual ~Compressor() = default;
+  virtual Status Write(const char* data, size_t n) = 0;
+  virtual Status Finish() = 0;
+};
+
+class PlainCompressor : public Compressor {
+ public:
+  explicit PlainCompressor(Emitter& out) : out_(out) {}
+  Status Write(const char* data, size_t n) override { return out_.Emit(data, n); }
+  Status Finish() override { return Ok(); }
+
+ private:
+  Emitter& out_;
+};
+
+class GzipCompressor : public Compressor {
+ public:
+  explicit GzipCompressor(Emitter& out) : out_(out), buf_(256 << 10, '\0') {}
+  ~GzipCompressor() override {
+    if (init_) deflateEnd(&z_);
+  }
+  Status Init(int level) {
+    // windowBits 31 = gzip wrapper with mtime 0 and no name: the same bytes every time.
+    if (deflateInit2(&z_, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      return Error{"gzip: deflateInit2 failed (level " + std::to_string(level) + ")"};
+    init_ = true;
+    return Ok();
+  }
+  Status Write(const char* data, size_t n) override { return Run(data, n, Z_NO_FLUSH); }
+  Status Finish() override { return Run(nullptr, 0, Z_FINISH); }
+
+ private:
+  Status Run(const char* data, size_t n, int flush) {
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    z_.avail_in = static_cast<uInt>(n);
+    for (;;) {
+      z_.next_out = reinterpret_cast<Bytef*>(buf_.data());
+      z_.avail_out = static_cast<uInt>(buf_.size());
+      int rc = deflate(&z_, flush);
+      if (rc == Z_STREAM_ERROR) return Error{"gzip: deflate failed"};
+      OCIB_TRY(out_.Emit(buf_.data(), buf_.size() - z_.avail_out));
+      if (flush == Z_FINISH ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0))
+        return Ok();
+    }
+  }
+  Emitter& out_;
+  z_stream z_{};
+  bool init_ = false;
+  std::string buf_;
+};
+
+class ZstdCompressor : public Compressor {
+ public:
+  explicit ZstdCompressor(Emitter& out) : out_(out), buf_(ZSTD_CStreamOutSize() * 4, '\0') {}
+  ~ZstdCompressor() override { ZSTD_freeCCtx(cctx_); }
+  Status Init(int level, int threads) {
+    cctx_ = ZSTD_createCCtx();
+    if (!cctx_) return Error{"zstd: ZSTD_createCCtx failed"};
+    size_t rc = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
+    if (ZSTD_isError(rc)) return Error{std::string("zstd: level: ") + ZSTD_getErrorName(rc)};
+    // Multithreading only changes speed: zstd's output for a given level does not depend on
+    // the number of workers (>= 1), so layers stay reproducible across machines.
+    rc = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, threads);
+    if (ZSTD_isError(rc)) return Error{std::string("zstd: workers: ") + ZSTD_getErrorName(rc)};
+    return Ok();
+  }
+  Status Write(const char* data, size_t n) override { return Run(data, n, ZSTD_e_continue); }
+  Status Finish() override { return Run(nullptr, 0, ZSTD_e_end); }
+
+ private:
+  Status Run(const char* data, size_t n, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{data, n, 0};
+    for (;;) {
+      ZSTD_outBuffer out{buf_.data(), buf_.size(), 0};
+      size_t rc = ZSTD_compressStream2(cctx_, &out, &in, mode);
+      if (ZSTD_isError(rc)) return Error{std::string("zstd: ") + ZSTD_getErrorName(rc)};
+      OCIB_TRY(out_.Emit(buf_.data(), out.pos));
+      if (mode == ZSTD_e_end ? rc == 0 : in.pos == in.size) return Ok();
+    }
+  }
+  Emitter& out_;
+  ZSTD_CCtx* cctx_ = nullptr;
+  std::string buf_;
+};
+
+// libarchive's write callback: coalesces its small writes, hashes the tar, feeds the compressor.
+struct TarSink {
+  Compressor* comp;
+  Sha256 sha;
+  uint64_t size = 0;
+  std::string pending;
+  Status status;
+
+  Status Flush() {
+    if (pending.empty()) return Ok();
+    Status st = comp->Write(pending.data(), pending.size());
+    pending.clear();
+    return st;
+  }
+};
+
+la_ssize_t TarWrite(struct archive*, void* ctx, const void* buf, size_t n) {
+  auto* s = static_cast<TarSink*>(ctx);
+  if (!s->status.ok()) return -1;
+  s->sha.Update(buf, n);
+  s->size += n;
+  s->pending.append(static_cast<const char*>(buf), n);
+  if (s->pending.size() >= (256 << 10)) {
+    s->status = s->Flush();
+    if (!s->status.ok()) return -1;
+  }
+  return static_cast<la_ssize_t>(n);
+}
+
+using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
+using EntryPtr = std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)>;
+
+class TarBuilder {
+ public:
+  TarBuilder(const RootDir& root, const MetaStore& store, const LayerWriteOptions& opts,
+             struct archive* a, TarSink& sink)
+      : root_(root), store_(store), opts_(opts), a_(a), sink_(sink) {}
+
+  Status Add(const LayerChange& c);
+
+ private:
+  Status WriteHeader(struct archive_entry* e, const std::string& what) {
+    if (archive_write_header(a_, e) != ARCHIVE_OK) {
+      if (!sink_.status.ok()) return sink_.status;
+      return Error{"writing tar header of " + what + ": " + archive_error_string(a_)};
+    }
+    return Ok();
+  }
+  Status AddFile(const std::string& path);
+  Result<int> Parent(const std::string& path, std::string* name);
+  int64_t Clamp(int64_t t) const {
+    return opts_.source_date_epoch && t > *opts_.source_date_epoch ? *opts_.source_date_epoch : t;
+  }
+
+  const RootDir& root_;
+  const MetaStore& store_;
+  const LayerWriteOptions& opts_;
+  struct archive* a_;
+  TarSink& sink_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  std::string cached_dir_;
+  UniqueFd cached_fd_;
+  std::string buf_ = std::string(1 << 20, '\0');
+};
+
+Result<int> TarBuilder::Parent(const std::string& path, std::string* name) {
+  auto [dir, base] = SplitParent(path);
+  *name = std::string(base);
+  if (cached_fd_.valid() && dir == cached_dir_) return cached_fd_.get();
+  OCIB_ASSIGN_OR_RETURN(cached_fd_, root_.OpenAt(dir, O_PATH | O_DIRECTORY));
+  cached_dir_ = std::string(dir);
+  return cached_fd_.get();
+}
+
+Status TarBuilder::Add(const LayerChange& c) {
+  if (c.kind == LayerChange::Kind::kPath) {
+    if (c.path.empty()) return Ok();  // the root itself is not an entry of a layer
+    return AddFile(c.path);
+  }
+  EntryPtr e(archive_entry_new(), archive_entry_free);
+  std::string name = TarName(c);
+  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_perm(e.get(), 0);
+  archive_entry_set_size(e.get(), 0);
+  archive_entry_set_mtime(e.get(), 0, 0);
+  return WriteHeader(e.get(), name);
+}
+
+Status TarBuilder::AddFile(const std::string& path) {
+  std::string name;
+  OCIB_ASSIGN_OR_RETURN(int dirfd, Parent(path, &name));
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return SysError("fstatat", path);
+  FileMeta meta = store_.Effective(st);
+  mode_t type = st.st_mode & S_IFMT;
+  mode_t stored_type = meta.mode & S_IFMT;
+  bool placeholder = S_ISREG(st.st_mode) && stored_type != 0 && stored_type != S_IFREG;
+  if (placeholder) type = stored_type;
+  if (type == S_IFSOCK) return Ok();  // tar has no way to carry a socket
+
+  EntryPtr e(archive_entry_new(), archive_entry_free);
+  std::string tar_name = path;
+  if (type == S_IFDIR) tar_name += '/';
+  archive_entry_set_pathname(e.get(), tar_name.c_str());
+  archive_entry_set_filetype(e.get(), type);
+  archive_entry_set_perm(e.get(), meta.mode & 07777);
+  archive_entry_set_uid(e.get(), meta.uid);
+  archive_entry_set_gid(e.get(), meta.gid);
+  archive_entry_set_mtime(e.get(), Clamp(st.st_mtim.tv_sec), 0);
+  archive_entry_set_size(e.get(), 0);
+
+  if (type != S_IFDIR && st.st_nlink > 1) {
+    auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), path);
+    if (!first) {
+      archive_entry_set_hardlink(e.get(), it->second.c_str());
+      return WriteHeader(e.get(), path);
+    }
+  }
+
+  UniqueFd fd;
+  if (type == S_IFREG || type == S_IFDIR) {
+    int flags = type == S_IFDIR ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK;
+    int f = ::openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+    if (f < 0) return SysError("openat", path);
+    fd.reset(f);
+  }
+  if (type == S_IFLNK) {
+    std::string target(st.st_size > 0 ? st.st_size + 1 : 256, '\0');
+    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+    if (n < 0) return SysError("readlinkat", path);
+    target.resize(static_cast<size_t>(n));
+    archive_entry_set_symlink(e.get(), target.c_str());
+  }
+  if (type == S_IFCHR || type == S_IFBLK) {
+    archive_entry_set_rdevmajor(e.get(), major(meta.rdev));
+    archive_entry_set_rdevminor(e.get(), minor(meta.rdev));
+  }
+
+  std::map<std::string, std::string> xattrs;
+  if (fd.valid() && !placeholder) {
+    char names[65536];
+    ssize_t n = ::flistxattr(fd.get(), names, sizeof names);
+    for (ssize_t i = 0; n > 0 && i < n;) {
+      std::string key(names + i);
+      i += static_cast<ssize_t>(key.size()) + 1;
+      // Only user.* on disk belong to the image; security.selinux and the like are the host's.
+      if (!StartsWith(key, "user.")) continue;
+      ssize_t vn = ::fgetxattr(fd.get(), key.c_str(), nullptr, 0);
+      if (vn < 0) continue;
+      std::string val(static_cast<size_t>(vn), '\0');
+      vn = ::fgetxattr(fd.get(), key.c_str(), val.data(), val.size());
+      if (vn < 0) continue;
+      val.resize(static_cast<size_t>(vn));
+      xattrs[key] = std::move(val);
+    }
+  }
+  for (const auto& [k, v] : meta.xattrs) xattrs[k] = v;
+  for (const auto& [k, v] : xattrs)
+    archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
+
+  bool data = type == S_IFREG && !placeholder;
+  int64_t size = data ? st.st_size : 0;
+  archive_entry_set_size(e.get(), size);
+  OCIB_TRY(WriteHeader(e.get(), path));
+  if (!data) return Ok();
+  int64_t left = size;
+  while (left > 0) {
+    ssize_t n =
+        ::read(fd.get(), buf_.data(), static_cast<size_t>(std::min<int64_t>(left, buf_.size())));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError("read", path);
+    }
+    // A file that shrank since the stat: libarchive pads the entry with zeros at finish.
+    if (n == 0) break;
+    if (archive_write_data(a_, buf_.data(), static_cast<size_t>(n)) < 0) {
+      if (!sink_.status.ok()) return sink_.status;
+      return Error{"writing tar data of " + path + ": " + archive_error_string(a_)};
+    }
+    left -= n;
+  }
+  return Ok();
+}
+
+}  // namespace
+
+std::string TarName(const LayerChange& c) {
+  switch (c.kind) {
+    case LayerChange::Kind::kPath:
+      return c.path;
+    case LayerChange::Kind::kOpaque:
+      return c.path.empty() ? std::string(kOpaque) : c.path + "/" + std::string(kOpaque);
+    case LayerChange::Kind::kWhiteout: {
+      auto [dir, base] = SplitParent(c.path);
+      std::string wh = ".wh." + std::string(base);
+      return dir.empty() ? wh : std::string(dir) + "/" + wh;
+    }
+  }
+  return c.path;
+}
+
+void SortChanges(std::vector<LayerChange>& changes) {
+  std::vector<std::pair<std::string, LayerChange>> keyed;
+  keyed.reserve(changes.size());
+  for (auto& c : changes) keyed.emplace_back(TarName(c), std::move(c));
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return TarNameLess(a.first, b.first); });
+  keyed.erase(std::unique(keyed.begin(), keyed.end(),
+                          [](const auto& a, const auto& b) { return a.first == b.first; }),
+              keyed.end());
+  changes.clear();
+  for (auto& [k, c] : keyed) changes.push_back(std::move(c));
+}
+
+Result<std::optional<int64_t>> SourceDateEpochFromEnv() {
+  const char* v = std::getenv("SOURCE_DATE_EPOCH");
+  if (!v || !*v) return std::optional<int64_t>();
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v, &end, 10);
+  if (errno != 0 || *end != '\0' || n < 0)
+    return Error{"SOURCE_DATE_EPOCH=\"" + std::string(v) +
+                 "\": not a non-negative integer number of seconds"};
+  return std::optional<int64_t>(n);
+}
+
+Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
+                               std::vector<LayerChange> changes, const LayerWriteOptions& opts,
+                               const LayerSink& sink) {
+  SortChanges(changes);
+  Emitter emitter(sink);
+  std::unique_ptr<Compressor> comp;
+  LayerResult result;
+  switch (opts.compression) {
+    case Compression::kNone:
+      comp = std::make_unique<PlainCompressor>(emitter);
+      result.media_type = kMediaTypeLayerTar;
+      break;
+    case Compression::kGzip: {
+      auto gz = std::make_unique<GzipCompressor>(emitter);
+      OCIB_TRY(gz->Init(opts.level));
+      comp = std::move(gz);
+      result.media_type = kMediaTypeLayerGzip;
+      break;
+    }
+    case Compression::kZstd: {
+      auto zs = std::make_unique<ZstdCompressor>(emitter);
+      int threads =
+          opts.threads > 0
+              ? opts.threads
+              : static_cast<int>(std::min(2u, std::max(1u, std::thread::hardware_concurrency())));
+      OCIB_TRY(zs->Init(opts.level > 0 ? opts.level : 3, threads));
+      comp = std::move(zs);
+      result.media_type = kMediaTypeLayerZstd;
+      break;
+    }
+  }
+  TarSink tar_sink{comp.get()};
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(a.get());
+  // No 10 KiB blocking: the tar ends right after its two zero blocks.
+  archive_write_set_bytes_per_block(a.get(), 0);
+  if (archive_write_open2(a.get(), &tar_sink, nullptr, TarWrite, nullptr, nullptr) != ARCHIVE_OK)
+    return Error{std::string("starting tar writer: ") + archive_error_string(a.get())};
+  TarBuilder builder(root, store, opts, a.get(), tar_sink);
+  for (const auto& c : changes) {
+    Status st = builder.Add(c);
+    if (!st.ok()) return std::move(st).error().Context("writing layer of " + root.path());
+    ++result.entries;
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    if (!tar_sink.status.ok()) return tar_sink.status.error();
+    return Error{std::string("finishing tar: ") + archive_error_string(a.get())};
+  }
+  OCIB_TRY(tar_sink.Flush());
+  OCIB_TRY(comp->Finish());
+  result.diff_id = Digest::Sha256Hex(tar_sink.sha.FinishHex());
+  result.uncompressed_size = tar_sink.size;
+  result.digest = opts.compression == Compression::kNone
+                      ? result.diff_id
+                      : Digest::Sha256Hex(emitter.sha().FinishHex());
+  result.size = emitter.size();
+  return result;
+}
+
+Result<LayerResult> WriteLayerFile(const RootDir& root, const MetaStore& store,
+                                   std::vector<LayerChange> changes, const LayerWriteOptions& opts,
+                                   const std::string& out_path) {
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  return WriteLayer(root, store, std::move(changes), opts,
+                    [&](std::string_view data) { return WriteAll(fd.get(), data, out_path); });
+}
+
+}  // namespace ocibuild::oci

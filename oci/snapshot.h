@@ -1,0 +1,69 @@
+// A snapshot records the state of a rootfs tree -- what a later diff compares against without
+// reading file contents: per path the host lstat (type, ino, size, mtime, ctime, mode, nlink),
+// the metadata-store entry (owner, image mode, rdev, privileged xattrs) and, for the few files
+// changed so recently that a further change could keep the same timestamps ("racy", as git
+// calls it), a content hash.
+//
+// On-disk changes to contents, mode, owner and xattrs all move ctime; symlink retargets and
+// replacements change the inode. Store-only changes (a RUN `chown` recorded by the sandbox) are
+// caught by comparing the store entries.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "oci/metastore.h"
+#include "oci/safe_path.h"
+#include "util/result.h"
+
+namespace ocibuild::oci {
+
+struct NodeState {
+  uint32_t mode = 0;  // host st_mode
+  uint32_t nlink = 0;
+  uint32_t uid = 0;  // host owner
+  uint32_t gid = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  std::optional<FileMeta> meta;  // the store's entry, if any
+  std::string racy_hash;         // sha256 of the content when the file was racy; else empty
+
+  // Same file, same metadata (content hashes are compared separately).
+  bool SameStat(const NodeState& o) const {
+    return mode == o.mode && uid == o.uid && gid == o.gid && ino == o.ino && size == o.size &&
+           mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns && meta == o.meta;
+  }
+};
+
+class Snapshot {
+ public:
+  // Walks the whole tree under `root` (never following symlinks). Paths are clean and
+  // rootfs-relative; "" is the root.
+  static Result<Snapshot> Take(const RootDir& root, const MetaStore& store);
+
+  const std::unordered_map<std::string, NodeState>& nodes() const { return nodes_; }
+  const NodeState* Find(const std::string& path) const {
+    auto it = nodes_.find(path);
+    return it == nodes_.end() ? nullptr : &it->second;
+  }
+  size_t size() const { return nodes_.size(); }
+  // When the walk started (CLOCK_REALTIME, ns): files changed at or after it are racy.
+  int64_t taken_ns() const { return taken_ns_; }
+
+  // Every path except the root, e.g. to write a full layer of the tree.
+  std::vector<std::string> Paths() const;
+
+ private:
+  std::unordered_map<std::string, NodeState> nodes_;
+  int64_t taken_ns_ = 0;
+};
+
+// SHA-256 hex of the regular file `path` in `root` (used for racy files).
+Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path);
+
+}  // namespace ocibuild::oci
