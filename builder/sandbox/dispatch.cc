@@ -1,0 +1,378 @@
+// Which handler each traced syscall gets (x86_64 numbering), plus the exec and identity handlers.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cerrno>
+#include <cstring>
+
+#include "builder/sandbox/exec_image.h"
+#include "builder/sandbox/tracer.h"
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+namespace ocibuild::sandbox {
+
+using sys::Arg;
+using sys::Regs;
+using sys::SetArg;
+
+namespace {
+
+bool NoFollow(uint64_t flags) { return (flags & AT_SYMLINK_NOFOLLOW) != 0; }
+uint32_t Id(uint64_t v) { return static_cast<uint32_t>(v); }
+
+}  // namespace
+
+Tracer::Resume Tracer::Dispatch(Tracee& t, Regs& r) {
+  long nr = static_cast<long>(sys::SyscallNr(r));
+  switch (nr) {
+    // --- open & create ---
+    case SYS_open:
+      return OpenCall(t, r, -1, 0, Arg(r, 1), 2);
+    case SYS_creat:
+      return OpenCall(t, r, -1, 0, O_CREAT | O_WRONLY | O_TRUNC, 1);
+    case SYS_openat:
+      return OpenCall(t, r, 0, 1, Arg(r, 2), 3);
+    case SYS_openat2:
+      return OpenAt2Call(t, r);
+    case SYS_mkdir:
+      return MkdirCall(t, r, -1, 0, 1);
+    case SYS_mkdirat:
+      return MkdirCall(t, r, 0, 1, 2);
+    case SYS_mknod:
+      return MknodCall(t, r, -1, 0, 1, 2);
+    case SYS_mknodat:
+      return MknodCall(t, r, 0, 1, 2, 3);
+    case SYS_symlink:
+      return SymlinkCall(t, r, -1, 1);
+    case SYS_symlinkat:
+      return SymlinkCall(t, r, 1, 2);
+    case SYS_link:
+      return LinkCall(t, r, -1, 0, -1, 1, false);
+    case SYS_linkat:
+      return LinkCall(t, r, 0, 1, 2, 3, (Arg(r, 4) & AT_SYMLINK_FOLLOW) != 0);
+    // --- removal & rename ---
+    case SYS_unlink:
+      return UnlinkCall(t, r, -1, 0, false);
+    case SYS_rmdir:
+      return UnlinkCall(t, r, -1, 0, true);
+    case SYS_unlinkat:
+      return UnlinkCall(t, r, 0, 1, (Arg(r, 2) & AT_REMOVEDIR) != 0);
+    case SYS_rename:
+      return RenameCall(t, r, -1, 0, -1, 1, 0);
+    case SYS_renameat:
+      return RenameCall(t, r, 0, 1, 2, 3, 0);
+    case SYS_renameat2:
+      return RenameCall(t, r, 0, 1, 2, 3, Arg(r, 4));
+    // --- stat family: results virtualised ---
+    case SYS_stat:
+      return StatCall(t, r, -1, 0, true, 1, false);
+    case SYS_lstat:
+      return StatCall(t, r, -1, 0, false, 1, false);
+    case SYS_fstat:
+      return StatCall(t, r, -1, -1, false, 1, false);
+    case SYS_newfstatat:
+      return StatCall(t, r, 0, 1, !NoFollow(Arg(r, 3)), 2, false);
+    case SYS_statx:
+      return StatCall(t, r, 0, 1, !NoFollow(Arg(r, 2)), 4, true);
+    // --- plain path arguments ---
+    case SYS_access:
+    case SYS_chdir:
+    case SYS_truncate:
+    case SYS_utime:
+    case SYS_utimes:
+    case SYS_statfs:
+      return PathCall(t, r, -1, 0, true);
+    case SYS_faccessat:
+    case SYS_futimesat:
+      return PathCall(t, r, 0, 1, true);
+    case SYS_faccessat2:
+      return PathCall(t, r, 0, 1, !NoFollow(Arg(r, 3)));
+    case SYS_utimensat:
+      return PathCall(t, r, 0, 1, !NoFollow(Arg(r, 3)));
+    case SYS_inotify_add_watch:
+      return PathCall(t, r, -1, 1, (Arg(r, 2) & IN_DONT_FOLLOW) == 0);
+    case SYS_readlink:
+      return ReadlinkCall(t, r, -1, 0, 1, 2);
+    case SYS_readlinkat:
+      return ReadlinkCall(t, r, 0, 1, 2, 3);
+    case SYS_getcwd:
+      t.op = ExitOp::kGetcwd;
+      t.a0 = Arg(r, 0);
+      t.a1 = Arg(r, 1);
+      return Resume::kToExit;
+    case SYS_chroot: {
+      // Only the identity chroot is supported; anything else would need per-process roots.
+      std::string guest;
+      if (int rc = ResolveArg(t, r, -1, 0, true, &host_buf_, &guest); rc != 0) return Fail(r, rc);
+      if (!t.creds.privileged()) return Fail(r, -EPERM);
+      return guest == "/" ? Return(r, 0) : Fail(r, -EPERM);
+    }
+    // --- ownership & modes: recorded in the store, never applied to the host ---
+    case SYS_chown:
+      return ChownCall(t, r, -1, 0, -1, Id(Arg(r, 1)), Id(Arg(r, 2)), true);
+    case SYS_lchown:
+      return ChownCall(t, r, -1, 0, -1, Id(Arg(r, 1)), Id(Arg(r, 2)), false);
+    case SYS_fchown:
+      return ChownCall(t, r, -1, -1, 0, Id(Arg(r, 1)), Id(Arg(r, 2)), true);
+    case SYS_fchownat:
+      return ChownCall(t, r, 0, 1, -1, Id(Arg(r, 2)), Id(Arg(r, 3)), !NoFollow(Arg(r, 4)));
+    case SYS_chmod:
+      return ChmodCall(t, r, -1, 0, -1, Id(Arg(r, 1)), true);
+    case SYS_fchmod:
+      return ChmodCall(t, r, -1, -1, 0, Id(Arg(r, 1)), true);
+    case SYS_fchmodat:
+      return ChmodCall(t, r, 0, 1, -1, Id(Arg(r, 2)), true);
+    case SYS_fchmodat2:
+      return ChmodCall(t, r, 0, 1, -1, Id(Arg(r, 2)), !NoFollow(Arg(r, 3)));
+    case SYS_setxattr:
+      return XattrCall(t, r, XattrOp::kSet, -1, true);
+    case SYS_lsetxattr:
+      return XattrCall(t, r, XattrOp::kSet, -1, false);
+    case SYS_fsetxattr:
+      return XattrCall(t, r, XattrOp::kSet, 0, true);
+    case SYS_getxattr:
+      return XattrCall(t, r, XattrOp::kGet, -1, true);
+    case SYS_lgetxattr:
+      return XattrCall(t, r, XattrOp::kGet, -1, false);
+    case SYS_fgetxattr:
+      return XattrCall(t, r, XattrOp::kGet, 0, true);
+    case SYS_listxattr:
+      return XattrCall(t, r, XattrOp::kList, -1, true);
+    case SYS_llistxattr:
+      return XattrCall(t, r, XattrOp::kList, -1, false);
+    case SYS_flistxattr:
+      return XattrCall(t, r, XattrOp::kList, 0, true);
+    case SYS_removexattr:
+      return XattrCall(t, r, XattrOp::kRemove, -1, true);
+    case SYS_lremovexattr:
+      return XattrCall(t, r, XattrOp::kRemove, -1, false);
+    case SYS_fremovexattr:
+      return XattrCall(t, r, XattrOp::kRemove, 0, true);
+    // --- exec ---
+    case SYS_execve:
+      return ExecCall(t, r, -1, 0, 1, 2, 0);
+    case SYS_execveat:
+      return ExecCall(t, r, 0, 1, 2, 3, Arg(r, 4));
+    // --- AF_UNIX addresses ---
+    case SYS_bind:
+      return SockaddrCall(t, r, 1, 2, false);
+    case SYS_connect:
+      return SockaddrCall(t, r, 1, 2, true);
+    case SYS_sendto:
+      return SockaddrCall(t, r, 4, 5, true);
+    case SYS_unshare:
+      return Arg(r, 0) == 0 ? Return(r, 0) : Fail(r, -EPERM);
+    default:
+      break;
+  }
+  return IdentityCall(t, r, nr);
+}
+
+Tracer::Resume Tracer::IdentityCall(Tracee& t, Regs& r, long nr) {
+  FakeCreds& c = t.creds;
+  auto put3 = [&](uint32_t a, uint32_t b, uint32_t d) {
+    uint32_t v[3] = {a, b, d};
+    for (int i = 0; i < 3; ++i) {
+      if (Arg(r, i) && !sys::WriteMem(t.tid, Arg(r, i), &v[i], sizeof v[i]).ok())
+        return Fail(r, -EFAULT);
+    }
+    return Return(r, 0);
+  };
+  switch (nr) {
+    case SYS_getuid:
+      return Return(r, c.ruid);
+    case SYS_geteuid:
+      return Return(r, c.euid);
+    case SYS_getgid:
+      return Return(r, c.rgid);
+    case SYS_getegid:
+      return Return(r, c.egid);
+    case SYS_getresuid:
+      return put3(c.ruid, c.euid, c.suid);
+    case SYS_getresgid:
+      return put3(c.rgid, c.egid, c.sgid);
+    case SYS_setuid:
+      return Return(r, c.SetUid(Id(Arg(r, 0))));
+    case SYS_setgid:
+      return Return(r, c.SetGid(Id(Arg(r, 0))));
+    case SYS_setreuid:
+      return Return(r, c.SetReUid(Id(Arg(r, 0)), Id(Arg(r, 1))));
+    case SYS_setregid:
+      return Return(r, c.SetReGid(Id(Arg(r, 0)), Id(Arg(r, 1))));
+    case SYS_setresuid:
+      return Return(r, c.SetResUid(Id(Arg(r, 0)), Id(Arg(r, 1)), Id(Arg(r, 2))));
+    case SYS_setresgid:
+      return Return(r, c.SetResGid(Id(Arg(r, 0)), Id(Arg(r, 1)), Id(Arg(r, 2))));
+    case SYS_setfsuid:
+      return Return(r, c.SetFsUid(Id(Arg(r, 0))));
+    case SYS_setfsgid:
+      return Return(r, c.SetFsGid(Id(Arg(r, 0))));
+    case SYS_getgroups: {
+      int64_t size = static_cast<int>(Arg(r, 0));
+      if (size < 0) return Fail(r, -EINVAL);
+      if (size == 0) return Return(r, static_cast<int64_t>(c.groups.size()));
+      if (static_cast<size_t>(size) < c.groups.size()) return Fail(r, -EINVAL);
+      if (!sys::WriteMem(t.tid, Arg(r, 1), c.groups.data(), c.groups.size() * 4).ok())
+        return Fail(r, -EFAULT);
+      return Return(r, static_cast<int64_t>(c.groups.size()));
+    }
+    case SYS_setgroups: {
+      size_t size = Arg(r, 0);
+      if (size > 65536) return Fail(r, -EINVAL);
+      std::vector<uint32_t> list(size);
+      if (size && !sys::ReadMem(t.tid, Arg(r, 1), list.data(), size * 4).ok())
+        return Fail(r, -EFAULT);
+      return Return(r, c.SetGroups(std::move(list)));
+    }
+    case SYS_capget: {
+      __user_cap_header_struct hdr;
+      if (!sys::ReadMem(t.tid, Arg(r, 0), &hdr, sizeof hdr).ok()) return Fail(r, -EFAULT);
+      if (hdr.version != _LINUX_CAPABILITY_VERSION_1 &&
+          hdr.version != _LINUX_CAPABILITY_VERSION_2 &&
+          hdr.version != _LINUX_CAPABILITY_VERSION_3) {
+        hdr.version = _LINUX_CAPABILITY_VERSION_3;
+        (void)sys::WriteMem(t.tid, Arg(r, 0), &hdr, sizeof hdr);
+        return Fail(r, -EINVAL);
+      }
+      if (Arg(r, 1) == 0) return Return(r, 0);
+      int words = hdr.version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
+      __user_cap_data_struct data[2];
+      std::memset(data, 0, sizeof data);
+      if (c.privileged()) {
+        // All capabilities up to CAP_CHECKPOINT_RESTORE (40), as a container root has.
+        data[0].effective = data[0].permitted = 0xffffffffu;
+        data[1].effective = data[1].permitted = 0x1ffu;
+      }
+      if (!sys::WriteMem(t.tid, Arg(r, 1), data, sizeof data[0] * words).ok())
+        return Fail(r, -EFAULT);
+      return Return(r, 0);
+    }
+    case SYS_capset:
+      return Return(r, 0);
+    default:
+      break;
+  }
+  return UnknownCall(t, r, nr);
+}
+
+Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, int argv_arg,
+                                int envp_arg, uint64_t flags) {
+  std::string given;  // the filename as the caller wrote it (what a script sees as $0)
+  std::string prog_host, prog_guest;
+  Status rs = sys::ReadString(t.tid, Arg(r, path_arg), &given, PATH_MAX);
+  if (!rs.ok()) return Fail(r, -EFAULT);
+  if (given.empty() && (flags & AT_EMPTY_PATH) && dirfd_arg >= 0) {
+    given = "/proc/self/fd/" + std::to_string(static_cast<int>(Arg(r, dirfd_arg)));
+  }
+  if (given == "/proc/self/exe" || given == "/proc/thread-self/exe") given = t.exe;
+  {
+    std::string base;
+    if (!given.empty() && given[0] != '/') {
+      int dirfd = dirfd_arg >= 0 ? static_cast<int>(Arg(r, dirfd_arg)) : AT_FDCWD;
+      if (int rc = GuestBase(t, dirfd, &base); rc != 0) return Fail(r, rc);
+    }
+    if (given.empty()) return Fail(r, -ENOENT);
+    Status st = resolver_.Resolve(given, base, true, &prog_host, &prog_guest);
+    if (!st.ok()) return Fail(r, -(st.error().sys_errno ? st.error().sys_errno : ENOENT));
+  }
+  // The argv as a list of either existing tracee strings (pointer) or new strings.
+  struct Item {
+    uint64_t ptr = 0;
+    std::string s;
+    bool fresh = false;
+  };
+  std::vector<Item> argv;
+  for (uint64_t p = Arg(r, argv_arg);; p += 8) {
+    uint64_t s = 0;
+    if (Arg(r, argv_arg) == 0) break;
+    if (!sys::ReadMem(t.tid, p, &s, 8).ok()) return Fail(r, -EFAULT);
+    if (s == 0) break;
+    argv.push_back({s, {}, false});
+    if (argv.size() > (1u << 20)) return Fail(r, -E2BIG);
+  }
+  bool argv_changed = false;
+  std::string exec_host = prog_host;
+  std::string final_guest = prog_guest;
+  for (int depth = 0;; ++depth) {
+    if (depth > 4) return Fail(r, -ELOOP);
+    struct stat st;
+    if (::stat(exec_host.c_str(), &st) != 0) return Fail(r, -errno);
+    if (!S_ISREG(st.st_mode)) return Fail(r, -EACCES);
+    if (::access(exec_host.c_str(), X_OK) != 0) return Fail(r, -errno);
+    auto img = InspectExecutable(exec_host);
+    if (!img.ok()) return Fail(r, -(img.error().sys_errno ? img.error().sys_errno : ENOEXEC));
+    if (img->kind == ExecImage::Kind::kScript) {
+      // argv becomes: interp [arg] script args...
+      if (argv.empty()) argv.push_back({});
+      argv[0] = {0, given, true};
+      std::vector<Item> front{{0, img->interp, true}};
+      if (!img->interp_arg.empty()) front.push_back({0, img->interp_arg, true});
+      argv.insert(argv.begin(), front.begin(), front.end());
+      argv_changed = true;
+      given = img->interp;
+      std::string base;
+      if (given[0] != '/' && GuestBase(t, AT_FDCWD, &base) != 0) return Fail(r, -ENOENT);
+      Status s2 = resolver_.Resolve(given, base, true, &exec_host, &final_guest);
+      if (!s2.ok()) return Fail(r, -ENOENT);
+      continue;
+    }
+    if (img->kind == ExecImage::Kind::kDynamicElf) {
+      // The kernel would load PT_INTERP from the host: run the guest's loader explicitly.
+      std::string interp_host;
+      Status s2 = resolver_.Resolve(img->interp, "", true, &interp_host);
+      if (!s2.ok() || ::access(interp_host.c_str(), X_OK) != 0) return Fail(r, -ENOENT);
+      bool musl = img->interp.find("ld-musl") != std::string::npos;
+      std::vector<Item> front{{0, img->interp, true}};
+      if (!musl) {
+        front.push_back({0, "--argv0", true});
+        front.push_back(argv.empty() ? Item{0, given, true} : argv[0]);
+      }
+      front.push_back({0, final_guest, true});
+      if (!argv.empty()) argv.erase(argv.begin());
+      argv.insert(argv.begin(), front.begin(), front.end());
+      argv_changed = true;
+      exec_host = interp_host;
+    }
+    break;
+  }
+  // Write strings, then the pointer array, below the stack.
+  auto where = ScratchPut(t, exec_host.c_str(), exec_host.size() + 1);
+  if (!where.ok()) return Fail(r, -EFAULT);
+  uint64_t path_addr = *where;
+  uint64_t argv_addr = Arg(r, argv_arg);
+  if (argv_changed) {
+    std::vector<uint64_t> ptrs;
+    ptrs.reserve(argv.size() + 1);
+    for (Item& it : argv) {
+      if (it.fresh) {
+        auto a = ScratchPut(t, it.s.c_str(), it.s.size() + 1);
+        if (!a.ok()) return Fail(r, -EFAULT);
+        it.ptr = *a;
+      }
+      ptrs.push_back(it.ptr);
+    }
+    ptrs.push_back(0);
+    auto a = ScratchPut(t, ptrs.data(), ptrs.size() * 8);
+    if (!a.ok()) return Fail(r, -E2BIG);
+    argv_addr = *a;
+  }
+  uint64_t envp = Arg(r, envp_arg);
+  r.orig_rax = SYS_execve;
+  SetArg(&r, 0, path_addr);
+  SetArg(&r, 1, argv_addr);
+  SetArg(&r, 2, envp);
+  t.pending_exe = final_guest;
+  t.op = ExitOp::kExec;
+  return Resume::kToExit;
+}
+
+}  // namespace ocibuild::sandbox

@@ -1,0 +1,22 @@
+// What the kernel would do with an executable: run a "#!" interpreter, load a PT_INTERP dynamic
+// loader, or map a static binary. The sandbox must make these decisions itself because the
+// kernel would look for interpreters on the host, not in the guest.
+#pragma once
+
+#include <string>
+
+#include "util/result.h"
+
+namespace ocibuild::sandbox {
+
+struct ExecImage {
+  enum class Kind { kScript, kStaticElf, kDynamicElf, kOther };
+  Kind kind = Kind::kOther;
+  std::string interp;      // "#!" interpreter or PT_INTERP (a guest path)
+  std::string interp_arg;  // the optional single "#!" argument
+};
+
+// Reads the head of a host file. Errors carry the errno of open/read (ENOENT, EACCES, ...).
+Result<ExecImage> InspectExecutable(const std::string& host_path);
+
+}  // namespace ocibuild::sandbox

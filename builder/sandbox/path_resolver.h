@@ -1,0 +1,49 @@
+// Guest path -> host path, the way the kernel would resolve it if the rootfs were "/": symlinks
+// are followed inside the rootfs (absolute targets are relative to it), ".." stops at the root,
+// and a few host locations (/proc, /sys, /dev/null, /etc/resolv.conf, ...) are mapped in like
+// bind mounts. Pure string + lstat work; no ptrace here, so it is unit-testable.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.h"
+
+namespace ocibuild::sandbox {
+
+struct PathMapping {
+  std::string guest;  // absolute, normalised ("/proc", "/etc/resolv.conf")
+  std::string host;   // absolute host path
+};
+
+// /proc, /sys, /dev/{null,zero,full,random,urandom,tty,ptmx,pts,shm,fd}, /etc/resolv.conf,
+// /etc/hosts (only those that exist on the host).
+std::vector<PathMapping> DefaultMappings();
+
+class PathResolver {
+ public:
+  // `rootfs` must be an absolute, symlink-free path (see Create).
+  PathResolver(std::string rootfs, std::vector<PathMapping> mappings);
+  static Result<PathResolver> Create(const std::string& rootfs, std::vector<PathMapping> mappings);
+
+  // Resolves `path` (absolute, or relative to the guest directory `base`). With follow_final a
+  // trailing symlink is followed too. Writes the host path to *host and the resolved guest path
+  // to *guest (if non-null). Errors carry ELOOP/ENAMETOOLONG; a missing component is not an
+  // error: the rest is appended unresolved and the kernel reports ENOENT/ENOTDIR itself.
+  Status Resolve(std::string_view path, std::string_view base, bool follow_final,
+                 std::string* host, std::string* guest = nullptr) const;
+
+  // Host path -> guest path; false when the host path is outside the rootfs and every mapping.
+  bool ToGuest(std::string_view host, std::string* guest) const;
+
+  const std::string& rootfs() const { return rootfs_; }
+
+ private:
+  const PathMapping* MappingFor(std::string_view guest) const;
+
+  std::string rootfs_;
+  std::vector<PathMapping> mappings_;
+};
+
+}  // namespace ocibuild::sandbox

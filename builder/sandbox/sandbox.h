@@ -1,0 +1,64 @@
+// The RUN sandbox: runs one RUN step, given as plain data, inside an unpacked rootfs directory so
+// that it behaves as if it ran as root in a container — without capabilities, user namespaces or
+// mounts. The default backend is ptrace + seccomp-bpf (see ptrace_backend.h); other backends
+// (real chroot when privileged, user namespaces, seccomp user notification) can plug in behind
+// the same interface.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "builder/sandbox/path_resolver.h"
+#include "util/result.h"
+
+namespace ocibuild::sandbox {
+
+struct RunSpec {
+  // argv[0] may be a bare name: it is searched in the guest along PATH from `env`.
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // complete environment, "K=V"
+  std::string cwd = "/";         // guest path; created if missing, as Docker does for WORKDIR
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
+  mode_t umask = 022;
+  std::string rootfs;  // host directory holding the unpacked image
+  // Host locations visible in the guest. Empty: DefaultMappings().
+  std::vector<PathMapping> mappings;
+  bool network = true;  // false: socket() for anything but AF_UNIX/AF_NETLINK fails
+  // The metadata store of the rootfs; empty: oci::MetaStore::PathFor(rootfs). Loaded before the
+  // step and saved after it (the caller must reload any copy it holds).
+  std::string metastore_path;
+  // Descriptors the step inherits as 0/1/2; -1 for stdin means /dev/null.
+  int stdin_fd = -1;
+  int stdout_fd = 1;
+  int stderr_fd = 2;
+  // Log every refused or unknown syscall to stderr_fd (always on for unknown ones).
+  bool verbose = false;
+};
+
+struct RunResult {
+  int exit_code = 0;    // the command's exit status; 128+N when killed by signal N
+  int term_signal = 0;  // N when killed by a signal
+  uint64_t traced_syscalls = 0;  // stops handled by the tracer (for benchmarks)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // An Error means the step could not be run at all (ptrace forbidden, rootfs missing, ...); a
+  // failing command is a RunResult with a non-zero exit_code.
+  virtual Result<RunResult> Run(const RunSpec& spec) = 0;
+};
+
+std::unique_ptr<Backend> MakePtraceBackend();
+
+// Runs the step with the default backend.
+Result<RunResult> RunStep(const RunSpec& spec);
+
+}  // namespace ocibuild::sandbox

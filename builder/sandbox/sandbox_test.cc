@@ -1,0 +1,207 @@
+// End-to-end tests of the ptrace sandbox with a busybox rootfs: runs as whoever runs the binary
+// (root, the UNPRIV user, uid 1000 in a container).
+#include "builder/sandbox/sandbox.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "builder/sandbox/sandbox_testing.h"
+#include "oci/metastore.h"
+#include "util/fs.h"
+
+namespace ocibuild::sandbox {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Sh;
+
+class BusyboxSandbox : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto tmp = TempDir::Create("ocibuild-sbx-");
+    ASSERT_TRUE(tmp.ok()) << tmp.error().message;
+    tmp_ = std::move(*tmp);
+    root_ = tmp_.path() + "/rootfs";
+    Status st = testing::MakeBusyboxRootfs(root_);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+
+  testing::Captured MustSh(const std::string& script, uint32_t uid = 0, uint32_t gid = 0) {
+    auto c = Sh(root_, script, uid, gid);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    if (!c.ok()) return {};
+    return *c;
+  }
+
+  oci::MetaStore Store() {
+    auto s = oci::MetaStore::Load(oci::MetaStore::PathFor(root_));
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? *s : oci::MetaStore{};
+  }
+
+  struct stat HostStat(const std::string& guest) {
+    struct stat st{};
+    EXPECT_EQ(::lstat((root_ + guest).c_str(), &st), 0) << guest;
+    return st;
+  }
+
+  TempDir tmp_ = std::move(*TempDir::Create("ocibuild-sbx-unused-"));
+  std::string root_;
+};
+
+TEST_F(BusyboxSandbox, ExitStatusIsTheCommands) {
+  EXPECT_EQ(MustSh("exit 0").exit_code, 0);
+  EXPECT_EQ(MustSh("exit 7").exit_code, 7);
+  EXPECT_EQ(MustSh("false").exit_code, 1);
+}
+
+TEST_F(BusyboxSandbox, KilledBySignalReports128PlusSignal) {
+  auto c = MustSh("kill -9 $$");
+  EXPECT_EQ(c.exit_code, 137);
+  EXPECT_EQ(c.term_signal, 9);
+}
+
+TEST_F(BusyboxSandbox, RootfsIsSlash) {
+  auto c = MustSh("echo hello > /hello.txt && cat /etc/passwd | head -1 && ls /");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_THAT(c.out, HasSubstr("root:x:0:0"));
+  EXPECT_THAT(c.out, HasSubstr("etc"));
+  auto data = ReadFile(root_ + "/hello.txt");
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(*data, "hello\n");
+  EXPECT_FALSE(PathExists("/hello.txt") && ReadFile("/hello.txt").value() == "hello\n");
+}
+
+TEST_F(BusyboxSandbox, DotDotStopsAtTheRoot) {
+  auto c = MustSh("cd /../../../.. && pwd && cat /../../../etc/passwd | head -1 && "
+                  "cd /tmp/../../.. && /bin/pwd -P");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "/\nroot:x:0:0:root:/root:/bin/sh\n/\n");
+}
+
+TEST_F(BusyboxSandbox, AbsoluteSymlinksResolveInsideTheRoot) {
+  auto c = MustSh("ln -s /etc /tmp/etclink && cat /tmp/etclink/group | head -1 && "
+                  "ln -s ../../../../etc/passwd /tmp/rel && head -1 /tmp/rel && "
+                  "readlink /tmp/etclink");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "root:x:0:\nroot:x:0:0:root:/root:/bin/sh\n/etc\n");
+}
+
+TEST_F(BusyboxSandbox, GetcwdAndProcSelfReportGuestPaths) {
+  auto c = MustSh("mkdir -p /work/dir && cd /work/dir && /bin/pwd -P && "
+                  "readlink /proc/self/cwd && readlink /proc/self/exe && "
+                  "exec 3</etc/passwd && readlink /proc/self/fd/3");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "/work/dir\n/work/dir\n/bin/busybox\n/etc/passwd\n");
+}
+
+TEST_F(BusyboxSandbox, FakeRootIdentity) {
+  auto c = MustSh("id -u; id -g; whoami");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "0\n0\nroot\n");
+}
+
+TEST_F(BusyboxSandbox, StepUserIsReported) {
+  auto c = MustSh("id -u; id -g; touch /tmp/mine; stat -c '%u:%g' /tmp/mine", 1000, 1000);
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "1000\n1000\n1000:1000\n");
+}
+
+TEST_F(BusyboxSandbox, ChownIsRecordedNotApplied) {
+  auto c = MustSh("touch /f && chown 1000:1000 /f && stat -c '%u:%g' /f && "
+                  "mkdir -p /home/app/sub && chown -R app:app /home/app && "
+                  "stat -c '%U:%G' /home/app/sub && ls -ln /f");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_THAT(c.out, HasSubstr("1000:1000\napp:app\n"));
+  oci::MetaStore store = Store();
+  const oci::FileMeta* m = store.Find(HostStat("/f").st_ino);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->uid, 1000u);
+  EXPECT_EQ(m->gid, 1000u);
+  const oci::FileMeta* sub = store.Find(HostStat("/home/app/sub").st_ino);
+  ASSERT_NE(sub, nullptr);
+  EXPECT_EQ(sub->uid, 1000u);
+  EXPECT_EQ(HostStat("/f").st_uid, ::getuid());
+}
+
+TEST_F(BusyboxSandbox, ChmodBitsTheHostCannotHold) {
+  auto c = MustSh("touch /suid /locked && chmod 4755 /suid && chmod 000 /locked && "
+                  "stat -c '%a' /suid /locked && echo more >> /locked && cat /locked");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "4755\n0\nmore\n");
+  oci::MetaStore store = Store();
+  const oci::FileMeta* m = store.Find(HostStat("/suid").st_ino);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->mode, static_cast<uint32_t>(S_IFREG | 04755));
+  const oci::FileMeta* l = store.Find(HostStat("/locked").st_ino);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->mode, static_cast<uint32_t>(S_IFREG));
+}
+
+TEST_F(BusyboxSandbox, MknodDeviceIsAPlaceholderPlusRecord) {
+  auto c = MustSh("mknod /dev/mynull c 1 3 && stat -c '%F %t %T' /dev/mynull && "
+                  "mkfifo /tmp/fifo && stat -c '%F' /tmp/fifo");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "character special file 1 3\nfifo\n");
+  struct stat st = HostStat("/dev/mynull");
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  oci::MetaStore store = Store();
+  const oci::FileMeta* m = store.Find(st.st_ino);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->mode & S_IFMT, static_cast<uint32_t>(S_IFCHR));
+  EXPECT_EQ(m->rdev, makedev(1, 3));
+}
+
+TEST_F(BusyboxSandbox, UnlinkDropsTheStoreEntry) {
+  auto c = MustSh("touch /gone && chown 5:5 /gone && ln /gone /gone2 && rm /gone && "
+                  "stat -c %u /gone2 && rm /gone2");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "5\n");
+  EXPECT_EQ(Store().size(), 0u);
+}
+
+TEST_F(BusyboxSandbox, RenameKeepsOwnership) {
+  auto c = MustSh("touch /a && chown 7:8 /a && mv /a /b && stat -c '%u:%g' /b");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "7:8\n");
+}
+
+TEST_F(BusyboxSandbox, SuSwitchesFakeCredentials) {
+  auto c = MustSh("su app -c 'id -u; touch /tmp/byapp' && stat -c '%U' /tmp/byapp");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "1000\napp\n");
+}
+
+TEST_F(BusyboxSandbox, ProcAndDevComeFromTheHost) {
+  auto c = MustSh("echo x > /dev/null && head -c 4 /dev/zero | wc -c && "
+                  "test -r /proc/self/status && echo proc-ok");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "4\nproc-ok\n");
+}
+
+TEST_F(BusyboxSandbox, MissingCommandIs127) {
+  auto c = testing::Run(root_, {"no-such-command"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->exit_code, 127);
+  EXPECT_THAT(c->err, HasSubstr("not found"));
+}
+
+TEST_F(BusyboxSandbox, ShebangScripts) {
+  auto c = MustSh("printf '#!/bin/sh -e\\necho script:$0:$1\\n' > /usr/bin/s && chmod 755 "
+                  "/usr/bin/s && s arg && printf '#!/usr/bin/s\\n' > /tmp/nested && "
+                  "chmod +x /tmp/nested && /tmp/nested x");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "script:/usr/bin/s:arg\nscript:/usr/bin/s:/tmp/nested\n");
+}
+
+TEST_F(BusyboxSandbox, ManyProcesses) {
+  auto c = MustSh("i=0; while [ $i -lt 50 ]; do (echo $i > /tmp/f$i) & i=$((i+1)); done; wait; "
+                  "cat /tmp/f* | wc -l");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "50\n");
+}
+
+}  // namespace
+}  // namespace ocibuild::sandbox

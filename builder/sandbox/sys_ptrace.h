@@ -1,0 +1,74 @@
+// The only place the sandbox talks ptrace and process_vm_* to the kernel. Everything above this
+// file sees a stopped tracee as registers plus readable/writable memory.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "util/result.h"
+
+namespace ocibuild::sandbox::sys {
+
+#if !defined(__x86_64__)
+#error "the ptrace sandbox currently supports x86_64 only"
+#endif
+
+using Regs = struct user_regs_struct;
+
+// Options every tracee gets: see the comment in the .cc for why each is needed.
+long TraceOptions();
+
+// Seizes a child that is blocked waiting for us; fails with a clear message when ptrace itself is
+// forbidden (seccomp profile without ptrace, Yama scope 3, ...).
+Status Seize(pid_t pid);
+Status Cont(pid_t pid, int sig);
+// Continues and asks for a stop at the exit of the current syscall.
+Status ContToSyscallExit(pid_t pid, int sig);
+Status Listen(pid_t pid);
+Status GetRegs(pid_t pid, Regs* regs);
+Status SetRegs(pid_t pid, const Regs& regs);
+Result<unsigned long> GetEventMsg(pid_t pid);
+
+// Tracee memory. Reads stop at the first unreadable byte; strings stop at NUL or `max`.
+// process_vm_* first (one syscall for any size), PTRACE_PEEK/POKEDATA when that is not allowed.
+Status ReadMem(pid_t pid, uint64_t addr, void* buf, size_t len);
+Status WriteMem(pid_t pid, uint64_t addr, const void* buf, size_t len);
+// Reads a NUL-terminated string into *out (reusing its capacity). ENAMETOOLONG past `max`.
+Status ReadString(pid_t pid, uint64_t addr, std::string* out, size_t max = 4096);
+
+// Accessors for the x86_64 syscall ABI.
+inline uint64_t SyscallNr(const Regs& r) { return r.orig_rax; }
+inline uint64_t Arg(const Regs& r, int i) {
+  switch (i) {
+    case 0: return r.rdi;
+    case 1: return r.rsi;
+    case 2: return r.rdx;
+    case 3: return r.r10;
+    case 4: return r.r8;
+    default: return r.r9;
+  }
+}
+inline void SetArg(Regs* r, int i, uint64_t v) {
+  switch (i) {
+    case 0: r->rdi = v; break;
+    case 1: r->rsi = v; break;
+    case 2: r->rdx = v; break;
+    case 3: r->r10 = v; break;
+    case 4: r->r8 = v; break;
+    default: r->r9 = v; break;
+  }
+}
+inline int64_t RetVal(const Regs& r) { return static_cast<int64_t>(r.rax); }
+inline void SetRetVal(Regs* r, int64_t v) { r->rax = static_cast<uint64_t>(v); }
+// At a seccomp stop: make the kernel skip the syscall; it then returns whatever rax holds.
+inline void SkipSyscall(Regs* r, int64_t ret) {
+  r->orig_rax = static_cast<uint64_t>(-1);
+  r->rax = static_cast<uint64_t>(ret);
+}
+inline uint64_t StackPointer(const Regs& r) { return r.rsp; }
+
+}  // namespace ocibuild::sandbox::sys

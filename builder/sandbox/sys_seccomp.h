@@ -1,0 +1,32 @@
+// The seccomp-bpf filter of the ptrace sandbox: which syscalls run at full speed, which stop in
+// the tracer, which fail. Built once in the supervisor (libseccomp allocates), installed in the
+// child with one raw syscall (async-signal-safe, no allocation after fork).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <vector>
+
+#include "util/result.h"
+
+namespace ocibuild::sandbox::sys {
+
+enum class Verdict { kAllow, kTrace, kErrno };
+
+struct SyscallPolicy {
+  Verdict verdict = Verdict::kTrace;
+  int err = 0;  // for kErrno; 0 makes the syscall a no-op that returns 0 (fsync & co.)
+};
+
+// The policy for a native x86_64 syscall number. Unknown numbers are traced, so the tracer can
+// refuse them with ENOSYS and name them; nothing unknown reaches the host unexamined.
+SyscallPolicy PolicyFor(long nr);
+
+// Compiles PolicyFor() over every syscall number into a classic BPF program. Foreign
+// architectures (i386 via int 0x80, x32) get ENOSYS.
+Result<std::vector<sock_filter>> BuildFilter();
+
+// In the child, after PR_SET_NO_NEW_PRIVS. Returns 0 or -errno; safe between fork and exec.
+int InstallFilter(const std::vector<sock_filter>& prog);
+
+}  // namespace ocibuild::sandbox::sys

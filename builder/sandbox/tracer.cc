@@ -1,0 +1,209 @@
+#include "builder/sandbox/tracer.h"
+
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ocibuild::sandbox {
+
+Tracee* Tracer::Find(pid_t tid) {
+  auto it = tracees_.find(tid);
+  return it == tracees_.end() ? nullptr : &it->second;
+}
+
+Result<int> Tracer::Run(pid_t main, FakeCreds creds, const std::string& exe) {
+  Tracee& first = tracees_[main];
+  first.tid = main;
+  first.creds = std::move(creds);
+  first.exe = exe;
+  int main_status = -1;
+  bool main_done = false;
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, __WALL);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) break;
+      return SysError("waitpid", "tracees");
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      tracees_.erase(pid);
+      early_children_.erase(pid);
+      if (pid == main) {
+        main_status = status;
+        main_done = true;
+        // The step is over when its command is: leftovers (daemons started by postinst
+        // scripts, ...) die with it, as in a container whose PID 1 exited.
+        for (auto& [tid, _] : tracees_) ::kill(tid, SIGKILL);
+        for (pid_t p : early_children_) ::kill(p, SIGKILL);
+      }
+      continue;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    Tracee* t = Find(pid);
+    if (!t) {
+      if (main_done) {
+        ::kill(pid, SIGKILL);
+        continue;
+      }
+      // A new child reported before its parent's fork event: it waits until we know its parent.
+      early_children_.insert(pid);
+      continue;
+    }
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (main_done) {
+      ::kill(pid, SIGKILL);
+      (void)sys::Cont(pid, 0);
+      continue;
+    }
+    switch (event) {
+      case PTRACE_EVENT_SECCOMP:
+        OnSeccomp(*t);
+        break;
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE: {
+        auto child = sys::GetEventMsg(pid);
+        if (child.ok()) OnNewChild(*t, static_cast<pid_t>(*child));
+        (void)sys::Cont(pid, 0);
+        break;
+      }
+      case PTRACE_EVENT_EXEC:
+        OnExec(pid);
+        break;
+      case PTRACE_EVENT_STOP:
+        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+          (void)sys::Listen(pid);  // group-stop: stay stopped until SIGCONT
+        } else {
+          (void)sys::Cont(pid, 0);
+        }
+        break;
+      case 0:
+        if (sig == (SIGTRAP | 0x80)) {
+          OnSyscallExit(*t);
+        } else {
+          (void)sys::Cont(pid, sig);  // signal-delivery stop: deliver it
+        }
+        break;
+      default:
+        (void)sys::Cont(pid, 0);
+        break;
+    }
+  }
+  if (!main_done) return Error{"tracer lost the main process", ECHILD};
+  return main_status;
+}
+
+void Tracer::OnNewChild(Tracee& parent, pid_t child) {
+  Tracee& c = tracees_[child];
+  // `parent` may have moved if the map rehashed; look it up again.
+  Tracee* p = Find(parent.tid);
+  c.tid = child;
+  if (p) {
+    c.creds = p->creds;
+    c.exe = p->exe;
+  }
+  if (early_children_.erase(child)) (void)sys::Cont(child, 0);
+}
+
+void Tracer::OnExec(pid_t pid) {
+  auto former = sys::GetEventMsg(pid);
+  if (former.ok() && static_cast<pid_t>(*former) != pid) {
+    // exec from a non-leader thread: it continues under the leader's pid.
+    auto it = tracees_.find(static_cast<pid_t>(*former));
+    if (it != tracees_.end()) {
+      Tracee moved = std::move(it->second);
+      tracees_.erase(it);
+      moved.tid = pid;
+      tracees_[pid] = std::move(moved);
+    }
+  }
+  if (Tracee* t = Find(pid)) {
+    if (!t->pending_exe.empty()) t->exe.swap(t->pending_exe);
+    t->pending_exe.clear();
+    // The old image is gone: nothing to restore at the (unreported) syscall exit.
+    t->restore = false;
+    t->op = ExitOp::kNone;
+  }
+  (void)sys::Cont(pid, 0);
+}
+
+void Tracer::OnSeccomp(Tracee& t) {
+  ++traced_;
+  sys::Regs r;
+  if (!sys::GetRegs(t.tid, &r).ok()) return;  // killed under us
+  t.entry = r;
+  t.restore = false;
+  t.op = ExitOp::kNone;
+  ScratchReset(r);
+  Resume how = Dispatch(t, r);
+  bool dirty = std::memcmp(&r, &t.entry, sizeof r) != 0;
+  if (dirty) {
+    if (!sys::SetRegs(t.tid, r).ok()) return;
+    // Argument registers are preserved across syscalls by the ABI; the tracee's compiled code
+    // relies on that, so our rewrites must be undone at exit.
+    if (sys::SyscallNr(r) != static_cast<uint64_t>(-1)) t.restore = true;
+  }
+  if (t.restore || t.op != ExitOp::kNone) {
+    (void)sys::ContToSyscallExit(t.tid, 0);
+  } else {
+    (void)sys::Cont(t.tid, 0);
+  }
+  (void)how;
+}
+
+void Tracer::OnSyscallExit(Tracee& t) {
+  sys::Regs r;
+  if (!sys::GetRegs(t.tid, &r).ok()) return;
+  bool dirty = false;
+  if (t.restore) {
+    r.rdi = t.entry.rdi;
+    r.rsi = t.entry.rsi;
+    r.rdx = t.entry.rdx;
+    r.r10 = t.entry.r10;
+    r.r8 = t.entry.r8;
+    r.r9 = t.entry.r9;
+    dirty = true;
+  }
+  int64_t before = sys::RetVal(r);
+  switch (t.op) {
+    case ExitOp::kNone:
+    case ExitOp::kRestore:
+      break;
+    case ExitOp::kStat:
+      FinishStat(t, r);
+      break;
+    case ExitOp::kStatx:
+      FinishStatx(t, r);
+      break;
+    case ExitOp::kReadlink:
+      FinishReadlink(t, r);
+      break;
+    case ExitOp::kGetcwd:
+      FinishGetcwd(t, r);
+      break;
+    case ExitOp::kErase:
+      if (sys::RetVal(r) == 0) store_->Erase(static_cast<ino_t>(t.a0));
+      break;
+    case ExitOp::kRecordNew:
+      FinishRecordNew(t, r);
+      break;
+    case ExitOp::kListXattr:
+      FinishListXattr(t, r);
+      break;
+    case ExitOp::kExec:
+      t.pending_exe.clear();
+      break;
+  }
+  if (sys::RetVal(r) != before) dirty = true;
+  if (dirty) (void)sys::SetRegs(t.tid, r);
+  t.restore = false;
+  t.op = ExitOp::kNone;
+  (void)sys::Cont(t.tid, 0);
+}
+
+}  // namespace ocibuild::sandbox

@@ -1,0 +1,145 @@
+// The ptrace tracer: one thread, waitpid(-1, __WALL), every process and thread of the step. It
+// owns the per-process fake credentials, rewrites path arguments in tracee memory, answers
+// identity and ownership syscalls itself, and fixes up results that would expose host paths or
+// host owners. Must run in a process whose only children are tracees (see ptrace_backend.cc).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "builder/sandbox/fake_creds.h"
+#include "builder/sandbox/path_resolver.h"
+#include "builder/sandbox/sys_ptrace.h"
+#include "oci/metastore.h"
+#include "util/result.h"
+
+namespace ocibuild::sandbox {
+
+// What has to happen when the current syscall of a tracee returns.
+enum class ExitOp : uint8_t {
+  kNone,
+  kRestore,      // only put the original argument registers back
+  kStat,         // virtualise a struct stat at a0
+  kStatx,        // virtualise a struct statx at a0
+  kReadlink,     // de-translate the link text at a0 (size a1); s0 = guest path that was read
+  kGetcwd,       // de-translate the cwd at a0 (size a1)
+  kErase,        // on success drop the store entry of inode a0
+  kRecordNew,    // on success record a created file: s0 = host path (or fd if a2), creds/mode
+  kListXattr,    // on success append virtual xattr names of inode a0 to buffer a1 (size a2)
+  kExec,         // on failure forget pending_exe
+};
+
+struct Tracee {
+  pid_t tid = 0;
+  FakeCreds creds;
+  std::string exe;          // guest path of the running program, for /proc/self/exe
+  std::string pending_exe;  // set while an execve is in flight
+  bool restore = false;     // registers were rewritten at entry
+  ExitOp op = ExitOp::kNone;
+  sys::Regs entry;  // registers at syscall entry, before rewriting
+  uint64_t a0 = 0, a1 = 0, a2 = 0;
+  uint32_t new_mode = 0;  // kRecordNew: virtual permission bits, or kNoMode
+  std::string s0;
+};
+
+struct TracerOptions {
+  int log_fd = 2;
+  bool verbose = false;
+};
+
+class Tracer {
+ public:
+  Tracer(const PathResolver& resolver, oci::MetaStore* store, TracerOptions opts)
+      : resolver_(resolver), store_(store), opts_(opts) {}
+
+  // Takes over `main`, already seized and about to exec (guest path `exe`), and runs until it
+  // exits; remaining tracees are then killed, as a container runtime does when PID 1 exits.
+  // Returns the wait status of `main`.
+  Result<int> Run(pid_t main, FakeCreds creds, const std::string& exe);
+
+  uint64_t traced_syscalls() const { return traced_; }
+
+ private:
+  enum class Resume { kCont, kToExit };
+
+  void OnSeccomp(Tracee& t);
+  void OnSyscallExit(Tracee& t);
+  void OnNewChild(Tracee& parent, pid_t child);
+  void OnExec(pid_t pid);
+  Resume Dispatch(Tracee& t, sys::Regs& r);
+
+  // --- helpers (syscalls.cc) ---
+  // Scratch space in the tracee below its stack pointer (past the red zone).
+  void ScratchReset(const sys::Regs& r) { scratch_ = (sys::StackPointer(r) - 128) & ~uint64_t{15}; }
+  Result<uint64_t> ScratchPut(const Tracee& t, const void* data, size_t len);
+  // Guest directory a relative path is resolved against: cwd for AT_FDCWD, else the dirfd's.
+  int GuestBase(const Tracee& t, int dirfd, std::string* base);
+  // Resolves the path argument `path_arg` (dirfd in `dirfd_arg`, or -1) to a host path in *host.
+  // Returns 0 or -errno; *skipped is set when there is nothing to translate (NULL/empty path).
+  int ResolveArg(Tracee& t, const sys::Regs& r, int dirfd_arg, int path_arg, bool follow,
+                 std::string* host, std::string* guest, bool* skipped = nullptr);
+  // ResolveArg + writes the host path into the tracee and points the argument at it.
+  int TranslateArg(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow,
+                   std::string* host = nullptr, std::string* guest = nullptr);
+  Resume Fail(sys::Regs& r, int neg_errno);
+  Resume Return(sys::Regs& r, int64_t value);
+  Resume PathCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow);
+  Resume StatCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow, int buf_arg,
+                  bool statx);
+  Resume OpenCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, uint64_t flags,
+                  int mode_arg);
+  Resume MkdirCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg);
+  Resume MknodCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg,
+                   int dev_arg);
+  Resume UnlinkCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool dir);
+  Resume RenameCall(Tracee& t, sys::Regs& r, int olddir, int oldpath, int newdir, int newpath,
+                    uint64_t flags);
+  Resume LinkCall(Tracee& t, sys::Regs& r, int olddir, int oldpath, int newdir, int newpath,
+                  bool follow);
+  Resume SymlinkCall(Tracee& t, sys::Regs& r, int newdir, int newpath);
+  Resume ReadlinkCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int buf_arg,
+                      int size_arg);
+  Resume ChownCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg,
+                   uint32_t uid, uint32_t gid, bool follow);
+  Resume ChmodCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg,
+                   uint32_t mode, bool follow);
+  enum class XattrOp { kSet, kGet, kList, kRemove };
+  Resume XattrCall(Tracee& t, sys::Regs& r, XattrOp op, int fd_arg, bool follow);
+  Resume ExecCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int argv_arg,
+                  int envp_arg, uint64_t flags);
+  Resume SockaddrCall(Tracee& t, sys::Regs& r, int addr_arg, int len_arg, bool follow);
+  Resume OpenAt2Call(Tracee& t, sys::Regs& r);
+  Resume IdentityCall(Tracee& t, sys::Regs& r, long nr);
+  Resume UnknownCall(Tracee& t, sys::Regs& r, long nr);
+
+  void FinishStat(Tracee& t, const sys::Regs& r);
+  void FinishStatx(Tracee& t, const sys::Regs& r);
+  void FinishReadlink(Tracee& t, sys::Regs& r);
+  void FinishGetcwd(Tracee& t, sys::Regs& r);
+  void FinishRecordNew(Tracee& t, const sys::Regs& r);
+  void FinishListXattr(Tracee& t, sys::Regs& r);
+  // Host stat of the target of a path or fd argument; 0 or -errno.
+  int StatTarget(Tracee& t, const sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg,
+                 bool follow, std::string* host, struct stat* st);
+  uint32_t ReadUmask(pid_t tid);
+  Tracee* Find(pid_t tid);
+
+  const PathResolver& resolver_;
+  oci::MetaStore* store_;
+  TracerOptions opts_;
+  std::unordered_map<pid_t, Tracee> tracees_;
+  // Children whose first stop arrived before their parent's fork event.
+  std::unordered_set<pid_t> early_children_;
+  std::unordered_set<long> reported_unknown_;
+  uint64_t scratch_ = 0;
+  uint64_t traced_ = 0;
+  // Reused buffers: no allocation per syscall once warmed up.
+  std::string path_buf_, base_buf_, host_buf_, host2_buf_, guest_buf_, tmp_buf_;
+};
+
+}  // namespace ocibuild::sandbox
