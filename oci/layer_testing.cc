@@ -67,6 +67,15 @@ TarEntry Fifo(std::string name, uint32_t perm) {
   return e;
 }
 
+void PrintTo(const TarEntry& e, std::ostream* os) {
+  *os << "{" << e.name << " type=0" << std::oct << e.type << " perm=0" << e.perm << std::dec
+      << " uid=" << e.uid << " gid=" << e.gid << " mtime=" << e.mtime << " size=" << e.data.size()
+      << " symlink=" << e.symlink << " hardlink=" << e.hardlink << " rdev=" << e.rdev_major << ","
+      << e.rdev_minor << " xattrs=[";
+  for (const auto& [k, v] : e.xattrs) *os << k << "(" << v.size() << ") ";
+  *os << "]}";
+}
+
 namespace {
 la_ssize_t Append(struct archive*, void* ctx, const void* buf, size_t n) {
   static_cast<std::string*>(ctx)->append(static_cast<const char*>(buf), n);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct TarEntry {
 
   bool operator==(const TarEntry&) const = default;
 };
+// For gtest failure messages.
+void PrintTo(const TarEntry& e, std::ostream* os);
 
 TarEntry File(std::string name, std::string data, uint32_t perm = 0644, uint32_t uid = 0,
               uint32_t gid = 0);

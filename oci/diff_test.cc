@@ -1,0 +1,195 @@
+#include "oci/diff.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "oci/layer_applier.h"
+#include "oci/layer_testing.h"
+#include "oci/layer_writer.h"
+#include "util/fs.h"
+
+namespace ocibuild::oci {
+namespace {
+
+using testing::Dir;
+using testing::File;
+using testing::Hardlink;
+using testing::MakeTar;
+using testing::ReadTar;
+using testing::Symlink;
+using testing::TarEntry;
+
+class DiffTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("ocib-diff-");
+    ASSERT_TRUE(d.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*d));
+    rootfs_ = dir_->path() + "/rootfs";
+    ASSERT_EQ(::mkdir(rootfs_.c_str(), 0755), 0);
+    root_ = std::make_unique<RootDir>(std::move(*RootDir::Open(rootfs_)));
+    UniqueFd fd(testing::FdOf(
+        dir_->path(),
+        MakeTar({Dir("etc/"), File("etc/passwd", "root:x:0:0"), File("etc/group", "root:x:0:"),
+                 Dir("etc/ssl/"), File("etc/ssl/cert", "CERT"), Dir("var/"), Dir("var/cache/"),
+                 File("var/cache/a", "a"), File("var/cache/b", "b"), Dir("usr/bin/"),
+                 File("usr/bin/tool", "v1", 0755), Hardlink("usr/bin/tool2", "usr/bin/tool"),
+                 Symlink("bin", "usr/bin"), File("home", "file", 0644, 1000, 1000)})));
+    auto r = ApplyLayer(*root_, store_, fd.get());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto snap = Snapshot::Take(*root_, store_);
+    ASSERT_TRUE(snap.ok());
+    before_ = std::make_unique<Snapshot>(std::move(*snap));
+  }
+  std::vector<std::string> Changes() {
+    auto c = Diff(*before_, *root_, store_);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    std::vector<std::string> out;
+    for (const auto& x : *c) out.push_back(TarName(x));
+    return out;
+  }
+  std::string P(const std::string& rel) { return rootfs_ + "/" + rel; }
+
+  std::unique_ptr<TempDir> dir_;
+  std::string rootfs_;
+  std::unique_ptr<RootDir> root_;
+  MetaStore store_;
+  std::unique_ptr<Snapshot> before_;
+};
+
+TEST_F(DiffTest, UnchangedTreeGivesAnEmptyLayer) {
+  auto c = Diff(*before_, *root_, store_);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->empty());
+  std::string blob;
+  auto r = WriteLayer(*root_, store_, *c, {}, [&](std::string_view d) {
+    blob.append(d);
+    return Ok();
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->entries, 0u);
+  EXPECT_EQ(r->uncompressed_size, 1024u);  // just the two end-of-archive blocks
+  EXPECT_TRUE(ReadTar(blob)->empty());
+}
+
+TEST_F(DiffTest, ReportsExactlyTheChanges) {
+  ASSERT_TRUE(WriteFile(P("etc/passwd"), "root:y:0:0").ok());  // same size, new content
+  ASSERT_TRUE(WriteFile(P("var/new"), "new").ok());            // added
+  ASSERT_EQ(::unlink(P("var/cache/b").c_str()), 0);            // deleted
+  // Directory replaced by a new one (made first, so it cannot reuse the old inode number; when
+  // the number is reused the diff degrades to whiteouts of the old entries, which is also right).
+  ASSERT_TRUE(MakeDirs(P("newssl")).ok());
+  ASSERT_TRUE(WriteFile(P("newssl/other"), "x").ok());
+  ASSERT_TRUE(RemoveAll(P("etc/ssl")).ok());
+  ASSERT_EQ(::rename(P("newssl").c_str(), P("etc/ssl").c_str()), 0);
+  ASSERT_EQ(::unlink(P("bin").c_str()), 0);  // symlink retargeted
+  ASSERT_EQ(::symlink("usr/sbin", P("bin").c_str()), 0);
+  EXPECT_EQ(Changes(), (std::vector<std::string>{"bin", "etc", "etc/passwd", "etc/ssl",
+                                                 "etc/ssl/.wh..wh..opq", "etc/ssl/other", "var",
+                                                 "var/cache", "var/cache/.wh.b", "var/new"}));
+}
+
+TEST_F(DiffTest, StoreOnlyChangesShowUp) {
+  // A RUN `chown 1000 /etc/group` recorded by the sandbox touches nothing on disk.
+  struct stat st;
+  ASSERT_EQ(::lstat(P("etc/group").c_str(), &st), 0);
+  FileMeta m = store_.Effective(st);
+  m.uid = 1000;
+  store_.Set(st.st_ino, m);
+  EXPECT_EQ(Changes(), (std::vector<std::string>{"etc", "etc/group"}));
+}
+
+TEST_F(DiffTest, ContentChangeWithRestoredMtimeIsCaught) {
+  // kaniko's mtime-only detection misses this; ctime cannot be set back.
+  struct stat st;
+  ASSERT_EQ(::lstat(P("var/cache/a").c_str(), &st), 0);
+  ASSERT_TRUE(WriteFile(P("var/cache/a"), "A").ok());
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, P("var/cache/a").c_str(), ts, AT_SYMLINK_NOFOLLOW), 0);
+  EXPECT_EQ(Changes(), (std::vector<std::string>{"var", "var/cache", "var/cache/a"}));
+}
+
+TEST_F(DiffTest, HardlinkedFileChangesBothNamesAndIsOneInodeInTheLayer) {
+  ASSERT_TRUE(WriteFile(P("usr/bin/tool"), "v2").ok());
+  auto c = Diff(*before_, *root_, store_);
+  ASSERT_TRUE(c.ok());
+  std::string blob;
+  ASSERT_TRUE(WriteLayer(*root_, store_, *c, {}, [&](std::string_view d) {
+                blob.append(d);
+                return Ok();
+              }).ok());
+  auto entries = ReadTar(blob);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 4u);
+  EXPECT_EQ((*entries)[2].name, "usr/bin/tool");
+  EXPECT_EQ((*entries)[2].data, "v2");
+  EXPECT_EQ((*entries)[3].name, "usr/bin/tool2");
+  EXPECT_EQ((*entries)[3].hardlink, "usr/bin/tool");
+}
+
+TEST_F(DiffTest, DirectoryBecomingAFileAndBack) {
+  ASSERT_TRUE(RemoveAll(P("var/cache")).ok());
+  ASSERT_TRUE(WriteFile(P("var/cache"), "file").ok());
+  ASSERT_EQ(::unlink(P("home").c_str()), 0);
+  ASSERT_TRUE(MakeDirs(P("home/app")).ok());
+  EXPECT_EQ(Changes(), (std::vector<std::string>{"home", "home/app", "var", "var/cache"}));
+}
+
+TEST_F(DiffTest, DiffLayerAppliedOnTheBaseReproducesTheTree) {
+  ASSERT_TRUE(WriteFile(P("etc/passwd"), "changed passwd").ok());
+  ASSERT_TRUE(RemoveAll(P("var/cache")).ok());
+  ASSERT_TRUE(WriteFile(P("new"), "n").ok());
+  struct stat st;
+  ASSERT_EQ(::lstat(P("etc/group").c_str(), &st), 0);
+  FileMeta m = store_.Effective(st);
+  m.mode = S_IFREG | 0600;
+  m.gid = 42;
+  store_.Set(st.st_ino, m);
+  Snapshot after;
+  auto c = Diff(*before_, *root_, store_, &after);
+  ASSERT_TRUE(c.ok());
+  std::string blob_path = dir_->path() + "/diff.tar.gz";
+  ASSERT_TRUE(WriteLayerFile(*root_, store_, *c, {}, blob_path).ok());
+
+  // A second rootfs: the base layer again, then the diff.
+  std::string other = dir_->path() + "/other";
+  MetaStore other_store;
+  UniqueFd base(testing::FdOf(
+      dir_->path(),
+      MakeTar({Dir("etc/"), File("etc/passwd", "root:x:0:0"), File("etc/group", "root:x:0:"),
+               Dir("etc/ssl/"), File("etc/ssl/cert", "CERT"), Dir("var/"), Dir("var/cache/"),
+               File("var/cache/a", "a"), File("var/cache/b", "b"), Dir("usr/bin/"),
+               File("usr/bin/tool", "v1", 0755), Hardlink("usr/bin/tool2", "usr/bin/tool"),
+               Symlink("bin", "usr/bin"), File("home", "file", 0644, 1000, 1000)})));
+  ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
+  auto oroot = RootDir::Open(other);
+  ASSERT_TRUE(ApplyLayer(*oroot, other_store, base.get()).ok());
+  ASSERT_TRUE(ApplyLayerFile(other, other_store, blob_path).ok());
+  EXPECT_FALSE(PathExists(other + "/var/cache"));
+  EXPECT_EQ(*ReadFile(other + "/etc/passwd"), "changed passwd");
+  ASSERT_EQ(::lstat((other + "/etc/group").c_str(), &st), 0);
+  EXPECT_EQ(other_store.Effective(st).mode, S_IFREG | 0600u);
+  EXPECT_EQ(other_store.Effective(st).gid, 42u);
+  // And both trees now write the same full layer.
+  auto full = [](const RootDir& r, const MetaStore& s) {
+    auto snap = Snapshot::Take(r, s);
+    std::vector<LayerChange> all;
+    for (auto& p : snap->Paths()) all.push_back({LayerChange::Kind::kPath, p});
+    LayerWriteOptions o;
+    o.compression = Compression::kNone;
+    o.source_date_epoch = 0;  // mtimes of directories differ between the two histories
+    std::string blob;
+    EXPECT_TRUE(WriteLayer(r, s, all, o, [&](std::string_view d) {
+                  blob.append(d);
+                  return Ok();
+                }).ok());
+    return blob;
+  };
+  EXPECT_EQ(full(*root_, store_), full(*oroot, other_store));
+}
+
+}  // namespace
+}  // namespace ocibuild::oci

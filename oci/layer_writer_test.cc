@@ -1,0 +1,225 @@
+#include "oci/layer_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "oci/layer_applier.h"
+#include "oci/layer_testing.h"
+#include "oci/snapshot.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+
+namespace ocibuild::oci {
+namespace {
+
+using testing::Device;
+using testing::Dir;
+using testing::Fifo;
+using testing::File;
+using testing::Hardlink;
+using testing::MakeTar;
+using testing::ReadTar;
+using testing::Symlink;
+using testing::TarEntry;
+
+std::vector<LayerChange> WholeTree(const RootDir& root, const MetaStore& store) {
+  auto snap = Snapshot::Take(root, store);
+  EXPECT_TRUE(snap.ok());
+  std::vector<LayerChange> out;
+  for (auto& p : snap->Paths()) out.push_back({LayerChange::Kind::kPath, p});
+  return out;
+}
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("ocib-write-");
+    ASSERT_TRUE(d.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*d));
+    rootfs_ = dir_->path() + "/rootfs";
+    ASSERT_EQ(::mkdir(rootfs_.c_str(), 0755), 0);
+    root_ = std::make_unique<RootDir>(std::move(*RootDir::Open(rootfs_)));
+  }
+  void Apply(const std::vector<TarEntry>& entries) {
+    UniqueFd fd(testing::FdOf(dir_->path(), MakeTar(entries)));
+    auto r = ApplyLayer(*root_, store_, fd.get());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  Result<LayerResult> Write(std::vector<LayerChange> changes, LayerWriteOptions opts,
+                            std::string* blob) {
+    blob->clear();
+    return WriteLayer(*root_, store_, std::move(changes), opts, [&](std::string_view d) {
+      blob->append(d);
+      return Ok();
+    });
+  }
+  std::unique_ptr<TempDir> dir_;
+  std::string rootfs_;
+  std::unique_ptr<RootDir> root_;
+  MetaStore store_;
+};
+
+TEST(SortChanges, DirectoryBeforeContentsOpaqueFirst) {
+  std::vector<LayerChange> c = {
+      {LayerChange::Kind::kPath, "a-b"},      {LayerChange::Kind::kPath, "a/b"},
+      {LayerChange::Kind::kPath, "a/!x"},     {LayerChange::Kind::kOpaque, "a"},
+      {LayerChange::Kind::kWhiteout, "a/zz"}, {LayerChange::Kind::kPath, "a"},
+      {LayerChange::Kind::kPath, "a/b"}};
+  SortChanges(c);
+  std::vector<std::string> names;
+  for (auto& x : c) names.push_back(TarName(x));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"a", "a/.wh..wh..opq", "a/!x", "a/.wh.zz", "a/b", "a-b"}));
+}
+
+TEST_F(WriterTest, ReEmitsWhatWasUnpacked) {
+  std::string long_dir(120, 'd');
+  std::string long_name = long_dir + "/" + std::string(200, 'n');
+  TarEntry ping = File("bin/ping", "ping", 04755, 0, 0);
+  ping.xattrs["security.capability"] = std::string("\x01\x00\x00\x02\x00\x20\x00\x00", 8);
+  ping.xattrs["user.origin"] = "debian";
+  std::vector<TarEntry> in = {Dir("bin/"),
+                              ping,
+                              Hardlink("bin/ping6", "bin/ping"),
+                              Dir("dev/"),
+                              Device("dev/null", S_IFCHR, 1, 3, 0666),
+                              Device("dev/sda", S_IFBLK, 8, 0, 0660),
+                              Dir("etc/", 0755),
+                              File("etc/shadow", "root:*:", 0640, 0, 42),
+                              Dir(long_dir + "/"),
+                              File(long_name, "long"),
+                              Dir("home/", 0755),
+                              Dir("home/app/", 0700, 1000, 1000),
+                              Symlink("lib", "usr/lib"),
+                              Dir("run/"),
+                              Fifo("run/initctl", 0600),
+                              Dir("tmp/", 01777),
+                              Dir("usr/"),
+                              Dir("usr/lib/")};
+  Apply(in);
+  std::string blob;
+  auto r = Write(WholeTree(*root_, store_), {}, &blob);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto out = ReadTar(blob);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ASSERT_EQ(out->size(), in.size());
+  auto by_name = [](const TarEntry& a, const TarEntry& b) { return a.name < b.name; };
+  std::vector<TarEntry> want = in;
+  std::sort(want.begin(), want.end(), by_name);
+  std::vector<TarEntry> got = *out;
+  std::sort(got.begin(), got.end(), by_name);
+  for (size_t i = 0; i < want.size(); ++i) {
+    want[i].mtime = got[i].mtime = 0;
+    if (!want[i].hardlink.empty()) {
+      // A hardlink header carries only the link; the inode's metadata is the target's.
+      EXPECT_EQ(got[i].hardlink, want[i].hardlink);
+      continue;
+    }
+    EXPECT_EQ(got[i], want[i]) << want[i].name;
+  }
+}
+
+TEST_F(WriterTest, DigestsAreOfTheBlobAndOfTheTarAndReproducible) {
+  Apply({Dir("a/"), File("a/f", std::string(300000, 'z')), File("b", "b")});
+  for (Compression comp : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
+    LayerWriteOptions opts;
+    opts.compression = comp;
+    std::string blob, again;
+    auto r = Write(WholeTree(*root_, store_), opts, &blob);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto r2 = Write(WholeTree(*root_, store_), opts, &again);
+    ASSERT_TRUE(r2.ok());
+    EXPECT_EQ(blob, again);
+    EXPECT_EQ(r->digest.str(), "sha256:" + Sha256::HexOf(blob));
+    EXPECT_EQ(r->size, blob.size());
+    EXPECT_EQ(r->entries, 3u);
+    // diff_id: the tar itself, recovered by a plain libarchive round trip of the entries.
+    auto entries = ReadTar(blob);
+    ASSERT_TRUE(entries.ok());
+    EXPECT_EQ(entries->size(), 3u);
+    if (comp == Compression::kNone) {
+      EXPECT_EQ(r->diff_id, r->digest);
+    }
+    EXPECT_EQ(r->media_type, comp == Compression::kGzip   ? kMediaTypeLayerGzip
+                             : comp == Compression::kZstd ? kMediaTypeLayerZstd
+                                                          : kMediaTypeLayerTar);
+  }
+  // diff_id equals the digest of the same layer written uncompressed.
+  std::string plain, gz;
+  LayerWriteOptions none;
+  none.compression = Compression::kNone;
+  auto p = Write(WholeTree(*root_, store_), none, &plain);
+  auto g = Write(WholeTree(*root_, store_), {}, &gz);
+  ASSERT_TRUE(p.ok() && g.ok());
+  EXPECT_EQ(g->diff_id, p->digest);
+  EXPECT_EQ(g->uncompressed_size, plain.size());
+  EXPECT_EQ(plain.size() % 512, 0u);
+}
+
+TEST_F(WriterTest, SourceDateEpochClampsOnlyNewerTimes) {
+  TarEntry old_file = File("old", "o");
+  old_file.mtime = 1000;
+  TarEntry new_file = File("new", "n");
+  new_file.mtime = 2000000000;
+  Apply({old_file, new_file});
+  LayerWriteOptions opts;
+  opts.source_date_epoch = 1500000000;
+  std::string blob;
+  ASSERT_TRUE(Write(WholeTree(*root_, store_), opts, &blob).ok());
+  auto out = ReadTar(blob);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0].name, "new");
+  EXPECT_EQ((*out)[0].mtime, 1500000000);
+  EXPECT_EQ((*out)[1].mtime, 1000);
+}
+
+TEST_F(WriterTest, WhiteoutsAndOpaqueMarkers) {
+  Apply({Dir("d/")});
+  std::string blob;
+  auto r = Write({{LayerChange::Kind::kWhiteout, "gone"},
+                  {LayerChange::Kind::kOpaque, "d"},
+                  {LayerChange::Kind::kPath, "d"}},
+                 {}, &blob);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto out = ReadTar(blob);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 3u);
+  EXPECT_EQ((*out)[0].name, ".wh.gone");
+  EXPECT_EQ((*out)[1].name, "d/");
+  EXPECT_EQ((*out)[2].name, "d/.wh..wh..opq");
+  EXPECT_EQ((*out)[2].type, S_IFREG);
+}
+
+TEST_F(WriterTest, MissingPathIsAnErrorNamingIt) {
+  std::string blob;
+  auto r = Write({{LayerChange::Kind::kPath, "nope"}}, {}, &blob);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "writing layer of " + rootfs_ + ": fstatat nope: No such file or directory");
+}
+
+TEST(SourceDateEpoch, ParsesOrQuotesTheBadValue) {
+  ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  auto r = SourceDateEpochFromEnv();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(**r, 1700000000);
+  ::setenv("SOURCE_DATE_EPOCH", "yesterday", 1);
+  r = SourceDateEpochFromEnv();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "SOURCE_DATE_EPOCH=\"yesterday\": not a non-negative integer number of seconds");
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  r = SourceDateEpochFromEnv();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->has_value());
+}
+
+}  // namespace
+}  // namespace ocibuild::oci
