@@ -1,0 +1,285 @@
+#include "dockerfile-parser/plan.h"
+
+#include <algorithm>
+#include <set>
+
+#include "dockerfile-parser/ast_dump.h"
+#include "util/strings.h"
+
+namespace ocibuild::dockerfile {
+namespace {
+
+SourcePos LinePos(const ParsedDockerfile& file, int line, std::string_view needle) {
+  if (line >= 1 && static_cast<size_t>(line) <= file.source_lines.size()) {
+    const std::string& text = file.source_lines[line - 1];
+    size_t at = needle.empty() ? std::string::npos : text.find(needle);
+    if (at != std::string::npos) return SourcePos{line, static_cast<int>(at) + 1};
+    size_t first = text.find_first_not_of(" \t");
+    return SourcePos{line, first == std::string::npos ? 1 : static_cast<int>(first) + 1};
+  }
+  return SourcePos{line, 0};
+}
+
+const char* const kPredefinedNonProxy[] = {
+    "BUILDPLATFORM", "BUILDOS",     "BUILDARCH",     "BUILDVARIANT", "TARGETPLATFORM",
+    "TARGETOS",      "TARGETARCH",  "TARGETVARIANT", "TARGETSTAGE",  "SOURCE_DATE_EPOCH",
+    "BUILDKIT_INLINE_CACHE", "BUILDKIT_SYNTAX", "BUILDKIT_SANDBOX_HOSTNAME",
+    "BUILDKIT_CONTEXT_KEEP_GIT_DIR", "BUILDKIT_MULTI_PLATFORM", "BUILDKIT_CACHE_MOUNT_NS"};
+
+}  // namespace
+
+bool IsProxyArg(std::string_view name) {
+  std::string l = ToLower(name);
+  return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" ||
+         l == "all_proxy";
+}
+
+Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filename,
+                                 const PlanOptions& opts) {
+  OCIB_ASSIGN_OR_RETURN(ParsedDockerfile file, ParseDockerfile(text, filename));
+  OCIB_ASSIGN_OR_RETURN(std::vector<Step> steps, ParseInstructions(file));
+  OCIB_ASSIGN_OR_RETURN(StageList list, GroupStages(file, std::move(steps)));
+
+  BuildPlan plan;
+  plan.filename = filename;
+  plan.escape = file.escape;
+  if (const Directive* d = file.FindDirective("syntax")) plan.syntax = d->value;
+  if (const Directive* d = file.FindDirective("check")) plan.check = d->value;
+  for (const auto& w : file.warnings) {
+    plan.warnings.push_back(filename + ":" + std::to_string(w.line) + ": " + w.message);
+  }
+  plan.build_args = opts.build_args;
+
+  if (opts.build_platform.empty()) {
+    plan.build_platform = HostBuildPlatform();
+  } else {
+    auto p = ParseBuildPlatform(opts.build_platform);
+    if (!p.ok()) return std::move(p).error().Context("invalid build platform");
+    plan.build_platform = *p;
+  }
+  if (opts.target_platform.empty()) {
+    plan.target_platform = plan.build_platform;
+  } else {
+    auto p = ParseBuildPlatform(opts.target_platform);
+    if (!p.ok()) return std::move(p).error().Context("invalid target platform");
+    plan.target_platform = *p;
+  }
+
+  // The target, before ARGs: TARGETSTAGE is one of the predefined args.
+  int target = static_cast<int>(list.stages.size()) - 1;
+  if (!opts.target.empty()) {
+    target = FindStage(list.stages, opts.target);
+    if (target < 0) {
+      std::vector<std::string> names;
+      for (const auto& s : list.stages)
+        if (!s.name.empty()) names.push_back(s.name);
+      std::string msg = "target stage \"" + opts.target + "\" could not be found";
+      std::string near = NearestMatch(opts.target, names);
+      if (!near.empty()) msg += " (did you mean " + near + "?)";
+      return Error{msg};
+    }
+  }
+  plan.target = target;
+
+  const BuildPlatform& bp = plan.build_platform;
+  const BuildPlatform& tp = plan.target_platform;
+  const std::pair<const char*, std::string> predefined[] = {
+      {"BUILDPLATFORM", bp.ToString()}, {"BUILDOS", bp.os},
+      {"BUILDARCH", bp.arch},           {"BUILDVARIANT", bp.variant},
+      {"TARGETPLATFORM", tp.ToString()}, {"TARGETOS", tp.os},
+      {"TARGETARCH", tp.arch},          {"TARGETVARIANT", tp.variant},
+      {"TARGETSTAGE", list.stages[target].DisplayName()}};
+  for (const auto& [k, v] : predefined) {
+    auto it = opts.build_args.find(k);
+    plan.global_args.Set(k, it != opts.build_args.end() ? it->second : v);
+  }
+
+  ShellLex lex(file.escape);
+  std::set<std::string> declared;
+  for (const auto& step : list.meta_args) {
+    const auto& arg = std::get<ArgInstr>(step.instr);
+    for (const auto& item : arg.args) {
+      declared.insert(item.key);
+      auto it = opts.build_args.find(item.key);
+      if (it != opts.build_args.end()) {
+        plan.global_args.Set(item.key, it->second);
+      } else if (item.value) {
+        auto v = lex.ProcessWord(*item.value, plan.global_args);
+        if (!v.ok()) return file.ErrorAt(LinePos(file, step.line, item.key), v.error().message);
+        plan.global_args.Set(item.key, *v);
+      }
+    }
+  }
+
+  for (const auto& [k, v] : opts.build_args) {
+    if (IsProxyArg(k)) plan.proxy_env.emplace_back(k, v);
+  }
+  if (auto it = opts.build_args.find("SOURCE_DATE_EPOCH"); it != opts.build_args.end()) {
+    const std::string& v = it->second;
+    bool ok = !v.empty() && v.size() <= 18 &&
+              std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!ok) return Error{"invalid SOURCE_DATE_EPOCH: " + v};
+    plan.source_date_epoch = std::stoll(v);
+  }
+
+  // Resolve every stage's FROM (even unused ones: BuildKit validates them all).
+  std::vector<StageBase> bases(list.stages.size());
+  std::vector<BuildPlatform> platforms(list.stages.size(), tp);
+  for (const auto& st : list.stages) {
+    auto base = lex.ProcessWord(st.from.base, plan.global_args);
+    if (!base.ok()) {
+      return file.ErrorAt(LinePos(file, st.line, st.from.base), base.error().message);
+    }
+    if (base->empty()) {
+      return file.ErrorAt(LinePos(file, st.line, st.from.base),
+                          "base name (" + st.from.base + ") should not be blank");
+    }
+    StageBase& b = bases[st.index];
+    if (*base == "scratch") {
+      b.kind = StageBase::Kind::kScratch;
+    } else {
+      // Only stages defined earlier count; "FROM alpine AS alpine" is the image.
+      b.kind = StageBase::Kind::kImage;
+      b.image = *base;
+      for (int j = 0; j < st.index; ++j) {
+        if (!list.stages[j].name.empty() && list.stages[j].name == *base) {
+          b.kind = StageBase::Kind::kStage;
+          b.stage = j;
+          b.image.clear();
+        }
+      }
+    }
+    if (!st.from.platform.empty()) {
+      auto p = lex.ProcessWord(st.from.platform, plan.global_args);
+      if (!p.ok()) {
+        return file.ErrorAt(LinePos(file, st.line, "--platform"),
+                            "failed to process arguments for platform " + st.from.platform +
+                                ": " + p.error().message);
+      }
+      if (p->empty()) {
+        return file.ErrorAt(LinePos(file, st.line, "--platform"),
+                            "empty platform value from expression " + st.from.platform);
+      }
+      auto parsed = ParseBuildPlatform(*p);
+      if (!parsed.ok()) {
+        return file.ErrorAt(LinePos(file, st.line, "--platform"),
+                            "failed to parse platform " + st.from.platform + ": " +
+                                parsed.error().message);
+      }
+      platforms[st.index] = *parsed;
+    }
+  }
+
+  OCIB_ASSIGN_OR_RETURN(auto deps, ResolveDependencies(file, list.stages, bases));
+  OCIB_ASSIGN_OR_RETURN(std::vector<int> order, NeededStages(file, list.stages, deps, target));
+
+  for (int i : order) {
+    Stage& st = list.stages[i];
+    PlannedStage ps;
+    ps.index = st.index;
+    ps.name = st.name;
+    ps.display_name = st.DisplayName();
+    ps.base_expr = st.from.base;
+    ps.base = bases[i];
+    ps.platform = platforms[i];
+    ps.platform_from_flag = !st.from.platform.empty();
+    ps.line = st.line;
+    ps.deps = deps[i];
+    for (const auto& step : st.steps) {
+      if (const auto* a = std::get_if<ArgInstr>(&step.instr)) {
+        for (const auto& item : a->args) declared.insert(item.key);
+      }
+    }
+    ps.steps = std::move(st.steps);
+    plan.stages.push_back(std::move(ps));
+  }
+
+  std::vector<std::string> unused;
+  for (const auto& [k, v] : opts.build_args) {
+    bool predefined_name = IsProxyArg(k);
+    for (const char* p : kPredefinedNonProxy) predefined_name |= k == p;
+    if (!predefined_name && !declared.count(k)) unused.push_back(k);
+  }
+  if (!unused.empty()) {
+    plan.warnings.push_back("one or more build args were not consumed: " + Join(unused, ", "));
+  }
+  return plan;
+}
+
+Result<std::vector<std::pair<std::string, std::optional<std::string>>>> ResolveStageArg(
+    const ArgInstr& arg, const BuildPlan& plan, const Env& stage_env, const ShellLex& lex) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  for (const auto& item : arg.args) {
+    std::optional<std::string> value;
+    auto it = plan.build_args.find(item.key);
+    if (it != plan.build_args.end()) {
+      value = it->second;
+    } else if (item.value) {
+      OCIB_ASSIGN_OR_RETURN(value, lex.ProcessWord(*item.value, stage_env));
+    } else if (auto g = plan.global_args.Get(item.key)) {
+      value = *g;
+    }
+    out.emplace_back(item.key, std::move(value));
+  }
+  return out;
+}
+
+std::string FormatPlan(const BuildPlan& plan) {
+  std::string out;
+  out += "Dockerfile: " + plan.filename + "\n";
+  if (!plan.syntax.empty()) out += "Syntax: " + plan.syntax + "\n";
+  out += "Build platform: " + plan.build_platform.ToString() + "\n";
+  out += "Target platform: " + plan.target_platform.ToString() + "\n";
+  const PlannedStage* target = nullptr;
+  for (const auto& s : plan.stages)
+    if (s.index == plan.target) target = &s;
+  if (target) out += "Target: " + target->display_name + "\n";
+  out += "Stages to build: " + std::to_string(plan.stages.size()) + "\n";
+  for (const auto& s : plan.stages) {
+    out += "\n[" + std::to_string(s.index) + "] " + s.display_name;
+    out += " (line " + std::to_string(s.line) + ")\n";
+    out += "    FROM ";
+    switch (s.base.kind) {
+      case StageBase::Kind::kScratch:
+        out += "scratch";
+        break;
+      case StageBase::Kind::kStage:
+        for (const auto& o : plan.stages) {
+          if (o.index == s.base.stage) out += "stage " + o.display_name;
+        }
+        break;
+      case StageBase::Kind::kImage:
+        out += "image " + s.base.image;
+        break;
+    }
+    if (s.base.kind == StageBase::Kind::kImage && s.base.image != s.base_expr) {
+      out += " (from " + s.base_expr + ")";
+    }
+    out += " [" + s.platform.ToString() + "]\n";
+    std::vector<std::string> needs;
+    for (const auto& d : s.deps) {
+      if (d.via == StageDependency::Via::kFrom) continue;
+      std::string what;
+      if (d.stage >= 0) {
+        for (const auto& o : plan.stages)
+          if (o.index == d.stage) what = "stage " + o.display_name;
+      } else {
+        what = "image " + d.image;
+      }
+      what += d.via == StageDependency::Via::kCopy ? " (COPY, line " : " (RUN mount, line ";
+      what += std::to_string(d.line) + ")";
+      if (std::find(needs.begin(), needs.end(), what) == needs.end()) needs.push_back(what);
+    }
+    for (const auto& n : needs) out += "    needs " + n + "\n";
+    for (const auto& step : s.steps) {
+      std::string line = std::to_string(step.line);
+      out += "    " + std::string(line.size() < 4 ? 4 - line.size() : 0, ' ') + line + ": " +
+             FormatInstruction(step) + "\n";
+    }
+  }
+  for (const auto& w : plan.warnings) out += "\nwarning: " + w;
+  if (!plan.warnings.empty()) out += "\n";
+  return out;
+}
+
+}  // namespace ocibuild::dockerfile

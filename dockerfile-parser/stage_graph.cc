@@ -1,0 +1,198 @@
+#include "dockerfile-parser/stage_graph.h"
+
+#include <algorithm>
+
+#include "util/strings.h"
+
+namespace ocibuild::dockerfile {
+namespace {
+
+SourcePos StepPos(const ParsedDockerfile& file, int line, std::string_view needle) {
+  if (line >= 1 && static_cast<size_t>(line) <= file.source_lines.size()) {
+    const std::string& text = file.source_lines[line - 1];
+    size_t at = needle.empty() ? std::string::npos : text.find(needle);
+    if (at != std::string::npos) return SourcePos{line, static_cast<int>(at) + 1};
+    size_t first = text.find_first_not_of(" \t");
+    return SourcePos{line, first == std::string::npos ? 1 : static_cast<int>(first) + 1};
+  }
+  return SourcePos{line, 0};
+}
+
+bool ParseIndex(std::string_view s, int* out) {
+  if (s.empty() || s.size() > 9) return false;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool HasExpansion(std::string_view s) {
+  return s.find('$') != std::string_view::npos || s.find('\\') != std::string_view::npos ||
+         s.find('\'') != std::string_view::npos || s.find('"') != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> steps) {
+  StageList out;
+  for (auto& step : steps) {
+    if (auto* from = std::get_if<FromInstr>(&step.instr)) {
+      Stage st;
+      st.index = static_cast<int>(out.stages.size());
+      st.name = from->name;
+      st.from = *from;
+      st.line = step.line;
+      out.stages.push_back(std::move(st));
+      continue;
+    }
+    if (out.stages.empty()) {
+      if (std::holds_alternative<ArgInstr>(step.instr)) {
+        out.meta_args.push_back(std::move(step));
+        continue;
+      }
+      return file.ErrorAt(StepPos(file, step.line, ""), "no build stage in current context");
+    }
+    out.stages.back().steps.push_back(std::move(step));
+  }
+  if (out.stages.empty()) {
+    int line = out.meta_args.empty() ? 0 : out.meta_args.back().line;
+    return file.ErrorAt(StepPos(file, line, ""), "no build stage in current context");
+  }
+  for (size_t i = 0; i < out.stages.size(); ++i) {
+    if (out.stages[i].name.empty()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (out.stages[j].name == out.stages[i].name) {
+        const Stage& s = out.stages[i];
+        return file.ErrorAt(StepPos(file, s.line, ""),
+                            "duplicate stage name \"" + s.name + "\" (first defined on line " +
+                                std::to_string(out.stages[j].line) + ")");
+      }
+    }
+  }
+  return out;
+}
+
+int FindStage(const std::vector<Stage>& stages, std::string_view name) {
+  std::string lower = ToLower(name);
+  for (const auto& s : stages)
+    if (!s.name.empty() && s.name == lower) return s.index;
+  return -1;
+}
+
+Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
+    const ParsedDockerfile& file, const std::vector<Stage>& stages,
+    const std::vector<StageBase>& bases) {
+  std::vector<std::vector<StageDependency>> deps(stages.size());
+  for (const auto& st : stages) {
+    auto& out = deps[st.index];
+    const StageBase& base = bases[st.index];
+    if (base.kind == StageBase::Kind::kStage) {
+      out.push_back(StageDependency{StageDependency::Via::kFrom, base.stage, "", st.line});
+    }
+    for (const auto& step : st.steps) {
+      if (const auto* c = std::get_if<CopyInstr>(&step.instr); c && !c->from.empty()) {
+        auto err = [&](const std::string& msg) {
+          return file.ErrorAt(StepPos(file, step.line, "--from"), msg);
+        };
+        if (HasExpansion(c->from)) {
+          return err(
+              "variable expansion is not supported for --from, define a new stage with FROM "
+              "using ARG from global scope as a workaround");
+        }
+        StageDependency d{StageDependency::Via::kCopy, -1, "", step.line};
+        int index;
+        if (ParseIndex(c->from, &index)) {
+          if (index >= static_cast<int>(stages.size())) {
+            return err("invalid stage index " + c->from);
+          }
+          d.stage = index;
+        } else {
+          d.stage = FindStage(stages, c->from);
+          if (d.stage < 0) d.image = c->from;
+        }
+        if (d.stage >= st.index) {
+          return err("cannot copy from stage \"" + c->from +
+                     "\", it needs to be defined before current stage \"" + st.DisplayName() +
+                     "\"");
+        }
+        out.push_back(std::move(d));
+      }
+      if (const auto* r = std::get_if<RunInstr>(&step.instr)) {
+        for (const auto& m : r->mounts) {
+          if (m.from.empty()) continue;
+          StageDependency d{StageDependency::Via::kMount, -1, "", step.line};
+          int index;
+          if (ParseIndex(m.from, &index) && index < static_cast<int>(stages.size())) {
+            d.stage = index;
+          } else {
+            d.stage = FindStage(stages, m.from);
+            if (d.stage < 0) d.image = m.from;
+          }
+          if (d.stage == st.index) {
+            return file.ErrorAt(StepPos(file, step.line, "from="),
+                                "stage \"" + st.DisplayName() + "\" cannot mount from itself");
+          }
+          out.push_back(std::move(d));
+        }
+      }
+    }
+  }
+  return deps;
+}
+
+Result<std::vector<int>> NeededStages(const ParsedDockerfile& file,
+                                      const std::vector<Stage>& stages,
+                                      const std::vector<std::vector<StageDependency>>& deps,
+                                      int target) {
+  // Iterative DFS (white/grey/black) so deep chains cannot exhaust the stack.
+  enum Color { kWhite, kGrey, kBlack };
+  std::vector<Color> color(stages.size(), kWhite);
+  struct Frame {
+    int stage;
+    size_t next;
+  };
+  std::vector<Frame> stack{{target, 0}};
+  color[target] = kGrey;
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next < deps[f.stage].size()) {
+      const StageDependency& d = deps[f.stage][f.next++];
+      if (d.stage < 0) continue;
+      if (color[d.stage] == kGrey) {
+        const Stage& s = stages[d.stage];
+        return file.ErrorAt(StepPos(file, d.line, ""),
+                            "circular dependency detected on stage: " + s.DisplayName());
+      }
+      if (color[d.stage] == kWhite) {
+        color[d.stage] = kGrey;
+        stack.push_back(Frame{d.stage, 0});
+      }
+      continue;
+    }
+    color[f.stage] = kBlack;
+    stack.pop_back();
+  }
+  // Dependency order, preferring Dockerfile order: repeatedly take the first needed stage
+  // whose dependencies are all placed (a mount may read from a later stage).
+  std::vector<int> out;
+  std::vector<bool> placed(stages.size(), false);
+  size_t needed = std::count(color.begin(), color.end(), kBlack);
+  while (out.size() < needed) {
+    for (size_t i = 0; i < stages.size(); ++i) {
+      if (color[i] != kBlack || placed[i]) continue;
+      bool ready = std::all_of(deps[i].begin(), deps[i].end(), [&](const StageDependency& d) {
+        return d.stage < 0 || placed[d.stage];
+      });
+      if (!ready) continue;
+      placed[i] = true;
+      out.push_back(static_cast<int>(i));
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace ocibuild::dockerfile
