@@ -14,9 +14,12 @@
 
 namespace ocibuild::sandbox::testing {
 
-std::string ProbePath() {
-  const char* build = std::getenv("OCIBUILD_BUILD_DIR");
-  return std::string(build ? build : ".") + "/tests/sandbox/sandbox_probe";
+extern "C" const char ocib_sandbox_probe_start[];
+extern "C" const char ocib_sandbox_probe_end[];
+
+std::string_view ProbeBinary() {
+  return std::string_view(ocib_sandbox_probe_start,
+                          static_cast<size_t>(ocib_sandbox_probe_end - ocib_sandbox_probe_start));
 }
 
 namespace {
@@ -50,7 +53,7 @@ Status MakeBusyboxRootfs(const std::string& dir) {
                      "app:x:1000:1000:app:/home/app:/bin/sh\n"
                      "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"));
   OCIB_TRY(WriteFile(dir + "/etc/group", "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n"));
-  if (PathExists(ProbePath())) OCIB_TRY(CopyFile(ProbePath(), dir + "/probe", 0755));
+  OCIB_TRY(WriteFile(dir + "/probe", ProbeBinary(), 0755));
   return Ok();
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "builder/sandbox/sandbox.h"
@@ -35,7 +36,7 @@ Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& 
 Result<Captured> Sh(const std::string& rootfs, const std::string& script, uint32_t uid = 0,
                     uint32_t gid = 0);
 
-// The static probe program built next to the tests (tests/sandbox/probe.c).
-std::string ProbePath();
+// The static probe program (tests/sandbox/probe.c), embedded in the test binary.
+std::string_view ProbeBinary();
 
 }  // namespace ocibuild::sandbox::testing

@@ -1,0 +1,187 @@
+// Per-syscall tests: the static probe (tests/sandbox/probe.c) issues each translated syscall
+// directly inside a busybox rootfs; the expected answers are what the same call gives in a real
+// container whose root is that rootfs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/sandbox/sandbox.h"
+#include "builder/sandbox/sandbox_testing.h"
+#include "util/fs.h"
+
+namespace ocibuild::sandbox {
+namespace {
+
+using ::testing::HasSubstr;
+
+class SyscallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto tmp = TempDir::Create("ocibuild-sys-");
+    ASSERT_TRUE(tmp.ok());
+    tmp_ = std::move(*tmp);
+    root_ = tmp_.path() + "/rootfs";
+    ASSERT_TRUE(testing::MakeBusyboxRootfs(root_).ok());
+    ASSERT_TRUE(MakeDirs(root_ + "/data/dir").ok());
+    ASSERT_TRUE(WriteFile(root_ + "/data/file", "content\n").ok());
+    ASSERT_EQ(::symlink("/data/file", (root_ + "/data/link").c_str()), 0);
+    ASSERT_EQ(::symlink("file", (root_ + "/data/rel").c_str()), 0);
+    ASSERT_EQ(::symlink("/data", (root_ + "/data/dir/up").c_str()), 0);
+    ASSERT_EQ(::symlink("loop2", (root_ + "/loop1").c_str()), 0);
+    ASSERT_EQ(::symlink("loop1", (root_ + "/loop2").c_str()), 0);
+  }
+
+  std::string Probe(std::vector<std::string> args, uint32_t uid = 0) {
+    args.insert(args.begin(), "/probe");
+    auto c = testing::Run(root_, args, uid, uid);
+    if (!c.ok()) return "run failed: " + c.error().message;
+    return c->out + c->err;
+  }
+
+  TempDir tmp_ = std::move(*TempDir::Create("ocibuild-sys-unused-"));
+  std::string root_;
+};
+
+TEST_F(SyscallTest, Open) {
+  EXPECT_EQ(Probe({"open", "/data/file"}), "ok content\n");
+  EXPECT_EQ(Probe({"open", "/data/link"}), "ok content\n");
+  EXPECT_EQ(Probe({"open", "/data/dir/up/rel"}), "ok content\n");
+  EXPECT_EQ(Probe({"open", "/../../../data/file"}), "ok content\n");
+}
+
+TEST_F(SyscallTest, HostFilesAreNotVisible) {
+  ASSERT_TRUE(PathExists("/etc/os-release"));
+  EXPECT_EQ(Probe({"open", "/etc/os-release"}), "err ENOENT\n");
+  EXPECT_EQ(Probe({"open", "/../../../../etc/os-release"}), "err ENOENT\n");
+  // ".." out of a mapped host directory lands in the guest root, not the host's.
+  EXPECT_EQ(Probe({"openat", "/proc", "../etc/os-release"}), "err ENOENT\n");
+  EXPECT_EQ(Probe({"openat", "/proc", "../data/file"}), "ok content\n");
+}
+
+TEST_F(SyscallTest, SymlinkLoop) { EXPECT_EQ(Probe({"open", "/loop1"}), "err ELOOP\n"); }
+
+TEST_F(SyscallTest, OpenatWithDirfd) {
+  EXPECT_EQ(Probe({"openat", "/data", "file"}), "ok content\n");
+  EXPECT_EQ(Probe({"openat", "/data/dir", "../../../../data/rel"}), "ok content\n");
+  EXPECT_EQ(Probe({"openat", "/data/dir", "up/link"}), "ok content\n");
+  EXPECT_EQ(Probe({"openat-nofollow", "/data", "link"}), "err ELOOP\n");
+}
+
+TEST_F(SyscallTest, Openat2) {
+  EXPECT_EQ(Probe({"openat2", "/data", "file"}), "ok content\n");
+  EXPECT_EQ(Probe({"openat2", "/data", "link", "inroot"}), "ok content\n");
+}
+
+TEST_F(SyscallTest, StatFamilyReportsFakeOwners) {
+  EXPECT_EQ(Probe({"stat", "/data/link"}), "ok 0:0 100644\n");
+  EXPECT_EQ(Probe({"lstat", "/data/link"}), "ok 0:0 120777\n");
+  EXPECT_EQ(Probe({"fstat", "/data/file"}), "ok 0:0 100644\n");
+  EXPECT_EQ(Probe({"newfstatat", "/data", "link"}), "ok 0:0 100644\n");
+  EXPECT_EQ(Probe({"newfstatat", "/data", "link", "nofollow"}), "ok 0:0 120777\n");
+  EXPECT_EQ(Probe({"statx", "/data", "dir"}), "ok 0:0 40755 0,0\n");
+  EXPECT_EQ(Probe({"statx", "/data", "nope"}), "err ENOENT\n");
+}
+
+TEST_F(SyscallTest, Access) {
+  EXPECT_EQ(Probe({"access", "/data/link"}), "ok 0\n");
+  EXPECT_EQ(Probe({"faccessat", "/data", "rel"}), "ok 0\n");
+  EXPECT_EQ(Probe({"faccessat2", "/data", "link", "nofollow"}), "ok 0\n");
+  EXPECT_EQ(Probe({"access", "/etc/os-release"}), "err ENOENT\n");
+}
+
+TEST_F(SyscallTest, CreateRemoveRename) {
+  EXPECT_EQ(Probe({"mkdirat", "/data", "new"}), "ok 0\n");
+  EXPECT_TRUE(PathExists(root_ + "/data/new"));
+  EXPECT_EQ(Probe({"rmdir", "/data/new"}), "ok 0\n");
+  EXPECT_FALSE(PathExists(root_ + "/data/new"));
+  EXPECT_EQ(Probe({"linkat", "/data", "file", "/data/hard"}), "ok 0\n");
+  EXPECT_EQ(Probe({"renameat2", "/data", "hard", "/data/dir/moved"}), "ok 0\n");
+  EXPECT_TRUE(PathExists(root_ + "/data/dir/moved"));
+  EXPECT_EQ(Probe({"rename-exchange", "/data/dir/moved", "/data/rel"}), "ok 0\n");
+  EXPECT_EQ(Probe({"unlinkat", "/data/dir", "moved"}), "ok 0\n");
+  EXPECT_EQ(Probe({"creat", "/data/created", "0644"}), "ok 0\n");
+  EXPECT_TRUE(PathExists(root_ + "/data/created"));
+}
+
+TEST_F(SyscallTest, SymlinkTextIsVerbatim) {
+  EXPECT_EQ(Probe({"symlinkat", "/data/file", "/data", "sl"}), "ok 0\n");
+  EXPECT_EQ(Probe({"readlinkat", "/data", "sl"}), "ok /data/file\n");
+  EXPECT_EQ(Probe({"readlink", "/data/sl"}), "ok /data/file\n");
+  EXPECT_EQ(Probe({"open", "/data/sl"}), "ok content\n");
+}
+
+TEST_F(SyscallTest, ChmodChown) {
+  EXPECT_EQ(Probe({"fchmodat", "/data", "file", "4755"}), "ok 0\n");
+  EXPECT_EQ(Probe({"stat", "/data/file"}), "ok 0:0 104755\n");
+  EXPECT_EQ(Probe({"fchmodat2-nofollow", "/data", "link", "700"}), "err EOPNOTSUPP\n");
+  EXPECT_EQ(Probe({"fchownat", "/data", "link", "33"}), "ok 0\n");
+  EXPECT_EQ(Probe({"lstat", "/data/link"}), "ok 33:33 120777\n");
+  EXPECT_EQ(Probe({"stat", "/data/link"}), "ok 0:0 104755\n");
+  EXPECT_EQ(Probe({"fchown", "/data/file", "44"}), "ok 0\n");
+  // chown drops set-user-ID.
+  EXPECT_EQ(Probe({"stat", "/data/file"}), "ok 44:44 100755\n");
+  // Not owner, not root: EPERM like the kernel.
+  EXPECT_EQ(Probe({"fchmodat", "/data", "file", "777"}, 1000), "err EPERM\n");
+}
+
+TEST_F(SyscallTest, MknodBlockDevice) {
+  EXPECT_EQ(Probe({"mknodat", "/data", "sda1"}), "ok 0\n");
+  EXPECT_EQ(Probe({"statx", "/data", "sda1"}), "ok 0:0 60640 8,1\n");
+  EXPECT_EQ(Probe({"mknodat", "/data", "sda2"}, 1000), "err EPERM\n");
+}
+
+TEST_F(SyscallTest, TimesAndTruncate) {
+  EXPECT_EQ(Probe({"utimensat", "/data", "link"}), "ok 0\n");
+  EXPECT_EQ(Probe({"truncate", "/data/link"}), "ok 0\n");
+  EXPECT_EQ(ReadFile(root_ + "/data/file").value(), "con");
+}
+
+TEST_F(SyscallTest, Getcwd) {
+  EXPECT_EQ(Probe({"chdir-getcwd", "/data/dir/up/dir"}), "ok /data/dir\n");
+  EXPECT_EQ(Probe({"getcwd-small", "/data/dir"}), "err ERANGE\n");
+}
+
+TEST_F(SyscallTest, PrivilegedXattrsLiveInTheStore) {
+  EXPECT_EQ(Probe({"setxattr", "/data/link", "security.capability", "capdata"}), "ok 0\n");
+  EXPECT_EQ(Probe({"getxattr", "/data/file", "security.capability"}), "ok capdata\n");
+  EXPECT_THAT(Probe({"listxattr", "/data/file"}), HasSubstr("security.capability"));
+  EXPECT_EQ(Probe({"removexattr", "/data/file", "security.capability"}), "ok 0\n");
+  EXPECT_EQ(Probe({"getxattr", "/data/file", "security.capability"}), "err ENODATA\n");
+  EXPECT_EQ(Probe({"setxattr", "/data/file", "trusted.x", "v"}, 1000), "err EPERM\n");
+}
+
+TEST_F(SyscallTest, InotifyAndUnixSockets) {
+  EXPECT_EQ(Probe({"inotify", "/data/link"}), "ok 0\n");
+  EXPECT_EQ(Probe({"inotify", "/etc/os-release"}), "err ENOENT\n");
+  EXPECT_EQ(Probe({"unix-bind-connect", "/tmp/sock"}), "ok 0\n");
+  struct stat st;
+  ASSERT_EQ(::lstat((root_ + "/tmp/sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+}
+
+TEST_F(SyscallTest, ExecveatAndProcSelfExe) {
+  EXPECT_EQ(Probe({"execveat", "/", "probe"}), "ok /probe\n");
+  EXPECT_EQ(Probe({"readlink", "/proc/self/exe"}), "ok /probe\n");
+}
+
+TEST_F(SyscallTest, UnsafeAndUnknownSyscallsAreRefused) {
+  EXPECT_EQ(Probe({"io_uring"}), "err ENOSYS\n");
+  EXPECT_EQ(Probe({"mount"}), "err EPERM\n");
+  EXPECT_THAT(Probe({"unknown"}), HasSubstr("err ENOSYS\n"));
+}
+
+TEST_F(SyscallTest, Identity) {
+  EXPECT_EQ(Probe({"ids"}), "ok 0 0 0 0\n");
+  EXPECT_EQ(Probe({"ids"}, 1000), "ok 1000 1000 1000 1000\n");
+  EXPECT_EQ(Probe({"setuid-drop"}), "ok 1000 -1 EPERM\n");
+}
+
+TEST_F(SyscallTest, FsyncIsANoop) { EXPECT_EQ(Probe({"fsync", "/data/file"}), "ok 0\n"); }
+
+TEST_F(SyscallTest, LongPaths) {
+  EXPECT_THAT(Probe({"long-path", "40"}), HasSubstr("ok deep\n"));
+}
+
+}  // namespace
+}  // namespace ocibuild::sandbox
