@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
@@ -279,6 +280,9 @@ void SetUserXattrs(int fd, std::vector<std::pair<std::string, std::string>>& use
 }
 
 Status Applier::ApplyEntry(struct archive* a, struct archive_entry* e, const std::string& raw) {
+  // The kernel refuses such paths anyway; the userspace walk would not, so refuse them here for
+  // the same answer everywhere.
+  if (raw.size() >= PATH_MAX) return Error{"path longer than PATH_MAX (4096 bytes)"};
   auto clean_r = CleanPath(raw);
   if (!clean_r.ok()) return clean_r.error();
   std::string clean = std::move(*clean_r);
@@ -333,11 +337,18 @@ Status Applier::ApplyEntry(struct archive* a, struct archive_entry* e, const std
   const char* n = name.c_str();
 
   if (hardlink) {
+    if (std::strlen(hardlink) >= PATH_MAX)
+      return Error{"hardlink target longer than PATH_MAX (4096 bytes)"};
     auto target_r = CleanPath(hardlink);
     if (!target_r.ok())
       return Error{"hardlink target " + Quote(hardlink) + ": " + target_r.error().message};
     if (target_r->empty()) return Error{"hardlink target " + Quote(hardlink) + " is the root"};
-    OCIB_ASSIGN_OR_RETURN(auto tparent, root_.OpenParent(*target_r));
+    auto tparent_r = root_.OpenParent(*target_r);
+    if (!tparent_r.ok()) {
+      if (tparent_r.error().sys_errno == 0) return tparent_r.error();
+      return SysError("hardlink target", *target_r, tparent_r.error().sys_errno);
+    }
+    RootDir::Parent tparent = std::move(*tparent_r);
     struct stat tst, cur;
     if (::fstatat(tparent.dir.get(), tparent.name.c_str(), &tst, AT_SYMLINK_NOFOLLOW) != 0)
       return SysError("hardlink target", *target_r);

@@ -8,7 +8,9 @@
 
 namespace ocibuild::oci {
 
-Result<std::string> CleanPath(std::string_view path) {
+namespace {
+
+Result<std::string> Clean(std::string_view path, bool clamp) {
   std::vector<std::string_view> parts;
   size_t i = 0;
   while (i <= path.size()) {
@@ -18,7 +20,10 @@ Result<std::string> CleanPath(std::string_view path) {
     i = j + 1;
     if (c.empty() || c == ".") continue;
     if (c == "..") {
-      if (parts.empty()) return Error{"path escapes the root"};
+      if (parts.empty()) {
+        if (clamp) continue;
+        return Error{"path escapes the root"};
+      }
       parts.pop_back();
       continue;
     }
@@ -30,6 +35,15 @@ Result<std::string> CleanPath(std::string_view path) {
     out += c;
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> CleanPath(std::string_view path) {
+  return Clean(path, false);
+}
+std::string ClampPath(std::string_view path) {
+  return *Clean(path, true);
 }
 
 std::pair<std::string_view, std::string_view> SplitParent(std::string_view clean) {
@@ -90,10 +104,7 @@ Result<UniqueFd> RootDir::MkdirAllDepth(std::string_view rel, mode_t dir_mode, i
         std::string joined = t.starts_with('/')
                                  ? std::string(t)
                                  : std::string(SplitParent(prefix).first) + "/" + std::string(t);
-        auto clean = CleanPath(joined);
-        // ".." past the root stays at the root, as in the kernel's RESOLVE_IN_ROOT.
-        std::string resolved = clean.ok() ? *clean : "";
-        if (clean.ok()) OCIB_TRY(MkdirAllDepth(resolved, dir_mode, depth + 1));
+        OCIB_TRY(MkdirAllDepth(ClampPath(joined), dir_mode, depth + 1));
       }
       next = OpenAt(prefix, O_PATH | O_DIRECTORY);
       if (!next.ok()) return next;

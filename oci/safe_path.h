@@ -24,6 +24,9 @@ namespace ocibuild::oci {
 // applies ".." to the preceding component. Returns "" for the root itself. A ".." that would
 // climb above the root is an error ("path escapes the root").
 Result<std::string> CleanPath(std::string_view path);
+// The same, except that ".." at the root stays at the root (how the kernel resolves symlink
+// targets under RESOLVE_IN_ROOT).
+std::string ClampPath(std::string_view path);
 
 // Splits a clean path into (directory, final component); the directory is "" at top level.
 std::pair<std::string_view, std::string_view> SplitParent(std::string_view clean);
