@@ -180,8 +180,16 @@ Result<Dockerignore::Compiled> Dockerignore::Compile(std::string_view pattern) {
     case Compiled::kSuffix:
       c.fixed = std::string(pattern.substr(2));
       break;
-    case Compiled::kGlob:
+    case Compiled::kGlob: {
+      size_t head = 0;
+      while (head < c.tokens.size() && c.tokens[head].kind == Token::kLiteral) {
+        AppendRune(&c.literal_head, c.tokens[head++].rune);
+      }
+      size_t tail = c.tokens.size();
+      while (tail > head && c.tokens[tail - 1].kind == Token::kLiteral) --tail;
+      for (size_t t = tail; t < c.tokens.size(); ++t) AppendRune(&c.literal_tail, c.tokens[t].rune);
       break;
+    }
   }
   return c;
 }
@@ -273,6 +281,7 @@ bool Dockerignore::MatchOne(const Compiled& c, std::string_view path) {
       // "**/foo" also matches "foo" itself.
       return !c.fixed.empty() && c.fixed[0] == '/' && path == std::string_view(c.fixed).substr(1);
     case Compiled::kGlob:
+      if (!path.starts_with(c.literal_head) || !path.ends_with(c.literal_tail)) return false;
       return Glob(c, path, false);
   }
   return false;

@@ -76,6 +76,9 @@ class Dockerignore {
   struct Compiled {
     enum Kind : uint8_t { kExact, kPrefix, kSuffix, kGlob } kind = kExact;
     std::string fixed;  // the exact text, prefix or suffix
+    // kGlob: the literal text its tokens start and end with, a cheap first test.
+    std::string literal_head;
+    std::string literal_tail;
     std::vector<Token> tokens;
     std::vector<CharClass> classes;
   };

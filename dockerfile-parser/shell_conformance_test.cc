@@ -13,14 +13,25 @@
 namespace ocibuild::dockerfile {
 namespace {
 
+// OCIBUILD_CONFORMANCE names the folder; without it, the documented default next to the
+// source tree (OCIBUILD_SOURCE_DIR/../shared/conformance) is used.
+std::string ConformanceDir() {
+  const char* dir = std::getenv("OCIBUILD_CONFORMANCE");
+  if (dir != nullptr && *dir != '\0') return dir;
+  const char* src = std::getenv("OCIBUILD_SOURCE_DIR");
+  if (src != nullptr && *src != '\0') return std::string(src) + "/../shared/conformance";
+  return "";
+}
+
 // The data must be there: a missing folder is a broken checkout, not a reason to skip.
 std::string ReadConformanceFile(const std::string& name) {
-  const char* dir = std::getenv("OCIBUILD_CONFORMANCE");
-  if (dir == nullptr || *dir == '\0') {
-    ADD_FAILURE() << "OCIBUILD_CONFORMANCE is not set (run through ctest)";
+  const std::string dir = ConformanceDir();
+  if (dir.empty()) {
+    ADD_FAILURE() << "neither OCIBUILD_CONFORMANCE nor OCIBUILD_SOURCE_DIR is set (run through "
+                     "ctest)";
     return "";
   }
-  const std::string path = std::string(dir) + "/buildkit/shell/" + name;
+  const std::string path = dir + "/buildkit/shell/" + name;
   auto content = ReadFile(path);
   if (!content.ok()) {
     ADD_FAILURE() << "cannot read " << path << ": " << content.error().message;

@@ -136,6 +136,15 @@ class Scanner {
   }
   size_t pos() const { return pos_; }
   std::string_view source() const { return s_; }
+  // Consumes the longest run of ASCII bytes for which `plain` holds.
+  template <typename Pred>
+  std::string_view TakeAsciiRun(Pred plain) {
+    const size_t start = pos_;
+    while (pos_ < s_.size() && static_cast<unsigned char>(s_[pos_]) < 0x80 && plain(s_[pos_])) {
+      ++pos_;
+    }
+    return s_.substr(start, pos_ - start);
+  }
 
  private:
   std::string_view s_;
@@ -156,6 +165,23 @@ class Words {
       }
     } else {
       AddRawChar(r);
+    }
+  }
+  // AddChar for each character of an ASCII run, a piece at a time.
+  void AddAscii(std::string_view run) {
+    auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    size_t i = 0;
+    while (i < run.size()) {
+      if (space(run[i])) {
+        AddChar(static_cast<unsigned char>(run[i]));
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < run.size() && !space(run[j])) ++j;
+      buf_.append(run.substr(i, j - i));
+      in_word_ = true;
+      i = j;
     }
   }
   void AddRawChar(char32_t r) {
@@ -235,7 +261,19 @@ class Expander {
   }
 
   Status ProcessStopOnInner(char32_t stop, std::string* result, Words* words) {
+    // Runs of ordinary ASCII characters are copied in one go: most words are mostly those.
+    auto plain = [&](char c) {
+      const auto r = static_cast<char32_t>(static_cast<unsigned char>(c));
+      return c != '$' && c != '<' && r != escape_ && r != stop &&
+             (opts_.skip_process_quotes || (c != '\'' && c != '"'));
+    };
     for (char32_t ch = sc_.Peek(); ch != kEOF; ch = sc_.Peek()) {
+      if (ch < 0x80 && plain(static_cast<char>(ch))) {
+        const std::string_view run = sc_.TakeAsciiRun(plain);
+        result->append(run);
+        if (words) words->AddAscii(run);
+        continue;
+      }
       if (stop != kEOF && ch == stop) {
         sc_.Next();
         return Ok();
