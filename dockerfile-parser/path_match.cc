@@ -202,6 +202,51 @@ bool HasPathMeta(std::string_view pattern) {
   return pattern.find_first_of("*?[\\") != std::string_view::npos;
 }
 
+bool ContainsWildcards(std::string_view name) {
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == '\\') {
+      ++i;
+    } else if (c == '*' || c == '?' || c == '[') {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// filepath.Join: the non-empty elements joined by '/', cleaned; "" when all are empty.
+std::string JoinClean(const std::vector<std::string_view>& parts) {
+  std::string joined;
+  for (std::string_view p : parts) {
+    if (p.empty()) continue;
+    if (!joined.empty()) joined += '/';
+    joined.append(p);
+  }
+  return joined.empty() ? "" : CleanPath(joined);
+}
+
+}  // namespace
+
+WildcardSplit SplitWildcards(std::string_view path) {
+  const std::string cleaned = CleanPath(path);
+  std::vector<std::string_view> fixed, pattern;
+  bool found = false;
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = cleaned.find('/', start);
+    std::string_view part = std::string_view(cleaned).substr(
+        start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (!found && ContainsWildcards(part)) found = true;
+    if (part.empty()) part = "/";
+    (found ? pattern : fixed).push_back(part);
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return {JoinClean(fixed), JoinClean(pattern)};
+}
+
 std::string CleanPath(std::string_view path) {
   if (path.empty()) return ".";
   const bool rooted = path[0] == '/';

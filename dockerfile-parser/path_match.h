@@ -40,6 +40,20 @@ Status ValidatePathPattern(std::string_view pattern);
 // Whether `pattern` has any of * ? [ \ (so a source path needs expanding; Go's hasMeta).
 bool HasPathMeta(std::string_view pattern);
 
+// Whether a COPY/ADD source path component has a wildcard: * ? or [ not escaped by '\'
+// (fsutil's containsWildcards; unlike HasPathMeta a backslash alone is no wildcard).
+bool ContainsWildcards(std::string_view name);
+
+// Splits a COPY/ADD source at its first component with a wildcard, as BuildKit's copier does
+// before walking: "src/*/x.go" -> {"src", "*/x.go"}; no wildcard -> {cleaned path, ""}. The
+// pattern part is matched with PathMatch against paths relative to the fixed part (a walk
+// that stops descending into matched directories); a malformed pattern matches nothing there.
+struct WildcardSplit {
+  std::string fixed;
+  std::string pattern;
+};
+WildcardSplit SplitWildcards(std::string_view path);
+
 // filepath.Clean: collapses "//", removes "." elements and "x/.." pairs, drops a trailing '/';
 // "" becomes ".", "/.." becomes "/".
 std::string CleanPath(std::string_view path);

@@ -135,6 +135,33 @@ TEST(PathMatch, CharClassParsing) {
   EXPECT_TRUE(cls->Matches('d'));
 }
 
+TEST(PathMatch, CopyWildcards) {
+  EXPECT_TRUE(ContainsWildcards("*.go"));
+  EXPECT_TRUE(ContainsWildcards("a[bc]"));
+  EXPECT_FALSE(ContainsWildcards("a\\*b"));  // escaped
+  EXPECT_FALSE(ContainsWildcards("a\\b"));
+  EXPECT_FALSE(ContainsWildcards("plain.txt"));
+
+  auto s = SplitWildcards("src/*/x.go");
+  EXPECT_EQ(s.fixed, "src");
+  EXPECT_EQ(s.pattern, "*/x.go");
+  s = SplitWildcards("./a/b/../c/file?.txt");
+  EXPECT_EQ(s.fixed, "a/c");
+  EXPECT_EQ(s.pattern, "file?.txt");
+  s = SplitWildcards("/abs/dir/*.conf");
+  EXPECT_EQ(s.fixed, "/abs/dir");
+  EXPECT_EQ(s.pattern, "*.conf");
+  s = SplitWildcards("*");
+  EXPECT_EQ(s.fixed, "");
+  EXPECT_EQ(s.pattern, "*");
+  s = SplitWildcards("no/wild/card/");
+  EXPECT_EQ(s.fixed, "no/wild/card");
+  EXPECT_EQ(s.pattern, "");
+  s = SplitWildcards("a/[b]/c");
+  EXPECT_EQ(s.fixed, "a");
+  EXPECT_EQ(s.pattern, "[b]/c");
+}
+
 TEST(CleanPath, GoCleanTable) {
   const std::pair<const char*, const char*> cases[] = {
       {"", "."},
