@@ -10,6 +10,8 @@
 namespace ocibuild::dockerfile {
 namespace {
 
+using namespace std::string_view_literals;
+
 const std::vector<std::string> kInstructionNames = {
     "ADD",   "ARG",        "CMD",     "COPY",    "ENTRYPOINT", "ENV",  "EXPOSE",
     "FROM",  "HEALTHCHECK", "LABEL",  "MAINTAINER", "ONBUILD", "RUN",  "SHELL",
@@ -33,11 +35,11 @@ class FlagSet {
     bool used = false;
   };
 
-  void AddBool(const std::string& name) { flags_[name] = Flag{Kind::kBool, "false", {}}; }
-  void AddString(const std::string& name, const std::string& def = "") {
-    flags_[name] = Flag{Kind::kString, def, {}};
+  void AddBool(std::string_view name) { flags_.push_back({name, Flag{Kind::kBool, "false", {}}}); }
+  void AddString(std::string_view name, const char* def = "") {
+    flags_.push_back({name, Flag{Kind::kString, def, {}}});
   }
-  void AddStrings(const std::string& name) { flags_[name] = Flag{Kind::kStrings, "", {}}; }
+  void AddStrings(std::string_view name) { flags_.push_back({name, Flag{Kind::kStrings, "", {}}}); }
 
   // On error, `bad` is set to the offending flag text for the caret.
   Status Parse(const std::vector<std::string>& args, std::string* bad) {
@@ -47,17 +49,17 @@ class FlagSet {
       if (!StartsWith(a, "--")) return Error{"arg should start with -- : " + a};
       bool has_value = false;
       auto [flag_name, value] = SplitOnce(a, '=', &has_value);
-      std::string name = flag_name.substr(2);
-      auto it = flags_.find(name);
-      if (it == flags_.end()) {
+      std::string_view name = std::string_view(flag_name).substr(2);
+      Flag* found = Find(name);
+      if (found == nullptr) {
         std::string msg = "unknown flag: " + flag_name;
         std::vector<std::string> names;
-        for (const auto& [n, f] : flags_) names.push_back(n);
+        for (const auto& [n, f] : flags_) names.emplace_back(n);
         std::string near = NearestMatch(name, names);
         if (!near.empty()) msg += " (did you mean --" + near + "?)";
         return Error{msg};
       }
-      Flag& f = it->second;
+      Flag& f = *found;
       if (f.used && f.kind != Kind::kStrings) {
         return Error{"duplicate flag specified: " + flag_name};
       }
@@ -89,13 +91,19 @@ class FlagSet {
     return Ok();
   }
 
-  const Flag& Get(const std::string& name) const { return flags_.at(name); }
-  const std::string& Value(const std::string& name) const { return flags_.at(name).value; }
-  bool True(const std::string& name) const { return flags_.at(name).value == "true"; }
-  bool Used(const std::string& name) const { return flags_.at(name).used; }
+  const Flag& Get(std::string_view name) const { return *const_cast<FlagSet*>(this)->Find(name); }
+  const std::string& Value(std::string_view name) const { return Get(name).value; }
+  bool True(std::string_view name) const { return Get(name).value == "true"; }
+  bool Used(std::string_view name) const { return Get(name).used; }
 
  private:
-  std::map<std::string, Flag> flags_;
+  Flag* Find(std::string_view name) {
+    for (auto& [n, f] : flags_)
+      if (n == name) return &f;
+    return nullptr;
+  }
+  // A handful of flags per instruction: a vector beats a map and allocates once.
+  std::vector<std::pair<std::string_view, Flag>> flags_;
 };
 
 bool IsValidStageName(std::string_view s) {
@@ -255,7 +263,10 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
   step.line = node.start_line;
   step.end_line = node.end_line;
   const std::string kw = node.Keyword();
-  const std::vector<std::string> args = NodeArgs(node);
+  const std::string_view kwv = kw;
+  std::vector<std::string> flattened;
+  if (!node.children.empty()) flattened = NodeArgs(node);
+  const std::vector<std::string>& args = node.children.empty() ? node.args : flattened;
   auto fail = [&](const std::string& msg, std::string_view needle = {}) {
     return file.ErrorAt(file.Find(node, needle), msg);
   };
@@ -267,7 +278,7 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
     return Ok();
   };
 
-  if (kw == "from") {
+  if (kwv == "from"sv) {
     FromInstr f;
     if (args.size() == 3 && ToLower(args[1]) == "as") {
       f.name = ToLower(args[2]);
@@ -284,7 +295,7 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
     f.base = args[0];
     f.platform = flags.Value("platform");
     step.instr = std::move(f);
-  } else if (kw == "arg") {
+  } else if (kwv == "arg"sv) {
     if (args.empty()) return fail(ErrAtLeastOne("ARG"));
     OCIB_TRY(parse_flags());
     ArgInstr a;
@@ -297,20 +308,20 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
       a.args.push_back(std::move(item));
     }
     step.instr = std::move(a);
-  } else if (kw == "env" || kw == "label") {
+  } else if (kwv == "env"sv || kwv == "label"sv) {
     OCIB_TRY(parse_flags());
     auto kv = ParseKvps(args, step.keyword);
     if (!kv.ok()) return fail(kv.error().message);
-    if (kw == "env") {
+    if (kwv == "env"sv) {
       step.instr = EnvInstr{std::move(*kv)};
     } else {
       step.instr = LabelInstr{std::move(*kv)};
     }
-  } else if (kw == "maintainer") {
+  } else if (kwv == "maintainer"sv) {
     if (args.size() != 1) return fail(ErrExactlyOne("MAINTAINER"));
     OCIB_TRY(parse_flags());
     step.instr = MaintainerInstr{args[0]};
-  } else if (kw == "run") {
+  } else if (kwv == "run"sv) {
     flags.AddStrings("mount");
     flags.AddString("network", "default");
     flags.AddString("security", "sandbox");
@@ -335,8 +346,8 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
     r.devices = flags.Get("device").values;
     r.command = MakeCommandLine(node, args);
     step.instr = std::move(r);
-  } else if (kw == "copy" || kw == "add") {
-    const bool is_add = kw == "add";
+  } else if (kwv == "copy"sv || kwv == "add"sv) {
+    const bool is_add = kwv == "add"sv;
     if (args.size() < 2) return fail(ErrNoDest(step.keyword));
     flags.AddString("chown");
     flags.AddString("chmod");
@@ -386,7 +397,7 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
       c.parents = flags.True("parents");
     }
     step.instr = std::move(c);
-  } else if (kw == "onbuild") {
+  } else if (kwv == "onbuild"sv) {
     if (args.empty()) return fail(ErrAtLeastOne("ONBUILD"));
     OCIB_TRY(parse_flags());
     std::string trigger = Upper(TrimSpace(args[0]));
@@ -400,22 +411,22 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
     std::string expr(TrimUnicodeSpace(orig));
     for (const auto& h : node.heredocs) expr += "\n" + h.content + h.name;
     step.instr = OnbuildInstr{expr};
-  } else if (kw == "workdir") {
+  } else if (kwv == "workdir"sv) {
     if (args.size() != 1) return fail(ErrExactlyOne("WORKDIR"));
     OCIB_TRY(parse_flags());
     step.instr = WorkdirInstr{args[0]};
-  } else if (kw == "cmd" || kw == "entrypoint") {
+  } else if (kwv == "cmd"sv || kwv == "entrypoint"sv) {
     OCIB_TRY(parse_flags());
-    if (kw == "cmd") {
+    if (kwv == "cmd"sv) {
       step.instr = CmdInstr{MakeCommandLine(node, args)};
     } else {
       step.instr = EntrypointInstr{MakeCommandLine(node, args)};
     }
-  } else if (kw == "healthcheck") {
+  } else if (kwv == "healthcheck"sv) {
     if (args.empty()) return fail(ErrAtLeastOne("HEALTHCHECK"));
     HealthcheckInstr h;
     std::string typ = Upper(args[0]);
-    std::vector<std::string> rest(args.begin() + 1, args.end());
+    std::vector<std::string> rest(args.begin() + 1, args.end());  // NOLINT(performance)
     if (typ == "NONE") {
       if (!rest.empty()) return fail("HEALTHCHECK NONE takes no arguments");
       h.test = {"NONE"};
@@ -470,17 +481,17 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
       }
     }
     step.instr = std::move(h);
-  } else if (kw == "expose") {
+  } else if (kwv == "expose"sv) {
     if (args.empty()) return fail(ErrAtLeastOne("EXPOSE"));
     OCIB_TRY(parse_flags());
     ExposeInstr e{args};
     std::sort(e.ports.begin(), e.ports.end());
     step.instr = std::move(e);
-  } else if (kw == "user") {
+  } else if (kwv == "user"sv) {
     if (args.size() != 1) return fail(ErrExactlyOne("USER"));
     OCIB_TRY(parse_flags());
     step.instr = UserInstr{args[0]};
-  } else if (kw == "volume") {
+  } else if (kwv == "volume"sv) {
     if (args.empty()) return fail(ErrAtLeastOne("VOLUME"));
     OCIB_TRY(parse_flags());
     VolumeInstr v;
@@ -490,11 +501,11 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
       v.volumes.push_back(std::move(t));
     }
     step.instr = std::move(v);
-  } else if (kw == "stopsignal") {
+  } else if (kwv == "stopsignal"sv) {
     if (args.size() != 1) return fail(ErrExactlyOne("STOPSIGNAL"));
     OCIB_TRY(parse_flags());
     step.instr = StopSignalInstr{args[0]};
-  } else if (kw == "shell") {
+  } else if (kwv == "shell"sv) {
     OCIB_TRY(parse_flags());
     if (args.empty()) return fail(ErrAtLeastOne("SHELL"));
     if (!node.json) {

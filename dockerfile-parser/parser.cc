@@ -9,6 +9,8 @@
 namespace ocibuild::dockerfile {
 namespace {
 
+using namespace std::string_view_literals;
+
 // BuildKit reads with a bufio.Scanner whose tokens are capped at 64 KiB; a longer physical
 // line is an error there, and the cap also bounds the ONBUILD recursion below.
 constexpr size_t kMaxPhysicalLine = 64 * 1024;
@@ -463,23 +465,24 @@ Result<Node> NodeFromLine(std::string_view line, char escape, int depth) {
     rest = TrimUnicodeSpace(ExtractFlags(trimmed.substr(args_start), escape, &node.flags));
   }
   std::string kw = ToLower(node.value);
-  if (kw == "add" || kw == "copy" || kw == "volume") {
+  std::string_view kwv = kw;
+  if (kwv == "add"sv || kwv == "copy"sv || kwv == "volume"sv) {
     OCIB_TRY(ParseMaybeJsonToList(rest, &node));
-  } else if (kw == "cmd" || kw == "entrypoint" || kw == "run" || kw == "shell") {
+  } else if (kwv == "cmd"sv || kwv == "entrypoint"sv || kwv == "run"sv || kwv == "shell"sv) {
     OCIB_TRY(ParseMaybeJson(rest, &node));
-  } else if (kw == "arg") {
+  } else if (kwv == "arg"sv) {
     node.args = ParseWords(rest, escape);
-  } else if (kw == "env") {
+  } else if (kwv == "env"sv) {
     OCIB_TRY(ParseNameVal(rest, "ENV", escape, &node));
-  } else if (kw == "label") {
+  } else if (kwv == "label"sv) {
     OCIB_TRY(ParseNameVal(rest, "LABEL", escape, &node));
-  } else if (kw == "expose" || kw == "from") {
+  } else if (kwv == "expose"sv || kwv == "from"sv) {
     ParseWhitespaceList(rest, &node);
-  } else if (kw == "healthcheck") {
+  } else if (kwv == "healthcheck"sv) {
     OCIB_TRY(ParseHealthConfig(rest, escape, &node));
-  } else if (kw == "maintainer" || kw == "stopsignal" || kw == "user" || kw == "workdir") {
+  } else if (kwv == "maintainer"sv || kwv == "stopsignal"sv || kwv == "user"sv || kwv == "workdir"sv) {
     if (!rest.empty()) node.args = {std::string(rest)};
-  } else if (kw == "onbuild") {
+  } else if (kwv == "onbuild"sv) {
     if (!rest.empty()) {
       if (depth >= kMaxOnbuildDepth) return Error{"ONBUILD instructions nested too deeply"};
       OCIB_ASSIGN_OR_RETURN(Node child, NodeFromLine(rest, escape, depth + 1));
@@ -497,7 +500,8 @@ bool CanContainHeredoc(const Node& node) {
   const Node* n = &node;
   if (node.Keyword() == "onbuild" && !node.children.empty()) n = &node.children[0];
   std::string kw = n->Keyword();
-  if (kw != "add" && kw != "copy" && kw != "run") return false;
+  std::string_view kwv = kw;
+  if (kwv != "add"sv && kwv != "copy"sv && kwv != "run"sv) return false;
   return !n->json;
 }
 
@@ -695,10 +699,11 @@ const Directive* ParsedDockerfile::FindDirective(std::string_view name) const {
 Result<ParsedDockerfile> ParseDockerfile(std::string_view text, const std::string& filename) {
   ParsedDockerfile out;
   out.filename = filename;
+  out.source = std::make_shared<const std::string>(text);
   {
-    LineCursor c{text};
+    LineCursor c{*out.source};
     std::string_view l;
-    while (c.Next(&l)) out.source_lines.emplace_back(TrimNewline(l));
+    while (c.Next(&l)) out.source_lines.push_back(TrimNewline(l));
   }
   auto fail = [&](int line, const std::string& msg) {
     SourcePos pos{line, 0};

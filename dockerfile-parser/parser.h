@@ -4,6 +4,7 @@
 // No semantics here: flags are kept as written and validated per instruction later.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,7 +54,8 @@ struct SourcePos {
 
 struct ParsedDockerfile {
   std::string filename;                  // for messages ("Dockerfile")
-  std::vector<std::string> source_lines;  // physical lines without newlines, for diagnostics
+  std::shared_ptr<const std::string> source;   // the text, shared by copies of this value
+  std::vector<std::string_view> source_lines;  // physical lines (into `source`), no newlines
   std::vector<Directive> directives;
   char escape = '\\';
   std::vector<Node> nodes;

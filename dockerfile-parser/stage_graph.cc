@@ -9,11 +9,11 @@ namespace {
 
 SourcePos StepPos(const ParsedDockerfile& file, int line, std::string_view needle) {
   if (line >= 1 && static_cast<size_t>(line) <= file.source_lines.size()) {
-    const std::string& text = file.source_lines[line - 1];
-    size_t at = needle.empty() ? std::string::npos : text.find(needle);
-    if (at != std::string::npos) return SourcePos{line, static_cast<int>(at) + 1};
+    std::string_view text = file.source_lines[line - 1];
+    size_t at = needle.empty() ? std::string_view::npos : text.find(needle);
+    if (at != std::string_view::npos) return SourcePos{line, static_cast<int>(at) + 1};
     size_t first = text.find_first_not_of(" \t");
-    return SourcePos{line, first == std::string::npos ? 1 : static_cast<int>(first) + 1};
+    return SourcePos{line, first == std::string_view::npos ? 1 : static_cast<int>(first) + 1};
   }
   return SourcePos{line, 0};
 }
