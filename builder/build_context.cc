@@ -1,0 +1,188 @@
+#include "builder/build_context.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "dockerfile-parser/path_match.h"
+#include "oci/safe_path.h"
+#include "oci/snapshot.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+
+namespace ocibuild::builder {
+namespace {
+
+std::string CleanRel(std::string_view p) {
+  std::string c = dockerfile::CleanPath(p);
+  while (!c.empty() && c[0] == '/') c.erase(0, 1);
+  return c.empty() ? "." : c;
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir == "." ? name : dir + "/" + name;
+}
+
+Result<std::vector<std::string>> ListDir(const oci::RootDir& root, const std::string& rel) {
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel, O_RDONLY | O_DIRECTORY));
+  DIR* d = ::fdopendir(fd.release());
+  if (!d) return SysError("opendir", rel);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// lstat (follow=false) or stat (follow=true, in-root) of a context path.
+Result<struct stat> StatIn(const oci::RootDir& root, const std::string& rel, bool follow) {
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel,
+                                                 O_PATH | (follow ? 0 : O_NOFOLLOW)));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return SysError("stat", rel);
+  return st;
+}
+
+}  // namespace
+
+Result<BuildContext> BuildContext::Open(const std::string& dir, const std::string& dockerfile_path) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return SysError("build context", dir);
+  if (!S_ISDIR(st.st_mode)) return Error{"build context " + dir + ": not a directory"};
+  BuildContext ctx;
+  ctx.dir_ = dir;
+  std::string beside = dockerfile_path + ".dockerignore";
+  ctx.ignore_file_ = PathExists(beside) ? beside : JoinPath(dir, ".dockerignore");
+  OCIB_ASSIGN_OR_RETURN(ctx.ignore_, dockerfile::Dockerignore::Load(ctx.ignore_file_));
+  return ctx;
+}
+
+Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source) const {
+  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+  std::string pattern = CleanRel(source);
+  auto not_found = [&] {
+    return Error{"\"/" + std::string(pattern == "." ? "" : pattern) +
+                     "\": not found in the build context" +
+                     (ignore_.empty() ? "" : " (or excluded by " + ignore_file_ + ")"),
+                 ENOENT};
+  };
+  std::vector<SourceMatch> out;
+  if (!dockerfile::HasPathMeta(pattern)) {
+    if (Ignored(pattern)) return not_found();
+    auto st = StatIn(root, pattern, true);
+    if (!st.ok()) {
+      if (st.error().sys_errno == ENOENT || st.error().sys_errno == ENOTDIR) return not_found();
+      return std::move(st).error();
+    }
+    out.push_back(SourceMatch{pattern, S_ISDIR(st->st_mode)});
+    return out;
+  }
+  if (Status v = dockerfile::ValidatePathPattern(pattern); !v.ok())
+    return Error{"invalid source pattern \"" + std::string(source) + "\": " + v.error().message};
+  // Match component by component, so "*/*.txt" only lists the directories it must.
+  std::vector<std::string> parts = Split(pattern, '/');
+  std::vector<std::string> frontier = {"."};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::vector<std::string> next;
+    bool last = i + 1 == parts.size();
+    for (const auto& dir : frontier) {
+      if (!dockerfile::HasPathMeta(parts[i])) {
+        std::string cand = Join(dir, parts[i]);
+        if (StatIn(root, cand, true).ok() && !Ignored(cand)) next.push_back(cand);
+        continue;
+      }
+      auto names = ListDir(root, dir);
+      if (!names.ok()) continue;  // not a directory: nothing below it matches
+      for (const auto& n : *names) {
+        OCIB_ASSIGN_OR_RETURN(bool m, dockerfile::PathMatch(parts[i], n));
+        std::string cand = Join(dir, n);
+        if (!m || Ignored(cand)) continue;
+        if (!last) {
+          auto st = StatIn(root, cand, true);
+          if (!st.ok() || !S_ISDIR(st->st_mode)) continue;
+        }
+        next.push_back(cand);
+      }
+    }
+    frontier = std::move(next);
+  }
+  for (const auto& rel : frontier) {
+    OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, rel, true));
+    out.push_back(SourceMatch{rel, S_ISDIR(st.st_mode)});
+  }
+  if (out.empty()) return not_found();
+  return out;
+}
+
+Result<std::vector<std::string>> BuildContext::Walk(const std::string& rel) const {
+  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+  std::vector<std::string> out;
+  std::vector<std::string> stack = {rel};
+  while (!stack.empty()) {
+    std::string cur = std::move(stack.back());
+    stack.pop_back();
+    bool ignored = Ignored(cur);
+    if (!ignored) out.push_back(cur);
+    OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, cur, cur == rel));
+    if (!S_ISDIR(st.st_mode)) continue;
+    if (ignored && !ignore_.MayHaveExceptionsUnder(cur)) continue;
+    OCIB_ASSIGN_OR_RETURN(auto names, ListDir(root, cur));
+    for (auto it = names.rbegin(); it != names.rend(); ++it) stack.push_back(Join(cur, *it));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches,
+                                         const std::vector<std::string>& excludes) const {
+  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+  std::optional<dockerfile::Dockerignore> ex;
+  if (!excludes.empty()) {
+    OCIB_ASSIGN_OR_RETURN(auto ig, dockerfile::Dockerignore::FromPatterns(excludes));
+    ex = std::move(ig);
+  }
+  Sha256 h;
+  for (const auto& m : matches) {
+    OCIB_ASSIGN_OR_RETURN(auto paths, Walk(m.rel));
+    for (const auto& p : paths) {
+      std::string below = p == m.rel ? "." : (m.rel == "." ? p : p.substr(m.rel.size() + 1));
+      if (ex && below != "." && ex->Matches(below)) continue;
+      OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, p, p == m.rel));
+      std::string rec = p + '\0' + std::to_string(st.st_mode & 07777) + '\0';
+      if (S_ISDIR(st.st_mode)) {
+        rec += "dir";
+      } else if (S_ISLNK(st.st_mode)) {
+        char buf[4096];
+        OCIB_ASSIGN_OR_RETURN(oci::RootDir::Parent parent, root.OpenParent(p));
+        ssize_t n = ::readlinkat(parent.dir.get(), parent.name.c_str(), buf, sizeof buf);
+        if (n < 0) return SysError("readlink", JoinPath(dir_, p));
+        rec += "link:" + std::string(buf, static_cast<size_t>(n));
+      } else if (S_ISREG(st.st_mode)) {
+        std::string stamp = std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+                            std::to_string(st.st_mtim.tv_sec) + "." +
+                            std::to_string(st.st_mtim.tv_nsec) + ":" +
+                            std::to_string(st.st_ctim.tv_sec) + "." +
+                            std::to_string(st.st_ctim.tv_nsec);
+        auto it = hash_cache_.find(p);
+        if (it == hash_cache_.end() || it->second.first != stamp) {
+          OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p));
+          it = hash_cache_.insert_or_assign(p, std::make_pair(stamp, hex)).first;
+        }
+        rec += "file:" + it->second.second;
+      } else {
+        rec += "special:" + std::to_string(st.st_mode & S_IFMT);
+      }
+      h.Update(rec);
+      h.Update("\n", 1);
+    }
+  }
+  return "sha256:" + h.FinishHex();
+}
+
+}  // namespace ocibuild::builder

@@ -1,0 +1,54 @@
+// The layer cache. Each filesystem-changing step has a key: the SHA-256 of its parent's key,
+// the step as resolved (instruction, expanded arguments, environment, user, workdir, mounts)
+// and the digests of everything it reads (COPY sources, bind-mounted files). The cache maps a
+// key to the layer the step produced (or to "no change"). A hit needs no rootfs at all: the
+// executor unpacks only when it meets the first miss, so a rebuild with nothing changed does no
+// filesystem work. Entries are small JSON files written atomically; the layers themselves are
+// blobs in the shared content store.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "oci/content_store.h"
+#include "oci/descriptor.h"
+#include "util/result.h"
+
+namespace ocibuild::builder {
+
+struct CachedStep {
+  std::optional<oci::Descriptor> layer;  // nullopt: the step changed nothing
+  oci::Digest diff_id;                   // of the layer's uncompressed tar
+
+  nlohmann::json ToJson() const;
+  static Result<CachedStep> FromJson(const nlohmann::json& j, const std::string& what);
+};
+
+// key = sha256(parent + "\n" + canonical JSON of `step`), as "sha256:<hex>".
+std::string ChainKey(const std::string& parent, const nlohmann::json& step);
+
+class LayerCache {
+ public:
+  // Entries under <dir>/steps/; a missing directory is created.
+  static Result<LayerCache> Open(const std::string& dir);
+
+  // A hit only when the entry exists and its layer blob is in `store`.
+  Result<std::optional<CachedStep>> Get(const std::string& key,
+                                        const oci::ContentStore& store) const;
+  Status Put(const std::string& key, const CachedStep& step);
+
+  // Entries read or written through this object, for exporting the cache (--cache-to).
+  const std::map<std::string, CachedStep>& touched() const { return touched_; }
+  // Adds entries imported from elsewhere (--cache-from); they are consulted like local ones.
+  void Import(const std::map<std::string, CachedStep>& entries);
+
+ private:
+  std::string dir_;
+  mutable std::map<std::string, CachedStep> touched_;
+  std::map<std::string, CachedStep> imported_;
+};
+
+}  // namespace ocibuild::builder
