@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "oci/content_store.h"
 #include "oci/index.h"
@@ -205,6 +206,275 @@ TEST_P(RegistryTest, IndexChildrenPushedFirstAndPlatformChosenOnPull) {
   EXPECT_EQ(offline.manifest.digest, idx.manifests[1].digest);
   EXPECT_EQ(offline.blobs_fetched, 0);
 }
+
+// Pushed as-is, then through the fault proxy; pulls likewise. Faults the client must ride out.
+class FaultTest : public RegistryTest {
+ protected:
+  void SetUp() override {
+    RegistryTest::SetUp();
+    if (IsSkipped()) return;
+    proxy_ = MUST(FaultProxy::Start(reg_->host()));
+  }
+  std::string ProxyName(const std::string& repo_tag) { return proxy_->host() + "/" + repo_tag; }
+  std::unique_ptr<RegistryClient> ProxyClient() { return Client(proxy_->host()); }
+  int CountAction(const json& log, const std::string& action) {
+    int n = 0;
+    for (const auto& e : log) n += e["action"] == action;
+    return n;
+  }
+  std::unique_ptr<FaultProxy> proxy_;
+};
+
+TEST_P(FaultTest, ConnectionsDroppedMidBlobPushAndPullComplete) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {3000000, 1200000, 400000}, 10));
+  ASSERT_OK(proxy_->SetRules(json::array({
+      {{"method", "PATCH"}, {"action", "drop_request"}, {"every", 2}},
+      {{"method", "GET"}, {"path", "/blobs/"}, {"action", "drop_response"}, {"every", 2}},
+      {{"method", "PUT"}, {"path", "/blobs/uploads/"}, {"action", "close"}, {"count", 1}},
+  })));
+  auto client = ProxyClient();
+  PushResult pushed = MUST(Push(*client, *src_, root, {Ref(ProxyName("faults/drop:v1"))}));
+  EXPECT_EQ(pushed.blobs_uploaded, 4);
+  ValidateWithSkopeo(Name("faults/drop:v1"), root);
+
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  PullResult pulled = MUST(Pull(*client, *cache, Ref(ProxyName("faults/drop:v1"))));
+  EXPECT_EQ(pulled.blobs_fetched, 4);
+  ExpectSameImage(*src_, *cache, root);
+  json log = MUST(proxy_->Log());
+  EXPECT_GE(CountAction(log, "drop_request"), 2);
+  EXPECT_GE(CountAction(log, "drop_response"), 2);
+  EXPECT_EQ(CountAction(log, "close"), 1);
+}
+
+TEST_P(FaultTest, ServerErrorsAndSlowResponsesAreRetried) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {900000, 20000}, 11));
+  ASSERT_OK(proxy_->SetRules(json::array({
+      {{"method", "PUT"}, {"path", "/manifests/"}, {"action", "status"}, {"status", 500},
+       {"count", 2}},
+      {{"method", "POST"}, {"action", "status"}, {"status", 503}, {"every", 2}},
+      {{"method", "GET"}, {"path", "/manifests/"}, {"action", "status"}, {"status", 502},
+       {"count", 1}},
+      {{"method", "HEAD"}, {"action", "slow"}, {"delay", 0.3}, {"every", 2}},
+      {{"method", "GET"}, {"path", "/blobs/"}, {"action", "slow"}, {"delay", 0.5}},
+  })));
+  auto client = ProxyClient();
+  MUST(Push(*client, *src_, root, {Ref(ProxyName("faults/errors:v1"))}));
+  ValidateWithSkopeo(Name("faults/errors:v1"), root);
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  MUST(Pull(*client, *cache, Ref(ProxyName("faults/errors:v1"))));
+  ExpectSameImage(*src_, *cache, root);
+  json log = MUST(proxy_->Log());
+  int s500 = 0, s503 = 0, s502 = 0;
+  for (const auto& e : log) {
+    s500 += e["status"] == 500;
+    s503 += e["status"] == 503;
+    s502 += e["status"] == 502;
+  }
+  EXPECT_EQ(s500, 2);
+  EXPECT_GE(s503, 1);
+  EXPECT_EQ(s502, 1);
+  EXPECT_GE(CountAction(log, "slow"), 3);
+}
+
+TEST_P(FaultTest, TooManyRequestsWaitsForRetryAfter) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 12));
+  ASSERT_OK(proxy_->SetRules(json::array({
+      {{"method", "HEAD"}, {"path", "/blobs/"}, {"action", "429"}, {"retry_after", "2"},
+       {"count", 1}},
+  })));
+  auto client = ProxyClient();
+  auto start = std::chrono::steady_clock::now();
+  auto missing = MUST(client->HeadBlob("faults/slow", root.digest));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(missing.has_value());
+  // The policy's own backoff starts at 50 ms: only Retry-After explains a 2 s wait.
+  EXPECT_GE(elapsed, std::chrono::milliseconds(1950));
+  EXPECT_EQ(CountAction(MUST(proxy_->Log()), "429"), 1);
+}
+
+TEST_P(FaultTest, RegistryGoneForGoodFailsClearlyAndTagIsUnchanged) {
+  oci::Descriptor v1 = MUST(testing::MakeTestImage(*src_, {50000}, 13));
+  oci::Descriptor v2 = MUST(testing::MakeTestImage(*src_, {60000}, 14));
+  auto direct = Client();
+  MUST(Push(*direct, *src_, v1, {Ref(Name("faults/gone:latest"))}));
+
+  ASSERT_OK(proxy_->SetRules(json::array({{{"method", "PATCH"}, {"action", "close"}}})));
+  auto client = ProxyClient();
+  auto r = Push(*client, *src_, v2, {Ref(ProxyName("faults/gone:latest"))});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message,
+              HasSubstr("pushing " + v2.digest.str() + " to " + ProxyName("faults/gone") +
+                        ": pushing blob sha256:"));
+  EXPECT_THAT(r.error().message, HasSubstr("(gave up after 6 attempts)"));
+  json log = MUST(proxy_->Log());
+  for (const auto& e : log) EXPECT_NE(e["method"], "PUT") << e.dump();  // no manifest PUT
+  auto head = MUST(direct->HeadManifest("faults/gone", "latest"));
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->digest, v1.digest);
+
+  // The registry itself gone: the ping fails after the retries, saying what it tried.
+  reg_->Kill();
+  auto fresh = Client();
+  auto gone = Push(*fresh, *src_, v2, {Ref(Name("faults/gone:latest"))});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_THAT(gone.error().message,
+              HasSubstr("GET http://" + reg_->host() + "/v2/: Failed to connect to 127.0.0.1 "
+                        "port " + std::to_string(reg_->port())));
+  EXPECT_THAT(gone.error().message, HasSubstr("(gave up after 6 attempts)"));
+}
+
+TEST_P(FaultTest, CorruptedBlobIsRejectedAndNotCached) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {100001}, 15));
+  MUST(Push(*Client(), *src_, root, {Ref(Name("faults/corrupt:v1"))}));
+  oci::Manifest m = MUST(oci::Manifest::Parse(Blob(*src_, root.digest)));
+  const oci::Descriptor& layer = m.layers[0];
+  std::string bad = Blob(*src_, layer.digest);
+  bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0xFF);
+  ASSERT_OK(proxy_->SetRules(json::array(
+      {{{"method", "GET"}, {"path", "/blobs/" + layer.digest.str()}, {"action", "corrupt"}}})));
+
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  auto r = Pull(*ProxyClient(), *cache, Ref(ProxyName("faults/corrupt:v1")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "pulling " + ProxyName("faults/corrupt:v1") + ": fetching blob " +
+                                   layer.digest.str() + " from " + ProxyName("faults/corrupt") +
+                                   ": content has digest " + oci::Digest::OfBytes(bad).str() +
+                                   "; rejected");
+  EXPECT_FALSE(MUST(cache->Has(layer.digest)));
+  EXPECT_TRUE(std::filesystem::is_empty(Path("cache/tmp")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, FaultTest, ::testing::Values(AuthMode::kNone, AuthMode::kToken),
+                         [](const auto& info) { return testing::AuthModeName(info.param); });
+
+class TokenAuthTest : public RegistryTest {};
+
+TEST_P(TokenAuthTest, TokenRequestsListPushFirstAndCarryBasicCredentials) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 20));
+  MUST(Push(*Client(), *src_, root, {Ref(Name("tok/app:v1"))}));
+  auto log = MUST(reg_->TokenLog());
+  ASSERT_FALSE(log.empty());
+  bool saw_push = false;
+  for (const auto& e : log) {
+    EXPECT_EQ(e["service"], "ocibuild-test-registry");
+    EXPECT_EQ(e["auth_scheme"], "basic");
+    if (!e["scopes"].empty() && e["scopes"][0] == "repository:tok/app:push,pull") saw_push = true;
+  }
+  EXPECT_TRUE(saw_push);
+}
+
+TEST_P(TokenAuthTest, IdentityTokenUsesRefreshTokenGrant) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 21));
+  CredentialEnv env = reg_->ClientEnv(reg_->host());
+  json cfg = {{"auths", {{reg_->host(), {{"auth", "b2NpdGVzdDo="}, {"identitytoken",
+                                                                    reg_->refresh_token}}}}}};
+  ASSERT_OK(WriteFile(JoinPath(env.vars["DOCKER_CONFIG"], "config.json"), cfg.dump()));
+  auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), env));
+  MUST(Push(*client, *src_, root, {Ref(Name("tok/id:v1"))}));
+  auto log = MUST(reg_->TokenLog());
+  ASSERT_FALSE(log.empty());
+  for (const auto& e : log) {
+    EXPECT_EQ(e["method"], "POST");
+    EXPECT_EQ(e["subject"], "identity");
+  }
+}
+
+TEST_P(TokenAuthTest, WrongPasswordFailsWithoutRevealingIt) {
+  CredentialEnv env = reg_->ClientEnv(reg_->host());
+  json cfg = {{"auths", {{reg_->host(), {{"username", "ocitest"},
+                                         {"password", "wrong-Secret-42"}}}}}};
+  std::string cfg_path = JoinPath(env.vars["DOCKER_CONFIG"], "config.json");
+  ASSERT_OK(WriteFile(cfg_path, cfg.dump()));
+  auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), env));
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  auto r = Pull(*client, *cache, Ref(Name("tok/none:v1")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, Not(HasSubstr("wrong-Secret-42")));
+  EXPECT_THAT(r.error().message, HasSubstr("HTTP 401 (UNAUTHORIZED: authentication required); "
+                                           "credentials from " + cfg_path +
+                                           " were not accepted"));
+}
+
+TEST_P(TokenAuthTest, AnonymousPullOfPrivateRepositoryNamesMissingCredentials) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 22));
+  MUST(Push(*Client(), *src_, root, {Ref(Name("tok/private:v1")), Ref(Name("public/image:v1"))}));
+  CredentialEnv anon;
+  anon.vars["HOME"] = Path("anon-home");
+  auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), anon));
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  MUST(Pull(*client, *cache, Ref(Name("public/image:v1"))));  // anonymous pull is granted
+  auto r = Pull(*client, *cache, Ref(Name("tok/private:v1")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("checking manifest " + Name("tok/private:v1") +
+                                           ": HTTP 401; no credentials found for " + reg_->host()));
+}
+
+TEST_P(TokenAuthTest, BlobRedirectToAnotherHostCarriesNoAuthorization) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {200000, 3000}, 23));
+  MUST(Push(*Client(), *src_, root, {Ref(Name("tok/redirect:v1"))}));
+  auto proxy = MUST(FaultProxy::Start(reg_->host()));
+  ASSERT_OK(proxy->SetRules(
+      json::array({{{"method", "GET"}, {"path", "/blobs/"}, {"action", "redirect"}}})));
+  std::string name = proxy->host() + "/tok/redirect:v1";
+  auto client = Client(proxy->host());
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  PullResult pulled = MUST(Pull(*client, *cache, Ref(name)));
+  EXPECT_EQ(pulled.blobs_fetched, 3);
+  ExpectSameImage(*src_, *cache, root);
+  int redirected = 0, originals_with_auth = 0;
+  for (const auto& e : MUST(proxy->Log())) {
+    if (e["redirected"] == true) {
+      ++redirected;
+      EXPECT_EQ(e["auth"], false) << e.dump();
+    } else if (e["action"] == "redirect") {
+      originals_with_auth += e["auth"] == true;
+    }
+  }
+  EXPECT_EQ(redirected, 3);
+  EXPECT_EQ(originals_with_auth, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, TokenAuthTest, ::testing::Values(AuthMode::kToken),
+                         [](const auto& info) { return testing::AuthModeName(info.param); });
+
+class TlsTest : public RegistryTest {};
+
+TEST_P(TlsTest, UntrustedCertificateIsAnErrorNotAFallbackToHttp) {
+  RegistryOptions o = reg_->ClientOptions();
+  o.ca_file.clear();
+  auto r = Client(reg_->host(), o)->HeadManifest("tls/app", "v1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("GET https://" + reg_->host() +
+                                           "/v2/: SSL certificate problem"));
+}
+
+TEST_P(TlsTest, InsecureRegistrySkipsVerification) {
+  RegistryOptions o = reg_->ClientOptions();
+  o.ca_file.clear();
+  o.insecure_registries = {reg_->host()};
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 30));
+  MUST(Push(*Client(reg_->host(), o), *src_, root, {Ref(Name("tls/app:v1"))}));
+  ValidateWithSkopeo(Name("tls/app:v1"), root);
+}
+
+TEST_P(TlsTest, WrongPasswordIsRejectedWithoutRevealingIt) {
+  CredentialEnv env = reg_->ClientEnv(reg_->host());
+  json cfg = {{"auths", {{"https://" + reg_->host() + "/v1/",
+                          {{"username", "ocitest"}, {"password", "wrong-Secret-42"}}}}}};
+  std::string cfg_path = JoinPath(env.vars["DOCKER_CONFIG"], "config.json");
+  ASSERT_OK(WriteFile(cfg_path, cfg.dump()));
+  auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), env));
+  auto r = client->HeadManifest("tls/app", "v1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, Not(HasSubstr("wrong-Secret-42")));
+  // A HEAD answer has no body, so no registry error code to show.
+  EXPECT_EQ(r.error().message, "checking manifest " + Name("tls/app:v1") +
+                                   ": HTTP 401; credentials from " + cfg_path + " were not accepted");
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, TlsTest, ::testing::Values(AuthMode::kHtpasswdTls),
+                         [](const auto& info) { return testing::AuthModeName(info.param); });
 
 INSTANTIATE_TEST_SUITE_P(Modes, RegistryTest,
                          ::testing::Values(AuthMode::kNone, AuthMode::kHtpasswdTls,
