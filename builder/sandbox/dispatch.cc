@@ -74,15 +74,15 @@ Tracer::Resume Tracer::Dispatch(Tracee& t, Regs& r) {
       return RenameCall(t, r, 0, 1, 2, 3, Arg(r, 4));
     // --- stat family: results virtualised ---
     case SYS_stat:
-      return StatCall(t, r, -1, 0, true, 1, false);
+      return StatCall(t, r, -1, 0, -1, true, 1, false);
     case SYS_lstat:
-      return StatCall(t, r, -1, 0, false, 1, false);
+      return StatCall(t, r, -1, 0, -1, false, 1, false);
     case SYS_fstat:
-      return StatCall(t, r, -1, -1, false, 1, false);
+      return StatCall(t, r, -1, -1, -1, true, 1, false);
     case SYS_newfstatat:
-      return StatCall(t, r, 0, 1, !NoFollow(Arg(r, 3)), 2, false);
+      return StatCall(t, r, 0, 1, 3, true, 2, false);
     case SYS_statx:
-      return StatCall(t, r, 0, 1, !NoFollow(Arg(r, 2)), 4, true);
+      return StatCall(t, r, 0, 1, 2, true, 4, true);
     // --- plain path arguments ---
     case SYS_access:
     case SYS_chdir:

@@ -122,6 +122,7 @@ void WriteStr(int fd, const std::string& s) { (void)!::write(fd, s.data(), s.siz
   topts.verbose = spec.verbose;
   Tracer tracer(resolver, &*store, topts);
   auto status = tracer.Run(child, FakeCreds::For(spec.uid, spec.gid, spec.groups), exe);
+  if (spec.verbose) tracer.PrintHistogram();
   Status saved = store->Save(store_path);
   if (!status.ok()) {
     WriteStr(result_fd, "err " + std::to_string(status.error().sys_errno) + " " +

@@ -124,14 +124,80 @@ Tracer::Resume Tracer::PathCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
   return Resume::kToExit;
 }
 
-Tracer::Resume Tracer::StatCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, bool follow,
-                                int buf_arg, bool statx) {
-  if (path_arg >= 0) {
-    if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, follow); rc != 0) return Fail(r, rc);
+bool Tracer::InRootfs(const std::string& host) const {
+  const std::string& root = resolver_.rootfs();
+  return host.size() >= root.size() && host.compare(0, root.size(), root) == 0 &&
+         (host.size() == root.size() || host[root.size()] == '/');
+}
+
+void Tracer::VirtualizeStatx(struct statx* sx) const {
+  if (const oci::FileMeta* m = store_->Find(static_cast<ino_t>(sx->stx_ino))) {
+    sx->stx_uid = m->uid;
+    sx->stx_gid = m->gid;
+    sx->stx_mode = static_cast<uint16_t>(m->mode);
+    sx->stx_rdev_major = major(m->rdev);
+    sx->stx_rdev_minor = minor(m->rdev);
+  } else {
+    sx->stx_uid = 0;
+    sx->stx_gid = 0;
   }
-  t.op = statx ? ExitOp::kStatx : ExitOp::kStat;
-  t.a0 = Arg(r, buf_arg);
-  return Resume::kToExit;
+}
+
+Tracer::Resume Tracer::StatCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, int flags_arg,
+                                bool follow, int buf_arg, bool statx) {
+  // The tracer performs the stat itself on the host path (same host credentials as the tracee)
+  // and writes the virtualised result: one stop instead of an entry and an exit stop. Paths
+  // outside the rootfs (/proc/self/..., /dev/fd/...) mean something else in the tracer's
+  // context and take the slow road.
+  uint64_t flags = flags_arg >= 0 ? Arg(r, flags_arg) : 0;
+  if (flags_arg >= 0) follow = !(flags & AT_SYMLINK_NOFOLLOW);
+  bool skipped = path_arg < 0;
+  int fd = static_cast<int>(Arg(r, path_arg < 0 ? 0 : dirfd_arg));
+  if (path_arg >= 0) {
+    if (Arg(r, path_arg) != 0 || (flags & AT_EMPTY_PATH)) {
+      if (int rc = ResolveArg(t, r, dirfd_arg, path_arg, follow, &host_buf_, nullptr, &skipped);
+          rc != 0)
+        return Fail(r, rc);
+    } else {
+      skipped = true;
+    }
+    if (skipped && !(flags & AT_EMPTY_PATH)) {
+      return Fail(r, Arg(r, path_arg) == 0 ? -EFAULT : -ENOENT);
+    }
+  }
+  char proc[64];
+  const char* target = host_buf_.c_str();
+  if (skipped) {
+    if (fd == AT_FDCWD) {
+      snprintf(proc, sizeof proc, "/proc/%d/cwd", t.tid);
+    } else {
+      if (fd < 0) return Fail(r, -EBADF);
+      snprintf(proc, sizeof proc, "/proc/%d/fd/%d", t.tid, fd);
+    }
+    target = proc;
+    follow = true;  // through the magic link to the open file itself
+  } else if (!InRootfs(host_buf_)) {
+    if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, follow); rc != 0) return Fail(r, rc);
+    t.op = statx ? ExitOp::kStatx : ExitOp::kStat;
+    t.a0 = Arg(r, buf_arg);
+    return Resume::kToExit;
+  }
+  uint64_t buf = Arg(r, buf_arg);
+  if (statx) {
+    struct statx sx;
+    int xflags = static_cast<int>(flags & (AT_STATX_SYNC_TYPE)) | (follow ? 0 : AT_SYMLINK_NOFOLLOW);
+    if (::statx(AT_FDCWD, target, xflags, static_cast<unsigned>(Arg(r, 3)), &sx) != 0)
+      return Fail(r, skipped && errno == ENOENT ? -EBADF : -errno);
+    VirtualizeStatx(&sx);
+    if (!sys::WriteMem(t.tid, buf, &sx, sizeof sx).ok()) return Fail(r, -EFAULT);
+    return Return(r, 0);
+  }
+  struct stat st;
+  if ((follow ? ::stat(target, &st) : ::lstat(target, &st)) != 0)
+    return Fail(r, skipped && errno == ENOENT ? -EBADF : -errno);
+  store_->Virtualize(&st);
+  if (!sys::WriteMem(t.tid, buf, &st, sizeof st).ok()) return Fail(r, -EFAULT);
+  return Return(r, 0);
 }
 
 uint32_t Tracer::ReadUmask(pid_t tid) {
@@ -373,16 +439,7 @@ void Tracer::FinishStatx(Tracee& t, const Regs& r) {
   struct statx sx;
   if (!sys::ReadMem(t.tid, t.a0, &sx, sizeof sx).ok()) return;
   struct statx before = sx;
-  if (const oci::FileMeta* m = store_->Find(static_cast<ino_t>(sx.stx_ino))) {
-    sx.stx_uid = m->uid;
-    sx.stx_gid = m->gid;
-    sx.stx_mode = static_cast<uint16_t>(m->mode);
-    sx.stx_rdev_major = major(m->rdev);
-    sx.stx_rdev_minor = minor(m->rdev);
-  } else {
-    sx.stx_uid = 0;
-    sx.stx_gid = 0;
-  }
+  VirtualizeStatx(&sx);
   if (std::memcmp(&sx, &before, sizeof sx) != 0) (void)sys::WriteMem(t.tid, t.a0, &sx, sizeof sx);
 }
 

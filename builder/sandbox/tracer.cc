@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <unistd.h>
 
 namespace ocibuild::sandbox {
 
@@ -136,6 +138,7 @@ void Tracer::OnSeccomp(Tracee& t) {
   ++traced_;
   sys::Regs r;
   if (!sys::GetRegs(t.tid, &r).ok()) return;  // killed under us
+  ++per_nr_[sys::SyscallNr(r) & 511];
   t.entry = r;
   t.restore = false;
   t.op = ExitOp::kNone;
@@ -157,6 +160,7 @@ void Tracer::OnSeccomp(Tracee& t) {
 }
 
 void Tracer::OnSyscallExit(Tracee& t) {
+  ++exit_stops_;
   sys::Regs r;
   if (!sys::GetRegs(t.tid, &r).ok()) return;
   bool dirty = false;
@@ -204,6 +208,15 @@ void Tracer::OnSyscallExit(Tracee& t) {
   t.restore = false;
   t.op = ExitOp::kNone;
   (void)sys::Cont(t.tid, 0);
+}
+
+void Tracer::PrintHistogram() const {
+  std::string out = "ocibuild sandbox: " + std::to_string(traced_) + " seccomp stops, " +
+                    std::to_string(exit_stops_) + " exit stops; by syscall:";
+  for (int nr = 0; nr < 512; ++nr)
+    if (per_nr_[nr]) out += " " + std::to_string(nr) + ":" + std::to_string(per_nr_[nr]);
+  out += "\n";
+  (void)!::write(opts_.log_fd, out.data(), out.size());
 }
 
 }  // namespace ocibuild::sandbox

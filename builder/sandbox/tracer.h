@@ -4,6 +4,7 @@
 // host owners. Must run in a process whose only children are tracees (see ptrace_backend.cc).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -63,6 +64,8 @@ class Tracer {
   Result<int> Run(pid_t main, FakeCreds creds, const std::string& exe);
 
   uint64_t traced_syscalls() const { return traced_; }
+  // With TracerOptions::verbose: how often each syscall number stopped, for tuning.
+  void PrintHistogram() const;
 
  private:
   enum class Resume { kCont, kToExit };
@@ -89,8 +92,10 @@ class Tracer {
   Resume Fail(sys::Regs& r, int neg_errno);
   Resume Return(sys::Regs& r, int64_t value);
   Resume PathCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow);
-  Resume StatCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow, int buf_arg,
-                  bool statx);
+  Resume StatCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int flags_arg, bool follow,
+                  int buf_arg, bool statx);
+  bool InRootfs(const std::string& host) const;
+  void VirtualizeStatx(struct statx* sx) const;
   Resume OpenCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, uint64_t flags,
                   int mode_arg);
   Resume MkdirCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg);
@@ -138,6 +143,8 @@ class Tracer {
   std::unordered_set<long> reported_unknown_;
   uint64_t scratch_ = 0;
   uint64_t traced_ = 0;
+  uint64_t per_nr_[512] = {};
+  uint64_t exit_stops_ = 0;
   // Reused buffers: no allocation per syscall once warmed up.
   std::string path_buf_, base_buf_, host_buf_, host2_buf_, guest_buf_, tmp_buf_;
 };
