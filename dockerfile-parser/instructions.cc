@@ -561,6 +561,13 @@ Status ExpandInstruction(Instruction* instr, const Env& env, const ShellLex& lex
     OCIB_TRY(word(&c->chown));
     OCIB_TRY(word(&c->chmod));
     OCIB_TRY(word(&c->checksum));
+    // Heredoc bodies: variables only, quotes are content (BuildKit's raw expander, which
+    // always uses backslash as the escape).
+    ShellLex raw('\\', ShellLex::Options{.skip_process_quotes = true});
+    for (auto& content : c->contents) {
+      if (!content.expand) continue;
+      OCIB_ASSIGN_OR_RETURN(content.data, raw.ProcessWord(content.data, env));
+    }
   } else if (auto* w = std::get_if<WorkdirInstr>(instr)) {
     OCIB_TRY(word(&w->path));
   } else if (auto* u = std::get_if<UserInstr>(instr)) {

@@ -140,7 +140,8 @@ std::string FormatGoDuration(int64_t ns);
 
 // Expands the words BuildKit expands for this instruction (ENV/LABEL keys and values, ARG,
 // COPY/ADD sources, destination, --chown/--chmod/--checksum, WORKDIR, USER, VOLUME, STOPSIGNAL,
-// EXPOSE, RUN --mount values, heredoc bodies of COPY/ADD without quoted delimiters). RUN, CMD,
+// EXPOSE, RUN --mount values, heredoc bodies of COPY/ADD without quoted delimiters, variables
+// only). FROM is expanded by the planner with the global ARGs. RUN, CMD,
 // ENTRYPOINT, SHELL, HEALTHCHECK and ONBUILD are left alone (the shell expands them at run
 // time).
 Status ExpandInstruction(Instruction* instr, const Env& env, const ShellLex& lex);

@@ -373,6 +373,65 @@ TEST(Expand, WhichWordsExpand) {
   EXPECT_EQ(std::get<CmdInstr>(expand("CMD echo $A\n")).command.args[0], "echo $A");
 }
 
+TEST(Expand, EveryOperatorThroughEnv) {
+  ShellLex lex;
+  Env env{{"SET", "/usr/local/bin"}, {"EMPTY", ""}, {"F", "archive.tar.gz"}};
+  auto value = [&](const std::string& word) -> std::string {
+    auto s = One("ENV K=" + word + "\n");
+    if (!s.ok()) return "parse error";
+    Instruction instr = s->instr;
+    auto st = ExpandInstruction(&instr, env, lex);
+    if (!st.ok()) return "error: " + st.error().message;
+    return std::get<EnvInstr>(instr).vars[0].value;
+  };
+  EXPECT_EQ(value("$SET"), "/usr/local/bin");
+  EXPECT_EQ(value("${SET}x"), "/usr/local/binx");
+  EXPECT_EQ(value("${UNSET:-dflt}"), "dflt");
+  EXPECT_EQ(value("${EMPTY:-dflt}"), "dflt");
+  EXPECT_EQ(value("${EMPTY-dflt}"), "");
+  EXPECT_EQ(value("${UNSET-dflt}"), "dflt");
+  EXPECT_EQ(value("${SET:+alt}"), "alt");
+  EXPECT_EQ(value("${EMPTY:+alt}"), "");
+  EXPECT_EQ(value("${EMPTY+alt}"), "alt");
+  EXPECT_EQ(value("${UNSET+alt}"), "");
+  EXPECT_EQ(value("${F#*.}"), "tar.gz");
+  EXPECT_EQ(value("${F##*.}"), "gz");
+  EXPECT_EQ(value("${F%.*}"), "archive.tar");
+  EXPECT_EQ(value("${F%%.*}"), "archive");
+  EXPECT_EQ(value("${SET/local/opt}"), "/usr/opt/bin");
+  EXPECT_EQ(value("${SET//\\//:}"), ":usr:local:bin");
+  EXPECT_EQ(value("'$SET'"), "$SET");
+  EXPECT_EQ(value("\"$SET\""), "/usr/local/bin");
+  EXPECT_EQ(value("\\$SET"), "$SET");
+  std::string required = value("${UNSET:?must_be_set}");
+  EXPECT_EQ(required.rfind("error: ", 0), 0u) << required;
+  EXPECT_NE(required.find("must_be_set"), std::string::npos) << required;
+  // An unquoted space ends the word: the parser sees a second, '='-less word.
+  EXPECT_EQ(value("${UNSET:?must be set}"), "parse error");
+}
+
+TEST(Expand, BacktickEscapeDirective) {
+  auto f = ParseDockerfile("# escape=`\nENV P=C:\\dir`$HOME\n");
+  ASSERT_TRUE(f.ok());
+  auto s = ParseInstruction(*f, f->nodes[0]);
+  ASSERT_TRUE(s.ok());
+  Instruction instr = s->instr;
+  ASSERT_TRUE(ExpandInstruction(&instr, Env{{"HOME", "/root"}}, ShellLex('`')).ok());
+  EXPECT_EQ(std::get<EnvInstr>(instr).vars[0].value, "C:\\dir$HOME");
+}
+
+TEST(Expand, CopyHeredocBodies) {
+  auto f = ParseDockerfile("COPY <<A <<'B' /d/\necho \"$X\" '$X'\nA\nkeep $X\nB\n");
+  ASSERT_TRUE(f.ok());
+  auto s = ParseInstruction(*f, f->nodes[0]);
+  ASSERT_TRUE(s.ok());
+  Instruction instr = s->instr;
+  ASSERT_TRUE(ExpandInstruction(&instr, Env{{"X", "1"}}, ShellLex()).ok());
+  const auto& c = std::get<CopyInstr>(instr);
+  EXPECT_EQ(c.contents[0].data, "echo \"1\" '1'\n");
+  EXPECT_EQ(c.contents[1].data, "keep $X\n");
+}
+
 TEST(Format, CanonicalLines) {
   auto s = One("RUN --mount=type=cache,target=/c --network=none make\n");
   ASSERT_TRUE(s.ok());
