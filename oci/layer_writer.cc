@@ -409,6 +409,8 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
       result.media_type = kMediaTypeLayerZstd;
       break;
     }
+    case Compression::kUnknown:
+      return Error{"layer writer: no compression chosen"};
   }
   TarSink tar_sink{comp.get()};
   ArchivePtr a(archive_write_new(), archive_write_free);

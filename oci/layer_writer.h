@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "oci/digest.h"
+#include "oci/media_types.h"
 #include "oci/metastore.h"
 #include "oci/safe_path.h"
 #include "util/result.h"
@@ -48,7 +49,7 @@ std::string TarName(const LayerChange& c);
 // Sorts into layer order (see above) and drops duplicates.
 void SortChanges(std::vector<LayerChange>& changes);
 
-enum class Compression { kNone, kGzip, kZstd };
+// Compression: see oci/media_types.h (kUnknown is refused).
 
 struct LayerWriteOptions {
   Compression compression = Compression::kGzip;
