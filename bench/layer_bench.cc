@@ -1,0 +1,168 @@
+// Layer engine benchmarks, each against a baseline measured in the same run:
+//  1. unpack: ApplyLayerFile of a gzipped Debian minbase layer vs `tar -xzf` of the same blob
+//     (goal: within 1.1x of tar);
+//  2. diff: Snapshot + Diff of a 100,000-file tree after touching one file (goal: well under
+//     0.5 s, and proportional to the changes: the layer holds one file and its parents).
+//
+//   layer_bench [--layer TAR_OR_TGZ] [--files N] [--runs R] [--workdir DIR]
+// The layer defaults to $OCIBUILD_DEBIAN_BASE (gzipped into the workdir on first use).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "oci/diff.h"
+#include "oci/layer_applier.h"
+#include "oci/layer_writer.h"
+#include "oci/snapshot.h"
+#include "util/fs.h"
+#include "util/subprocess.h"
+
+using namespace ocibuild;
+using namespace ocibuild::oci;
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "layer_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T Check(Result<T> r, const std::string& what) {
+  if (!r.ok()) Die(what + ": " + r.error().message);
+  return std::move(*r);
+}
+void Check(Status s, const std::string& what) {
+  if (!s.ok()) Die(what + ": " + s.error().message);
+}
+
+void Sync() {
+  ::sync();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string layer;
+  if (const char* b = std::getenv("OCIBUILD_DEBIAN_BASE")) layer = b;
+  int files = 100000, runs = 5;
+  std::string workdir;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--layer")
+      layer = argv[i + 1];
+    else if (a == "--files")
+      files = std::atoi(argv[i + 1]);
+    else if (a == "--runs")
+      runs = std::atoi(argv[i + 1]);
+    else if (a == "--workdir")
+      workdir = argv[i + 1];
+    else
+      Die("unknown flag " + a);
+  }
+  auto tmp = Check(TempDir::Create("ocib-layer-bench-", workdir), "temp dir");
+  const std::string& w = tmp.path();
+
+  if (!layer.empty()) {
+    std::string blob = layer;
+    if (layer.size() < 3 || layer.substr(layer.size() - 3) != ".gz") {
+      blob = w + "/layer.tar.gz";
+      auto r =
+          Check(RunProcess({"sh", "-c", "gzip -c < '" + layer + "' > '" + blob + "'"}), "gzip");
+      if (!r.success()) Die("gzip failed: " + r.err);
+    }
+    struct stat st;
+    ::stat(blob.c_str(), &st);
+    std::printf("unpack: %s (%.1f MB gzipped), %d runs each, alternating\n", layer.c_str(),
+                st.st_size / 1e6, runs);
+    std::vector<double> tar_t, ours_t;
+    for (int i = 0; i < runs; ++i) {
+      std::string d1 = w + "/tar" + std::to_string(i), d2 = w + "/ours" + std::to_string(i);
+      Check(MakeDirs(d1), "mkdir");
+      Sync();
+      double t0 = Now();
+      auto r = Check(RunProcess({"tar", "-xzf", blob, "-C", d1}), "tar");
+      double t1 = Now();
+      if (!r.success()) Die("tar -xzf failed: " + r.err);
+      tar_t.push_back(t1 - t0);
+      Check(RemoveAll(d1), "rm");
+      Sync();
+      MetaStore store;
+      t0 = Now();
+      Check(ApplyLayerFile(d2, store, blob), "apply");
+      t1 = Now();
+      ours_t.push_back(t1 - t0);
+      Check(RemoveAll(d2), "rm");
+    }
+    double mt = Median(tar_t), mo = Median(ours_t);
+    std::printf(
+        "  tar -xzf        median %.3f s\n  ApplyLayerFile  median %.3f s\n"
+        "  ratio ours/tar  %.2fx (goal <= 1.10x)\n",
+        mt, mo, mo / mt);
+  }
+
+  // Diff after touching one file in a big tree.
+  std::string tree = w + "/tree";
+  Check(MakeDirs(tree), "mkdir");
+  int per_dir = 1000;
+  for (int i = 0; i < files; ++i) {
+    std::string dir =
+        tree + "/d" + std::to_string(i / per_dir / 10) + "/e" + std::to_string(i / per_dir);
+    if (i % per_dir == 0) Check(MakeDirs(dir), "mkdir");
+    Check(WriteFile(dir + "/f" + std::to_string(i), "content " + std::to_string(i)), "write");
+  }
+  // Past the racy window: these files are old news by the time of the snapshot.
+  ::usleep(100000);
+  auto root = Check(RootDir::Open(tree), "open tree");
+  MetaStore store;
+  std::vector<double> snap_t, diff_t, nochange_t;
+  size_t layer_entries = 0;
+  for (int i = 0; i < runs; ++i) {
+    double t0 = Now();
+    Snapshot before = Check(Snapshot::Take(root, store), "snapshot");
+    double t1 = Now();
+    snap_t.push_back(t1 - t0);
+    t0 = Now();
+    auto none = Check(Diff(before, root, store), "diff");
+    t1 = Now();
+    nochange_t.push_back(t1 - t0);
+    if (!none.empty()) Die("unchanged tree gave " + std::to_string(none.size()) + " changes");
+    std::string victim = tree + "/d5/e55/f" + std::to_string(55 * per_dir + i);
+    Check(WriteFile(victim, "touched " + std::to_string(i)), "touch");
+    t0 = Now();
+    auto changes = Check(Diff(before, root, store), "diff");
+    std::string blob;
+    LayerWriteOptions o;
+    auto lr = Check(WriteLayer(root, store, changes, o,
+                               [&](std::string_view d) {
+                                 blob.append(d);
+                                 return Ok();
+                               }),
+                    "write layer");
+    t1 = Now();
+    diff_t.push_back(t1 - t0);
+    layer_entries = lr.entries;
+  }
+  std::printf("diff: %d files in %d directories\n", files, files / per_dir + files / per_dir / 10);
+  std::printf("  snapshot (walk + stat)          median %.3f s\n", Median(snap_t));
+  std::printf("  diff, nothing changed           median %.3f s\n", Median(nochange_t));
+  std::printf("  diff + layer, one file touched  median %.3f s (goal < 0.5 s), %zu entries\n",
+              Median(diff_t), layer_entries);
+  return 0;
+}
