@@ -311,8 +311,7 @@ Status RegistryClient::FetchBlob(const std::string& repo, const oci::Descriptor&
     req.follow_redirects = true;
     req.sink = [&](const char* data, size_t len) -> Status {
       if (n + len > want)
-        return Error{what + ": registry sent more than the expected " + std::to_string(want) +
-                     " bytes"};
+        return Error{"registry sent more than the expected " + std::to_string(want) + " bytes"};
       n += len;
       hash.Update(data, len);
       return writer->Write(std::string_view(data, len));
