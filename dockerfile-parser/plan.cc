@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "dockerfile-parser/ast_dump.h"
 #include "util/strings.h"
@@ -125,6 +126,7 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   // Resolve every stage's FROM (even unused ones: BuildKit validates them all).
   std::vector<StageBase> bases(list.stages.size());
   std::vector<BuildPlatform> platforms(list.stages.size(), tp);
+  std::unordered_map<std::string, int> earlier;  // stage names defined so far
   for (const auto& st : list.stages) {
     auto base = lex.ProcessWord(st.from.base, plan.global_args);
     if (!base.ok()) {
@@ -141,14 +143,13 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
       // Only stages defined earlier count; "FROM alpine AS alpine" is the image.
       b.kind = StageBase::Kind::kImage;
       b.image = *base;
-      for (int j = 0; j < st.index; ++j) {
-        if (!list.stages[j].name.empty() && list.stages[j].name == *base) {
-          b.kind = StageBase::Kind::kStage;
-          b.stage = j;
-          b.image.clear();
-        }
+      if (auto it = earlier.find(*base); it != earlier.end()) {
+        b.kind = StageBase::Kind::kStage;
+        b.stage = it->second;
+        b.image.clear();
       }
     }
+    if (!st.name.empty()) earlier[st.name] = st.index;
     if (!st.from.platform.empty()) {
       auto p = lex.ProcessWord(st.from.platform, plan.global_args);
       if (!p.ok()) {

@@ -1,6 +1,8 @@
 #include "dockerfile-parser/stage_graph.h"
 
 #include <algorithm>
+#include <queue>
+#include <unordered_map>
 
 #include "util/strings.h"
 
@@ -61,15 +63,14 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
     int line = out.meta_args.empty() ? 0 : out.meta_args.back().line;
     return file.ErrorAt(StepPos(file, line, ""), "no build stage in current context");
   }
-  for (size_t i = 0; i < out.stages.size(); ++i) {
-    if (out.stages[i].name.empty()) continue;
-    for (size_t j = 0; j < i; ++j) {
-      if (out.stages[j].name == out.stages[i].name) {
-        const Stage& s = out.stages[i];
-        return file.ErrorAt(StepPos(file, s.line, ""),
-                            "duplicate stage name \"" + s.name + "\" (first defined on line " +
-                                std::to_string(out.stages[j].line) + ")");
-      }
+  std::unordered_map<std::string_view, const Stage*> seen;
+  for (const Stage& s : out.stages) {
+    if (s.name.empty()) continue;
+    auto [it, inserted] = seen.emplace(s.name, &s);
+    if (!inserted) {
+      return file.ErrorAt(StepPos(file, s.line, ""),
+                          "duplicate stage name \"" + s.name + "\" (first defined on line " +
+                              std::to_string(it->second->line) + ")");
     }
   }
   return out;
@@ -86,6 +87,13 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
     const ParsedDockerfile& file, const std::vector<Stage>& stages,
     const std::vector<StageBase>& bases) {
   std::vector<std::vector<StageDependency>> deps(stages.size());
+  std::unordered_map<std::string, int> by_name;
+  for (const auto& st : stages)
+    if (!st.name.empty()) by_name.emplace(st.name, st.index);
+  auto find = [&](std::string_view name) {
+    auto it = by_name.find(ToLower(name));
+    return it == by_name.end() ? -1 : it->second;
+  };
   for (const auto& st : stages) {
     auto& out = deps[st.index];
     const StageBase& base = bases[st.index];
@@ -110,7 +118,7 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
           }
           d.stage = index;
         } else {
-          d.stage = FindStage(stages, c->from);
+          d.stage = find(c->from);
           if (d.stage < 0) d.image = c->from;
         }
         if (d.stage >= st.index) {
@@ -128,7 +136,7 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
           if (ParseIndex(m.from, &index) && index < static_cast<int>(stages.size())) {
             d.stage = index;
           } else {
-            d.stage = FindStage(stages, m.from);
+            d.stage = find(m.from);
             if (d.stage < 0) d.image = m.from;
           }
           if (d.stage == st.index) {
@@ -175,22 +183,28 @@ Result<std::vector<int>> NeededStages(const ParsedDockerfile& file,
     color[f.stage] = kBlack;
     stack.pop_back();
   }
-  // Dependency order, preferring Dockerfile order: repeatedly take the first needed stage
-  // whose dependencies are all placed (a mount may read from a later stage).
-  std::vector<int> out;
-  std::vector<bool> placed(stages.size(), false);
-  size_t needed = std::count(color.begin(), color.end(), kBlack);
-  while (out.size() < needed) {
-    for (size_t i = 0; i < stages.size(); ++i) {
-      if (color[i] != kBlack || placed[i]) continue;
-      bool ready = std::all_of(deps[i].begin(), deps[i].end(), [&](const StageDependency& d) {
-        return d.stage < 0 || placed[d.stage];
-      });
-      if (!ready) continue;
-      placed[i] = true;
-      out.push_back(static_cast<int>(i));
-      break;
+  // Dependency order, preferring Dockerfile order: Kahn's algorithm taking the lowest ready
+  // index first (a mount may read from a later stage).
+  std::vector<int> pending(stages.size(), 0);
+  std::vector<std::vector<int>> users(stages.size());
+  for (size_t i = 0; i < stages.size(); ++i) {
+    if (color[i] != kBlack) continue;
+    for (const auto& d : deps[i]) {
+      if (d.stage < 0) continue;
+      ++pending[i];
+      users[d.stage].push_back(static_cast<int>(i));
     }
+  }
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (color[i] == kBlack && pending[i] == 0) ready.push(static_cast<int>(i));
+  std::vector<int> out;
+  while (!ready.empty()) {
+    int i = ready.top();
+    ready.pop();
+    out.push_back(i);
+    for (int u : users[i])
+      if (--pending[u] == 0) ready.push(u);
   }
   return out;
 }

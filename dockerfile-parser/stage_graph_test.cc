@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "dockerfile-parser/plan.h"
 
 namespace ocibuild::dockerfile {
@@ -115,6 +117,21 @@ TEST(StageGraph, FromOnlySeesEarlierStages) {
 TEST(StageGraph, DuplicateStageName) {
   EXPECT_EQ(FirstLine(PlanDockerfile("FROM a AS x\nFROM b AS X\n", "Dockerfile", Amd64())),
             "Dockerfile:2:1: duplicate stage name \"x\" (first defined on line 1)");
+}
+
+TEST(StageGraph, LongChainsNeitherRecurseNorGoQuadratic) {
+  std::string df = "FROM alpine AS s0\n";
+  for (int i = 1; i < 20000; ++i) {
+    df += "FROM s" + std::to_string(i - 1) + " AS s" + std::to_string(i) + "\n";
+    df += "COPY --from=s" + std::to_string(i / 2) + " /a /a\n";
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  BuildPlan p = MustPlan(df, Amd64());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(p.stages.size(), 20000u);
+  EXPECT_EQ(p.stages.front().display_name, "s0");
+  EXPECT_EQ(p.stages.back().display_name, "s19999");
+  EXPECT_LT(secs, 10.0);
 }
 
 TEST(GlobalArgs, ExpandFromAndPlatform) {
