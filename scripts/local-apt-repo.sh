@@ -2,14 +2,24 @@
 # Prints the path of a flat local apt repository (.debs + Packages) for the sandbox's apt tests,
 # creating it on first use with `apt-get download` from the host's Debian mirror: a few small
 # packages plus whatever of their dependencies the Debian minbase lacks. Unprivileged test runs
-# reuse it and skip loudly when it is absent.
+# reuse it and skip loudly when it is absent. A copy goes to testdata/sandbox/apt-repo (ignored by
+# git) so that container test runs, which receive testdata/, find it too.
 #   scripts/local-apt-repo.sh [CACHE_DIR]   (default: $OCIBUILD_BUILD_DIR/cache or ./build/cache)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:-${OCIBUILD_BUILD_DIR:-$here/../build}/cache}
 out=$cache/apt-repo
 pkgs="hello tree libcap2-bin sudo"
-if [ -s "$out/Packages" ] && [ "$(cat "$out/.pkgs" 2>/dev/null)" = "$pkgs" ]; then echo "$out"; exit 0; fi
+mirror_to_testdata() {
+  local td=$here/../testdata/sandbox/apt-repo
+  if [ ! -s "$td/Packages" ] || [ "$(cat "$td/.pkgs" 2>/dev/null)" != "$pkgs" ]; then
+    rm -rf "$td.tmp" && mkdir -p "$(dirname "$td")" && cp -a "$out" "$td.tmp" && rm -rf "$td" &&
+      mv "$td.tmp" "$td" || true
+  fi
+}
+if [ -s "$out/Packages" ] && [ "$(cat "$out/.pkgs" 2>/dev/null)" = "$pkgs" ]; then
+  mirror_to_testdata; echo "$out"; exit 0
+fi
 base=${OCIBUILD_DEBIAN_BASE:-}
 [ -n "$base" ] && [ -f "$base" ] || base=$("$here/debian-base.sh" "$cache")
 mkdir -p "$cache"
@@ -27,4 +37,5 @@ echo "$pkgs" >"$work/repo/.pkgs"
 chmod -R a+rX "$work/repo"
 rm -rf "$out"
 mv "$work/repo" "$out"
+mirror_to_testdata
 echo "$out"

@@ -126,6 +126,10 @@ std::string AptRepo() {
     std::string base = std::string(d) + (std::string(var) == "OCIBUILD_SOURCE_DIR" ? "/build" : "");
     if (PathExists(base + "/cache/apt-repo/Packages")) return base + "/cache/apt-repo";
   }
+  if (const char* td = std::getenv("OCIBUILD_TESTDATA")) {
+    std::string repo = std::string(td) + "/sandbox/apt-repo";
+    if (PathExists(repo + "/Packages")) return repo;
+  }
   return "";
 }
 
