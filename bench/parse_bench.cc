@@ -37,7 +37,8 @@ std::string Generate(int lines) {
     switch (k++ % 12) {
       case 0:
         add("RUN apt-get update && \\\n    apt-get install -y --no-install-recommends \\\n"
-            "      curl ca-certificates git && \\\n    rm -rf /var/lib/apt/lists/*\n", 4);
+            "      curl ca-certificates git && \\\n    rm -rf /var/lib/apt/lists/*\n",
+            4);
         break;
       case 1:
         add("ENV PATH=/opt/bin:$PATH GOFLAGS=\"-mod=vendor -trimpath\" V=${VERSION}\n", 1);
@@ -47,7 +48,8 @@ std::string Generate(int lines) {
         break;
       case 3:
         add("RUN --mount=type=cache,target=/root/.cache/go-build,sharing=locked \\\n"
-            "    --mount=type=secret,id=token,required go build ./...\n", 2);
+            "    --mount=type=secret,id=token,required go build ./...\n",
+            2);
         break;
       case 4:
         add("WORKDIR /app/$VERSION\n", 1);

@@ -8,9 +8,9 @@ namespace ocibuild::dockerfile {
 namespace {
 
 bool IsKnownOs(std::string_view os) {
-  static const char* kOs[] = {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd",
-                              "solaris", "illumos", "aix", "android", "ios", "plan9", "wasip1",
-                              "js", "dragonfly"};
+  static const char* kOs[] = {"linux",   "windows", "darwin",  "freebsd", "netbsd",
+                              "openbsd", "solaris", "illumos", "aix",     "android",
+                              "ios",     "plan9",   "wasip1",  "js",      "dragonfly"};
   for (const char* k : kOs)
     if (os == k) return true;
   return false;
@@ -56,8 +56,8 @@ Result<BuildPlatform> ParseBuildPlatform(std::string_view spec) {
   };
   if (spec.empty()) return invalid("invalid platform: empty");
   for (char c : spec) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' ||
-              c == '.';
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' || c == '.';
     if (!ok) return invalid("invalid platform component");
   }
   std::vector<std::string> parts = Split(spec, '/');

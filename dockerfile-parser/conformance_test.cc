@@ -61,8 +61,7 @@ TEST(Conformance, ParserDumpsMatchBuildKit) {
     std::string got = DumpAst(*parsed);
     std::string want = Slurp(dir / "result");
     if (got != want) {
-      ADD_FAILURE() << dir.filename() << ": dump differs\n--- want\n" << want << "--- got\n"
-                    << got;
+      ADD_FAILURE() << dir.filename() << ": dump differs\n--- want\n" << want << "--- got\n" << got;
       continue;
     }
     ++passed;
@@ -109,13 +108,12 @@ TEST(Conformance, NegativeCasesAreRejected) {
 
 TEST(Conformance, NegativeCaseMessages) {
   auto msg = [](const char* name) {
-    auto parsed = ParseDockerfile(Slurp(ConformanceDir() / "testfiles-negative" / name /
-                                        "Dockerfile"));
+    auto parsed =
+        ParseDockerfile(Slurp(ConformanceDir() / "testfiles-negative" / name / "Dockerfile"));
     return parsed.ok() ? std::string("accepted") : parsed.error().message;
   };
   EXPECT_EQ(msg("empty_dockerfile"), "Dockerfile: file with no instructions");
-  EXPECT_EQ(msg("only_comments"),
-            "Dockerfile:3:1: file with no instructions\n   3 | \n     | ^");
+  EXPECT_EQ(msg("only_comments"), "Dockerfile:3:1: file with no instructions\n   3 | \n     | ^");
   EXPECT_EQ(msg("env_no_value"),
             "Dockerfile:3:1: ENV must have two arguments\n   3 | ENV PATH\n     | ^");
   EXPECT_EQ(msg("shykes-nested-json"),

@@ -4,8 +4,8 @@
 
 namespace ocibuild::dockerfile {
 
-std::string FormatDiagnostic(std::string_view filename, int line, int col,
-                             std::string_view message, std::string_view line_text) {
+std::string FormatDiagnostic(std::string_view filename, int line, int col, std::string_view message,
+                             std::string_view line_text) {
   std::string out(filename);
   if (line > 0) {
     out += ":" + std::to_string(line);

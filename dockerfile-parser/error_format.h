@@ -12,7 +12,7 @@
 
 namespace ocibuild::dockerfile {
 
-std::string FormatDiagnostic(std::string_view filename, int line, int col,
-                             std::string_view message, std::string_view line_text);
+std::string FormatDiagnostic(std::string_view filename, int line, int col, std::string_view message,
+                             std::string_view line_text);
 
 }  // namespace ocibuild::dockerfile

@@ -21,7 +21,11 @@ TEST(FormatDiagnostic, TabsAreKeptSoTheCaretLinesUp) {
 
 TEST(FormatDiagnostic, ColumnsAreBytesButTheCaretCountsCharacters) {
   // Byte column 4 is the 'b' of "éab" (é is two bytes); it is the third character.
-  EXPECT_EQ(FormatDiagnostic("f", 1, 4, "m", "\xC3\xA9" "ab"), "f:1:4: m\n   1 | \xC3\xA9" "ab\n     |   ^");
+  EXPECT_EQ(FormatDiagnostic("f", 1, 4, "m",
+                             "\xC3\xA9"
+                             "ab"),
+            "f:1:4: m\n   1 | \xC3\xA9"
+            "ab\n     |   ^");
 }
 
 TEST(FormatDiagnostic, WholeLineAndNoLine) {
@@ -36,7 +40,8 @@ TEST(FormatDiagnostic, WideLineNumbers) {
 TEST(FormatDiagnostic, LongLinesAreWindowed) {
   std::string line = std::string(300, 'a') + "B" + std::string(300, 'c');
   std::string out = FormatDiagnostic("D", 1, 301, "m", line);
-  std::string expected_src = "   1 | ..." + std::string(80, 'a') + "B" + std::string(79, 'c') + "...";
+  std::string expected_src =
+      "   1 | ..." + std::string(80, 'a') + "B" + std::string(79, 'c') + "...";
   EXPECT_NE(out.find(expected_src), std::string::npos) << out;
   EXPECT_NE(out.find("\n     |    " + std::string(80, ' ') + "^"), std::string::npos) << out;
 }
@@ -48,10 +53,11 @@ std::string PlanError(std::string_view df, PlanOptions opts = {}) {
 }
 
 TEST(Errors, FlagTypoInAMultiLineInstruction) {
-  EXPECT_EQ(PlanError("FROM alpine\nRUN --network=none \\\n    --moutn=type=cache,target=/x make\n"),
-            "Dockerfile:3:5: unknown flag: --moutn (did you mean --mount?)\n"
-            "   3 |     --moutn=type=cache,target=/x make\n"
-            "     |     ^");
+  EXPECT_EQ(
+      PlanError("FROM alpine\nRUN --network=none \\\n    --moutn=type=cache,target=/x make\n"),
+      "Dockerfile:3:5: unknown flag: --moutn (did you mean --mount?)\n"
+      "   3 |     --moutn=type=cache,target=/x make\n"
+      "     |     ^");
 }
 
 TEST(Errors, InstructionBeforeFrom) {

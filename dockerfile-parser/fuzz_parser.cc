@@ -6,7 +6,6 @@
 #include "dockerfile-parser/fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  ocibuild::dockerfile::FuzzOneInput(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  ocibuild::dockerfile::FuzzOneInput(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

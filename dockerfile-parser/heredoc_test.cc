@@ -123,8 +123,7 @@ TEST(Heredoc, OnbuildTrigger) {
 TEST(Heredoc, UnterminatedIsAnError) {
   auto r = ParseDockerfile("FROM a\nRUN <<EOF\necho\n");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message,
-            "Dockerfile:2:1: unterminated heredoc\n   2 | RUN <<EOF\n     | ^");
+  EXPECT_EQ(r.error().message, "Dockerfile:2:1: unterminated heredoc\n   2 | RUN <<EOF\n     | ^");
 }
 
 TEST(Heredoc, DestinationCannotBeAHeredoc) {

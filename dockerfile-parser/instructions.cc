@@ -13,9 +13,9 @@ namespace {
 using namespace std::string_view_literals;
 
 const std::vector<std::string> kInstructionNames = {
-    "ADD",   "ARG",        "CMD",     "COPY",    "ENTRYPOINT", "ENV",  "EXPOSE",
-    "FROM",  "HEALTHCHECK", "LABEL",  "MAINTAINER", "ONBUILD", "RUN",  "SHELL",
-    "STOPSIGNAL", "USER",  "VOLUME",  "WORKDIR"};
+    "ADD",    "ARG",   "CMD",         "COPY",  "ENTRYPOINT", "ENV",
+    "EXPOSE", "FROM",  "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD",
+    "RUN",    "SHELL", "STOPSIGNAL",  "USER",  "VOLUME",     "WORKDIR"};
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -109,8 +109,7 @@ class FlagSet {
 bool IsValidStageName(std::string_view s) {
   if (s.empty() || s[0] < 'a' || s[0] > 'z') return false;
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -137,7 +136,9 @@ CommandLine MakeCommandLine(const Node& node, std::vector<std::string> args) {
 std::string ErrAtLeastOne(const std::string& cmd) {
   return cmd + " requires at least one argument";
 }
-std::string ErrExactlyOne(const std::string& cmd) { return cmd + " requires exactly one argument"; }
+std::string ErrExactlyOne(const std::string& cmd) {
+  return cmd + " requires exactly one argument";
+}
 std::string ErrNoDest(const std::string& cmd) {
   return cmd +
          " requires at least two arguments, but only one was provided. Destination could not "
@@ -611,9 +612,8 @@ std::string FormatInstruction(const Step& step) {
       out += "]";
     }
     for (const auto& f : c.files) {
-      out += " <<" + f.name + "(" + std::to_string(std::count(f.content.begin(),
-                                                              f.content.end(), '\n')) +
-             " lines)";
+      out += " <<" + f.name + "(" +
+             std::to_string(std::count(f.content.begin(), f.content.end(), '\n')) + " lines)";
     }
     return out;
   };
@@ -661,8 +661,8 @@ std::string FormatInstruction(const Step& step) {
           if (in.parents) out += " --parents";
           for (const auto& e : in.excludes) out += " --exclude=" + e;
           if (!in.checksum.empty()) out += " --checksum=" + in.checksum;
-          if (in.keep_git_dir) out += std::string(" --keep-git-dir=") +
-                                      (*in.keep_git_dir ? "true" : "false");
+          if (in.keep_git_dir)
+            out += std::string(" --keep-git-dir=") + (*in.keep_git_dir ? "true" : "false");
           if (in.unpack) out += std::string(" --unpack=") + (*in.unpack ? "true" : "false");
           for (const auto& s : in.sources) out += " " + s;
           for (const auto& c : in.contents) out += " <<" + c.path;

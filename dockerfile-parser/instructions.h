@@ -74,9 +74,9 @@ struct CopyInstr {
   bool link = false;
   bool parents = false;  // COPY only
   std::vector<std::string> excludes;
-  std::string checksum;               // ADD only
-  std::optional<bool> keep_git_dir;   // ADD only
-  std::optional<bool> unpack;         // ADD only
+  std::string checksum;              // ADD only
+  std::optional<bool> keep_git_dir;  // ADD only
+  std::optional<bool> unpack;        // ADD only
 };
 struct WorkdirInstr {
   std::string path;

@@ -144,8 +144,7 @@ TEST(Run, MountErrors) {
     auto m = ParseMount(spec);
     return m.ok() ? std::string("ok") : m.error().message;
   };
-  EXPECT_EQ(e("type=cahce,target=/x"),
-            "unsupported mount type \"cahce\" (did you mean cache?)");
+  EXPECT_EQ(e("type=cahce,target=/x"), "unsupported mount type \"cahce\" (did you mean cache?)");
   EXPECT_EQ(e("type=cache,target=/x,sharing=lockd"),
             "unsupported sharing value \"lockd\" (did you mean locked?)");
   EXPECT_EQ(e("type=cache,targte=/x"),
@@ -215,8 +214,7 @@ TEST(Copy, AllFlags) {
   EXPECT_EQ(Err("COPY a\n"),
             "Dockerfile:1:1: COPY requires at least two arguments, but only one was provided. "
             "Destination could not be determined");
-  EXPECT_EQ(Err("COPY --checksum=sha256:x a b\n"),
-            "Dockerfile:1:6: unknown flag: --checksum");
+  EXPECT_EQ(Err("COPY --checksum=sha256:x a b\n"), "Dockerfile:1:6: unknown flag: --checksum");
   EXPECT_EQ(Err("COPY --link=maybe a b\n"),
             "Dockerfile:1:6: expecting boolean value for flag --link, not: maybe");
   EXPECT_EQ(Err("COPY --link= a b\n"), "Dockerfile:1:6: missing a value on flag: --link");
@@ -363,8 +361,7 @@ TEST(Expand, WhichWordsExpand) {
   EXPECT_EQ(std::get<UserInstr>(expand("USER ${A:-nobody}\n")).user, "x");
   EXPECT_EQ(std::get<ExposeInstr>(expand("EXPOSE $P\n")).ports,
             (std::vector<std::string>{"443", "80"}));
-  EXPECT_EQ(std::get<VolumeInstr>(expand("VOLUME $DIR\n")).volumes,
-            std::vector<std::string>{"/d"});
+  EXPECT_EQ(std::get<VolumeInstr>(expand("VOLUME $DIR\n")).volumes, std::vector<std::string>{"/d"});
   EXPECT_EQ(std::get<StopSignalInstr>(expand("STOPSIGNAL $A\n")).signal, "x");
   EXPECT_EQ(*std::get<ArgInstr>(expand("ARG B=$A\n")).args[0].value, "x");
   EXPECT_EQ(std::get<LabelInstr>(expand("LABEL l=$A\n")).labels[0].value, "x");

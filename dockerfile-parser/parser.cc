@@ -51,9 +51,20 @@ uint32_t DecodeRune(std::string_view s, size_t i, size_t* width) {
 
 bool IsUnicodeSpaceRune(uint32_t r) {
   switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F:
-    case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return r >= 0x2000 && r <= 0x200A;
@@ -62,8 +73,8 @@ bool IsUnicodeSpaceRune(uint32_t r) {
 
 // Go's unicode.IsSpace(rune(b)) applied to a single byte, as BuildKit's byte loops do.
 bool IsByteSpace(unsigned char b) {
-  return b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r' || b == ' ' ||
-         b == 0x85 || b == 0xA0;
+  return b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r' || b == ' ' || b == 0x85 ||
+         b == 0xA0;
 }
 
 // The [\t\v\f\r ] class BuildKit splits instruction arguments on.
@@ -480,7 +491,8 @@ Result<Node> NodeFromLine(std::string_view line, char escape, int depth) {
     ParseWhitespaceList(rest, &node);
   } else if (kwv == "healthcheck"sv) {
     OCIB_TRY(ParseHealthConfig(rest, escape, &node));
-  } else if (kwv == "maintainer"sv || kwv == "stopsignal"sv || kwv == "user"sv || kwv == "workdir"sv) {
+  } else if (kwv == "maintainer"sv || kwv == "stopsignal"sv || kwv == "user"sv ||
+             kwv == "workdir"sv) {
     if (!rest.empty()) node.args = {std::string(rest)};
   } else if (kwv == "onbuild"sv) {
     if (!rest.empty()) {
@@ -602,7 +614,9 @@ std::string_view TrimUnicodeSpace(std::string_view s) {
   return s.substr(0, end);
 }
 
-std::string Node::Keyword() const { return ToLower(value); }
+std::string Node::Keyword() const {
+  return ToLower(value);
+}
 
 bool IsHeredocWord(std::string_view word) {
   size_t i = 0;
@@ -680,9 +694,8 @@ SourcePos ParsedDockerfile::Start(const Node& node) const {
 
 SourcePos ParsedDockerfile::Find(const Node& node, std::string_view needle) const {
   if (!needle.empty()) {
-    for (int l = node.start_line; l >= 1 && l <= node.end_line &&
-                                  static_cast<size_t>(l) <= source_lines.size();
-         ++l) {
+    for (int l = node.start_line;
+         l >= 1 && l <= node.end_line && static_cast<size_t>(l) <= source_lines.size(); ++l) {
       size_t at = source_lines[l - 1].find(needle);
       if (at != std::string::npos) return SourcePos{l, static_cast<int>(at) + 1};
     }
@@ -731,8 +744,7 @@ Result<ParsedDockerfile> ParseDockerfile(std::string_view text, const std::strin
     if (*directive != nullptr && (*directive)->name == "escape") {
       const std::string& v = (*directive)->value;
       if (v != "`" && v != "\\") {
-        return fail(current_line + 1,
-                    "invalid escape token '" + v + "' does not match ` or \\");
+        return fail(current_line + 1, "invalid escape token '" + v + "' does not match ` or \\");
       }
       out.escape = v[0];
     }

@@ -14,29 +14,29 @@
 namespace ocibuild::dockerfile {
 
 struct Heredoc {
-  std::string name;         // the terminator, quotes removed
-  unsigned fd = 0;          // the N in N<<EOF (0 when absent)
-  bool expand = true;       // false when the delimiter was quoted
-  bool chomp = false;       // <<- : leading tabs are stripped from the body
-  std::string content;      // body lines including their newlines, terminator excluded
+  std::string name;     // the terminator, quotes removed
+  unsigned fd = 0;      // the N in N<<EOF (0 when absent)
+  bool expand = true;   // false when the delimiter was quoted
+  bool chomp = false;   // <<- : leading tabs are stripped from the body
+  std::string content;  // body lines including their newlines, terminator excluded
 };
 
 struct Node {
-  std::string value;                // the instruction word as written ("RUN", "copy")
-  std::vector<std::string> flags;   // leading --flags, quotes already removed
-  std::vector<std::string> args;    // arguments per the instruction's shape
-  std::vector<Node> children;       // ONBUILD: the trigger instruction
-  bool json = false;                // exec form (valid JSON string array)
+  std::string value;               // the instruction word as written ("RUN", "copy")
+  std::vector<std::string> flags;  // leading --flags, quotes already removed
+  std::vector<std::string> args;   // arguments per the instruction's shape
+  std::vector<Node> children;      // ONBUILD: the trigger instruction
+  bool json = false;               // exec form (valid JSON string array)
   std::vector<Heredoc> heredocs;
-  std::string original;             // the logical line after joining continuations
-  int start_line = 0;               // 1-based physical lines covered (heredoc bodies included)
+  std::string original;  // the logical line after joining continuations
+  int start_line = 0;    // 1-based physical lines covered (heredoc bodies included)
   int end_line = 0;
 
-  std::string Keyword() const;      // lower-case instruction
+  std::string Keyword() const;  // lower-case instruction
 };
 
 struct Directive {
-  std::string name;   // "syntax", "escape" or "check"
+  std::string name;  // "syntax", "escape" or "check"
   std::string value;
   int line = 0;
 };
@@ -53,7 +53,7 @@ struct SourcePos {
 };
 
 struct ParsedDockerfile {
-  std::string filename;                  // for messages ("Dockerfile")
+  std::string filename;                        // for messages ("Dockerfile")
   std::shared_ptr<const std::string> source;   // the text, shared by copies of this value
   std::vector<std::string_view> source_lines;  // physical lines (into `source`), no newlines
   std::vector<Directive> directives;

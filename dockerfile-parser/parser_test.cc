@@ -18,8 +18,8 @@ TEST(GoQuote, EscapesLikeStrconvQuote) {
   EXPECT_EQ(GoQuote("\n\t\r\a\b\f\v"), R"("\n\t\r\a\b\f\v")");
   EXPECT_EQ(GoQuote(std::string("\0\x1f\x7f", 3)), R"("\x00\x1f\x7f")");
   EXPECT_EQ(GoQuote("\xE2\x99\xA5"), "\"\xE2\x99\xA5\"");  // ♥ stays literal
-  EXPECT_EQ(GoQuote("\xff"), R"("\xff")");                  // invalid UTF-8
-  EXPECT_EQ(GoQuote("\xC2\xA0"), R"("\u00a0")");            // NBSP is not printable in Go
+  EXPECT_EQ(GoQuote("\xff"), R"("\xff")");                 // invalid UTF-8
+  EXPECT_EQ(GoQuote("\xC2\xA0"), R"("\u00a0")");           // NBSP is not printable in Go
   EXPECT_EQ(GoQuote("\xEF\xBB\xBF"), R"("\ufeff")");
 }
 
@@ -54,16 +54,23 @@ TEST(Parser, EmptyContinuationLinesWarn) {
 }
 
 TEST(Parser, EscapedEscapeIsNotAContinuation) {
-  EXPECT_EQ(Dump("ENV A b\\\\\nENV C d\n"), "(env \"A\" \"b\\\\\\\\\" \"\")\n(env \"C\" \"d\" \"\")\n");
+  EXPECT_EQ(Dump("ENV A b\\\\\nENV C d\n"),
+            "(env \"A\" \"b\\\\\\\\\" \"\")\n(env \"C\" \"d\" \"\")\n");
 }
 
-TEST(Parser, ContinuationAtEndOfFile) { EXPECT_EQ(Dump("RUN a \\"), "(run \"a\")\n"); }
+TEST(Parser, ContinuationAtEndOfFile) {
+  EXPECT_EQ(Dump("RUN a \\"), "(run \"a\")\n");
+}
 
 TEST(Parser, CrLfLineEndings) {
   EXPECT_EQ(Dump("FROM a\r\nRUN b \\\r\n c\r\n"), "(from \"a\")\n(run \"b  c\")\n");
 }
 
-TEST(Parser, ByteOrderMarkIsIgnored) { EXPECT_EQ(Dump("\xEF\xBB\xBF" "FROM a\n"), "(from \"a\")\n"); }
+TEST(Parser, ByteOrderMarkIsIgnored) {
+  EXPECT_EQ(Dump("\xEF\xBB\xBF"
+                 "FROM a\n"),
+            "(from \"a\")\n");
+}
 
 TEST(Directives, EscapeBacktick) {
   auto r = ParseDockerfile("# escape=`\nFROM a\nRUN dir c:\\ `\n  && echo\n");
@@ -73,7 +80,8 @@ TEST(Directives, EscapeBacktick) {
 }
 
 TEST(Directives, SyntaxCheckAndEscapeAreRecorded) {
-  auto r = ParseDockerfile("# syntax=docker/dockerfile:1\n# CHECK = skip=all\n#escape=\\\nFROM a\n");
+  auto r =
+      ParseDockerfile("# syntax=docker/dockerfile:1\n# CHECK = skip=all\n#escape=\\\nFROM a\n");
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->directives.size(), 3u);
   EXPECT_EQ(r->directives[0].name, "syntax");
@@ -154,7 +162,8 @@ TEST(Parser, EnvForms) {
             "name=value\n   1 | ENV a=b c\n     | ^");
   auto l = ParseDockerfile("LABEL x\n");
   ASSERT_FALSE(l.ok());
-  EXPECT_EQ(l.error().message, "Dockerfile:1:1: LABEL must have two arguments\n   1 | LABEL x\n     | ^");
+  EXPECT_EQ(l.error().message,
+            "Dockerfile:1:1: LABEL must have two arguments\n   1 | LABEL x\n     | ^");
 }
 
 TEST(Parser, ArgWords) {
@@ -202,13 +211,16 @@ TEST(Parser, NoInstructions) {
   EXPECT_EQ(r.error().message, "Dockerfile: file with no instructions");
   auto named = ParseDockerfile("# just a comment\n", "build/Containerfile");
   ASSERT_FALSE(named.ok());
-  EXPECT_EQ(named.error().message,
-            "build/Containerfile:1:1: file with no instructions\n   1 | # just a comment\n     | ^");
+  EXPECT_EQ(
+      named.error().message,
+      "build/Containerfile:1:1: file with no instructions\n   1 | # just a comment\n     | ^");
 }
 
 TEST(Parser, UnicodeWhitespaceSeparatesWords) {
   // U+00A0 between words: Go's unicode.IsSpace treats it as a separator in parseWords.
-  EXPECT_EQ(Dump("ARG a\xC2\xA0" "b\n"), "(arg \"a\" \"b\")\n");
+  EXPECT_EQ(Dump("ARG a\xC2\xA0"
+                 "b\n"),
+            "(arg \"a\" \"b\")\n");
 }
 
 }  // namespace

@@ -21,11 +21,22 @@ SourcePos LinePos(const ParsedDockerfile& file, int line, std::string_view needl
   return SourcePos{line, 0};
 }
 
-const char* const kPredefinedNonProxy[] = {
-    "BUILDPLATFORM", "BUILDOS",     "BUILDARCH",     "BUILDVARIANT", "TARGETPLATFORM",
-    "TARGETOS",      "TARGETARCH",  "TARGETVARIANT", "TARGETSTAGE",  "SOURCE_DATE_EPOCH",
-    "BUILDKIT_INLINE_CACHE", "BUILDKIT_SYNTAX", "BUILDKIT_SANDBOX_HOSTNAME",
-    "BUILDKIT_CONTEXT_KEEP_GIT_DIR", "BUILDKIT_MULTI_PLATFORM", "BUILDKIT_CACHE_MOUNT_NS"};
+const char* const kPredefinedNonProxy[] = {"BUILDPLATFORM",
+                                           "BUILDOS",
+                                           "BUILDARCH",
+                                           "BUILDVARIANT",
+                                           "TARGETPLATFORM",
+                                           "TARGETOS",
+                                           "TARGETARCH",
+                                           "TARGETVARIANT",
+                                           "TARGETSTAGE",
+                                           "SOURCE_DATE_EPOCH",
+                                           "BUILDKIT_INLINE_CACHE",
+                                           "BUILDKIT_SYNTAX",
+                                           "BUILDKIT_SANDBOX_HOSTNAME",
+                                           "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+                                           "BUILDKIT_MULTI_PLATFORM",
+                                           "BUILDKIT_CACHE_MOUNT_NS"};
 
 }  // namespace
 
@@ -85,10 +96,14 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   const BuildPlatform& bp = plan.build_platform;
   const BuildPlatform& tp = plan.target_platform;
   const std::pair<const char*, std::string> predefined[] = {
-      {"BUILDPLATFORM", bp.ToString()}, {"BUILDOS", bp.os},
-      {"BUILDARCH", bp.arch},           {"BUILDVARIANT", bp.variant},
-      {"TARGETPLATFORM", tp.ToString()}, {"TARGETOS", tp.os},
-      {"TARGETARCH", tp.arch},          {"TARGETVARIANT", tp.variant},
+      {"BUILDPLATFORM", bp.ToString()},
+      {"BUILDOS", bp.os},
+      {"BUILDARCH", bp.arch},
+      {"BUILDVARIANT", bp.variant},
+      {"TARGETPLATFORM", tp.ToString()},
+      {"TARGETOS", tp.os},
+      {"TARGETARCH", tp.arch},
+      {"TARGETVARIANT", tp.variant},
       {"TARGETSTAGE", list.stages[target].DisplayName()}};
   for (const auto& [k, v] : predefined) {
     auto it = opts.build_args.find(k);
@@ -154,8 +169,8 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
       auto p = lex.ProcessWord(st.from.platform, plan.global_args);
       if (!p.ok()) {
         return file.ErrorAt(LinePos(file, st.line, "--platform"),
-                            "failed to process arguments for platform " + st.from.platform +
-                                ": " + p.error().message);
+                            "failed to process arguments for platform " + st.from.platform + ": " +
+                                p.error().message);
       }
       if (p->empty()) {
         return file.ErrorAt(LinePos(file, st.line, "--platform"),
@@ -163,9 +178,9 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
       }
       auto parsed = ParseBuildPlatform(*p);
       if (!parsed.ok()) {
-        return file.ErrorAt(LinePos(file, st.line, "--platform"),
-                            "failed to parse platform " + st.from.platform + ": " +
-                                parsed.error().message);
+        return file.ErrorAt(
+            LinePos(file, st.line, "--platform"),
+            "failed to parse platform " + st.from.platform + ": " + parsed.error().message);
       }
       platforms[st.index] = *parsed;
     }

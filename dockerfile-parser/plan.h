@@ -36,8 +36,8 @@ struct PlannedStage {
   StageBase base;            // resolved (global ARGs expanded)
   BuildPlatform platform;    // --platform (expanded) or the target platform
   bool platform_from_flag = false;
-  int line = 0;              // FROM line
-  std::vector<Step> steps;   // words unexpanded; see ExpandInstruction / ResolveStageArg
+  int line = 0;             // FROM line
+  std::vector<Step> steps;  // words unexpanded; see ExpandInstruction / ResolveStageArg
   std::vector<StageDependency> deps;
 };
 

@@ -12,9 +12,8 @@ namespace {
 const std::vector<std::string> kMountTypes = {"bind", "cache", "tmpfs", "secret", "ssh"};
 const std::vector<std::string> kSharingModes = {"shared", "private", "locked"};
 const std::vector<std::string> kMountKeys = {
-    "type", "from",    "source",   "target", "readonly", "id",  "sharing",
-    "required", "size", "mode",    "uid",    "gid",      "src", "dst",
-    "destination", "ro", "rw", "readwrite", "env"};
+    "type", "from", "source", "target", "readonly",    "id", "sharing", "required",  "size", "mode",
+    "uid",  "gid",  "src",    "dst",    "destination", "ro", "rw",      "readwrite", "env"};
 
 std::string Suggest(std::string msg, std::string_view word, const std::vector<std::string>& c) {
   std::string m = NearestMatch(word, c);
@@ -46,12 +45,16 @@ Result<std::vector<std::string>> CsvFields(std::string_view s) {
         field += s[i++];
       }
       if (!closed) {
-        return Error{"failed to parse csv mounts: extraneous or missing \" in quoted-field "
-                     "(column " + std::to_string(start_col) + ")"};
+        return Error{
+            "failed to parse csv mounts: extraneous or missing \" in quoted-field "
+            "(column " +
+            std::to_string(start_col) + ")"};
       }
       if (i < s.size() && s[i] != ',') {
-        return Error{"failed to parse csv mounts: extraneous or missing \" in quoted-field "
-                     "(column " + std::to_string(i + 1) + ")"};
+        return Error{
+            "failed to parse csv mounts: extraneous or missing \" in quoted-field "
+            "(column " +
+            std::to_string(i + 1) + ")"};
       }
     } else {
       while (i < s.size() && s[i] != ',') {
@@ -118,12 +121,28 @@ std::optional<int64_t> ParseRamInBytes(std::string_view s) {
   double mult = 1;
   if (i < s.size()) {
     switch (std::tolower(static_cast<unsigned char>(s[i]))) {
-      case 'k': mult = 1024.0; ++i; break;
-      case 'm': mult = 1024.0 * 1024; ++i; break;
-      case 'g': mult = 1024.0 * 1024 * 1024; ++i; break;
-      case 't': mult = 1024.0 * 1024 * 1024 * 1024; ++i; break;
-      case 'p': mult = 1024.0 * 1024 * 1024 * 1024 * 1024; ++i; break;
-      default: break;
+      case 'k':
+        mult = 1024.0;
+        ++i;
+        break;
+      case 'm':
+        mult = 1024.0 * 1024;
+        ++i;
+        break;
+      case 'g':
+        mult = 1024.0 * 1024 * 1024;
+        ++i;
+        break;
+      case 't':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        ++i;
+        break;
+      case 'p':
+        mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+        ++i;
+        break;
+      default:
+        break;
     }
   }
   if (i < s.size() && (s[i] == 'i' || s[i] == 'I')) ++i;
@@ -220,8 +239,7 @@ Result<Mount> ParseMount(std::string_view spec, const Env* env, const ShellLex* 
       bool known = false;
       for (const auto& t : kSharingModes) known |= t == v;
       if (!known) {
-        return Error{
-            Suggest("unsupported sharing value \"" + value + "\"", value, kSharingModes)};
+        return Error{Suggest("unsupported sharing value \"" + value + "\"", value, kSharingModes)};
       }
       m.sharing = v;
     } else if (key == "mode") {
@@ -235,8 +253,7 @@ Result<Mount> ParseMount(std::string_view spec, const Env* env, const ShellLex* 
     } else if (key == "env") {
       m.env = value;
     } else {
-      return Error{
-          Suggest("unexpected key '" + key + "' in '" + field + "'", key, kMountKeys)};
+      return Error{Suggest("unexpected key '" + key + "' in '" + field + "'", key, kMountKeys)};
     }
   }
 

@@ -12,16 +12,16 @@
 namespace ocibuild::dockerfile {
 
 struct Mount {
-  std::string spec;            // the --mount value as written (re-parsed after expansion)
-  std::string type = "bind";   // bind | cache | tmpfs | secret | ssh
-  std::string from;            // stage name, index or image (bind, cache)
+  std::string spec;           // the --mount value as written (re-parsed after expansion)
+  std::string type = "bind";  // bind | cache | tmpfs | secret | ssh
+  std::string from;           // stage name, index or image (bind, cache)
   std::string source;
   std::string target;
-  bool readonly = true;        // default: read-write for cache and tmpfs, read-only otherwise
-  int64_t size_limit = 0;      // tmpfs size in bytes, 0 = unlimited
-  std::string id;              // cache/secret/ssh id (defaults filled in, see ParseMount)
-  std::string sharing;         // cache: shared (default) | private | locked
-  bool required = false;       // secret/ssh
+  bool readonly = true;            // default: read-write for cache and tmpfs, read-only otherwise
+  int64_t size_limit = 0;          // tmpfs size in bytes, 0 = unlimited
+  std::string id;                  // cache/secret/ssh id (defaults filled in, see ParseMount)
+  std::string sharing;             // cache: shared (default) | private | locked
+  bool required = false;           // secret/ssh
   std::optional<std::string> env;  // secret: expose as this environment variable
   std::optional<uint32_t> mode;    // secret/ssh/cache: octal file mode
   std::optional<uint32_t> uid;

@@ -68,9 +68,9 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
     if (s.name.empty()) continue;
     auto [it, inserted] = seen.emplace(s.name, &s);
     if (!inserted) {
-      return file.ErrorAt(StepPos(file, s.line, ""),
-                          "duplicate stage name \"" + s.name + "\" (first defined on line " +
-                              std::to_string(it->second->line) + ")");
+      return file.ErrorAt(StepPos(file, s.line, ""), "duplicate stage name \"" + s.name +
+                                                         "\" (first defined on line " +
+                                                         std::to_string(it->second->line) + ")");
     }
   }
   return out;

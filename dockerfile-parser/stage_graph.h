@@ -21,10 +21,10 @@ struct StageBase {
 
 struct Stage {
   int index = 0;
-  std::string name;          // lower-case stage name, "" when unnamed
-  FromInstr from;            // as written
-  int line = 0;              // FROM line
-  std::vector<Step> steps;   // everything after FROM up to the next FROM
+  std::string name;         // lower-case stage name, "" when unnamed
+  FromInstr from;           // as written
+  int line = 0;             // FROM line
+  std::vector<Step> steps;  // everything after FROM up to the next FROM
   std::string DisplayName() const { return name.empty() ? "stage-" + std::to_string(index) : name; }
 };
 
@@ -40,7 +40,7 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
 struct StageDependency {
   enum class Via { kFrom, kCopy, kMount };
   Via via = Via::kFrom;
-  int stage = -1;     // -1: an external image (`image`)
+  int stage = -1;  // -1: an external image (`image`)
   std::string image;
   int line = 0;
 };

@@ -80,10 +80,10 @@ TEST(StageGraph, CopyFromIndexAndImage) {
 TEST(StageGraph, CopyFromErrors) {
   EXPECT_EQ(FirstLine(PlanDockerfile("FROM a\nCOPY --from=5 /x /x\n", "Dockerfile", Amd64())),
             "Dockerfile:2:6: invalid stage index 5");
-  EXPECT_EQ(FirstLine(PlanDockerfile("FROM a AS one\nCOPY --from=one /x /x\n", "Dockerfile",
-                                     Amd64())),
-            "Dockerfile:2:6: cannot copy from stage \"one\", it needs to be defined before "
-            "current stage \"one\"");
+  EXPECT_EQ(
+      FirstLine(PlanDockerfile("FROM a AS one\nCOPY --from=one /x /x\n", "Dockerfile", Amd64())),
+      "Dockerfile:2:6: cannot copy from stage \"one\", it needs to be defined before "
+      "current stage \"one\"");
   EXPECT_EQ(FirstLine(PlanDockerfile("FROM a\nCOPY --from=later /x /x\nFROM b AS later\n",
                                      "Dockerfile", Amd64({}, "stage-0"))),
             "target stage \"stage-0\" could not be found");
@@ -170,20 +170,20 @@ TEST(GlobalArgs, PredefinedPlatformArgs) {
 }
 
 TEST(GlobalArgs, ProxySourceDateEpochAndUnused) {
-  BuildPlan p = MustPlan("ARG USED\nFROM a\nARG LOCAL\n",
-                         Amd64({{"http_proxy", "http://p:3128"},
-                                {"SOURCE_DATE_EPOCH", "1700000000"},
-                                {"USED", "1"},
-                                {"LOCAL", "2"},
-                                {"NOPE", "3"}}));
+  BuildPlan p =
+      MustPlan("ARG USED\nFROM a\nARG LOCAL\n", Amd64({{"http_proxy", "http://p:3128"},
+                                                       {"SOURCE_DATE_EPOCH", "1700000000"},
+                                                       {"USED", "1"},
+                                                       {"LOCAL", "2"},
+                                                       {"NOPE", "3"}}));
   ASSERT_EQ(p.proxy_env.size(), 1u);
   EXPECT_EQ(p.proxy_env[0].first, "http_proxy");
   EXPECT_EQ(p.source_date_epoch, std::optional<int64_t>(1700000000));
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_EQ(p.warnings[0], "one or more build args were not consumed: NOPE");
-  EXPECT_EQ(FirstLine(PlanDockerfile("FROM a\n", "Dockerfile",
-                                     Amd64({{"SOURCE_DATE_EPOCH", "soon"}}))),
-            "invalid SOURCE_DATE_EPOCH: soon");
+  EXPECT_EQ(
+      FirstLine(PlanDockerfile("FROM a\n", "Dockerfile", Amd64({{"SOURCE_DATE_EPOCH", "soon"}}))),
+      "invalid SOURCE_DATE_EPOCH: soon");
 }
 
 TEST(GlobalArgs, StageArgResolution) {
@@ -203,10 +203,10 @@ TEST(GlobalArgs, BlankBaseAndBadPlatform) {
             "Dockerfile:2:6: base name ($B) should not be blank");
   EXPECT_EQ(FirstLine(PlanDockerfile("FROM --platform=$NOPE a\n", "Dockerfile", Amd64())),
             "Dockerfile:1:6: empty platform value from expression $NOPE");
-  EXPECT_EQ(FirstLine(PlanDockerfile("FROM --platform=linux/amd64/v1/x a\n", "Dockerfile",
-                                     Amd64())),
-            "Dockerfile:1:6: failed to parse platform linux/amd64/v1/x: "
-            "\"linux/amd64/v1/x\": cannot parse platform: too many components");
+  EXPECT_EQ(
+      FirstLine(PlanDockerfile("FROM --platform=linux/amd64/v1/x a\n", "Dockerfile", Amd64())),
+      "Dockerfile:1:6: failed to parse platform linux/amd64/v1/x: "
+      "\"linux/amd64/v1/x\": cannot parse platform: too many components");
 }
 
 TEST(Platforms, Normalisation) {
