@@ -690,7 +690,14 @@ std::string FormatInstruction(const Step& step) {
             if (in.start_interval_ns)
               out += " --start-interval=" + FormatGoDuration(in.start_interval_ns);
             if (in.retries) out += " --retries=" + std::to_string(in.retries);
-            out += quote_all(in.test);
+            if (!in.test.empty() && in.test[0] == "CMD-SHELL") {
+              out += " CMD";
+              for (size_t i = 1; i < in.test.size(); ++i) out += " " + in.test[i];
+            } else {
+              std::vector<std::string> argv(in.test.begin() + (in.test.empty() ? 0 : 1),
+                                            in.test.end());
+              out += " CMD" + cmdline(CommandLine{argv, false, {}});
+            }
           }
         } else if constexpr (std::is_same_v<T, StopSignalInstr>) {
           out += " " + in.signal;

@@ -437,7 +437,10 @@ TEST(Format, CanonicalLines) {
   auto c = One("COPY --from=b --link a /x\n");
   EXPECT_EQ(FormatInstruction(*c), "COPY --from=b --link a /x");
   auto h = One("HEALTHCHECK --interval=90s CMD [\"a\"]\n");
-  EXPECT_EQ(FormatInstruction(*h), "HEALTHCHECK --interval=1m30s \"CMD\" \"a\"");
+  EXPECT_EQ(FormatInstruction(*h), "HEALTHCHECK --interval=1m30s CMD [\"a\"]");
+  auto hs = One("HEALTHCHECK --retries=2 CMD curl -f http://x/\n");
+  EXPECT_EQ(FormatInstruction(*hs), "HEALTHCHECK --retries=2 CMD curl -f http://x/");
+  EXPECT_EQ(FormatInstruction(*One("HEALTHCHECK NONE\n")), "HEALTHCHECK NONE");
 }
 
 }  // namespace

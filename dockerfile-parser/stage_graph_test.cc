@@ -242,5 +242,25 @@ TEST(FormatPlan, ShowsStagesAndSteps) {
             "       8: COPY --from=build /out/app /app\n");
 }
 
+TEST(FormatPlan, ResolvedBasesImagesAndWarnings) {
+  BuildPlan p = MustPlan(
+      "ARG V=3.20\nFROM --platform=linux/arm64 alpine:$V\n"
+      "RUN --mount=type=bind,from=busybox,target=/b true\n",
+      Amd64({{"NOPE", "1"}}));
+  EXPECT_EQ(FormatPlan(p),
+            "Dockerfile: Dockerfile\n"
+            "Build platform: linux/amd64\n"
+            "Target platform: linux/amd64\n"
+            "Target: stage-0\n"
+            "Stages to build: 1\n"
+            "\n"
+            "[0] stage-0 (line 2)\n"
+            "    FROM image alpine:3.20 (from alpine:$V) [linux/arm64]\n"
+            "    needs image busybox (RUN mount, line 3)\n"
+            "       3: RUN --mount=type=bind,target=/b,from=busybox true\n"
+            "\n"
+            "warning: one or more build args were not consumed: NOPE\n");
+}
+
 }  // namespace
 }  // namespace ocibuild::dockerfile
