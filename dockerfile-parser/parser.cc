@@ -149,9 +149,12 @@ class DirectiveParser {
       return static_cast<const Directive*>(nullptr);
     }
     ++i;
+    size_t after_eq = i;
     while (i < line.size() && is_re_space(line[i])) ++i;
     std::string_view value = line.substr(i);
     while (!value.empty() && is_re_space(value.back())) value.remove_suffix(1);
+    // `\s*(.+?)\s*$` backtracks: with only blanks after '=', the value is the last blank.
+    if (value.empty() && after_eq < line.size()) value = line.substr(line.size() - 1);
     if (value.empty() || (key != "syntax" && key != "escape" && key != "check")) {
       done_ = true;
       return static_cast<const Directive*>(nullptr);

@@ -102,6 +102,16 @@ TEST(Directives, OnlyBeforeTheFirstOtherLine) {
   EXPECT_EQ(blank->escape, '\\');
 }
 
+TEST(Directives, BlankValueIsTheLastBlankLikeBuildKitsRegexp) {
+  auto r = ParseDockerfile("# escape= \nFROM a\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.substr(0, r.error().message.find('\n')),
+            "Dockerfile:1:1: invalid escape token ' ' does not match ` or \\");
+  auto none = ParseDockerfile("# syntax=\nFROM a\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->directives.empty());
+}
+
 TEST(Directives, UnknownDirectiveEndsTheDirectiveBlock) {
   auto r = ParseDockerfile("# foo=bar\n# escape=`\nFROM a\n");
   ASSERT_TRUE(r.ok());
