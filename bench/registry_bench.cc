@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
   for (int run = 0; run < runs; ++run) {
     {
       auto reg = Must(testing::TestRegistry::Start(testing::AuthMode::kNone), "registry");
-      auto client = Must(RegistryClient::Create(reg->host(), RegistryOptions{}, CredentialEnv{}),
-                         "client");
+      auto client =
+          Must(RegistryClient::Create(reg->host(), RegistryOptions{}, CredentialEnv{}), "client");
       auto t0 = Clock::now();
       Must(Push(*client, src, root, {Must(ParseReference(reg->host() + "/ours/img:1"), "ref")}),
            "ocibuild push");
@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
 
       std::string cache_dir = JoinPath(work.path(), "cache-" + std::to_string(run));
       auto cache = Must(BlobCache::Open(cache_dir), "cache");
-      auto fresh = Must(RegistryClient::Create(reg->host(), RegistryOptions{}, CredentialEnv{}),
-                        "client");
+      auto fresh =
+          Must(RegistryClient::Create(reg->host(), RegistryOptions{}, CredentialEnv{}), "client");
       t0 = Clock::now();
       Must(Pull(*fresh, *cache, Must(ParseReference(reg->host() + "/ours/img:1"), "ref")),
            "ocibuild pull");
@@ -132,8 +132,9 @@ int main(int argc, char** argv) {
   line(label("push"), "skopeo", push_skopeo, skopeo_rss);
   line(label("pull"), "ocibuild", pull_ours, ours_rss);
   line(label("pull"), "skopeo", pull_skopeo, skopeo_rss);
-  std::fprintf(stderr, "push: ocibuild %.0f MB/s, skopeo %.0f MB/s; pull: ocibuild %.0f MB/s, "
-                       "skopeo %.0f MB/s\n",
+  std::fprintf(stderr,
+               "push: ocibuild %.0f MB/s, skopeo %.0f MB/s; pull: ocibuild %.0f MB/s, "
+               "skopeo %.0f MB/s\n",
                total_mb / Median(push_ours), total_mb / Median(push_skopeo),
                total_mb / Median(pull_ours), total_mb / Median(pull_skopeo));
   return 0;

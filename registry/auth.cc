@@ -147,14 +147,12 @@ Status Authenticator::OnUnauthorized(const HttpResponse& resp, std::vector<std::
       break;
     }
   }
-  if (!challenge_)
-    return Error{DescribeHttpError(resp) + " without an authentication challenge"};
+  if (!challenge_) return Error{DescribeHttpError(resp) + " without an authentication challenge"};
   tokens_.erase(ScopeKey(*scopes));
   if (challenge_->scheme == "basic") {
     // Basic credentials do not change between attempts: a second 401 is final.
     if (before && before->scheme == "basic")
-      return Error{DescribeHttpError(resp) + "; " +
-                   CredentialHint(credential_, registry_)};
+      return Error{DescribeHttpError(resp) + "; " + CredentialHint(credential_, registry_)};
     if (!credential_ || credential_->password.empty())
       return Error{DescribeHttpError(resp) + ": authentication required; " +
                    CredentialHint(credential_, registry_)};
@@ -176,8 +174,8 @@ Result<Authenticator::Token> Authenticator::FetchToken(const Challenge& c,
   const std::string service = c.Param("service");
   if (realm.empty())
     return Error{registry_ + ": Bearer challenge without a realm: cannot request a token"};
-  const std::string what = "requesting a token for " + registry_ + " from " + realm +
-                           " (scope " + Join(scopes, " ") + ")";
+  const std::string what = "requesting a token for " + registry_ + " from " + realm + " (scope " +
+                           Join(scopes, " ") + ")";
 
   HttpResponse resp;
   bool done = false;
@@ -222,8 +220,8 @@ Result<Authenticator::Token> Authenticator::FetchToken(const Challenge& c,
   }
   if (t.value.empty()) return Error{what + ": response has no token"};
   std::chrono::seconds life = kDefaultTokenLifetime;
-  if (auto it = j.find("expires_in"); it != j.end() && it->is_number_integer() &&
-                                      it->get<long long>() > 0)
+  if (auto it = j.find("expires_in");
+      it != j.end() && it->is_number_integer() && it->get<long long>() > 0)
     life = std::chrono::seconds(it->get<long long>());
   t.expires = now_() + life - std::min(life / 2, std::chrono::seconds(kExpiryMargin));
   return t;

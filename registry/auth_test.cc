@@ -122,7 +122,8 @@ TEST(AuthenticatorTest, BasicChallengeSendsCredentialsDirectly) {
 }
 
 TEST(AuthenticatorTest, UnauthorizedAdoptsChallengeScope) {
-  FakeTransport t([](const HttpRequest&) { return FakeTransport::Respond(200, R"({"token":"X"})"); });
+  FakeTransport t(
+      [](const HttpRequest&) { return FakeTransport::Respond(200, R"({"token":"X"})"); });
   Authenticator a(t, "reg.example", std::nullopt);
   HttpResponse resp = FakeTransport::Respond(
       401, "",
@@ -140,13 +141,12 @@ TEST(AuthenticatorTest, UnauthorizedWithoutChallengeOrCredentials) {
   Authenticator a(t, "ghcr.io", std::nullopt);
   std::vector<std::string> scopes;
   auto st = a.OnUnauthorized(
-      FakeTransport::Respond(401, R"({"errors":[{"code":"DENIED","message":"denied"}]})"),
-      &scopes, "x");
+      FakeTransport::Respond(401, R"({"errors":[{"code":"DENIED","message":"denied"}]})"), &scopes,
+      "x");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message, "HTTP 401 (DENIED: denied) without an authentication challenge");
   st = a.OnUnauthorized(
-      FakeTransport::Respond(401, "", {{"WWW-Authenticate", R"(Basic realm="r")"}}), &scopes,
-      "x");
+      FakeTransport::Respond(401, "", {{"WWW-Authenticate", R"(Basic realm="r")"}}), &scopes, "x");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message,
             "HTTP 401: authentication required; no credentials found for ghcr.io (docker login, "

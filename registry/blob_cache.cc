@@ -79,8 +79,7 @@ std::string DefaultCacheRoot(const std::map<std::string, std::string>& env) {
 
 Result<std::unique_ptr<BlobCache>> BlobCache::Open(const std::string& root) {
   if (root.empty()) return Error{"blob cache: no directory (set XDG_CACHE_HOME or HOME)"};
-  for (const char* sub : {"blobs/sha256", "tmp", "locks"})
-    OCIB_TRY(MakeDirs(JoinPath(root, sub)));
+  for (const char* sub : {"blobs/sha256", "tmp", "locks"}) OCIB_TRY(MakeDirs(JoinPath(root, sub)));
   return std::unique_ptr<BlobCache>(new BlobCache(root));
 }
 

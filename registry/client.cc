@@ -19,7 +19,9 @@ std::string MediaTypeOf(const HttpResponse& resp) {
   return std::string(TrimSpace(ct.substr(0, ct.find(';'))));
 }
 
-bool IsDigestRef(const std::string& ref) { return ref.find(':') != std::string::npos; }
+bool IsDigestRef(const std::string& ref) {
+  return ref.find(':') != std::string::npos;
+}
 
 void SetHeader(HttpRequest* req, const std::string& name, const std::string& value) {
   std::string n = ToLower(name);
@@ -55,9 +57,12 @@ oci::Descriptor FetchedManifest::descriptor() const {
 
 const char* UploadOutcomeName(UploadOutcome o) {
   switch (o) {
-    case UploadOutcome::kExisted: return "exists";
-    case UploadOutcome::kMounted: return "mounted";
-    case UploadOutcome::kUploaded: return "pushed";
+    case UploadOutcome::kExisted:
+      return "exists";
+    case UploadOutcome::kMounted:
+      return "mounted";
+    case UploadOutcome::kUploaded:
+      return "pushed";
   }
   return "?";
 }
@@ -85,7 +90,9 @@ Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(const std::string
   return std::make_unique<RegistryClient>(registry, std::move(t), std::move(cred), opts);
 }
 
-std::string RegistryClient::Url(const std::string& path) const { return base_url_ + path; }
+std::string RegistryClient::Url(const std::string& path) const {
+  return base_url_ + path;
+}
 
 Status RegistryClient::EnsurePinged() {
   std::lock_guard<std::mutex> lock(ping_mu_);
@@ -197,8 +204,9 @@ Result<FetchedManifest> RegistryClient::GetManifest(const std::string& repo,
     }
     if (m.media_type == oci::media_type::kDockerManifestSchema1 ||
         m.media_type == oci::media_type::kDockerManifestSchema1Signed)
-      return Error{what + ": Docker schema 1 manifests are not supported (push the image again "
-                          "with a current docker or ocibuild)"};
+      return Error{what +
+                   ": Docker schema 1 manifests are not supported (push the image again "
+                   "with a current docker or ocibuild)"};
     if (!oci::IsManifestType(m.media_type) && !oci::IsIndexType(m.media_type))
       return Error{what + ": unsupported manifest media type \"" + m.media_type + "\""};
     return m;
@@ -208,8 +216,8 @@ Result<FetchedManifest> RegistryClient::GetManifest(const std::string& repo,
 
 Result<std::optional<oci::Descriptor>> RegistryClient::HeadManifest(const std::string& repo,
                                                                     const std::string& ref) {
-  const std::string what = "checking manifest " + registry_ + "/" + repo +
-                           (IsDigestRef(ref) ? "@" : ":") + ref;
+  const std::string what =
+      "checking manifest " + registry_ + "/" + repo + (IsDigestRef(ref) ? "@" : ":") + ref;
   std::function<Result<std::optional<oci::Descriptor>>(RetryHint*)> attempt =
       [&](RetryHint* hint) -> Result<std::optional<oci::Descriptor>> {
     OCIB_TRY(EnsurePinged());
@@ -230,8 +238,7 @@ Result<std::optional<oci::Descriptor>> RegistryClient::HeadManifest(const std::s
     auto dg = oci::Digest::Parse(r->Header("docker-content-digest"));
     if (dg.ok()) d.digest = *dg;  // left empty when absent: callers then GET
     std::string len = r->Header("content-length");
-    if (!len.empty() && len.find_first_not_of("0123456789") == std::string::npos &&
-        len.size() < 19)
+    if (!len.empty() && len.find_first_not_of("0123456789") == std::string::npos && len.size() < 19)
       d.size = std::stoll(len);
     return std::optional<oci::Descriptor>(std::move(d));
   };
@@ -279,15 +286,13 @@ Result<std::optional<int64_t>> RegistryClient::HeadBlob(const std::string& repo,
     if (!r.ok()) return std::move(r).error().Context(what);
     if (r->status == 404) return std::optional<int64_t>();
     // A redirect means the registry has it in its storage (GHCR answers HEAD with 307 too).
-    if (r->status == 307 || r->status == 302 || r->status == 303)
-      return std::optional<int64_t>(-1);
+    if (r->status == 307 || r->status == 302 || r->status == 303) return std::optional<int64_t>(-1);
     if (r->status != 200) {
       HintFromResponse(*r, hint);
       return Error{what + ": " + DescribeHttpError(*r)};
     }
     std::string len = r->Header("content-length");
-    if (!len.empty() && len.find_first_not_of("0123456789") == std::string::npos &&
-        len.size() < 19)
+    if (!len.empty() && len.find_first_not_of("0123456789") == std::string::npos && len.size() < 19)
       return std::optional<int64_t>(std::stoll(len));
     return std::optional<int64_t>(-1);
   };
@@ -330,8 +335,7 @@ Status RegistryClient::FetchBlob(const std::string& repo, const oci::Descriptor&
       return Error{what + ": got " + std::to_string(n) + " bytes, expected " +
                    std::to_string(want)};
     std::string got = "sha256:" + hash.FinishHex();
-    if (got != d.digest.str())
-      return Error{what + ": content has digest " + got + "; rejected"};
+    if (got != d.digest.str()) return Error{what + ": content has digest " + got + "; rejected"};
     OCIB_ASSIGN_OR_RETURN(oci::Digest stored, writer->Commit(d.digest, d.size));
     (void)stored;
     return Ok();
@@ -339,8 +343,7 @@ Status RegistryClient::FetchBlob(const std::string& repo, const oci::Descriptor&
   return retrier_.Run(attempt);
 }
 
-Result<UploadOutcome> RegistryClient::UploadBlob(const std::string& repo,
-                                                 const oci::Descriptor& d,
+Result<UploadOutcome> RegistryClient::UploadBlob(const std::string& repo, const oci::Descriptor& d,
                                                  const oci::ContentStore& store,
                                                  const std::string& mount_from,
                                                  const ByteProgress& progress) {
@@ -357,8 +360,7 @@ Result<UploadOutcome> RegistryClient::UploadAttempt(const std::string& repo,
                                                     const oci::Descriptor& d, int fd,
                                                     bool* try_mount_io,
                                                     const std::string& mount_from,
-                                                    const ByteProgress& progress,
-                                                    RetryHint* hint) {
+                                                    const ByteProgress& progress, RetryHint* hint) {
   const std::string what = "pushing blob " + d.digest.str() + " to " + registry_ + "/" + repo;
   OCIB_TRY(EnsurePinged());
   const bool try_mount = *try_mount_io;
@@ -445,8 +447,7 @@ Result<UploadOutcome> RegistryClient::UploadAttempt(const std::string& repo,
     auto r = Send(put, scopes, what);
     HintFromError(r, hint);
     if (!r.ok()) return std::move(r).error().Context(what);
-    if (r->status != 201 && r->status != 204 && r->status != 200)
-      return upload_error("PUT", *r);
+    if (r->status != 201 && r->status != 204 && r->status != 200) return upload_error("PUT", *r);
   }
   return UploadOutcome::kUploaded;
 }

@@ -59,8 +59,8 @@ class RegistryClient {
   Result<std::optional<oci::Descriptor>> HeadManifest(const std::string& repo,
                                                       const std::string& ref);
   // PUT with Content-Type `media_type`; fails if the registry reports another digest.
-  Status PutManifest(const std::string& repo, const std::string& ref,
-                     const std::string& media_type, const std::string& bytes);
+  Status PutManifest(const std::string& repo, const std::string& ref, const std::string& media_type,
+                     const std::string& bytes);
 
   // Size of the blob if the repository has it, nullopt for 404.
   Result<std::optional<int64_t>> HeadBlob(const std::string& repo, const oci::Digest& d);
@@ -85,8 +85,8 @@ class RegistryClient {
   Result<HttpResponse> Send(HttpRequest req, std::vector<std::string> scopes,
                             const std::string& what);
   std::string Url(const std::string& path) const;
-  Result<UploadOutcome> UploadAttempt(const std::string& repo, const oci::Descriptor& d,
-                                      int fd, bool* try_mount, const std::string& mount_from,
+  Result<UploadOutcome> UploadAttempt(const std::string& repo, const oci::Descriptor& d, int fd,
+                                      bool* try_mount, const std::string& mount_from,
                                       const ByteProgress& progress, RetryHint* hint);
 
   const std::string registry_;

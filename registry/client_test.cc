@@ -25,7 +25,7 @@ using ::testing::HasSubstr;
 // Just enough of the distribution API for the client's flows; `hook` may answer first.
 class FakeRegistry {
  public:
-  std::map<std::string, std::map<std::string, std::string>> blobs;  // repo -> digest -> bytes
+  std::map<std::string, std::map<std::string, std::string>> blobs;       // repo -> digest -> bytes
   std::map<std::string, std::pair<std::string, std::string>> manifests;  // "repo@ref" -> (mt, b)
   std::map<std::string, std::string> uploads;                            // id -> data
   std::function<std::optional<HttpResponse>(const HttpRequest&)> hook;
@@ -48,7 +48,9 @@ class FakeRegistry {
     if (std::regex_match(path, m, kBlob)) {
       auto& repo = blobs[m[1]];
       auto it = repo.find(m[2]);
-      if (it == repo.end()) return FakeTransport::Respond(404, R"({"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]})");
+      if (it == repo.end())
+        return FakeTransport::Respond(
+            404, R"({"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]})");
       return FakeTransport::Respond(200, r.method == "HEAD" ? "" : it->second,
                                     {{"Content-Length", std::to_string(it->second.size())}});
     }
@@ -71,7 +73,10 @@ class FakeRegistry {
     }
     if (std::regex_match(path, m, kUpload)) {
       std::string repo = m[1], id = m[2];
-      if (!uploads.count(id)) return FakeTransport::Respond(404, R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]})");
+      if (!uploads.count(id))
+        return FakeTransport::Respond(
+            404,
+            R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]})");
       if (r.method == "PATCH") {
         uploads[id] += r.body_fd >= 0 ? ReadFd(r.body_fd, r.body_size) : r.body;
         return FakeTransport::Respond(202, "", {{"Location", path}});
@@ -80,7 +85,8 @@ class FakeRegistry {
         std::string d = Unescape(query.substr(query.find("digest=") + 7));
         if (repo.empty()) repo = "via-upload-host";
         if (oci::Digest::OfBytes(uploads[id]).str() != d)
-          return FakeTransport::Respond(400, R"({"errors":[{"code":"DIGEST_INVALID","message":"x"}]})");
+          return FakeTransport::Respond(400,
+                                        R"({"errors":[{"code":"DIGEST_INVALID","message":"x"}]})");
         blobs[repo][d] = uploads[id];
         uploads.erase(id);
         return FakeTransport::Respond(201);
@@ -92,11 +98,13 @@ class FakeRegistry {
         std::string ct = FakeTransport::HeaderOf(r, "content-type");
         manifests[key] = {ct, r.body};
         manifests[std::string(m[1]) + "@" + oci::Digest::OfBytes(r.body).str()] = {ct, r.body};
-        return FakeTransport::Respond(201, "",
-                                      {{"Docker-Content-Digest", oci::Digest::OfBytes(r.body).str()}});
+        return FakeTransport::Respond(
+            201, "", {{"Docker-Content-Digest", oci::Digest::OfBytes(r.body).str()}});
       }
       auto it = manifests.find(key);
-      if (it == manifests.end()) return FakeTransport::Respond(404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
+      if (it == manifests.end())
+        return FakeTransport::Respond(
+            404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
       return FakeTransport::Respond(
           200, r.method == "HEAD" ? "" : it->second.second,
           {{"Content-Type", it->second.first},
@@ -131,8 +139,8 @@ class ClientTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::move(*TempDir::Create("ocibuild-client-"));
     store_ = std::move(*BlobCache::Open(JoinPath(dir_.path(), "store")));
-    transport_ = std::make_shared<FakeTransport>(
-        [this](const HttpRequest& r) { return reg_.Handle(r); });
+    transport_ =
+        std::make_shared<FakeTransport>([this](const HttpRequest& r) { return reg_.Handle(r); });
   }
   std::unique_ptr<RegistryClient> Client(const std::string& host = "reg.example") {
     RegistryOptions o;
@@ -173,7 +181,8 @@ TEST_F(ClientTest, PushUploadsBlobsThenManifestAndSkipsWhatExists) {
   EXPECT_THAT(lines[1], HasSubstr("HEAD https://reg.example/v2/o/app/blobs/sha256:"));
   EXPECT_EQ(lines[2], "POST https://reg.example/v2/o/app/blobs/uploads/");
   EXPECT_EQ(lines[3], "PATCH https://reg.example/v2/o/app/blobs/uploads/u1");
-  EXPECT_THAT(lines[4], HasSubstr("PUT https://reg.example/v2/o/app/blobs/uploads/u1?digest=sha256%3A"));
+  EXPECT_THAT(lines[4],
+              HasSubstr("PUT https://reg.example/v2/o/app/blobs/uploads/u1?digest=sha256%3A"));
   EXPECT_EQ(lines[9], "PUT https://reg.example/v2/o/app/manifests/v1");
   auto reqs = transport_->requests();
   EXPECT_EQ(FakeTransport::HeaderOf(reqs[9], "content-type"), oci::media_type::kOciManifest);
@@ -225,7 +234,8 @@ TEST_F(ClientTest, ForgottenUploadStartsOverWithNewUploadUrl) {
   EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
                           [](const std::string& l) { return l.rfind("POST", 0) == 0; }),
             3);  // two blobs, one restarted
-  EXPECT_THAT(lines, ::testing::Contains(HasSubstr("PATCH https://reg.example/v2/o/a/blobs/uploads/u2")));
+  EXPECT_THAT(lines,
+              ::testing::Contains(HasSubstr("PATCH https://reg.example/v2/o/a/blobs/uploads/u2")));
 }
 
 TEST_F(ClientTest, FailedBlobMeansNoManifestPut) {
@@ -236,10 +246,11 @@ TEST_F(ClientTest, FailedBlobMeansNoManifestPut) {
   };
   auto r = Push(*Client(), *store_, root, {Ref("reg.example/o/a:1")});
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.error().message,
-              HasSubstr("pushing " + root.digest.str() + " to reg.example/o/a: pushing blob sha256:"));
+  EXPECT_THAT(r.error().message, HasSubstr("pushing " + root.digest.str() +
+                                           " to reg.example/o/a: pushing blob sha256:"));
   EXPECT_THAT(r.error().message, HasSubstr(": PATCH: HTTP 503 (gave up after 3 attempts)"));
-  for (const auto& l : transport_->Lines()) EXPECT_THAT(l, ::testing::Not(HasSubstr("/manifests/")));
+  for (const auto& l : transport_->Lines())
+    EXPECT_THAT(l, ::testing::Not(HasSubstr("/manifests/")));
 }
 
 TEST_F(ClientTest, NoAuthorizationToUploadLocationOnAnotherHost) {
@@ -274,10 +285,9 @@ TEST_F(ClientTest, NoAuthorizationToUploadLocationOnAnotherHost) {
 TEST_F(ClientTest, ManifestDigestIsChecked) {
   reg_.hook = [](const HttpRequest& req) -> std::optional<HttpResponse> {
     if (req.url.find("/manifests/") != std::string::npos)
-      return FakeTransport::Respond(
-          200, R"({"schemaVersion":2})",
-          {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"},
-           {"Docker-Content-Digest", "sha256:" + std::string(64, 'a')}});
+      return FakeTransport::Respond(200, R"({"schemaVersion":2})",
+                                    {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"},
+                                     {"Docker-Content-Digest", "sha256:" + std::string(64, 'a')}});
     return std::nullopt;
   };
   auto r = Client()->GetManifest("o/a", "v1");
@@ -313,11 +323,12 @@ TEST_F(ClientTest, PingFallsBackToPlainHttpOnlyForLoopbackHosts) {
     (void)req;
     return std::nullopt;
   };
-  auto tls_fails = std::make_shared<FakeTransport>([this](const HttpRequest& r) -> Result<HttpResponse> {
-    if (r.url.rfind("https://", 0) == 0)
-      return Error{"GET " + r.url + ": OpenSSL SSL_connect: wrong version number"};
-    return reg_.Handle(r);
-  });
+  auto tls_fails =
+      std::make_shared<FakeTransport>([this](const HttpRequest& r) -> Result<HttpResponse> {
+        if (r.url.rfind("https://", 0) == 0)
+          return Error{"GET " + r.url + ": OpenSSL SSL_connect: wrong version number"};
+        return reg_.Handle(r);
+      });
   RegistryOptions o;
   o.retry.max_attempts = 2;
   o.retry.sleep = [](std::chrono::milliseconds) {};
@@ -328,7 +339,8 @@ TEST_F(ClientTest, PingFallsBackToPlainHttpOnlyForLoopbackHosts) {
   RegistryClient remote("reg.example", tls_fails, std::nullopt, o);
   auto r = remote.HeadBlob("o/a", oci::Digest::OfBytes("x"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "GET https://reg.example/v2/: OpenSSL SSL_connect: wrong version number");
+  EXPECT_EQ(r.error().message,
+            "GET https://reg.example/v2/: OpenSSL SSL_connect: wrong version number");
   o.insecure_registries = {"reg.example"};
   RegistryClient insecure("reg.example", tls_fails, std::nullopt, o);
   EXPECT_TRUE(insecure.HeadBlob("o/a", oci::Digest::OfBytes("x")).ok());
@@ -349,8 +361,8 @@ TEST(BlobCacheTest, WriterVerifiesAndPublishesAtomically) {
     ASSERT_TRUE(w->Write("hellO").ok());
     auto c = w->Commit(d, 5);
     ASSERT_FALSE(c.ok());
-    EXPECT_EQ(c.error().message, "blob " + d.str() + ": content has digest " +
-                                     oci::Digest::OfBytes("hellO").str());
+    EXPECT_EQ(c.error().message,
+              "blob " + d.str() + ": content has digest " + oci::Digest::OfBytes("hellO").str());
   }
   EXPECT_FALSE(*cache->Has(d));
   EXPECT_TRUE(std::filesystem::is_empty(JoinPath(dir.path(), "tmp")));

@@ -95,8 +95,10 @@ std::string CredentialEnv::Get(const std::string& k) const {
 
 std::string ConvertToHostname(std::string_view key) {
   std::string_view s = key;
-  if (StartsWith(s, "http://")) s.remove_prefix(7);
-  else if (StartsWith(s, "https://")) s.remove_prefix(8);
+  if (StartsWith(s, "http://"))
+    s.remove_prefix(7);
+  else if (StartsWith(s, "https://"))
+    s.remove_prefix(8);
   return std::string(s.substr(0, s.find('/')));
 }
 
@@ -118,11 +120,10 @@ Result<std::optional<Credential>> RunCredentialHelper(const std::string& helper,
   if (!pr.success()) {
     // Helpers print "credentials not found in native keychain" when they have no entry.
     std::string msg(TrimSpace(pr.out.empty() ? pr.err : pr.out));
-    if (msg.find("credentials not found") != std::string::npos)
-      return std::optional<Credential>();
+    if (msg.find("credentials not found") != std::string::npos) return std::optional<Credential>();
     if (msg.size() > 200) msg = msg.substr(0, 200) + "...";
-    return Error{exe_name + " get " + server_url + ": exit status " +
-                 std::to_string(pr.exit_code) + (msg.empty() ? "" : ": " + msg)};
+    return Error{exe_name + " get " + server_url + ": exit status " + std::to_string(pr.exit_code) +
+                 (msg.empty() ? "" : ": " + msg)};
   }
   json j = json::parse(pr.out, nullptr, false);
   if (!j.is_object())
@@ -142,8 +143,7 @@ Result<std::optional<Credential>> RunCredentialHelper(const std::string& helper,
 }
 
 Result<std::optional<Credential>> LookupInConfig(const std::string& registry,
-                                                 const std::string& text,
-                                                 const std::string& source,
+                                                 const std::string& text, const std::string& source,
                                                  const CredentialEnv& env) {
   json cfg = json::parse(text, nullptr, false);
   if (!cfg.is_object()) return Error{source + ": not a JSON object"};

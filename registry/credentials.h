@@ -42,8 +42,7 @@ Result<std::optional<Credential>> LookupCredential(const std::string& registry,
 
 // Looks in one docker/podman config document only (steps 1-4 use it). `source` names the file.
 Result<std::optional<Credential>> LookupInConfig(const std::string& registry,
-                                                 const std::string& json,
-                                                 const std::string& source,
+                                                 const std::string& json, const std::string& source,
                                                  const CredentialEnv& env);
 
 // Runs `docker-credential-<helper> get` with the server URL on stdin.

@@ -25,8 +25,10 @@ class CredentialsTest : public ::testing::Test {
   // A credential helper that logs its argv and stdin and answers from a case on the server URL.
   void Helper(const std::string& name, const std::string& script_body) {
     std::string p = JoinPath(dir_.path(), "bin/docker-credential-" + name);
-    ASSERT_TRUE(WriteFile(p, "#!/bin/sh\nread url\necho \"$1 $url\" >> " +
-                                 JoinPath(dir_.path(), "helper.log") + "\n" + script_body, 0755)
+    ASSERT_TRUE(WriteFile(p,
+                          "#!/bin/sh\nread url\necho \"$1 $url\" >> " +
+                              JoinPath(dir_.path(), "helper.log") + "\n" + script_body,
+                          0755)
                     .ok());
   }
   Credential Find(const std::string& registry) {
@@ -57,7 +59,8 @@ TEST_F(CredentialsTest, DockerHubEntryUnderItsLegacyUrl) {
 
 TEST_F(CredentialsTest, AuthsMatchedAfterNormalisationAndExactKeyWins) {
   DockerConfig(R"({"auths":{"https://ghcr.io/v2/":{"username":"u1","password":"p1"},
-                            "ghcr.io":{"auth":")" + Base64Encode("u2:p:2") + R"("},
+                            "ghcr.io":{"auth":")" +
+               Base64Encode("u2:p:2") + R"("},
                             "localhost:5000":{"identitytoken":"idtok","auth":")" +
                Base64Encode("x:") + R"("}}})");
   Credential c = Find("ghcr.io");
@@ -127,15 +130,16 @@ TEST_F(CredentialsTest, HelperFailuresAreErrors) {
   DockerConfig(R"({"credHelpers":{"ghcr.io":"broken"}})");
   r = LookupCredential("ghcr.io", env_);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "docker-credential-broken get ghcr.io: exit status 3: keychain locked");
+  EXPECT_EQ(r.error().message,
+            "docker-credential-broken get ghcr.io: exit status 3: keychain locked");
 }
 
 TEST_F(CredentialsTest, DockerAuthConfigAndRegistryAuthFileComeFirst) {
   DockerConfig(R"({"auths":{"quay.io":{"auth":")" + Base64Encode("file:f") + R"("}}})");
   std::string podman = JoinPath(dir_.path(), "auth.json");
-  ASSERT_TRUE(WriteFile(podman, R"({"auths":{"quay.io":{"auth":")" + Base64Encode("podman:p") +
-                                    R"("}}})")
-                  .ok());
+  ASSERT_TRUE(
+      WriteFile(podman, R"({"auths":{"quay.io":{"auth":")" + Base64Encode("podman:p") + R"("}}})")
+          .ok());
   env_.vars["REGISTRY_AUTH_FILE"] = podman;
   EXPECT_EQ(Find("quay.io").username, "podman");
   EXPECT_EQ(Find("quay.io").source, podman);

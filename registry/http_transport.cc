@@ -280,8 +280,7 @@ class CurlTransport final : public HttpTransport {
         return Error{what + ": response body larger than " +
                      std::to_string(req.max_collected_body) + " bytes"};
       if (t.read_errno)
-        return Error{what + ": reading request body: " + std::strerror(t.read_errno),
-                     t.read_errno};
+        return Error{what + ": reading request body: " + std::strerror(t.read_errno), t.read_errno};
       long os_errno = 0;
       curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
       std::string detail = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
@@ -331,7 +330,9 @@ bool IsTransientTransportError(const Error& e) {
   }
 }
 
-bool IsTlsVerificationError(const Error& e) { return e.sys_errno == EKEYREJECTED; }
+bool IsTlsVerificationError(const Error& e) {
+  return e.sys_errno == EKEYREJECTED;
+}
 
 std::unique_ptr<HttpTransport> NewCurlTransport(CurlTransportOptions opts) {
   static std::once_flag once;

@@ -63,8 +63,8 @@ class HttpTransport {
 };
 
 struct TlsOptions {
-  std::string ca_file;        // extra CA bundle; the system store is used when empty
-  bool verify = true;         // false only for hosts named --insecure-registry
+  std::string ca_file;  // extra CA bundle; the system store is used when empty
+  bool verify = true;   // false only for hosts named --insecure-registry
 };
 
 struct CurlTransportOptions {

@@ -62,8 +62,8 @@ Result<PullResult> PullImpl(RegistryClient& client, BlobCache& cache, const Refe
     if (!oci::IsManifestType(child->media_type))
       return Error{"image index " + root.digest.str() + ": entry for " + opts.platform.str() +
                    " is " + child->media_type + ", not an image manifest"};
-    OCIB_ASSIGN_OR_RETURN(chosen,
-                          Resolve(client, cache, ref.repository, child->digest.str(), child->digest));
+    OCIB_ASSIGN_OR_RETURN(
+        chosen, Resolve(client, cache, ref.repository, child->digest.str(), child->digest));
   }
   out.manifest = chosen.descriptor();
   OCIB_ASSIGN_OR_RETURN(out.image, oci::Manifest::Parse(chosen.bytes));
@@ -116,12 +116,18 @@ Result<PullResult> PullImpl(RegistryClient& client, BlobCache& cache, const Refe
 
 const char* BlobStateName(BlobProgress::State s) {
   switch (s) {
-    case BlobProgress::State::kTransferring: return "transferring";
-    case BlobProgress::State::kCached: return "cached";
-    case BlobProgress::State::kFetched: return "fetched";
-    case BlobProgress::State::kExisted: return "exists";
-    case BlobProgress::State::kMounted: return "mounted";
-    case BlobProgress::State::kPushed: return "pushed";
+    case BlobProgress::State::kTransferring:
+      return "transferring";
+    case BlobProgress::State::kCached:
+      return "cached";
+    case BlobProgress::State::kFetched:
+      return "fetched";
+    case BlobProgress::State::kExisted:
+      return "exists";
+    case BlobProgress::State::kMounted:
+      return "mounted";
+    case BlobProgress::State::kPushed:
+      return "pushed";
   }
   return "?";
 }

@@ -22,10 +22,10 @@ struct PullOptions {
 };
 
 struct PullResult {
-  Reference reference;        // as asked for, with `digest` set to the root's digest
-  oci::Descriptor root;       // what the reference names: an index or a manifest
-  oci::Descriptor manifest;   // the image manifest chosen for the platform
-  oci::Manifest image;        // its parsed content; config and layers are in the cache
+  Reference reference;       // as asked for, with `digest` set to the root's digest
+  oci::Descriptor root;      // what the reference names: an index or a manifest
+  oci::Descriptor manifest;  // the image manifest chosen for the platform
+  oci::Manifest image;       // its parsed content; config and layers are in the cache
   int blobs_fetched = 0;
   int blobs_cached = 0;
   uint64_t bytes_fetched = 0;

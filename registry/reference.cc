@@ -8,7 +8,9 @@ namespace {
 constexpr size_t kMaxNameLength = 255;
 constexpr size_t kMaxTagLength = 128;
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // One path component: lowercase alphanumerics joined by single separators "." "_" "__" or
 // any run of "-", as distribution's grammar says.
@@ -128,8 +130,7 @@ Result<Reference> ParseReference(std::string_view text) {
     std::string_view first = rest.substr(0, slash);
     bool has_upper = false;
     for (char c : first) has_upper |= (c >= 'A' && c <= 'Z');
-    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
-        has_upper) {
+    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost" || has_upper) {
       domain = first;
       path = rest.substr(slash + 1);
     }

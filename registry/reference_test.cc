@@ -55,19 +55,26 @@ TEST(ReferenceTest, RejectsWithPreciseErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "invalid reference \"\": empty"},
       {"Alpine", "invalid reference \"Alpine\": repository name must be lowercase"},
-      {"ghcr.io/Org/img", "invalid reference \"ghcr.io/Org/img\": repository name must be lowercase"},
-      {"alpine:", "invalid reference \"alpine:\": invalid tag \"\" (want [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"},
-      {"alpine:-x", "invalid reference \"alpine:-x\": invalid tag \"-x\" (want [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"},
-      {"alpine:" + std::string(129, 'a'),
-       "invalid reference \"alpine:" + std::string(129, 'a') + "\": invalid tag \"" +
-           std::string(129, 'a') + "\" (want [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"},
-      {"foo..bar", "invalid reference \"foo..bar\": invalid repository name component \"foo..bar\""},
+      {"ghcr.io/Org/img",
+       "invalid reference \"ghcr.io/Org/img\": repository name must be lowercase"},
+      {"alpine:",
+       "invalid reference \"alpine:\": invalid tag \"\" (want [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"},
+      {"alpine:-x",
+       "invalid reference \"alpine:-x\": invalid tag \"-x\" (want "
+       "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"},
+      {"alpine:" + std::string(129, 'a'), "invalid reference \"alpine:" + std::string(129, 'a') +
+                                              "\": invalid tag \"" + std::string(129, 'a') +
+                                              "\" (want [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"},
+      {"foo..bar",
+       "invalid reference \"foo..bar\": invalid repository name component \"foo..bar\""},
       {"-foo", "invalid reference \"-foo\": invalid repository name component \"-foo\""},
-      {"a/foo___bar", "invalid reference \"a/foo___bar\": invalid repository name component \"foo___bar\""},
+      {"a/foo___bar",
+       "invalid reference \"a/foo___bar\": invalid repository name component \"foo___bar\""},
       {"ghcr.io//x", "invalid reference \"ghcr.io//x\": invalid repository name component \"\""},
       {"ghcr.io/", "invalid reference \"ghcr.io/\": missing repository name"},
       {":tag", "invalid reference \":tag\": missing repository name"},
-      {"bad_host.io:x/y", "invalid reference \"bad_host.io:x/y\": invalid registry host \"bad_host.io:x\""},
+      {"bad_host.io:x/y",
+       "invalid reference \"bad_host.io:x/y\": invalid registry host \"bad_host.io:x\""},
       {"alpine@sha256:abc",
        "invalid reference \"alpine@sha256:abc\": invalid digest \"sha256:abc\": want 64 hex "
        "characters, got 3"},
@@ -97,8 +104,8 @@ TEST(ReferenceTest, RegistryHosts) {
   for (const char* ok : {"ghcr.io", "localhost", "localhost:5000", "[::1]", "[::1]:5000",
                          "a-b.example.com:443", "127.0.0.1"})
     EXPECT_TRUE(IsValidRegistryHost(ok)) << ok;
-  for (const char* bad : {"", "-a.io", "a..b", "host:", "host:12x", "[::1", "a_b.io",
-                          "host:123456"})
+  for (const char* bad :
+       {"", "-a.io", "a..b", "host:", "host:12x", "[::1", "a_b.io", "host:123456"})
     EXPECT_FALSE(IsValidRegistryHost(bad)) << bad;
 }
 

@@ -9,7 +9,14 @@ namespace ocibuild::registry {
 
 bool IsRetryableStatus(long s) {
   switch (s) {
-    case 408: case 429: case 499: case 500: case 502: case 503: case 504: case 522:
+    case 408:
+    case 429:
+    case 499:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+    case 522:
       return true;
     default:
       return false;

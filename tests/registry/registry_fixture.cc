@@ -29,8 +29,8 @@ std::string ScriptDir() {
 Status Run(const std::vector<std::string>& argv, const std::string& what) {
   OCIB_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv));
   if (!r.success())
-    return Error{what + ": " + ShellQuote(argv) + " exited " + std::to_string(r.exit_code) +
-                 ": " + r.err};
+    return Error{what + ": " + ShellQuote(argv) + " exited " + std::to_string(r.exit_code) + ": " +
+                 r.err};
   return Ok();
 }
 
@@ -60,9 +60,12 @@ std::string RandomBytes(size_t n, uint64_t seed) {
 
 const char* AuthModeName(AuthMode m) {
   switch (m) {
-    case AuthMode::kNone: return "NoAuth";
-    case AuthMode::kHtpasswdTls: return "HtpasswdTls";
-    case AuthMode::kToken: return "Token";
+    case AuthMode::kNone:
+      return "NoAuth";
+    case AuthMode::kHtpasswdTls:
+      return "HtpasswdTls";
+    case AuthMode::kToken:
+      return "Token";
   }
   return "?";
 }
@@ -80,7 +83,8 @@ std::string MissingTools(const std::vector<std::string>& tools) {
   for (const auto& t : tools)
     if (!HaveTool(t)) missing.push_back(t);
   if (missing.empty()) return "";
-  return "needs " + Join(missing, ", ") + " on PATH (Debian packages docker-registry, skopeo, "
+  return "needs " + Join(missing, ", ") +
+         " on PATH (Debian packages docker-registry, skopeo, "
          "apache2-utils, openssl, python3); not available here";
 }
 
@@ -132,61 +136,71 @@ Status TestRegistry::Launch() {
   std::string cfg =
       "version: 0.1\n"
       "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
-      "storage:\n  filesystem:\n    rootdirectory: " + JoinPath(d, "storage") + "\n"
+      "storage:\n  filesystem:\n    rootdirectory: " +
+      JoinPath(d, "storage") +
+      "\n"
       "  delete:\n    enabled: true\n"
       "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-      "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n"
+      "http:\n  addr: 127.0.0.1:" +
+      std::to_string(port_) +
+      "\n"
       "  secret: ocibuild-test-secret\n";
   if (mode_ == AuthMode::kHtpasswdTls) {
     ca_file_ = JoinPath(d, "ca.crt");
-    OCIB_TRY(Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                  JoinPath(d, "ca.key"), "-out", ca_file_, "-days", "2", "-subj",
-                  "/CN=ocibuild test CA"},
-                 "making the test CA"));
-    OCIB_TRY(Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                  JoinPath(d, "server.key"), "-out", JoinPath(d, "server.crt"), "-days", "2",
-                  "-subj", "/CN=127.0.0.1", "-addext",
-                  "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext",
-                  "basicConstraints=critical,CA:FALSE", "-CA", ca_file_, "-CAkey",
-                  JoinPath(d, "ca.key")},
+    OCIB_TRY(Run(
+        {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+         JoinPath(d, "ca.key"), "-out", ca_file_, "-days", "2", "-subj", "/CN=ocibuild test CA"},
+        "making the test CA"));
+    OCIB_TRY(Run({"openssl",  "req",
+                  "-x509",    "-newkey",
+                  "rsa:2048", "-nodes",
+                  "-keyout",  JoinPath(d, "server.key"),
+                  "-out",     JoinPath(d, "server.crt"),
+                  "-days",    "2",
+                  "-subj",    "/CN=127.0.0.1",
+                  "-addext",  "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                  "-addext",  "basicConstraints=critical,CA:FALSE",
+                  "-CA",      ca_file_,
+                  "-CAkey",   JoinPath(d, "ca.key")},
                  "making the server certificate"));
     OCIB_TRY(MakeDirs(JoinPath(d, "skopeo-certs")));
     OCIB_ASSIGN_OR_RETURN(std::string ca, ReadFile(ca_file_));
     OCIB_TRY(WriteFile(JoinPath(d, "skopeo-certs/ca.crt"), ca));
-    OCIB_ASSIGN_OR_RETURN(ProcessResult h,
-                          RunProcess({"htpasswd", "-Bbn", username, password}));
+    OCIB_ASSIGN_OR_RETURN(ProcessResult h, RunProcess({"htpasswd", "-Bbn", username, password}));
     if (!h.success()) return Error{"htpasswd -Bbn failed: " + h.err};
     OCIB_TRY(WriteFile(JoinPath(d, "htpasswd"), h.out));
-    cfg += "  tls:\n    certificate: " + JoinPath(d, "server.crt") + "\n    key: " +
-           JoinPath(d, "server.key") + "\n";
-    cfg += "auth:\n  htpasswd:\n    realm: ocibuild-test\n    path: " + JoinPath(d, "htpasswd") +
-           "\n";
+    cfg += "  tls:\n    certificate: " + JoinPath(d, "server.crt") +
+           "\n    key: " + JoinPath(d, "server.key") + "\n";
+    cfg +=
+        "auth:\n  htpasswd:\n    realm: ocibuild-test\n    path: " + JoinPath(d, "htpasswd") + "\n";
   } else if (mode_ == AuthMode::kToken) {
     OCIB_TRY(Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                  JoinPath(d, "token.key"), "-out", JoinPath(d, "token.crt"), "-days", "2",
-                  "-subj", "/CN=ocibuild test token issuer"},
+                  JoinPath(d, "token.key"), "-out", JoinPath(d, "token.crt"), "-days", "2", "-subj",
+                  "/CN=ocibuild test token issuer"},
                  "making the token signing certificate"));
     std::string port_file = JoinPath(d, "token.port");
     SpawnOptions so;
     so.capture_stdout = so.capture_stderr = false;
     OCIB_ASSIGN_OR_RETURN(
-        Child c, Child::Start({"python3", JoinPath(ScriptDir(), "token_server.py"), "--port-file",
-                               port_file, "--key", JoinPath(d, "token.key"), "--cert",
-                               JoinPath(d, "token.crt"), "--user", username + ":" + password,
-                               "--refresh-token", refresh_token, "--public", "public/image",
-                               "--log", JoinPath(d, "token.log")},
-                              so, JoinPath(d, "token_server.out")));
+        Child c,
+        Child::Start({"python3", JoinPath(ScriptDir(), "token_server.py"), "--port-file", port_file,
+                      "--key", JoinPath(d, "token.key"), "--cert", JoinPath(d, "token.crt"),
+                      "--user", username + ":" + password, "--refresh-token", refresh_token,
+                      "--public", "public/image", "--log", JoinPath(d, "token.log")},
+                     so, JoinPath(d, "token_server.out")));
     token_server_ = std::make_unique<Child>(std::move(c));
     OCIB_ASSIGN_OR_RETURN(int tport, ReadPortFile(port_file, *token_server_, "token_server.py"));
     cfg += "auth:\n  token:\n    realm: http://127.0.0.1:" + std::to_string(tport) +
            "/token\n    service: ocibuild-test-registry\n    issuer: ocibuild-test-issuer\n"
-           "    rootcertbundle: " + JoinPath(d, "token.crt") + "\n";
+           "    rootcertbundle: " +
+           JoinPath(d, "token.crt") + "\n";
   }
   OCIB_TRY(WriteFile(JoinPath(d, "config.yml"), cfg));
   SpawnOptions so;
   so.capture_stdout = so.capture_stderr = false;
-  OCIB_ASSIGN_OR_RETURN(Child c, Child::Start({"docker-registry", "serve", JoinPath(d, "config.yml")},
-                                              so, JoinPath(d, "registry.log")));
+  OCIB_ASSIGN_OR_RETURN(Child c,
+                        Child::Start({"docker-registry", "serve", JoinPath(d, "config.yml")}, so,
+                                     JoinPath(d, "registry.log")));
   registry_ = std::make_unique<Child>(std::move(c));
   Status up = WaitForPort(port_);
   if (!up.ok()) {
@@ -213,8 +227,7 @@ CredentialEnv TestRegistry::ClientEnv(const std::string& registry_host) const {
   env.vars["HOME"] = home;
   if (mode_ == AuthMode::kNone) return env;
   std::string cfgdir = JoinPath(dir_.path(), "docker-" + registry_host);
-  json cfg = {{"auths",
-               {{registry_host, {{"auth", Base64Encode(username + ":" + password)}}}}}};
+  json cfg = {{"auths", {{registry_host, {{"auth", Base64Encode(username + ":" + password)}}}}}};
   (void)MakeDirs(cfgdir);
   (void)WriteFile(JoinPath(cfgdir, "config.json"), cfg.dump());
   env.vars["DOCKER_CONFIG"] = cfgdir;

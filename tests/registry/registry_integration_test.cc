@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "oci/content_store.h"
 #include "oci/index.h"
@@ -17,23 +20,25 @@
 #include "tests/registry/registry_fixture.h"
 
 namespace ocibuild::oci {
-void PrintTo(const Digest& d, std::ostream* os) { *os << d.str(); }
+void PrintTo(const Digest& d, std::ostream* os) {
+  *os << d.str();
+}
 }  // namespace ocibuild::oci
 
 namespace ocibuild::registry {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
+using nlohmann::json;
 using testing::AuthMode;
 using testing::FaultProxy;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::TestRegistry;
-using nlohmann::json;
 
-#define ASSERT_OK(expr)                                         \
-  do {                                                          \
-    auto ocib_st_ = (expr);                                     \
-    ASSERT_TRUE(ocib_st_.ok()) << ocib_st_.error().message;     \
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    auto ocib_st_ = (expr);                                 \
+    ASSERT_TRUE(ocib_st_.ok()) << ocib_st_.error().message; \
   } while (0)
 
 template <typename T>
@@ -46,7 +51,9 @@ T Must(Result<T> r, const char* what) {
 }
 #define MUST(expr) Must((expr), #expr)
 
-Reference Ref(const std::string& s) { return MUST(ParseReference(s)); }
+Reference Ref(const std::string& s) {
+  return MUST(ParseReference(s));
+}
 
 std::string Blob(const oci::ContentStore& s, const oci::Digest& d) {
   return MUST(oci::ReadBlob(s, d, 1 << 30));
@@ -68,7 +75,8 @@ void ExpectSameImage(const oci::ContentStore& a, const oci::ContentStore& b,
     if (!has.ok() || !*has) continue;  // a platform pull holds only its own manifest
     oci::Manifest m = MUST(oci::Manifest::Parse(Blob(a, md.digest)));
     EXPECT_EQ(Blob(a, m.config.digest), Blob(b, m.config.digest));
-    for (const auto& l : m.layers) EXPECT_EQ(Blob(a, l.digest), Blob(b, l.digest)) << l.digest.str();
+    for (const auto& l : m.layers)
+      EXPECT_EQ(Blob(a, l.digest), Blob(b, l.digest)) << l.digest.str();
   }
 }
 
@@ -121,14 +129,14 @@ TEST_P(RegistryTest, PushReadBackRepushMountAndPull) {
   oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1500000, 300000, 10}, 1));
   auto client = Client();
 
-  PushResult first = MUST(Push(*client, *src_, root,
-                               {Ref(Name("test/app:v1")), Ref(Name("test/app:latest"))}));
+  PushResult first =
+      MUST(Push(*client, *src_, root, {Ref(Name("test/app:v1")), Ref(Name("test/app:latest"))}));
   EXPECT_EQ(first.blobs_uploaded, 4);
   EXPECT_EQ(first.blobs_existed, 0);
-  EXPECT_EQ(first.bytes_uploaded, 1500000u + 300000u + 10u +
-                                      static_cast<uint64_t>(MUST(src_->Size(
-                                          MUST(oci::Manifest::Parse(Blob(*src_, root.digest)))
-                                              .config.digest))));
+  EXPECT_EQ(first.bytes_uploaded,
+            1500000u + 300000u + 10u +
+                static_cast<uint64_t>(MUST(src_->Size(
+                    MUST(oci::Manifest::Parse(Blob(*src_, root.digest))).config.digest))));
   ValidateWithSkopeo(Name("test/app:v1"), root);
   ValidateWithSkopeo(Name("test/app:latest"), root);
 
@@ -250,10 +258,16 @@ TEST_P(FaultTest, ConnectionsDroppedMidBlobPushAndPullComplete) {
 TEST_P(FaultTest, ServerErrorsAndSlowResponsesAreRetried) {
   oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {900000, 20000}, 11));
   ASSERT_OK(proxy_->SetRules(json::array({
-      {{"method", "PUT"}, {"path", "/manifests/"}, {"action", "status"}, {"status", 500},
+      {{"method", "PUT"},
+       {"path", "/manifests/"},
+       {"action", "status"},
+       {"status", 500},
        {"count", 2}},
       {{"method", "POST"}, {"action", "status"}, {"status", 503}, {"every", 2}},
-      {{"method", "GET"}, {"path", "/manifests/"}, {"action", "status"}, {"status", 502},
+      {{"method", "GET"},
+       {"path", "/manifests/"},
+       {"action", "status"},
+       {"status", 502},
        {"count", 1}},
       {{"method", "HEAD"}, {"action", "slow"}, {"delay", 0.3}, {"every", 2}},
       {{"method", "GET"}, {"path", "/blobs/"}, {"action", "slow"}, {"delay", 0.5}},
@@ -280,7 +294,10 @@ TEST_P(FaultTest, ServerErrorsAndSlowResponsesAreRetried) {
 TEST_P(FaultTest, TooManyRequestsWaitsForRetryAfter) {
   oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 12));
   ASSERT_OK(proxy_->SetRules(json::array({
-      {{"method", "HEAD"}, {"path", "/blobs/"}, {"action", "429"}, {"retry_after", "2"},
+      {{"method", "HEAD"},
+       {"path", "/blobs/"},
+       {"action", "429"},
+       {"retry_after", "2"},
        {"count", 1}},
   })));
   auto client = ProxyClient();
@@ -303,9 +320,8 @@ TEST_P(FaultTest, RegistryGoneForGoodFailsClearlyAndTagIsUnchanged) {
   auto client = ProxyClient();
   auto r = Push(*client, *src_, v2, {Ref(ProxyName("faults/gone:latest"))});
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.error().message,
-              HasSubstr("pushing " + v2.digest.str() + " to " + ProxyName("faults/gone") +
-                        ": pushing blob sha256:"));
+  EXPECT_THAT(r.error().message, HasSubstr("pushing " + v2.digest.str() + " to " +
+                                           ProxyName("faults/gone") + ": pushing blob sha256:"));
   EXPECT_THAT(r.error().message, HasSubstr("(gave up after 6 attempts)"));
   json log = MUST(proxy_->Log());
   for (const auto& e : log) EXPECT_NE(e["method"], "PUT") << e.dump();  // no manifest PUT
@@ -318,9 +334,10 @@ TEST_P(FaultTest, RegistryGoneForGoodFailsClearlyAndTagIsUnchanged) {
   auto fresh = Client();
   auto gone = Push(*fresh, *src_, v2, {Ref(Name("faults/gone:latest"))});
   ASSERT_FALSE(gone.ok());
-  EXPECT_THAT(gone.error().message,
-              HasSubstr("GET http://" + reg_->host() + "/v2/: Failed to connect to 127.0.0.1 "
-                        "port " + std::to_string(reg_->port())));
+  EXPECT_THAT(gone.error().message, HasSubstr("GET http://" + reg_->host() +
+                                              "/v2/: Failed to connect to 127.0.0.1 "
+                                              "port " +
+                                              std::to_string(reg_->port())));
   EXPECT_THAT(gone.error().message, HasSubstr("(gave up after 6 attempts)"));
 }
 
@@ -367,8 +384,9 @@ TEST_P(TokenAuthTest, TokenRequestsListPushFirstAndCarryBasicCredentials) {
 TEST_P(TokenAuthTest, IdentityTokenUsesRefreshTokenGrant) {
   oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {1000}, 21));
   CredentialEnv env = reg_->ClientEnv(reg_->host());
-  json cfg = {{"auths", {{reg_->host(), {{"auth", "b2NpdGVzdDo="}, {"identitytoken",
-                                                                    reg_->refresh_token}}}}}};
+  json cfg = {
+      {"auths",
+       {{reg_->host(), {{"auth", "b2NpdGVzdDo="}, {"identitytoken", reg_->refresh_token}}}}}};
   ASSERT_OK(WriteFile(JoinPath(env.vars["DOCKER_CONFIG"], "config.json"), cfg.dump()));
   auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), env));
   MUST(Push(*client, *src_, root, {Ref(Name("tok/id:v1"))}));
@@ -382,8 +400,8 @@ TEST_P(TokenAuthTest, IdentityTokenUsesRefreshTokenGrant) {
 
 TEST_P(TokenAuthTest, WrongPasswordFailsWithoutRevealingIt) {
   CredentialEnv env = reg_->ClientEnv(reg_->host());
-  json cfg = {{"auths", {{reg_->host(), {{"username", "ocitest"},
-                                         {"password", "wrong-Secret-42"}}}}}};
+  json cfg = {
+      {"auths", {{reg_->host(), {{"username", "ocitest"}, {"password", "wrong-Secret-42"}}}}}};
   std::string cfg_path = JoinPath(env.vars["DOCKER_CONFIG"], "config.json");
   ASSERT_OK(WriteFile(cfg_path, cfg.dump()));
   auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), env));
@@ -392,8 +410,8 @@ TEST_P(TokenAuthTest, WrongPasswordFailsWithoutRevealingIt) {
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error().message, Not(HasSubstr("wrong-Secret-42")));
   EXPECT_THAT(r.error().message, HasSubstr("HTTP 401 (UNAUTHORIZED: authentication required); "
-                                           "credentials from " + cfg_path +
-                                           " were not accepted"));
+                                           "credentials from " +
+                                           cfg_path + " were not accepted"));
 }
 
 TEST_P(TokenAuthTest, AnonymousPullOfPrivateRepositoryNamesMissingCredentials) {
@@ -445,8 +463,8 @@ TEST_P(TlsTest, UntrustedCertificateIsAnErrorNotAFallbackToHttp) {
   o.ca_file.clear();
   auto r = Client(reg_->host(), o)->HeadManifest("tls/app", "v1");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.error().message, HasSubstr("GET https://" + reg_->host() +
-                                           "/v2/: SSL certificate problem"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("GET https://" + reg_->host() + "/v2/: SSL certificate problem"));
 }
 
 TEST_P(TlsTest, InsecureRegistrySkipsVerification) {
@@ -460,8 +478,9 @@ TEST_P(TlsTest, InsecureRegistrySkipsVerification) {
 
 TEST_P(TlsTest, WrongPasswordIsRejectedWithoutRevealingIt) {
   CredentialEnv env = reg_->ClientEnv(reg_->host());
-  json cfg = {{"auths", {{"https://" + reg_->host() + "/v1/",
-                          {{"username", "ocitest"}, {"password", "wrong-Secret-42"}}}}}};
+  json cfg = {{"auths",
+               {{"https://" + reg_->host() + "/v1/",
+                 {{"username", "ocitest"}, {"password", "wrong-Secret-42"}}}}}};
   std::string cfg_path = JoinPath(env.vars["DOCKER_CONFIG"], "config.json");
   ASSERT_OK(WriteFile(cfg_path, cfg.dump()));
   auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(), env));
@@ -470,11 +489,74 @@ TEST_P(TlsTest, WrongPasswordIsRejectedWithoutRevealingIt) {
   EXPECT_THAT(r.error().message, Not(HasSubstr("wrong-Secret-42")));
   // A HEAD answer has no body, so no registry error code to show.
   EXPECT_EQ(r.error().message, "checking manifest " + Name("tls/app:v1") +
-                                   ": HTTP 401; credentials from " + cfg_path + " were not accepted");
+                                   ": HTTP 401; credentials from " + cfg_path +
+                                   " were not accepted");
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, TlsTest, ::testing::Values(AuthMode::kHtpasswdTls),
                          [](const auto& info) { return testing::AuthModeName(info.param); });
+
+TEST_P(RegistryTest, ConcurrentBuildsShareTheCacheAndFetchEachBlobOnce) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {2000000, 1000000, 500000}, 4));
+  MUST(Push(*Client(), *src_, root, {Ref(Name("shared/img:1"))}));
+  // Two "builds": separate clients and cache handles on one directory, pulling at once.
+  std::vector<PullResult> results(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> builds;
+  for (int i = 0; i < 2; ++i) {
+    builds.emplace_back([&, i] {
+      auto client = MUST(RegistryClient::Create(reg_->host(), reg_->ClientOptions(),
+                                                reg_->ClientEnv(reg_->host())));
+      auto cache = MUST(BlobCache::Open(Path("cache")));
+      auto r = Pull(*client, *cache, Ref(Name("shared/img:1")));
+      if (r.ok())
+        results[i] = *r;
+      else
+        errors[i] = r.error().message;
+    });
+  }
+  for (auto& t : builds) t.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_EQ(results[0].blobs_fetched + results[1].blobs_fetched, 4);
+  EXPECT_EQ(results[0].blobs_cached + results[1].blobs_cached, 4);
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  ExpectSameImage(*src_, *cache, root);
+  EXPECT_TRUE(std::filesystem::is_empty(Path("cache/tmp")));
+}
+
+TEST_P(RegistryTest, ProgressReportsEveryBlobToItsTotal) {
+  oci::Descriptor root = MUST(testing::MakeTestImage(*src_, {3000000, 1000}, 5));
+  oci::Manifest m = MUST(oci::Manifest::Parse(Blob(*src_, root.digest)));
+  std::mutex mu;
+  std::map<std::string, BlobProgress> last;
+  std::map<std::string, uint64_t> max_done;
+  auto record = [&](const BlobProgress& p) {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_LE(p.done, p.total);
+    last[p.digest.str()] = p;
+    max_done[p.digest.str()] = std::max(max_done[p.digest.str()], p.done);
+  };
+  PushOptions po;
+  po.progress = record;
+  MUST(Push(*Client(), *src_, root, {Ref(Name("progress/img:1"))}, po));
+  ASSERT_EQ(last.size(), 3u);
+  for (const auto& [d, p] : last) {
+    EXPECT_EQ(p.state, BlobProgress::State::kPushed) << d;
+    EXPECT_EQ(p.done, p.total) << d;
+  }
+  EXPECT_EQ(last[m.layers[0].digest.str()].total, 3000000u);
+  last.clear();
+  PullOptions pull;
+  pull.progress = record;
+  auto cache = MUST(BlobCache::Open(Path("cache")));
+  MUST(Pull(*Client(), *cache, Ref(Name("progress/img:1")), pull));
+  ASSERT_EQ(last.size(), 3u);
+  for (const auto& [d, p] : last) EXPECT_EQ(p.state, BlobProgress::State::kFetched) << d;
+  last.clear();
+  MUST(Pull(*Client(), *cache, Ref(Name("progress/img:1")), pull));
+  for (const auto& [d, p] : last) EXPECT_EQ(p.state, BlobProgress::State::kCached) << d;
+}
 
 INSTANTIATE_TEST_SUITE_P(Modes, RegistryTest,
                          ::testing::Values(AuthMode::kNone, AuthMode::kHtpasswdTls,
