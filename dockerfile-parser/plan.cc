@@ -38,6 +38,46 @@ const char* const kPredefinedNonProxy[] = {"BUILDPLATFORM",
                                            "BUILDKIT_MULTI_PLATFORM",
                                            "BUILDKIT_CACHE_MOUNT_NS"};
 
+// A few of BuildKit's build checks; `# check=skip=all` or `skip=Rule1,Rule2` turns them off.
+void AddLintWarnings(const ParsedDockerfile& file, const StageList& list, std::string_view check,
+                     std::vector<std::string>* out) {
+  std::vector<std::string> skip;
+  for (const auto& part : Split(check, ';')) {
+    auto [k, v] = SplitOnce(TrimSpace(part), '=');
+    if (ToLower(TrimSpace(k)) == "skip") {
+      for (const auto& rule : Split(v, ',')) skip.emplace_back(TrimSpace(rule));
+    }
+  }
+  auto enabled = [&](std::string_view rule) {
+    for (const auto& s : skip)
+      if (s == "all" || s == rule) return false;
+    return true;
+  };
+  auto warn = [&](int line, const std::string& rule, const std::string& msg) {
+    if (enabled(rule)) {
+      out->push_back(file.filename + ":" + std::to_string(line) + ": " + rule + ": " + msg);
+    }
+  };
+  auto check_step = [&](const Step& step) {
+    if (const auto* e = std::get_if<EnvInstr>(&step.instr)) {
+      if (!e->vars.empty() && e->vars[0].legacy) {
+        warn(step.line, "LegacyKeyValueFormat",
+             "\"ENV key=value\" should be used instead of legacy \"ENV key value\" format");
+      }
+    } else if (const auto* l = std::get_if<LabelInstr>(&step.instr)) {
+      if (!l->labels.empty() && l->labels[0].legacy) {
+        warn(step.line, "LegacyKeyValueFormat",
+             "\"LABEL key=value\" should be used instead of legacy \"LABEL key value\" format");
+      }
+    } else if (std::holds_alternative<MaintainerInstr>(step.instr)) {
+      warn(step.line, "MaintainerDeprecated",
+           "Maintainer instruction is deprecated in favor of using label");
+    }
+  };
+  for (const auto& st : list.stages)
+    for (const auto& step : st.steps) check_step(step);
+}
+
 }  // namespace
 
 bool IsProxyArg(std::string_view name) {
@@ -60,6 +100,7 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   for (const auto& w : file.warnings) {
     plan.warnings.push_back(filename + ":" + std::to_string(w.line) + ": " + w.message);
   }
+  AddLintWarnings(file, list, plan.check, &plan.warnings);
   plan.build_args = opts.build_args;
 
   if (opts.build_platform.empty()) {

@@ -242,6 +242,23 @@ TEST(FormatPlan, ShowsStagesAndSteps) {
             "       8: COPY --from=build /out/app /app\n");
 }
 
+TEST(Lint, LegacyFormsAndMaintainer) {
+  constexpr char kDf[] = "FROM a\nENV K v\nLABEL k v\nMAINTAINER me\nENV K=v\n";
+  BuildPlan p = MustPlan(kDf, Amd64());
+  EXPECT_EQ(p.warnings,
+            (std::vector<std::string>{
+                "Dockerfile:2: LegacyKeyValueFormat: \"ENV key=value\" should be used instead "
+                "of legacy \"ENV key value\" format",
+                "Dockerfile:3: LegacyKeyValueFormat: \"LABEL key=value\" should be used instead "
+                "of legacy \"LABEL key value\" format",
+                "Dockerfile:4: MaintainerDeprecated: Maintainer instruction is deprecated in "
+                "favor of using label"}));
+  BuildPlan skipped = MustPlan(std::string("# check=skip=LegacyKeyValueFormat\n") + kDf, Amd64());
+  ASSERT_EQ(skipped.warnings.size(), 1u);
+  EXPECT_EQ(skipped.check, "skip=LegacyKeyValueFormat");
+  EXPECT_TRUE(MustPlan(std::string("# check=skip=all\n") + kDf, Amd64()).warnings.empty());
+}
+
 TEST(FormatPlan, ResolvedBasesImagesAndWarnings) {
   BuildPlan p = MustPlan(
       "ARG V=3.20\nFROM --platform=linux/arm64 alpine:$V\n"
