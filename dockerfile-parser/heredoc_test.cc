@@ -104,6 +104,17 @@ TEST(Heredoc, CopyWithSourceFilesAndHeredocs) {
   EXPECT_EQ(c.contents[1].data, "second\n");
 }
 
+TEST(Heredoc, RepeatedNameTakesTheLastBody) {
+  auto f = MustParse("FROM a\nCOPY <<X <<X /d/\none\nX\ntwo\nX\n");
+  ASSERT_EQ(f.nodes[1].heredocs.size(), 2u);
+  auto step = ParseInstruction(f, f.nodes[1]);
+  ASSERT_TRUE(step.ok());
+  const auto& c = std::get<CopyInstr>(step->instr);
+  ASSERT_EQ(c.contents.size(), 2u);
+  EXPECT_EQ(c.contents[0].data, "two\n");
+  EXPECT_EQ(c.contents[1].data, "two\n");
+}
+
 TEST(Heredoc, QuotedMarkersAndExecFormAreNotHeredocs) {
   auto f = MustParse("FROM a\nRUN echo \"<<EOF\"\nRUN [\"cat\", \"<<EOF\"]\nCMD <<EOF\n");
   EXPECT_TRUE(f.nodes[1].heredocs.empty());

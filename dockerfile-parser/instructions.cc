@@ -374,11 +374,10 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
       auto doc = IsHeredocWord(src) ? ParseHeredocWord(src) : Result<Heredoc>(Heredoc{});
       if (doc.ok() && !doc->name.empty()) {
         SourceContent sc{doc->name, "", doc->expand};
+        // BuildKit looks bodies up by name; with a repeated name the last body wins.
         for (const auto& h : node.heredocs) {
-          if (h.name == doc->name) {
+          if (h.name == doc->name)
             sc.data = doc->chomp ? ChompHeredocContent(h.content) : h.content;
-            break;
-          }
         }
         c.contents.push_back(std::move(sc));
       } else {
