@@ -38,14 +38,17 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
     const NodeState* o = before.Find(p);
     if (o && S_ISDIR(o->mode) && o->ino != n.ino) replaced.insert(p);
   }
+  size_t matched = 1;  // the root
   for (const auto& [p, n] : after.nodes()) {
     if (p.empty()) continue;
     if (replaced.count(p)) {
+      ++matched;
       changes.push_back({LayerChange::Kind::kPath, p});
       changes.push_back({LayerChange::Kind::kOpaque, p});
       continue;
     }
     const NodeState* o = before.Find(p);
+    if (o) ++matched;
     bool changed = !o || UnderAny(p, replaced) || !SameType(o->mode, n.mode) || !o->SameStat(n);
     if (!changed && S_ISREG(n.mode) && !o->racy_hash.empty()) {
       std::string now = n.racy_hash;
@@ -58,7 +61,10 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
     }
     if (changed) changes.push_back({LayerChange::Kind::kPath, p});
   }
+  // Every old path still present: nothing was deleted, and the second pass can be skipped.
+  bool deletions = matched < before.size();
   for (const auto& [p, o] : before.nodes()) {
+    if (!deletions) break;
     if (p.empty() || after.Find(p)) continue;
     std::string parent(ParentOf(p));
     const NodeState* pn = after.Find(parent);
@@ -89,7 +95,7 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
 
 Result<std::vector<LayerChange>> Diff(const Snapshot& before, const RootDir& root,
                                       const MetaStore& store, Snapshot* after) {
-  OCIB_ASSIGN_OR_RETURN(Snapshot now, Snapshot::Take(root, store));
+  OCIB_ASSIGN_OR_RETURN(Snapshot now, Snapshot::Take(root, store, before.size()));
   auto changes = DiffSnapshots(before, now, root);
   if (after) *after = std::move(now);
   return changes;

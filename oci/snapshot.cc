@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "util/sha256.h"
 
@@ -65,8 +68,9 @@ Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path)
   return sha.FinishHex();
 }
 
-Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store) {
+Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, size_t expected_size) {
   Snapshot snap;
+  if (expected_size > 0) snap.nodes_.reserve(expected_size + expected_size / 8);
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   snap.taken_ns_ = Ns(now);
@@ -76,18 +80,29 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store) {
   if (::fstat(root.fd(), &rst) != 0) return SysError("fstat", root.path());
   snap.nodes_.emplace("", FromStat(rst, store));
 
-  std::vector<std::string> racy;
-  std::vector<std::string> pending{""};
-  while (!pending.empty()) {
-    std::string dir = std::move(pending.back());
-    pending.pop_back();
+  // Two workers share a queue of directories: the walk is all stat() calls, which a second core
+  // halves. Each keeps its own results; they are merged once at the end.
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> queue{""};
+    int busy = 0;
+    bool failed = false;
+    Error error;
+  } sh;
+  struct Local {
+    std::vector<std::pair<std::string, NodeState>> nodes;
+    std::vector<std::string> racy;
+  };
+  auto walk_dir = [&](const std::string& dir, Local& out,
+                      std::vector<std::string>& subdirs) -> Status {
     // Each directory is reopened from the root (in-root resolution) rather than through a chain
     // of held fds: deep trees then cost no fds, and a directory swapped for a symlink during the
     // walk still cannot lead outside the root.
     auto dfd = root.OpenAt(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!dfd.ok()) {
       // Vanished while we walked: the diff reports what is there now.
-      if (dfd.error().sys_errno == ENOENT || dfd.error().sys_errno == ENOTDIR) continue;
+      if (dfd.error().sys_errno == ENOENT || dfd.error().sys_errno == ENOTDIR) return Ok();
       return dfd.error();
     }
     int fd = dfd->release();
@@ -107,12 +122,53 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store) {
         return SysError("fstatat", Join(dir, name));
       }
       std::string path = Join(dir, name);
-      if (S_ISDIR(st.st_mode)) pending.push_back(path);
+      if (S_ISDIR(st.st_mode)) subdirs.push_back(path);
       if (S_ISREG(st.st_mode) && std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= racy_from)
-        racy.push_back(path);
-      snap.nodes_.emplace(std::move(path), FromStat(st, store));
+        out.racy.push_back(path);
+      out.nodes.emplace_back(std::move(path), FromStat(st, store));
+      errno = 0;
     }
     if (errno != 0) return SysError("readdir", dir);
+    return Ok();
+  };
+  auto worker = [&](Local& out) {
+    std::vector<std::string> subdirs;
+    std::unique_lock<std::mutex> lock(sh.mu);
+    for (;;) {
+      sh.cv.wait(lock, [&] { return sh.failed || !sh.queue.empty() || sh.busy == 0; });
+      if (sh.failed || sh.queue.empty()) break;
+      std::string dir = std::move(sh.queue.back());
+      sh.queue.pop_back();
+      ++sh.busy;
+      lock.unlock();
+      subdirs.clear();
+      Status st = walk_dir(dir, out, subdirs);
+      lock.lock();
+      --sh.busy;
+      if (!st.ok() && !sh.failed) {
+        sh.failed = true;
+        sh.error = std::move(st).error();
+      }
+      for (auto& sd : subdirs) sh.queue.push_back(std::move(sd));
+      sh.cv.notify_all();
+    }
+  };
+  unsigned n_workers = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  std::vector<Local> locals(n_workers);
+  {
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < n_workers; ++i) threads.emplace_back(worker, std::ref(locals[i]));
+    worker(locals[0]);
+    for (auto& t : threads) t.join();
+  }
+  if (sh.failed) return sh.error;
+  size_t total = 0;
+  for (auto& l : locals) total += l.nodes.size();
+  snap.nodes_.reserve(total + 1);
+  std::vector<std::string> racy;
+  for (auto& l : locals) {
+    for (auto& [p, n] : l.nodes) snap.nodes_.emplace(std::move(p), std::move(n));
+    for (auto& r : l.racy) racy.push_back(std::move(r));
   }
   for (const auto& p : racy) {
     auto h = HashFileInRoot(root, p);

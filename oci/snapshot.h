@@ -44,7 +44,9 @@ class Snapshot {
  public:
   // Walks the whole tree under `root` (never following symlinks). Paths are clean and
   // rootfs-relative; "" is the root.
-  static Result<Snapshot> Take(const RootDir& root, const MetaStore& store);
+  // `expected_size` (e.g. the previous snapshot's size) presizes the index.
+  static Result<Snapshot> Take(const RootDir& root, const MetaStore& store,
+                               size_t expected_size = 0);
 
   const std::unordered_map<std::string, NodeState>& nodes() const { return nodes_; }
   const NodeState* Find(const std::string& path) const {
