@@ -26,19 +26,32 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--extract") extract = next();
-    else if (a == "--uid") spec.uid = static_cast<uint32_t>(std::stoul(next()));
-    else if (a == "--gid") spec.gid = static_cast<uint32_t>(std::stoul(next()));
-    else if (a == "--cwd") spec.cwd = next();
-    else if (a == "--env") spec.env.push_back(next());
-    else if (a == "--verbose") spec.verbose = true;
-    else if (a == "--") { ++i; break; }
-    else if (spec.rootfs.empty()) spec.rootfs = a;
-    else { fprintf(stderr, "sandbox_run: unexpected %s\n", a.c_str()); return 2; }
+    if (a == "--extract")
+      extract = next();
+    else if (a == "--uid")
+      spec.uid = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--gid")
+      spec.gid = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--cwd")
+      spec.cwd = next();
+    else if (a == "--env")
+      spec.env.push_back(next());
+    else if (a == "--verbose")
+      spec.verbose = true;
+    else if (a == "--") {
+      ++i;
+      break;
+    } else if (spec.rootfs.empty())
+      spec.rootfs = a;
+    else {
+      fprintf(stderr, "sandbox_run: unexpected %s\n", a.c_str());
+      return 2;
+    }
   }
   if (spec.rootfs.empty()) {
-    fprintf(stderr, "usage: sandbox_run [--extract TAR] [--uid N] [--gid N] [--cwd DIR] "
-                    "[--env K=V]... ROOTFS [-- CMD...]\n");
+    fprintf(stderr,
+            "usage: sandbox_run [--extract TAR] [--uid N] [--gid N] [--cwd DIR] "
+            "[--env K=V]... ROOTFS [-- CMD...]\n");
     return 2;
   }
   if (!extract.empty()) {

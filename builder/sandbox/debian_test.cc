@@ -1,8 +1,8 @@
 // The sandbox against a real Debian 12 minbase rootfs ($OCIBUILD_DEBIAN_BASE): glibc dynamic
 // binaries through the guest's ld.so, dpkg, useradd, chown -R, setcap, su.
+#include <ftw.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <map>
 
-#include "builder/sandbox/sandbox.h"
 #include "builder/sandbox/http_server_testing.h"
+#include "builder/sandbox/sandbox.h"
 #include "builder/sandbox/sandbox_testing.h"
 #include "oci/metastore.h"
 #include "util/fs.h"
@@ -58,7 +58,7 @@ class DebianSandbox : public ::testing::Test {
     return s.ok() ? *s : oci::MetaStore{};
   }
   ino_t Ino(const std::string& guest) {
-    struct stat st{};
+    struct stat st {};
     EXPECT_EQ(::lstat((root_ + guest).c_str(), &st), 0) << guest;
     return st.st_ino;
   }
@@ -68,8 +68,9 @@ class DebianSandbox : public ::testing::Test {
 };
 
 TEST_F(DebianSandbox, DynamicBinariesRunThroughTheGuestLoader) {
-  auto c = Bash("ls / >/dev/null && echo $0 && readlink /proc/self/exe && "
-                "/usr/bin/env readlink /proc/self/exe && id && cat /etc/debian_version");
+  auto c = Bash(
+      "ls / >/dev/null && echo $0 && readlink /proc/self/exe && "
+      "/usr/bin/env readlink /proc/self/exe && id && cat /etc/debian_version");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_THAT(c.out, HasSubstr("/bin/bash\n/usr/bin/readlink\n/usr/bin/readlink\n"));
   EXPECT_THAT(c.out, HasSubstr("uid=0(root) gid=0(root) groups=0(root)"));
@@ -83,14 +84,19 @@ TEST_F(DebianSandbox, OwnershipFromTheBaseImageIsVisible) {
 }
 
 TEST_F(DebianSandbox, UseraddChownSu) {
-  auto c = Bash("set -e; useradd -m -s /bin/bash app; mkdir -p /srv/app/data; "
-                "touch /srv/app/data/x; chown -R app:app /srv/app; "
-                "stat -c '%U:%G %a' /home/app /srv/app/data/x; "
-                "su app -c 'id -un; touch /home/app/made-by-app; echo $HOME'; "
-                "stat -c '%U:%G' /home/app/made-by-app; getent passwd app | cut -d: -f3,6");
+  auto c = Bash(
+      "set -e; useradd -m -s /bin/bash app; mkdir -p /srv/app/data; "
+      "touch /srv/app/data/x; chown -R app:app /srv/app; "
+      "stat -c '%U:%G %a' /home/app /srv/app/data/x; "
+      "su app -c 'id -un; touch /home/app/made-by-app; echo $HOME'; "
+      "stat -c '%U:%G' /home/app/made-by-app; getent passwd app | cut -d: -f3,6; "
+      "runuser -u app -- id; setpriv --reuid=app --regid=app --init-groups id -un; "
+      "su app -c 'setpriv --reuid=0 id' 2>&1 | grep -q 'Operation not permitted' "
+      "&& echo cannot-regain");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out,
-            "app:app 755\napp:app 644\napp\n/home/app\napp:app\n1000:/home/app\n");
+            "app:app 755\napp:app 644\napp\n/home/app\napp:app\n1000:/home/app\n"
+            "uid=1000(app) gid=1000(app) groups=1000(app)\napp\ncannot-regain\n");
   oci::MetaStore store = Store();
   const oci::FileMeta* m = store.Find(Ino("/home/app"));
   ASSERT_NE(m, nullptr);
@@ -136,7 +142,9 @@ std::string AptRepo() {
 // The same RUN step, for the sandbox and for the reference root chroot.
 std::string AptScript(int port) {
   return "set -e\n"
-         "echo 'deb [trusted=yes] http://127.0.0.1:" + std::to_string(port) + " ./' "
+         "echo 'deb [trusted=yes] http://127.0.0.1:" +
+         std::to_string(port) +
+         " ./' "
          "> /etc/apt/sources.list\n"
          "rm -f /etc/apt/sources.list.d/*\n"
          "apt-get update -q >/tmp/apt.log\n"
@@ -152,11 +160,12 @@ std::string AptScript(int port) {
          "mknod /dev/mydev c 10 200\n"
          "install -m 4755 /usr/bin/hello /usr/local/bin/suidhello\n"
          "su app -c 'touch /home/app/by-app; id -un'\n"
+         "sudo -u app id -un\n"
          "stat -c '%U:%G %a' /usr/bin/sudo /home/app /home/app/by-app /srv/app/data/f\n";
 }
 
 constexpr char kAptExpected[] =
-    "Hello, world!\n/srv\n/usr/local/bin/pinger cap_net_raw=ep\napp\n"
+    "Hello, world!\n/srv\n/usr/local/bin/pinger cap_net_raw=ep\napp\napp\n"
     "root:root 4755\napp:app 755\napp:app 644\napp:app 644\n";
 
 struct Meta {
@@ -168,8 +177,8 @@ struct Meta {
 
 std::string Describe(const Meta& m) {
   char buf[128];
-  snprintf(buf, sizeof buf, "%u:%u %o rdev=%u,%u cap=%zuB", m.uid, m.gid, m.mode,
-           major(m.rdev), minor(m.rdev), m.cap.size());
+  snprintf(buf, sizeof buf, "%u:%u %o rdev=%u,%u cap=%zuB", m.uid, m.gid, m.mode, major(m.rdev),
+           minor(m.rdev), m.cap.size());
   return buf;
 }
 
@@ -180,10 +189,13 @@ std::map<std::string, Meta> Walk(const std::string& root, const oci::MetaStore* 
   std::vector<std::string> paths;
   static thread_local std::vector<std::string>* sink;
   sink = &paths;
-  ::nftw(root.c_str(), [](const char* p, const struct stat*, int, FTW*) {
-    sink->push_back(p);
-    return 0;
-  }, 64, FTW_PHYS);
+  ::nftw(
+      root.c_str(),
+      [](const char* p, const struct stat*, int, FTW*) {
+        sink->push_back(p);
+        return 0;
+      },
+      64, FTW_PHYS);
   for (const std::string& p : paths) {
     std::string rel = p.substr(root.size());
     if (rel.empty()) rel = "/";

@@ -2,13 +2,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
@@ -26,8 +27,12 @@ using sys::SetArg;
 
 namespace {
 
-bool NoFollow(uint64_t flags) { return (flags & AT_SYMLINK_NOFOLLOW) != 0; }
-uint32_t Id(uint64_t v) { return static_cast<uint32_t>(v); }
+bool NoFollow(uint64_t flags) {
+  return (flags & AT_SYMLINK_NOFOLLOW) != 0;
+}
+uint32_t Id(uint64_t v) {
+  return static_cast<uint32_t>(v);
+}
 
 }  // namespace
 
@@ -246,18 +251,50 @@ Tracer::Resume Tracer::IdentityCall(Tracee& t, Regs& r, long nr) {
       if (Arg(r, 1) == 0) return Return(r, 0);
       int words = hdr.version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
       __user_cap_data_struct data[2];
-      std::memset(data, 0, sizeof data);
-      if (c.privileged()) {
-        // All capabilities up to CAP_CHECKPOINT_RESTORE (40), as a container root has.
-        data[0].effective = data[0].permitted = 0xffffffffu;
-        data[1].effective = data[1].permitted = 0x1ffu;
+      for (int i = 0; i < 2; ++i) {
+        data[i].effective = static_cast<uint32_t>(c.cap_eff >> (32 * i));
+        data[i].permitted = static_cast<uint32_t>(c.cap_prm >> (32 * i));
+        data[i].inheritable = static_cast<uint32_t>(c.cap_inh >> (32 * i));
       }
       if (!sys::WriteMem(t.tid, Arg(r, 1), data, sizeof data[0] * words).ok())
         return Fail(r, -EFAULT);
       return Return(r, 0);
     }
-    case SYS_capset:
-      return Return(r, 0);
+    case SYS_capset: {
+      __user_cap_header_struct hdr;
+      if (!sys::ReadMem(t.tid, Arg(r, 0), &hdr, sizeof hdr).ok()) return Fail(r, -EFAULT);
+      int words = hdr.version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
+      __user_cap_data_struct data[2] = {};
+      if (!sys::ReadMem(t.tid, Arg(r, 1), data, sizeof data[0] * words).ok())
+        return Fail(r, -EFAULT);
+      auto join = [&](uint32_t lo, uint32_t hi) { return uint64_t{lo} | (uint64_t{hi} << 32); };
+      return Return(r, c.SetCaps(join(data[0].effective, data[1].effective),
+                                 join(data[0].permitted, data[1].permitted),
+                                 join(data[0].inheritable, data[1].inheritable)));
+    }
+    case SYS_prctl:
+      switch (Arg(r, 0)) {
+        case PR_GET_KEEPCAPS:
+          return Return(r, c.keepcaps ? 1 : 0);
+        case PR_SET_KEEPCAPS:
+          if (Arg(r, 1) > 1) return Fail(r, -EINVAL);
+          c.keepcaps = Arg(r, 1) == 1;
+          return Return(r, 0);
+        case PR_CAPBSET_READ:
+          // The bounding set of a container's root, whatever the host's (--cap-drop=ALL).
+          return Arg(r, 1) <= 40 ? Return(r, 1) : Fail(r, -EINVAL);
+        case PR_CAPBSET_DROP:
+        case PR_SET_SECUREBITS:
+          return c.HasCap(8 /*CAP_SETPCAP*/) ? Return(r, 0) : Fail(r, -EPERM);
+        case PR_GET_SECUREBITS:
+          return Return(r, 0);
+        case PR_CAP_AMBIENT:
+          // Callers probe capabilities upwards until EINVAL.
+          if (Arg(r, 1) == PR_CAP_AMBIENT_CLEAR_ALL) return Return(r, 0);
+          return Arg(r, 2) <= 40 ? Return(r, 0) : Fail(r, -EINVAL);
+        default:
+          return Resume::kCont;  // everything else is the kernel's business
+      }
     default:
       break;
   }

@@ -38,5 +38,25 @@ TEST(FakeCredsTest, FsUidReturnsOld) {
   EXPECT_EQ(c.SetFsUid(FakeCreds::kKeep), 5u);
 }
 
+TEST(FakeCredsTest, KeepCapsLetsSetprivSwitchGidAfterUid) {
+  FakeCreds c = FakeCreds::For(0, 0, {});
+  c.keepcaps = true;
+  EXPECT_EQ(c.SetResUid(1000, 1000, 1000), 0);
+  EXPECT_EQ(c.cap_eff, 0u);
+  EXPECT_EQ(c.cap_prm, FakeCreds::kAllCaps);
+  EXPECT_EQ(c.SetResGid(1000, 1000, 1000), -EPERM);
+  EXPECT_EQ(c.SetCaps(FakeCreds::kAllCaps, FakeCreds::kAllCaps, 0), 0);
+  EXPECT_EQ(c.SetResGid(1000, 1000, 1000), 0);
+  c.OnExec();
+  EXPECT_EQ(c.cap_prm, 0u);
+}
+
+TEST(FakeCredsTest, WithoutKeepCapsEverythingIsLost) {
+  FakeCreds c = FakeCreds::For(0, 0, {});
+  EXPECT_EQ(c.SetResUid(1000, 1000, 1000), 0);
+  EXPECT_EQ(c.cap_prm, 0u);
+  EXPECT_EQ(c.SetCaps(1, 1, 0), -EPERM);
+}
+
 }  // namespace
 }  // namespace ocibuild::sandbox

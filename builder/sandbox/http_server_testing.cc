@@ -26,7 +26,8 @@ Result<std::unique_ptr<LocalHttpServer>> LocalHttpServer::Start(const std::strin
   if (::listen(s.get(), 16) != 0) return SysError("listen", "http server");
   socklen_t len = sizeof addr;
   ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  std::unique_ptr<LocalHttpServer> srv(new LocalHttpServer(dir, std::move(s), ntohs(addr.sin_port)));
+  std::unique_ptr<LocalHttpServer> srv(
+      new LocalHttpServer(dir, std::move(s), ntohs(addr.sin_port)));
   srv->thread_ = std::thread([p = srv.get()] { p->Serve(); });
   return srv;
 }

@@ -11,9 +11,9 @@ namespace ocibuild::sandbox {
 
 std::vector<PathMapping> DefaultMappings() {
   static const char* const kPaths[] = {
-      "/proc",        "/sys",         "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-      "/dev/urandom", "/dev/tty",     "/dev/ptmx", "/dev/pts",  "/dev/shm",  "/dev/fd",
-      "/etc/resolv.conf", "/etc/hosts"};
+      "/proc",       "/sys",         "/dev/null",        "/dev/zero", "/dev/full",
+      "/dev/random", "/dev/urandom", "/dev/tty",         "/dev/ptmx", "/dev/pts",
+      "/dev/shm",    "/dev/fd",      "/etc/resolv.conf", "/etc/hosts"};
   std::vector<PathMapping> out;
   for (const char* p : kPaths) {
     struct stat st;

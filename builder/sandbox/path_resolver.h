@@ -31,8 +31,8 @@ class PathResolver {
   // trailing symlink is followed too. Writes the host path to *host and the resolved guest path
   // to *guest (if non-null). Errors carry ELOOP/ENAMETOOLONG; a missing component is not an
   // error: the rest is appended unresolved and the kernel reports ENOENT/ENOTDIR itself.
-  Status Resolve(std::string_view path, std::string_view base, bool follow_final,
-                 std::string* host, std::string* guest = nullptr) const;
+  Status Resolve(std::string_view path, std::string_view base, bool follow_final, std::string* host,
+                 std::string* guest = nullptr) const;
 
   // Host path -> guest path; false when the host path is outside the rootfs and every mapping.
   bool ToGuest(std::string_view host, std::string* guest) const;

@@ -50,7 +50,9 @@ Result<std::string> FindProgram(const PathResolver& resolver, const RunSpec& spe
   return Error{"exec " + name + ": executable file not found in $PATH (" + path + ")", ENOENT};
 }
 
-void WriteStr(int fd, const std::string& s) { (void)!::write(fd, s.data(), s.size()); }
+void WriteStr(int fd, const std::string& s) {
+  (void)!::write(fd, s.data(), s.size());
+}
 
 // Runs in the supervisor; never returns.
 [[noreturn]] void Supervise(const RunSpec& spec, const PathResolver& resolver,
@@ -59,8 +61,8 @@ void WriteStr(int fd, const std::string& s) { (void)!::write(fd, s.data(), s.siz
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Orphans of the step are re-parented here, so they stay reapable (and traced).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  std::string store_path =
-      spec.metastore_path.empty() ? oci::MetaStore::PathFor(resolver.rootfs()) : spec.metastore_path;
+  std::string store_path = spec.metastore_path.empty() ? oci::MetaStore::PathFor(resolver.rootfs())
+                                                       : spec.metastore_path;
   auto store = oci::MetaStore::Load(store_path);
   if (!store.ok()) {
     WriteStr(result_fd, "err 0 " + store.error().message);
@@ -111,8 +113,8 @@ void WriteStr(int fd, const std::string& s) { (void)!::write(fd, s.data(), s.siz
   if (!seized.ok()) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
-    WriteStr(result_fd, "err " + std::to_string(seized.error().sys_errno) + " " +
-                            seized.error().message);
+    WriteStr(result_fd,
+             "err " + std::to_string(seized.error().sys_errno) + " " + seized.error().message);
     ::_exit(1);
   }
   (void)!::write(go[1], "g", 1);
@@ -125,17 +127,17 @@ void WriteStr(int fd, const std::string& s) { (void)!::write(fd, s.data(), s.siz
   if (spec.verbose) tracer.PrintHistogram();
   Status saved = store->Save(store_path);
   if (!status.ok()) {
-    WriteStr(result_fd, "err " + std::to_string(status.error().sys_errno) + " " +
-                            status.error().message);
+    WriteStr(result_fd,
+             "err " + std::to_string(status.error().sys_errno) + " " + status.error().message);
     ::_exit(1);
   }
   if (!saved.ok()) {
-    WriteStr(result_fd, "err " + std::to_string(saved.error().sys_errno) + " " +
-                            saved.error().message);
+    WriteStr(result_fd,
+             "err " + std::to_string(saved.error().sys_errno) + " " + saved.error().message);
     ::_exit(1);
   }
-  WriteStr(result_fd, "ok " + std::to_string(*status) + " " +
-                          std::to_string(tracer.traced_syscalls()));
+  WriteStr(result_fd,
+           "ok " + std::to_string(*status) + " " + std::to_string(tracer.traced_syscalls()));
   ::_exit(0);
 }
 
@@ -234,8 +236,12 @@ class PtraceBackend : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> MakePtraceBackend() { return std::make_unique<PtraceBackend>(); }
+std::unique_ptr<Backend> MakePtraceBackend() {
+  return std::make_unique<PtraceBackend>();
+}
 
-Result<RunResult> RunStep(const RunSpec& spec) { return MakePtraceBackend()->Run(spec); }
+Result<RunResult> RunStep(const RunSpec& spec) {
+  return MakePtraceBackend()->Run(spec);
+}
 
 }  // namespace ocibuild::sandbox

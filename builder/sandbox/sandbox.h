@@ -42,8 +42,8 @@ struct RunSpec {
 };
 
 struct RunResult {
-  int exit_code = 0;    // the command's exit status; 128+N when killed by signal N
-  int term_signal = 0;  // N when killed by a signal
+  int exit_code = 0;             // the command's exit status; 128+N when killed by signal N
+  int term_signal = 0;           // N when killed by a signal
   uint64_t traced_syscalls = 0;  // stops handled by the tracer (for benchmarks)
 };
 

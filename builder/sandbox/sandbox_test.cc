@@ -4,8 +4,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <seccomp.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include <chrono>
 
 #include "builder/sandbox/sandbox_testing.h"
 #include "oci/metastore.h"
@@ -42,7 +46,7 @@ class BusyboxSandbox : public ::testing::Test {
   }
 
   struct stat HostStat(const std::string& guest) {
-    struct stat st{};
+    struct stat st {};
     EXPECT_EQ(::lstat((root_ + guest).c_str(), &st), 0) << guest;
     return st;
   }
@@ -75,24 +79,27 @@ TEST_F(BusyboxSandbox, RootfsIsSlash) {
 }
 
 TEST_F(BusyboxSandbox, DotDotStopsAtTheRoot) {
-  auto c = MustSh("cd /../../../.. && pwd && cat /../../../etc/passwd | head -1 && "
-                  "cd /tmp/../../.. && /bin/pwd -P");
+  auto c = MustSh(
+      "cd /../../../.. && pwd && cat /../../../etc/passwd | head -1 && "
+      "cd /tmp/../../.. && /bin/pwd -P");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "/\nroot:x:0:0:root:/root:/bin/sh\n/\n");
 }
 
 TEST_F(BusyboxSandbox, AbsoluteSymlinksResolveInsideTheRoot) {
-  auto c = MustSh("ln -s /etc /tmp/etclink && cat /tmp/etclink/group | head -1 && "
-                  "ln -s ../../../../etc/passwd /tmp/rel && head -1 /tmp/rel && "
-                  "readlink /tmp/etclink");
+  auto c = MustSh(
+      "ln -s /etc /tmp/etclink && cat /tmp/etclink/group | head -1 && "
+      "ln -s ../../../../etc/passwd /tmp/rel && head -1 /tmp/rel && "
+      "readlink /tmp/etclink");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "root:x:0:\nroot:x:0:0:root:/root:/bin/sh\n/etc\n");
 }
 
 TEST_F(BusyboxSandbox, GetcwdAndProcSelfReportGuestPaths) {
-  auto c = MustSh("mkdir -p /work/dir && cd /work/dir && /bin/pwd -P && "
-                  "readlink /proc/self/cwd && readlink /proc/self/exe && "
-                  "exec 3</etc/passwd && readlink /proc/self/fd/3");
+  auto c = MustSh(
+      "mkdir -p /work/dir && cd /work/dir && /bin/pwd -P && "
+      "readlink /proc/self/cwd && readlink /proc/self/exe && "
+      "exec 3</etc/passwd && readlink /proc/self/fd/3");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "/work/dir\n/work/dir\n/bin/busybox\n/etc/passwd\n");
 }
@@ -110,9 +117,10 @@ TEST_F(BusyboxSandbox, StepUserIsReported) {
 }
 
 TEST_F(BusyboxSandbox, ChownIsRecordedNotApplied) {
-  auto c = MustSh("touch /f && chown 1000:1000 /f && stat -c '%u:%g' /f && "
-                  "mkdir -p /home/app/sub && chown -R app:app /home/app && "
-                  "stat -c '%U:%G' /home/app/sub && ls -ln /f");
+  auto c = MustSh(
+      "touch /f && chown 1000:1000 /f && stat -c '%u:%g' /f && "
+      "mkdir -p /home/app/sub && chown -R app:app /home/app && "
+      "stat -c '%U:%G' /home/app/sub && ls -ln /f");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_THAT(c.out, HasSubstr("1000:1000\napp:app\n"));
   oci::MetaStore store = Store();
@@ -127,8 +135,9 @@ TEST_F(BusyboxSandbox, ChownIsRecordedNotApplied) {
 }
 
 TEST_F(BusyboxSandbox, ChmodBitsTheHostCannotHold) {
-  auto c = MustSh("touch /suid /locked && chmod 4755 /suid && chmod 000 /locked && "
-                  "stat -c '%a' /suid /locked && echo more >> /locked && cat /locked");
+  auto c = MustSh(
+      "touch /suid /locked && chmod 4755 /suid && chmod 000 /locked && "
+      "stat -c '%a' /suid /locked && echo more >> /locked && cat /locked");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "4755\n0\nmore\n");
   oci::MetaStore store = Store();
@@ -141,8 +150,9 @@ TEST_F(BusyboxSandbox, ChmodBitsTheHostCannotHold) {
 }
 
 TEST_F(BusyboxSandbox, MknodDeviceIsAPlaceholderPlusRecord) {
-  auto c = MustSh("mknod /dev/mynull c 1 3 && stat -c '%F %t %T' /dev/mynull && "
-                  "mkfifo /tmp/fifo && stat -c '%F' /tmp/fifo");
+  auto c = MustSh(
+      "mknod /dev/mynull c 1 3 && stat -c '%F %t %T' /dev/mynull && "
+      "mkfifo /tmp/fifo && stat -c '%F' /tmp/fifo");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "character special file 1 3\nfifo\n");
   struct stat st = HostStat("/dev/mynull");
@@ -155,8 +165,9 @@ TEST_F(BusyboxSandbox, MknodDeviceIsAPlaceholderPlusRecord) {
 }
 
 TEST_F(BusyboxSandbox, UnlinkDropsTheStoreEntry) {
-  auto c = MustSh("touch /gone && chown 5:5 /gone && ln /gone /gone2 && rm /gone && "
-                  "stat -c %u /gone2 && rm /gone2");
+  auto c = MustSh(
+      "touch /gone && chown 5:5 /gone && ln /gone /gone2 && rm /gone && "
+      "stat -c %u /gone2 && rm /gone2");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "5\n");
   EXPECT_EQ(Store().size(), 0u);
@@ -175,8 +186,9 @@ TEST_F(BusyboxSandbox, SuSwitchesFakeCredentials) {
 }
 
 TEST_F(BusyboxSandbox, ProcAndDevComeFromTheHost) {
-  auto c = MustSh("echo x > /dev/null && head -c 4 /dev/zero | wc -c && "
-                  "test -r /proc/self/status && echo proc-ok");
+  auto c = MustSh(
+      "echo x > /dev/null && head -c 4 /dev/zero | wc -c && "
+      "test -r /proc/self/status && echo proc-ok");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "4\nproc-ok\n");
 }
@@ -189,18 +201,65 @@ TEST_F(BusyboxSandbox, MissingCommandIs127) {
 }
 
 TEST_F(BusyboxSandbox, ShebangScripts) {
-  auto c = MustSh("printf '#!/bin/sh -e\\necho script:$0:$1\\n' > /usr/bin/s && chmod 755 "
-                  "/usr/bin/s && s arg && printf '#!/usr/bin/s\\n' > /tmp/nested && "
-                  "chmod +x /tmp/nested && /tmp/nested x");
+  auto c = MustSh(
+      "printf '#!/bin/sh -e\\necho script:$0:$1\\n' > /usr/bin/s && chmod 755 "
+      "/usr/bin/s && s arg && printf '#!/usr/bin/s\\n' > /tmp/nested && "
+      "chmod +x /tmp/nested && /tmp/nested x");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "script:/usr/bin/s:arg\nscript:/usr/bin/s:/tmp/nested\n");
 }
 
 TEST_F(BusyboxSandbox, ManyProcesses) {
-  auto c = MustSh("i=0; while [ $i -lt 50 ]; do (echo $i > /tmp/f$i) & i=$((i+1)); done; wait; "
-                  "cat /tmp/f* | wc -l");
+  auto c = MustSh(
+      "i=0; while [ $i -lt 50 ]; do (echo $i > /tmp/f$i) & i=$((i+1)); done; wait; "
+      "cat /tmp/f* | wc -l");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "50\n");
+}
+
+TEST_F(BusyboxSandbox, SignalsReachTheGuestsHandlers) {
+  auto c = MustSh("trap 'echo got-term; exit 3' TERM; kill -TERM $$; sleep 5; echo not-reached");
+  EXPECT_EQ(c.exit_code, 3) << c.err;
+  EXPECT_EQ(c.out, "got-term\n");
+}
+
+TEST_F(BusyboxSandbox, StoppedAndContinuedChildren) {
+  auto c = MustSh("sleep 0.3 & p=$!; kill -STOP $p; kill -CONT $p; wait $p; echo rc=$?");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "rc=0\n");
+}
+
+TEST_F(BusyboxSandbox, ThreadsAndExecFromANonLeaderThread) {
+  auto c = MustSh("/probe threads");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "threads ok 8000\nok /probe\n");
+}
+
+TEST_F(BusyboxSandbox, LeftoverBackgroundProcessesDieWithTheStep) {
+  auto start = std::chrono::steady_clock::now();
+  auto c = MustSh("(sleep 30 &) ; echo started");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+TEST_F(BusyboxSandbox, PtraceBlockedIsReportedClearly) {
+  // Simulate a container profile without ptrace: a child installs a filter denying it, then
+  // tries to run a step.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ptrace), 0);
+    if (seccomp_load(ctx) != 0) ::_exit(3);
+    auto c = Sh(root_, "true");
+    if (c.ok()) ::_exit(4);
+    bool clear = c.error().message.find("ptrace is blocked") != std::string::npos;
+    ::_exit(clear ? 0 : 5);
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ Status CopyFile(const std::string& from, const std::string& to, int mode) {
 }  // namespace
 
 Status MakeBusyboxRootfs(const std::string& dir) {
-  for (const char* d : {"bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "home",
-                        "dev", "proc", "sys", "var/tmp"})
+  for (const char* d : {"bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "home", "dev",
+                        "proc", "sys", "var/tmp"})
     OCIB_TRY(MakeDirs(JoinPath(dir, d)));
   const char* bb = std::getenv("OCIBUILD_BUSYBOX");
   std::string busybox = bb ? bb : "/bin/busybox";
@@ -91,7 +91,8 @@ Status ExtractRootfs(const std::string& tar, const std::string& dir) {
     // Keep the owner able to use everything; the real bits go to the store.
     mode_t perm = archive_entry_perm(e);
     archive_entry_set_perm(e, (perm & 0777) | (type == AE_IFDIR ? 0700 : 0600));
-    if (archive_entry_hardlink(e)) archive_entry_set_hardlink(e, JoinPath(dir, archive_entry_hardlink(e)).c_str());
+    if (archive_entry_hardlink(e))
+      archive_entry_set_hardlink(e, JoinPath(dir, archive_entry_hardlink(e)).c_str());
     archive_entry_set_pathname(e, path.c_str());
     if (archive_write_header(w.get(), e) != ARCHIVE_OK)
       return Error{"extract " + rel + ": " + archive_error_string(w.get()), EIO};
@@ -102,7 +103,8 @@ Status ExtractRootfs(const std::string& tar, const std::string& dir) {
       archive_write_data_block(w.get(), buf, size, off);
     archive_write_finish_entry(w.get());
     if (archive_entry_hardlink(e)) continue;
-    bool holdable = !device && (meta.mode & 07777) == ((perm & 0777) | (type == AE_IFDIR ? 0700 : 0600));
+    bool holdable =
+        !device && (meta.mode & 07777) == ((perm & 0777) | (type == AE_IFDIR ? 0700 : 0600));
     if (meta.uid != 0 || meta.gid != 0 || !holdable || device)
       pending.push_back({path, std::move(meta)});
   }
@@ -115,8 +117,8 @@ Status ExtractRootfs(const std::string& tar, const std::string& dir) {
   return store.Save(oci::MetaStore::PathFor(dir));
 }
 
-Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& argv,
-                     uint32_t uid, uint32_t gid, const std::vector<std::string>& extra_env) {
+Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& argv, uint32_t uid,
+                     uint32_t gid, const std::vector<std::string>& extra_env) {
   OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create("ocibuild-sbx-out-"));
   OCIB_ASSIGN_OR_RETURN(UniqueFd out, OpenFile(tmp.path() + "/out", O_RDWR | O_CREAT | O_TRUNC));
   OCIB_ASSIGN_OR_RETURN(UniqueFd err, OpenFile(tmp.path() + "/err", O_RDWR | O_CREAT | O_TRUNC));

@@ -13,8 +13,8 @@ long TraceOptions() {
   // from signals. FORK/VFORK/CLONE: every process and thread of the step is followed. EXEC: the
   // tracer learns about new images (and the pid change of a non-leader exec). EXITKILL: if the
   // tracer dies, nothing keeps running untraced against the host root.
-  return PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
-         PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+  return PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+         PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 }
 
 Status Seize(pid_t pid) {
@@ -22,11 +22,11 @@ Status Seize(pid_t pid) {
     int err = errno;
     std::string hint;
     if (err == EPERM || err == ENOSYS)
-      hint = " (ptrace is blocked here: the container's seccomp profile, AppArmor/SELinux or "
-             "kernel.yama.ptrace_scope forbids it; the ptrace sandbox cannot run RUN steps)";
-    return Error{"ptrace(PTRACE_SEIZE) pid " + std::to_string(pid) + ": " + std::strerror(err) +
-                     hint,
-                 err};
+      hint =
+          " (ptrace is blocked here: the container's seccomp profile, AppArmor/SELinux or "
+          "kernel.yama.ptrace_scope forbids it; the ptrace sandbox cannot run RUN steps)";
+    return Error{
+        "ptrace(PTRACE_SEIZE) pid " + std::to_string(pid) + ": " + std::strerror(err) + hint, err};
   }
   return Ok();
 }
@@ -115,18 +115,27 @@ Status PokeWrite(pid_t pid, uint64_t addr, const void* buf, size_t len) {
 
 Status ReadMem(pid_t pid, uint64_t addr, void* buf, size_t len) {
   if (len == 0) return Ok();
-  struct iovec local{buf, len};
-  struct iovec remote{reinterpret_cast<void*>(addr), len};
+  struct iovec local {
+    buf, len
+  };
+  struct iovec remote {
+    reinterpret_cast<void*>(addr), len
+  };
   ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
   if (n == static_cast<ssize_t>(len)) return Ok();
-  if (n < 0 && errno != ENOSYS && errno != EPERM) return SysError("process_vm_readv", std::to_string(pid));
+  if (n < 0 && errno != ENOSYS && errno != EPERM)
+    return SysError("process_vm_readv", std::to_string(pid));
   return PeekRead(pid, addr, buf, len);
 }
 
 Status WriteMem(pid_t pid, uint64_t addr, const void* buf, size_t len) {
   if (len == 0) return Ok();
-  struct iovec local{const_cast<void*>(buf), len};
-  struct iovec remote{reinterpret_cast<void*>(addr), len};
+  struct iovec local {
+    const_cast<void*>(buf), len
+  };
+  struct iovec remote {
+    reinterpret_cast<void*>(addr), len
+  };
   ssize_t n = ::process_vm_writev(pid, &local, 1, &remote, 1, 0);
   if (n == static_cast<ssize_t>(len)) return Ok();
   // process_vm_writev honours page protections; POKEDATA (like a debugger) does not, and works
@@ -142,8 +151,12 @@ Status ReadString(pid_t pid, uint64_t addr, std::string* out, size_t max) {
     // Never read across a page boundary in one go: the next page may be unmapped.
     size_t to_page = 4096 - (addr & 4095);
     size_t n = std::min(sizeof chunk, to_page);
-    struct iovec local{chunk, n};
-    struct iovec remote{reinterpret_cast<void*>(addr), n};
+    struct iovec local {
+      chunk, n
+    };
+    struct iovec remote {
+      reinterpret_cast<void*>(addr), n
+    };
     ssize_t got = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
     if (got <= 0) {
       OCIB_TRY(PeekRead(pid, addr, chunk, std::min<size_t>(n, 8 - (addr & 7))));

@@ -41,34 +41,60 @@ Status WriteMem(pid_t pid, uint64_t addr, const void* buf, size_t len);
 Status ReadString(pid_t pid, uint64_t addr, std::string* out, size_t max = 4096);
 
 // Accessors for the x86_64 syscall ABI.
-inline uint64_t SyscallNr(const Regs& r) { return r.orig_rax; }
+inline uint64_t SyscallNr(const Regs& r) {
+  return r.orig_rax;
+}
 inline uint64_t Arg(const Regs& r, int i) {
   switch (i) {
-    case 0: return r.rdi;
-    case 1: return r.rsi;
-    case 2: return r.rdx;
-    case 3: return r.r10;
-    case 4: return r.r8;
-    default: return r.r9;
+    case 0:
+      return r.rdi;
+    case 1:
+      return r.rsi;
+    case 2:
+      return r.rdx;
+    case 3:
+      return r.r10;
+    case 4:
+      return r.r8;
+    default:
+      return r.r9;
   }
 }
 inline void SetArg(Regs* r, int i, uint64_t v) {
   switch (i) {
-    case 0: r->rdi = v; break;
-    case 1: r->rsi = v; break;
-    case 2: r->rdx = v; break;
-    case 3: r->r10 = v; break;
-    case 4: r->r8 = v; break;
-    default: r->r9 = v; break;
+    case 0:
+      r->rdi = v;
+      break;
+    case 1:
+      r->rsi = v;
+      break;
+    case 2:
+      r->rdx = v;
+      break;
+    case 3:
+      r->r10 = v;
+      break;
+    case 4:
+      r->r8 = v;
+      break;
+    default:
+      r->r9 = v;
+      break;
   }
 }
-inline int64_t RetVal(const Regs& r) { return static_cast<int64_t>(r.rax); }
-inline void SetRetVal(Regs* r, int64_t v) { r->rax = static_cast<uint64_t>(v); }
+inline int64_t RetVal(const Regs& r) {
+  return static_cast<int64_t>(r.rax);
+}
+inline void SetRetVal(Regs* r, int64_t v) {
+  r->rax = static_cast<uint64_t>(v);
+}
 // At a seccomp stop: make the kernel skip the syscall; it then returns whatever rax holds.
 inline void SkipSyscall(Regs* r, int64_t ret) {
   r->orig_rax = static_cast<uint64_t>(-1);
   r->rax = static_cast<uint64_t>(ret);
 }
-inline uint64_t StackPointer(const Regs& r) { return r.rsp; }
+inline uint64_t StackPointer(const Regs& r) {
+  return r.rsp;
+}
 
 }  // namespace ocibuild::sandbox::sys

@@ -1,9 +1,9 @@
 // Per-syscall tests: the static probe (tests/sandbox/probe.c) issues each translated syscall
 // directly inside a busybox rootfs; the expected answers are what the same call gives in a real
 // container whose root is that rootfs.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -61,7 +61,9 @@ TEST_F(SyscallTest, HostFilesAreNotVisible) {
   EXPECT_EQ(Probe({"openat", "/proc", "../data/file"}), "ok content\n");
 }
 
-TEST_F(SyscallTest, SymlinkLoop) { EXPECT_EQ(Probe({"open", "/loop1"}), "err ELOOP\n"); }
+TEST_F(SyscallTest, SymlinkLoop) {
+  EXPECT_EQ(Probe({"open", "/loop1"}), "err ELOOP\n");
+}
 
 TEST_F(SyscallTest, OpenatWithDirfd) {
   EXPECT_EQ(Probe({"openat", "/data", "file"}), "ok content\n");
@@ -182,7 +184,9 @@ TEST_F(SyscallTest, Identity) {
   EXPECT_EQ(Probe({"setuid-drop"}), "ok 1000 -1 EPERM\n");
 }
 
-TEST_F(SyscallTest, FsyncIsANoop) { EXPECT_EQ(Probe({"fsync", "/data/file"}), "ok 0\n"); }
+TEST_F(SyscallTest, FsyncIsANoop) {
+  EXPECT_EQ(Probe({"fsync", "/data/file"}), "ok 0\n");
+}
 
 TEST_F(SyscallTest, LongPaths) {
   EXPECT_THAT(Probe({"long-path", "40"}), HasSubstr("ok deep\n"));

@@ -7,15 +7,15 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <climits>
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
@@ -41,9 +41,13 @@ bool IsVirtualXattr(const std::string& name) {
 
 // Host permission bits: whatever the image says, the (unprivileged) owner keeps read/write (and
 // search on directories) so that fake root is never denied; the image's bits live in the store.
-uint32_t HostPerm(uint32_t perm, bool dir) { return (perm & 0777) | (dir ? 0700 : 0600); }
+uint32_t HostPerm(uint32_t perm, bool dir) {
+  return (perm & 0777) | (dir ? 0700 : 0600);
+}
 
-int Errno(const Error& e) { return e.sys_errno ? e.sys_errno : EIO; }
+int Errno(const Error& e) {
+  return e.sys_errno ? e.sys_errno : EIO;
+}
 
 }  // namespace
 
@@ -185,7 +189,8 @@ Tracer::Resume Tracer::StatCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
   uint64_t buf = Arg(r, buf_arg);
   if (statx) {
     struct statx sx;
-    int xflags = static_cast<int>(flags & (AT_STATX_SYNC_TYPE)) | (follow ? 0 : AT_SYMLINK_NOFOLLOW);
+    int xflags =
+        static_cast<int>(flags & (AT_STATX_SYNC_TYPE)) | (follow ? 0 : AT_SYMLINK_NOFOLLOW);
     if (::statx(AT_FDCWD, target, xflags, static_cast<unsigned>(Arg(r, 3)), &sx) != 0)
       return Fail(r, skipped && errno == ENOENT ? -EBADF : -errno);
     VirtualizeStatx(&sx);
@@ -328,13 +333,11 @@ Tracer::Resume Tracer::UnlinkCall(Tracee& t, Regs& r, int dirfd_arg, int path_ar
 Tracer::Resume Tracer::RenameCall(Tracee& t, Regs& r, int olddir, int oldpath, int newdir,
                                   int newpath, uint64_t flags) {
   if (int rc = TranslateArg(t, r, olddir, oldpath, false, &host_buf_); rc != 0) return Fail(r, rc);
-  if (int rc = TranslateArg(t, r, newdir, newpath, false, &host2_buf_); rc != 0)
-    return Fail(r, rc);
+  if (int rc = TranslateArg(t, r, newdir, newpath, false, &host2_buf_); rc != 0) return Fail(r, rc);
   struct stat dst, src;
-  if (store_->size() != 0 && !(flags & RENAME_EXCHANGE) &&
-      ::lstat(host2_buf_.c_str(), &dst) == 0 && ::lstat(host_buf_.c_str(), &src) == 0 &&
-      src.st_ino != dst.st_ino && (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1) &&
-      store_->Find(dst.st_ino)) {
+  if (store_->size() != 0 && !(flags & RENAME_EXCHANGE) && ::lstat(host2_buf_.c_str(), &dst) == 0 &&
+      ::lstat(host_buf_.c_str(), &src) == 0 && src.st_ino != dst.st_ino &&
+      (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1) && store_->Find(dst.st_ino)) {
     t.op = ExitOp::kErase;
     t.a0 = dst.st_ino;
   }
@@ -473,9 +476,9 @@ Tracer::Resume Tracer::ChownCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
   if (!t.creds.privileged()) {
     bool own = m.uid == t.creds.fsuid;
     bool uid_ok = uid == FakeCreds::kKeep || uid == m.uid;
-    bool gid_ok = gid == FakeCreds::kKeep || gid == m.gid || gid == t.creds.fsgid ||
-                  std::find(t.creds.groups.begin(), t.creds.groups.end(), gid) !=
-                      t.creds.groups.end();
+    bool gid_ok =
+        gid == FakeCreds::kKeep || gid == m.gid || gid == t.creds.fsgid ||
+        std::find(t.creds.groups.begin(), t.creds.groups.end(), gid) != t.creds.groups.end();
     if (!own || !uid_ok || !gid_ok) return Fail(r, -EPERM);
   }
   if (uid != FakeCreds::kKeep) m.uid = uid;
@@ -524,8 +527,7 @@ Tracer::Resume Tracer::XattrCall(Tracee& t, Regs& r, XattrOp op, int fd_arg, boo
   }
   std::string name = guest_buf_;
   struct stat st;
-  if (int rc = StatTarget(t, r, -1, fd_arg >= 0 ? -1 : 0, fd_arg, follow, &host_buf_, &st);
-      rc != 0)
+  if (int rc = StatTarget(t, r, -1, fd_arg >= 0 ? -1 : 0, fd_arg, follow, &host_buf_, &st); rc != 0)
     return Fail(r, rc);
   if (op == XattrOp::kList) {
     if (fd_arg < 0) {
@@ -590,8 +592,7 @@ void Tracer::FinishListXattr(Tracee& t, Regs& r) {
     sys::SetRetVal(&r, -ERANGE);
     return;
   }
-  if (!sys::WriteMem(t.tid, t.a1 + static_cast<uint64_t>(n), tmp_buf_.data(), tmp_buf_.size())
-           .ok())
+  if (!sys::WriteMem(t.tid, t.a1 + static_cast<uint64_t>(n), tmp_buf_.data(), tmp_buf_.size()).ok())
     return;
   sys::SetRetVal(&r, static_cast<int64_t>(total));
 }
@@ -615,8 +616,7 @@ Tracer::Resume Tracer::SockaddrCall(Tracee& t, Regs& r, int addr_arg, int len_ar
   if (host_buf_.size() >= sizeof sa.sun_path) return Fail(r, -ENAMETOOLONG);
   std::memset(sa.sun_path, 0, sizeof sa.sun_path);
   std::memcpy(sa.sun_path, host_buf_.data(), host_buf_.size());
-  socklen_t newlen =
-      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + host_buf_.size() + 1);
+  socklen_t newlen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + host_buf_.size() + 1);
   auto where = ScratchPut(t, &sa, newlen);
   if (!where.ok()) return Fail(r, -EFAULT);
   SetArg(&r, addr_arg, *where);

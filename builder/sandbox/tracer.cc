@@ -4,10 +4,10 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 
 namespace ocibuild::sandbox {
 
@@ -126,6 +126,7 @@ void Tracer::OnExec(pid_t pid) {
   }
   if (Tracee* t = Find(pid)) {
     if (!t->pending_exe.empty()) t->exe.swap(t->pending_exe);
+    t->creds.OnExec();
     t->pending_exe.clear();
     // The old image is gone: nothing to restore at the (unreported) syscall exit.
     t->restore = false;

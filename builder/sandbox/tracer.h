@@ -24,15 +24,15 @@ namespace ocibuild::sandbox {
 // What has to happen when the current syscall of a tracee returns.
 enum class ExitOp : uint8_t {
   kNone,
-  kRestore,      // only put the original argument registers back
-  kStat,         // virtualise a struct stat at a0
-  kStatx,        // virtualise a struct statx at a0
-  kReadlink,     // de-translate the link text at a0 (size a1); s0 = guest path that was read
-  kGetcwd,       // de-translate the cwd at a0 (size a1)
-  kErase,        // on success drop the store entry of inode a0
-  kRecordNew,    // on success record a created file: s0 = host path (or fd if a2), creds/mode
-  kListXattr,    // on success append virtual xattr names of inode a0 to buffer a1 (size a2)
-  kExec,         // on failure forget pending_exe
+  kRestore,    // only put the original argument registers back
+  kStat,       // virtualise a struct stat at a0
+  kStatx,      // virtualise a struct statx at a0
+  kReadlink,   // de-translate the link text at a0 (size a1); s0 = guest path that was read
+  kGetcwd,     // de-translate the cwd at a0 (size a1)
+  kErase,      // on success drop the store entry of inode a0
+  kRecordNew,  // on success record a created file: s0 = host path (or fd if a2), creds/mode
+  kListXattr,  // on success append virtual xattr names of inode a0 to buffer a1 (size a2)
+  kExec,       // on failure forget pending_exe
 };
 
 struct Tracee {
@@ -99,8 +99,7 @@ class Tracer {
   Resume OpenCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, uint64_t flags,
                   int mode_arg);
   Resume MkdirCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg);
-  Resume MknodCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg,
-                   int dev_arg);
+  Resume MknodCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg, int dev_arg);
   Resume UnlinkCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool dir);
   Resume RenameCall(Tracee& t, sys::Regs& r, int olddir, int oldpath, int newdir, int newpath,
                     uint64_t flags);
@@ -109,14 +108,14 @@ class Tracer {
   Resume SymlinkCall(Tracee& t, sys::Regs& r, int newdir, int newpath);
   Resume ReadlinkCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int buf_arg,
                       int size_arg);
-  Resume ChownCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg,
-                   uint32_t uid, uint32_t gid, bool follow);
-  Resume ChmodCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg,
-                   uint32_t mode, bool follow);
+  Resume ChownCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg, uint32_t uid,
+                   uint32_t gid, bool follow);
+  Resume ChmodCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int fd_arg, uint32_t mode,
+                   bool follow);
   enum class XattrOp { kSet, kGet, kList, kRemove };
   Resume XattrCall(Tracee& t, sys::Regs& r, XattrOp op, int fd_arg, bool follow);
-  Resume ExecCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int argv_arg,
-                  int envp_arg, uint64_t flags);
+  Resume ExecCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int argv_arg, int envp_arg,
+                  uint64_t flags);
   Resume SockaddrCall(Tracee& t, sys::Regs& r, int addr_arg, int len_arg, bool follow);
   Resume OpenAt2Call(Tracee& t, sys::Regs& r);
   Resume IdentityCall(Tracee& t, sys::Regs& r, long nr);

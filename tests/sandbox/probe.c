@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,25 @@ static int cat_fd(long fd) {
   return 0;
 }
 
+static void* stat_loop(void* arg) {
+  long* count = arg;
+  struct stat st;
+  for (int i = 0; i < 500; ++i) {
+    if (syscall(SYS_stat, "/probe", &st) == 0 && st.st_uid == 0) ++*count;
+    int fd = open("/etc/passwd", O_RDONLY);
+    if (fd >= 0 && close(fd) == 0) ++*count;
+  }
+  return NULL;
+}
+
+static void* exec_from_thread(void* arg) {
+  (void)arg;
+  char* args[] = {"probe", "readlink", "/proc/self/exe", NULL};
+  extern char** environ;
+  execve("/probe", args, environ);
+  return NULL;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   const char* cmd = argv[1];
@@ -67,7 +87,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "openat-nofollow"))
     return report(syscall(SYS_openat, dirfd_of(a), b, O_RDONLY | O_NOFOLLOW));
   if (!strcmp(cmd, "openat2")) {
-    struct open_how how = {.flags = O_RDONLY, .resolve = !strcmp(c, "inroot") ? RESOLVE_IN_ROOT : 0};
+    struct open_how how = {.flags = O_RDONLY,
+                           .resolve = !strcmp(c, "inroot") ? RESOLVE_IN_ROOT : 0};
     return cat_fd(syscall(SYS_openat2, dirfd_of(a), b, &how, sizeof how));
   }
   if (!strcmp(cmd, "creat")) {
@@ -126,7 +147,8 @@ int main(int argc, char** argv) {
     printf("ok %s\n", buf);
     return 0;
   }
-  if (!strcmp(cmd, "fchmodat")) return report(syscall(SYS_fchmodat, dirfd_of(a), b, strtol(c, 0, 8)));
+  if (!strcmp(cmd, "fchmodat"))
+    return report(syscall(SYS_fchmodat, dirfd_of(a), b, strtol(c, 0, 8)));
   if (!strcmp(cmd, "fchmodat2-nofollow"))
     return report(syscall(SYS_fchmodat2, dirfd_of(a), b, strtol(c, 0, 8), AT_SYMLINK_NOFOLLOW));
   if (!strcmp(cmd, "fchownat"))
@@ -154,10 +176,8 @@ int main(int argc, char** argv) {
     if (chdir(a) != 0) return report(-1);
     return report(syscall(SYS_getcwd, buf, sizeof buf));
   }
-  if (!strcmp(cmd, "setxattr"))
-    return report(syscall(SYS_setxattr, a, b, c, strlen(c), 0));
-  if (!strcmp(cmd, "lsetxattr"))
-    return report(syscall(SYS_lsetxattr, a, b, c, strlen(c), 0));
+  if (!strcmp(cmd, "setxattr")) return report(syscall(SYS_setxattr, a, b, c, strlen(c), 0));
+  if (!strcmp(cmd, "lsetxattr")) return report(syscall(SYS_lsetxattr, a, b, c, strlen(c), 0));
   if (!strcmp(cmd, "getxattr")) {
     char buf[256];
     long n = syscall(SYS_getxattr, a, b, buf, sizeof buf - 1);
@@ -198,8 +218,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "mount")) return report(syscall(SYS_mount, "none", "/mnt", "tmpfs", 0, NULL));
   if (!strcmp(cmd, "unknown")) return report(syscall(999));
   if (!strcmp(cmd, "ids")) {
-    printf("ok %ld %ld %ld %ld\n", syscall(SYS_getuid), syscall(SYS_geteuid),
-           syscall(SYS_getgid), syscall(SYS_getegid));
+    printf("ok %ld %ld %ld %ld\n", syscall(SYS_getuid), syscall(SYS_geteuid), syscall(SYS_getgid),
+           syscall(SYS_getegid));
     return 0;
   }
   if (!strcmp(cmd, "setuid-drop")) {
@@ -229,6 +249,22 @@ int main(int argc, char** argv) {
     close((int)fd);
     printf("len %zu\n", strlen(path));
     return cat_fd(syscall(SYS_open, path, O_RDONLY));
+  }
+  if (!strcmp(cmd, "threads")) {
+    pthread_t th[8];
+    long counts[8] = {0};
+    for (int i = 0; i < 8; ++i) pthread_create(&th[i], NULL, stat_loop, &counts[i]);
+    long total = 0;
+    for (int i = 0; i < 8; ++i) {
+      pthread_join(th[i], NULL);
+      total += counts[i];
+    }
+    printf("threads ok %ld\n", total);
+    fflush(stdout);
+    pthread_t ex;
+    pthread_create(&ex, NULL, exec_from_thread, NULL);
+    pthread_join(ex, NULL);
+    return 1;  // not reached: the exec replaces the whole process
   }
   printf("unknown %s\n", cmd);
   return 2;
