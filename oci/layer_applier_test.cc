@@ -10,6 +10,7 @@
 
 #include "oci/layer_testing.h"
 #include "util/fs.h"
+#include "util/subprocess.h"
 
 namespace ocibuild::oci {
 namespace {
@@ -212,6 +213,25 @@ TEST_F(ApplierTest, ErrorsNameTheEntry) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message,
             "layer entry \"h3\": hardlink target nonexistent: No such file or directory");
+}
+
+TEST_F(ApplierTest, ConcatenatedGzipMembersAndTrailingZerosAreAccepted) {
+  // Two members: the tar split across them, then padding.
+  std::string tar = MakeTar({File("a", std::string(5000, 'a')), File("b", "b")});
+  auto gz = [&](const std::string& part) {
+    auto d = TempDir::Create("ocib-gz-");
+    std::string p = d->path() + "/x";
+    EXPECT_TRUE(WriteFile(p, part).ok());
+    auto r = RunProcess({"gzip", "-c", p});
+    EXPECT_TRUE(r.ok() && r->success());
+    return r->out;
+  };
+  std::string blob = gz(tar.substr(0, 1024)) + gz(tar.substr(1024)) + std::string(512, '\0');
+  UniqueFd fd(testing::FdOf(dir_->path(), blob));
+  auto r = ApplyLayer(*root_, store_, fd.get());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(ReadFile(rootfs_ + "/a")->size(), 5000u);
+  EXPECT_EQ(*ReadFile(rootfs_ + "/b"), "b");
 }
 
 TEST_F(ApplierTest, CorruptStreamIsAnError) {

@@ -119,7 +119,9 @@ Status DecompressingReader::Produce() {
         if (have == 0) break;
       }
       if (member_done) {
-        // Concatenated gzip members form one stream (RFC 1952 2.2).
+        // Concatenated gzip members form one stream (RFC 1952 2.2); anything else after a
+        // member (zero padding from some writers) is ignored, as gzip -d does.
+        if (static_cast<unsigned char>(in[pos]) != 0x1f) break;
         inflateReset(&z);
         member_done = false;
       }
