@@ -62,7 +62,11 @@ const GroupEntry* UserDb::FindGroup(std::string_view s) const {
 
 Result<UserDb::Identity> UserDb::ResolveUser(std::string_view spec) const {
   Identity id;
-  if (spec.empty()) spec = "root";
+  if (spec.empty()) {
+    // No USER: root, whether or not the image has an /etc/passwd (runc's defaults).
+    if (const PasswdEntry* root = FindUser("0")) return ResolveUser(root->name);
+    return id;
+  }
   bool has_group = false;
   auto [user, group] = SplitOnce(spec, ':', &has_group);
   if (user.empty()) return Error{"invalid user \"" + std::string(spec) + "\": empty user name"};

@@ -38,6 +38,14 @@ TEST(UserDb, EmptyIsRoot) {
   EXPECT_EQ(id->home, "/root");
 }
 
+TEST(UserDb, RootWithoutPasswdFile) {
+  auto id = UserDb::Parse("", "").ResolveUser("");
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(id->uid, 0u);
+  EXPECT_EQ(id->gid, 0u);
+  EXPECT_EQ(id->home, "/");
+}
+
 TEST(UserDb, NumericUserNeedNotExist) {
   auto id = Db().ResolveUser("4242");
   ASSERT_TRUE(id.ok());

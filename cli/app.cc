@@ -4,11 +4,28 @@
 
 #include <cstdio>
 #include <iostream>
+#include <atomic>
+#include <cstring>
 #include <regex>
 
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "builder/build_context.h"
+#include "builder/executor.h"
 #include "builder/github_actions.h"
+#include "builder/layer_cache.h"
+#include "builder/outputs.h"
+#include "builder/progress.h"
+#include "builder/registry_source.h"
 #include "dockerfile-parser/plan.h"
+#include "registry/pusher.h"
 #include "util/fs.h"
+#include "util/strings.h"
 
 namespace ocibuild::cli {
 namespace {
@@ -88,6 +105,244 @@ int PrintPlan(const Options& opts, const builder::GithubActions& gha) {
   return 0;
 }
 
+
+// $OCIBUILD_ROOT, else the registry blob cache's root ($XDG_CACHE_HOME/ocibuild or
+// ~/.cache/ocibuild): blobs, the layer cache, cache mounts and scratch rootfs directories all
+// live on one filesystem, so finished files are renamed into place, never copied.
+Result<std::string> StateRoot(const std::map<std::string, std::string>& env) {
+  auto it = env.find("OCIBUILD_ROOT");
+  if (it != env.end() && !it->second.empty()) return it->second;
+  std::string root = registry::DefaultCacheRoot(env);
+  if (root.empty()) return Error{"no place for ocibuild's cache: set OCIBUILD_ROOT or HOME"};
+  return root;
+}
+
+Result<std::map<std::string, std::string>> ReadSecrets(
+    const Options& opts, const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : opts.secrets) {
+    if (!s.env.empty()) {
+      auto it = env.find(s.env);
+      if (it == env.end())
+        return Error{"secret " + s.id + ": environment variable " + s.env + " is not set"};
+      out[s.id] = it->second;
+    } else {
+      auto data = ReadFile(s.src);
+      if (!data.ok()) return data.error().Context("secret " + s.id);
+      out[s.id] = std::move(*data);
+    }
+  }
+  return out;
+}
+
+builder::ProgressMode ProgressModeFor(const Options& opts,
+                                      const std::map<std::string, std::string>& env) {
+  switch (opts.progress) {
+    case Progress::kPlain:
+      return builder::ProgressMode::kPlain;
+    case Progress::kTty:
+      return builder::ProgressMode::kTty;
+    case Progress::kQuiet:
+      return builder::ProgressMode::kQuiet;
+    case Progress::kAuto:
+      break;
+  }
+  auto term = env.find("TERM");
+  bool dumb = term == env.end() || term->second == "dumb";
+  return ::isatty(2) && !dumb ? builder::ProgressMode::kTty : builder::ProgressMode::kPlain;
+}
+
+// Ctrl-C and SIGTERM: the sandbox's processes die with ocibuild (PTRACE_O_EXITKILL); this
+// removes the scratch directories before exiting, so an interrupted build leaves nothing.
+class InterruptCleanup {
+ public:
+  explicit InterruptCleanup(std::string dir) : dir_(std::move(dir)) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+    thread_ = std::thread([this, set] {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0 || sig == 0 || stop_) return;
+      std::fprintf(stderr, "\nocibuild: interrupted (%s); removing %s\n", strsignal(sig),
+                   dir_.c_str());
+      (void)RemoveAll(dir_);
+      ::_exit(128 + sig);
+    });
+  }
+  ~InterruptCleanup() {
+    stop_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  std::string dir_;
+  sigset_t old_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct PushPlan {
+  bool push = false;
+  std::vector<builder::OutputRequest> files;  // oci, docker, tar, local
+};
+
+PushPlan PlanOutputs(const Options& opts) {
+  PushPlan p;
+  bool registry_output = false;
+  for (const auto& o : opts.outputs) {
+    if (o.type == "registry" || o.type == "image") {
+      registry_output = true;
+      auto it = o.attrs.find("push");
+      if (o.type == "registry" || (it != o.attrs.end() && it->second == "true")) p.push = true;
+    } else {
+      p.files.push_back(builder::OutputRequest{o.type, o.attrs});
+    }
+  }
+  if (opts.push) {
+    p.push = *opts.push;
+  } else if (!registry_output && opts.outputs.empty()) {
+    p.push = !opts.tags.empty();
+  }
+  return p;
+}
+
+int Build(const Options& opts, const std::map<std::string, std::string>& env,
+          const builder::GithubActions& gha) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](const Error& e) {
+    ReportError(e, gha);
+    return 1;
+  };
+  // 1. Dockerfile -> plan.
+  auto src = ReadDockerfile(opts);
+  if (!src.ok()) return fail(src.error());
+  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts));
+  if (!plan.ok()) return fail(plan.error());
+  PushPlan outputs = PlanOutputs(opts);
+  std::vector<registry::Reference> targets;
+  for (const auto& t : opts.tags) {
+    auto r = registry::ParseReference(t);
+    if (!r.ok()) return fail(r.error().Context("-t " + t));
+    targets.push_back(*r);
+  }
+  if (outputs.push && targets.empty())
+    return fail(Error{"--push needs at least one -t/--tag to push to"});
+
+  // 2. Context, state directories, secrets.
+  auto context = builder::BuildContext::Open(opts.context_dir, src->path);
+  if (!context.ok()) return fail(context.error());
+  auto root = StateRoot(env);
+  if (!root.ok()) return fail(root.error());
+  auto cache_store = registry::BlobCache::Open(*root);
+  if (!cache_store.ok()) return fail(cache_store.error().Context("opening the cache " + *root));
+  auto layer_cache = builder::LayerCache::Open(JoinPath(*root, "cache"));
+  if (!layer_cache.ok()) return fail(layer_cache.error());
+  if (Status st = MakeDirs(JoinPath(*root, "work"), 0700); !st.ok()) return fail(st.error());
+  auto work = TempDir::Create("build-", JoinPath(*root, "work"));
+  if (!work.ok()) return fail(work.error());
+  InterruptCleanup cleanup(work->path());
+  auto secrets = ReadSecrets(opts, env);
+  if (!secrets.ok()) return fail(secrets.error());
+
+  auto progress = builder::MakeProgress(ProgressModeFor(opts, env), 2);
+  for (const auto& w : plan->warnings) progress->Warning(w);
+  for (const auto& [id, value] : *secrets) std::cout << gha.Mask(value);
+
+  // 3. Execute.
+  registry::RegistryOptions ropts;
+  ropts.insecure_registries = opts.insecure_registries;
+  ropts.ca_file = opts.registry_ca;
+  registry::CredentialEnv cenv;
+  cenv.vars = env;
+  builder::RegistryImageSource images(**cache_store, ropts, cenv, progress.get());
+  builder::ExecutorOptions eo;
+  eo.labels = opts.labels;
+  std::string created_label;
+  {
+    auto e = env.find("SOURCE_DATE_EPOCH");
+    if (plan->source_date_epoch) {
+      eo.source_date_epoch = plan->source_date_epoch;
+    } else if (e != env.end() && !e->second.empty()) {
+      if (e->second.find_first_not_of("0123456789") != std::string::npos)
+        return fail(Error{"SOURCE_DATE_EPOCH=" + e->second + ": not a number of seconds"});
+      eo.source_date_epoch = std::stoll(e->second);
+    }
+  }
+  eo.no_cache = opts.no_cache;
+  eo.work_dir = work->path();
+  eo.mounts_root = JoinPath(*root, "mounts");
+  eo.secrets = *secrets;
+  builder::Executor exec(*plan, *context, eo, **cache_store, *layer_cache, &images, *progress);
+  auto image = exec.Build();
+  if (!image.ok()) return fail(image.error());
+
+  // 4. Outputs, then the push (last: a failed export never moves a tag).
+  for (const auto& out : outputs.files) {
+    Status st = builder::WriteOutput(out, *image, **cache_store, opts.tags, exec);
+    if (!st.ok()) return fail(st.error());
+  }
+  std::string pushed_digest;
+  if (outputs.push) {
+    std::map<std::string, std::vector<registry::Reference>> by_registry;
+    for (const auto& t : targets) by_registry[t.registry].push_back(t);
+    for (const auto& [reg, refs] : by_registry) {
+      auto client = images.Client(reg);
+      if (!client.ok()) return fail(client.error());
+      registry::PushOptions po;
+      po.parallel_blobs = ropts.parallel_blobs;
+      po.progress = builder::TransferReporter(progress.get(), "push");
+      po.blob_sources = images.blob_sources();
+      int pstep = progress->StepStarted("pushing " + Join(opts.tags, ", "));
+      auto res = registry::Push(**client, **cache_store, image->manifest_desc, refs, po);
+      progress->StepFinished(pstep, res.ok() ? builder::StepState::kDone
+                                             : builder::StepState::kFailed);
+      if (!res.ok()) return fail(res.error());
+    }
+    pushed_digest = image->manifest_desc.digest.str();
+  }
+
+  // 5. Files describing the result.
+  if (!opts.iidfile.empty()) {
+    Status st = WriteFileAtomic(opts.iidfile, image->config_desc.digest.str());
+    if (!st.ok()) return fail(st.error().Context("--iidfile"));
+  }
+  if (!opts.digest_file.empty()) {
+    Status st = WriteFileAtomic(opts.digest_file, image->manifest_desc.digest.str());
+    if (!st.ok()) return fail(st.error().Context("--digest-file"));
+  }
+  nlohmann::json meta = {
+      {"containerimage.digest", image->manifest_desc.digest.str()},
+      {"containerimage.config.digest", image->config_desc.digest.str()},
+      {"containerimage.descriptor",
+       {{"mediaType", image->manifest_desc.media_type},
+        {"digest", image->manifest_desc.digest.str()},
+        {"size", image->manifest_desc.size}}},
+      {"image.name", Join(opts.tags, ",")}};
+  if (!opts.metadata_file.empty()) {
+    Status st = WriteFileAtomic(opts.metadata_file, meta.dump(2) + "\n");
+    if (!st.ok()) return fail(st.error().Context("--metadata-file"));
+  }
+  if (gha.active()) {
+    (void)gha.SetOutput("digest", image->manifest_desc.digest.str());
+    (void)gha.SetOutput("imageid", image->config_desc.digest.str());
+    (void)gha.SetOutput("metadata", meta.dump());
+  }
+  builder::BuildSummary sum;
+  sum.image_digest = image->manifest_desc.digest.str();
+  sum.config_digest = image->config_desc.digest.str();
+  sum.image_size = static_cast<uint64_t>(image->config_desc.size + image->manifest_desc.size);
+  for (const auto& l : image->manifest.layers) sum.image_size += static_cast<uint64_t>(l.size);
+  sum.names = opts.tags;
+  sum.total_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  progress->Summary(sum);
+  return 0;
+}
+
 }  // namespace
 
 int Run(const Options& opts, const std::map<std::string, std::string>& env) {
@@ -102,9 +357,9 @@ int Run(const Options& opts, const std::map<std::string, std::string>& env) {
     case Command::kPrintPlan:
       return PrintPlan(opts, gha);
     case Command::kBuild:
+      return Build(opts, env, gha);
     case Command::kDoctor:
-      std::cerr << "ocibuild: this command is not implemented yet; use --print-plan to see what "
-                   "would be built\n";
+      std::cerr << "ocibuild: doctor is not implemented yet\n";
       return 1;
   }
   return 1;

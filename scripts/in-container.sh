@@ -55,6 +55,7 @@ for p in "${progs[@]}"; do
   done
 done
 cp -a "$src/testdata" "$src/scripts" "$t/src/"
+[ -d "$src/examples" ] && cp -a "$src/examples" "$t/src/"
 conf=${OCIBUILD_CONFORMANCE:-$src/../shared/conformance}
 [ -d "$conf" ] && cp -a "$conf" "$t/conformance"
 cp "$base_tar" "$t/cache/debian-minbase.tar"

@@ -1,0 +1,539 @@
+#include "builder/executor.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "builder/copy_files.h"
+#include "builder/run_step.h"
+#include "oci/layer_applier.h"
+#include "util/strings.h"
+
+namespace ocibuild::builder {
+namespace {
+
+// Go's %q of a []string: ["a" "b"].
+std::string GoQuotedList(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += " ";
+    out += "\"";
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "]";
+}
+
+// Go's %v of a []string: [a b].
+std::string GoList(const std::vector<std::string>& v) { return "[" + Join(v, " ") + "]"; }
+
+oci::Platform ToPlatform(const dockerfile::BuildPlatform& p) {
+  oci::Platform out;
+  out.os = p.os;
+  out.architecture = p.arch;
+  out.variant = p.variant;
+  return out;
+}
+
+// "80" -> "80/tcp"; "8000-8002/udp" -> three ports, as Docker's nat.ParsePortSpecs does.
+Result<std::vector<std::string>> ExpandPorts(const std::string& spec) {
+  auto [range, proto] = SplitOnce(spec, '/');
+  if (proto.empty()) proto = "tcp";
+  proto = ToLower(proto);
+  if (proto != "tcp" && proto != "udp" && proto != "sctp")
+    return Error{"invalid proto \"" + proto + "\" in EXPOSE " + spec};
+  auto [lo_s, hi_s] = SplitOnce(range, '-');
+  auto num = [&](const std::string& s) -> Result<int> {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 5)
+      return Error{"invalid port \"" + spec + "\" in EXPOSE"};
+    int v = std::stoi(s);
+    if (v > 65535) return Error{"invalid port \"" + spec + "\" in EXPOSE: out of range"};
+    return v;
+  };
+  OCIB_ASSIGN_OR_RETURN(int lo, num(lo_s));
+  int hi = lo;
+  if (!hi_s.empty()) {
+    OCIB_ASSIGN_OR_RETURN(hi, num(hi_s));
+  }
+  if (hi < lo) return Error{"invalid port range \"" + spec + "\" in EXPOSE"};
+  std::vector<std::string> out;
+  for (int p = lo; p <= hi; ++p) out.push_back(std::to_string(p) + "/" + proto);
+  return out;
+}
+
+std::string JoinGuest(const std::string& cwd, const std::string& p) {
+  if (StartsWith(p, "/")) return p;
+  std::string base = cwd.empty() ? "/" : cwd;
+  return base == "/" ? "/" + p : base + "/" + p;
+}
+
+}  // namespace
+
+Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& context,
+                   const ExecutorOptions& opts, oci::ContentStore& store, LayerCache& cache,
+                   ImageSource* images, Progress& progress)
+    : plan_(plan),
+      context_(context),
+      opts_(opts),
+      store_(store),
+      cache_(cache),
+      images_(images),
+      progress_(progress),
+      ws_(store, cache, opts.work_dir, opts.no_cache) {
+  commit_.layer.compression = opts.compression;
+  commit_.layer.source_date_epoch = opts.source_date_epoch;
+  commit_.media_type = oci::LayerMediaType(opts.format, opts.compression);
+  commit_.created = Created();
+}
+
+std::string Executor::Created() const {
+  std::time_t t = opts_.source_date_epoch ? static_cast<std::time_t>(*opts_.source_date_epoch)
+                                          : std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<BuiltImage> Executor::Build() {
+  for (const auto& ps : plan_.stages) OCIB_TRY(BuildStage(ps));
+  auto it = stages_.find(plan_.target);
+  if (it == stages_.end()) return Error{"internal: the target stage was not built"};
+  StageState& t = *it->second;
+
+  BuiltImage img;
+  img.config = t.config;
+  for (const auto& [k, v] : opts_.labels) img.config.config.labels[k] = v;
+  img.config.created = Created();
+  img.config_bytes = img.config.Serialize();
+  std::string config_mt(opts_.format == oci::MediaFormat::kOci ? oci::media_type::kOciConfig
+                                                               : oci::media_type::kDockerConfig);
+  OCIB_ASSIGN_OR_RETURN(img.config_desc, oci::PutBlob(store_, config_mt, img.config_bytes));
+
+  img.manifest.media_type = std::string(opts_.format == oci::MediaFormat::kOci
+                                            ? oci::media_type::kOciManifest
+                                            : oci::media_type::kDockerManifest);
+  img.manifest.config = img.config_desc;
+  for (oci::Descriptor d : t.layers) {
+    d.media_type = oci::ConvertMediaType(d.media_type, opts_.format);
+    img.manifest.layers.push_back(std::move(d));
+  }
+  img.manifest_bytes = img.manifest.Serialize();
+  OCIB_ASSIGN_OR_RETURN(img.manifest_desc,
+                        oci::PutBlob(store_, img.manifest.media_type, img.manifest_bytes));
+  return img;
+}
+
+Result<StageState*> Executor::MaterializedTarget() {
+  auto it = stages_.find(plan_.target);
+  if (it == stages_.end()) return Error{"internal: the target stage was not built"};
+  OCIB_TRY(ws_.Materialize(*it->second));
+  return it->second.get();
+}
+
+Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
+  oci::Platform platform = ToPlatform(ps.platform);
+  switch (ps.base.kind) {
+    case dockerfile::StageBase::Kind::kScratch:
+      s.config.SetPlatform(platform);
+      s.config.config.env = {std::string("PATH=") + kDefaultPath};
+      s.cache_key = "scratch:" + ps.platform.ToString();
+      return Ok();
+    case dockerfile::StageBase::Kind::kStage: {
+      auto it = stages_.find(ps.base.stage);
+      if (it == stages_.end()) return Error{"internal: base stage not built"};
+      const StageState& b = *it->second;
+      s.config = b.config;
+      s.layers = b.layers;
+      s.cache_key = b.cache_key;
+      return Ok();
+    }
+    case dockerfile::StageBase::Kind::kImage: {
+      if (!images_) return Error{"FROM " + ps.base.image + ": no registry access configured"};
+      OCIB_ASSIGN_OR_RETURN(PulledImage img, images_->Pull(ps.base.image, platform));
+      s.config = std::move(img.config);
+      s.layers = std::move(img.layers);
+      s.cache_key = "image:" + img.manifest_digest.str();
+      return Ok();
+    }
+  }
+  return Ok();
+}
+
+Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
+  auto owned = std::make_unique<StageState>();
+  StageState& s = *owned;
+  s.name = ps.display_name;
+  std::vector<dockerfile::Step> steps;
+  int total = static_cast<int>(ps.steps.size()) + 1;
+  {
+    std::string label = "[" + s.name + " 1/" + std::to_string(total) + "] FROM " +
+                        (ps.base.kind == dockerfile::StageBase::Kind::kImage ? ps.base.image
+                                                                             : ps.base_expr);
+    int pstep = progress_.StepStarted(label);
+    Status st = InitBase(ps, s);
+    progress_.StepFinished(pstep, st.ok() ? StepState::kDone : StepState::kFailed);
+    if (!st.ok())
+      return st.error().Context(plan_.filename + ":" + std::to_string(ps.line) + ": FROM");
+  }
+  // ONBUILD triggers of the base run first, and are not inherited further.
+  if (!s.config.config.on_build.empty()) {
+    std::string text = Join(s.config.config.on_build, "\n") + "\n";
+    auto parsed = dockerfile::ParseDockerfile(text, "ONBUILD");
+    if (!parsed.ok()) return parsed.error().Context("base image ONBUILD triggers");
+    OCIB_ASSIGN_OR_RETURN(steps, dockerfile::ParseInstructions(*parsed));
+    s.config.config.on_build.clear();
+    total += static_cast<int>(steps.size());
+  }
+  steps.insert(steps.end(), ps.steps.begin(), ps.steps.end());
+  stages_[ps.index] = std::move(owned);
+  int n = 2;
+  for (auto& step : steps) OCIB_TRY(ExecStep(ps, s, step, n++, total));
+  return Ok();
+}
+
+Result<StageState*> Executor::FindStage(const std::string& from) {
+  // A stage name, a stage index, or else an image reference.
+  for (const auto& ps : plan_.stages) {
+    if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from) {
+      auto it = stages_.find(ps.index);
+      if (it == stages_.end()) return Error{"stage " + from + " is used before it is built"};
+      return it->second.get();
+    }
+  }
+  return ImageStage(from);
+}
+
+Result<StageState*> Executor::ImageStage(const std::string& ref) {
+  auto it = image_stages_.find(ref);
+  if (it != image_stages_.end()) return it->second.get();
+  if (!images_) return Error{ref + ": no registry access configured"};
+  OCIB_ASSIGN_OR_RETURN(PulledImage img, images_->Pull(ref, ToPlatform(plan_.target_platform)));
+  auto s = std::make_unique<StageState>();
+  s->name = ref;
+  s->config = std::move(img.config);
+  s->layers = std::move(img.layers);
+  s->cache_key = "image:" + img.manifest_digest.str();
+  StageState* raw = s.get();
+  image_stages_[ref] = std::move(s);
+  return raw;
+}
+
+Status Executor::ExecWorkdir(StageState& s, const std::string& path, int pstep) {
+  std::string wd = dockerfile::CleanPath(JoinGuest(s.config.config.working_dir, path));
+  s.config.config.working_dir = wd;
+  std::string created_by = "WORKDIR " + wd;
+  if (wd == "/") {
+    StageWorkspace::AddHistory(s, created_by, true, commit_.created);
+    progress_.StepFinished(pstep, StepState::kDone);
+    return Ok();
+  }
+  nlohmann::json key = {{"op", "mkdir"}, {"path", wd}, {"user", s.config.config.user}};
+  std::string ck = ChainKey(s.cache_key, key);
+  OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, created_by, commit_));
+  if (hit) {
+    progress_.StepFinished(pstep, StepState::kCached);
+    return Ok();
+  }
+  OCIB_TRY(ws_.Materialize(s));
+  // BuildKit creates a missing WORKDIR owned by the current USER.
+  std::pair<uint32_t, uint32_t> owner{0, 0};
+  if (!s.config.config.user.empty()) {
+    OCIB_ASSIGN_OR_RETURN(UserDb users, s.Users());
+    OCIB_ASSIGN_OR_RETURN(auto id, users.ResolveUser(s.config.config.user));
+    owner = {id.uid, id.gid};
+  }
+  std::string rel = wd.substr(1);
+  std::string cur;
+  for (const auto& part : Split(rel, '/')) {
+    cur = cur.empty() ? part : cur + "/" + part;
+    auto existing = s.root->OpenAt(cur, O_PATH);
+    if (existing.ok()) continue;
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, s.root->MkdirAll(cur, 0755));
+    OCIB_TRY(SetOwnerAndMode(fd.get(), *s.store, owner.first, owner.second, S_IFDIR | 0755));
+  }
+  OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
+  progress_.StepFinished(pstep, StepState::kDone);
+  return Ok();
+}
+
+Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const std::string& label,
+                          int pstep) {
+  (void)label;
+  std::string dest = JoinGuest(s.config.config.working_dir, c.dest);
+  if (EndsWith(c.dest, "/") && !EndsWith(dest, "/")) dest += "/";
+  std::optional<uint32_t> chmod;
+  if (!c.chmod.empty()) {
+    OCIB_ASSIGN_OR_RETURN(chmod, ParseChmod(c.chmod));
+  }
+  // Where the files come from, and what identifies them for the cache.
+  StageState* from = nullptr;
+  std::vector<SourceMatch> matches;
+  std::optional<TempDir> heredoc_dir;
+  nlohmann::json sources = nlohmann::json::array();
+  if (!c.contents.empty()) {
+    OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("heredoc-", opts_.work_dir));
+    for (const auto& sc : c.contents) {
+      OCIB_TRY(WriteFile(JoinPath(td.path(), sc.path), sc.data, 0644));
+      matches.push_back(SourceMatch{sc.path, false});
+      sources.push_back({{"heredoc", sc.path}, {"digest", oci::Digest::OfBytes(sc.data).str()}});
+    }
+    heredoc_dir = std::move(td);
+  } else if (!c.from.empty()) {
+    OCIB_ASSIGN_OR_RETURN(from, FindStage(c.from));
+    sources.push_back({{"from", from->cache_key}, {"paths", c.sources}});
+  } else {
+    for (const auto& src : c.sources) {
+      if (StartsWith(src, "http://") || StartsWith(src, "https://") || StartsWith(src, "git@"))
+        return Error{std::string(c.is_add ? "ADD" : "COPY") + " " + src +
+                     ": remote sources are not supported yet; download them in a RUN step"};
+      OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src));
+      matches.insert(matches.end(), m.begin(), m.end());
+    }
+    OCIB_ASSIGN_OR_RETURN(std::string digest, context_.Digest(matches, c.excludes));
+    sources.push_back({{"context", digest}});
+  }
+  nlohmann::json key = {{"op", c.is_add ? "add" : "copy"}, {"sources", sources},
+                        {"dest", dest},                    {"chown", c.chown},
+                        {"chmod", c.chmod},                {"parents", c.parents},
+                        {"excludes", c.excludes},          {"link", c.link}};
+  std::string created_by = c.is_add ? "ADD" : "COPY";
+  if (c.parents) created_by += " --parents";
+  if (!c.chown.empty()) created_by += " --chown=" + c.chown;
+  if (!c.chmod.empty()) created_by += " --chmod=" + c.chmod;
+  for (const auto& src : c.sources) created_by += " " + src;
+  for (const auto& sc : c.contents) created_by += " " + sc.path;
+  created_by += " " + c.dest + " # buildkit";
+
+  std::string ck = ChainKey(s.cache_key, key);
+  OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, created_by, commit_));
+  if (hit) {
+    progress_.StepFinished(pstep, StepState::kCached);
+    return Ok();
+  }
+  OCIB_TRY(ws_.Materialize(s));
+  CopyOptions co;
+  co.dest = dest;
+  co.chmod = chmod;
+  co.excludes = c.excludes;
+  co.parents = c.parents;
+  if (!c.chown.empty()) {
+    OCIB_ASSIGN_OR_RETURN(UserDb users, s.Users());
+    OCIB_ASSIGN_OR_RETURN(co.chown, users.ResolveChown(c.chown));
+  }
+  std::optional<oci::RootDir> src_root;
+  CopySourceTree tree;
+  if (heredoc_dir) {
+    OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(heredoc_dir->path()));
+    src_root.emplace(std::move(r));
+    tree = CopySourceTree{&*src_root, nullptr, nullptr, matches};
+    co.several_sources = matches.size() > 1;
+  } else if (from) {
+    OCIB_TRY(ws_.Materialize(*from));
+    for (const auto& src : c.sources) {
+      std::string rel = dockerfile::CleanPath(JoinGuest("/", src));
+      rel = rel.size() > 1 ? rel.substr(1) : ".";
+      OCIB_ASSIGN_OR_RETURN(UniqueFd probe, from->root->OpenAt(rel == "." ? "" : rel, O_PATH));
+      struct stat st;
+      if (::fstat(probe.get(), &st) != 0) return SysError("stat", src);
+      tree.matches.push_back(SourceMatch{rel, S_ISDIR(st.st_mode)});
+    }
+    tree.root = &*from->root;
+    tree.store = from->store.get();
+    co.several_sources = c.sources.size() > 1;
+  } else {
+    OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(context_.dir()));
+    src_root.emplace(std::move(r));
+    tree = CopySourceTree{&*src_root, nullptr, &context_, matches};
+    co.several_sources = c.sources.size() > 1 ||
+                         std::any_of(c.sources.begin(), c.sources.end(),
+                                     [](const std::string& x) { return dockerfile::HasPathMeta(x); });
+  }
+  // ADD auto-extracts local tar archives (any compression) into the destination directory.
+  if (c.is_add && !heredoc_dir && !from && (!c.unpack.has_value() || *c.unpack)) {
+    std::vector<SourceMatch> plain;
+    for (const auto& m : tree.matches) {
+      if (m.is_dir) {
+        plain.push_back(m);
+        continue;
+      }
+      OCIB_ASSIGN_OR_RETURN(TempDir x, TempDir::Create("add-", opts_.work_dir));
+      oci::MetaStore xstore;
+      auto applied = oci::ApplyLayerFile(JoinPath(x.path(), "root"), xstore,
+                                         JoinPath(context_.dir(), m.rel));
+      if (!applied.ok()) {
+        plain.push_back(m);  // not an archive: copied as a file
+        continue;
+      }
+      OCIB_ASSIGN_OR_RETURN(oci::RootDir xr, oci::RootDir::Open(JoinPath(x.path(), "root")));
+      CopyOptions xo = co;
+      xo.dest = EndsWith(dest, "/") ? dest : dest + "/";
+      xo.several_sources = false;
+      CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true}}};
+      OCIB_TRY(CopyInto(*s.root, *s.store, xt, xo));
+    }
+    tree.matches = plain;
+  }
+  if (!tree.matches.empty()) OCIB_TRY(CopyInto(*s.root, *s.store, tree, co));
+  OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
+  progress_.StepFinished(pstep, StepState::kDone);
+  return Ok();
+}
+
+Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s,
+                          dockerfile::Step step, int number, int total) {
+  (void)ps;
+  dockerfile::ShellLex lex(plan_.escape);
+  std::string where = plan_.filename + ":" + std::to_string(step.line) + ": " + step.keyword;
+  if (!std::holds_alternative<dockerfile::ArgInstr>(step.instr)) {
+    Status st = dockerfile::ExpandInstruction(&step.instr, s.ExpansionEnv(), lex);
+    if (!st.ok()) return st.error().Context(where);
+  }
+  std::string label = "[" + s.name + " " + std::to_string(number) + "/" + std::to_string(total) +
+                      "] " + dockerfile::FormatInstruction(step);
+  int pstep = progress_.StepStarted(label);
+  auto meta = [&](const std::string& created_by) {
+    StageWorkspace::AddHistory(s, created_by, true, commit_.created);
+    progress_.StepFinished(pstep, StepState::kDone);
+    return Ok();
+  };
+  struct {
+    oci::ContainerConfig& c;
+  } cfg{s.config.config};
+  Status st = std::visit(
+      [&](auto& in) -> Status {
+        using T = std::decay_t<decltype(in)>;
+        if constexpr (std::is_same_v<T, dockerfile::FromInstr>) {
+          return Error{"FROM inside a stage"};
+        } else if constexpr (std::is_same_v<T, dockerfile::ArgInstr>) {
+          OCIB_ASSIGN_OR_RETURN(auto values,
+                                dockerfile::ResolveStageArg(in, plan_, s.ExpansionEnv(), lex));
+          std::vector<std::string> parts;
+          for (const auto& [k, v] : values) {
+            if (v) s.args.Set(k, *v);
+            parts.push_back(v ? k + "=" + *v : k);
+          }
+          return meta("ARG " + Join(parts, " "));
+        } else if constexpr (std::is_same_v<T, dockerfile::EnvInstr>) {
+          std::string cb = "ENV";
+          for (const auto& kv : in.vars) {
+            cfg.c.SetEnv(kv.key, kv.value);
+            cb += " " + kv.key + "=" + kv.value;
+          }
+          return meta(cb);
+        } else if constexpr (std::is_same_v<T, dockerfile::LabelInstr>) {
+          std::string cb = "LABEL";
+          for (const auto& kv : in.labels) {
+            cfg.c.labels[kv.key] = kv.value;
+            cb += " " + kv.key + "=" + kv.value;
+          }
+          return meta(cb);
+        } else if constexpr (std::is_same_v<T, dockerfile::MaintainerInstr>) {
+          s.config.author = in.maintainer;
+          return meta("MAINTAINER " + in.maintainer);
+        } else if constexpr (std::is_same_v<T, dockerfile::UserInstr>) {
+          cfg.c.user = in.user;
+          return meta("USER " + in.user);
+        } else if constexpr (std::is_same_v<T, dockerfile::ExposeInstr>) {
+          for (const auto& p : in.ports) {
+            OCIB_ASSIGN_OR_RETURN(auto ports, ExpandPorts(p));
+            cfg.c.exposed_ports.insert(ports.begin(), ports.end());
+          }
+          std::vector<std::string> shown;
+          for (const auto& p : cfg.c.exposed_ports) shown.push_back(p + ":{}");
+          return meta("EXPOSE map[" + Join(shown, " ") + "]");
+        } else if constexpr (std::is_same_v<T, dockerfile::VolumeInstr>) {
+          for (const auto& v : in.volumes) {
+            if (TrimSpace(v).empty()) return Error{"VOLUME specified can not be an empty string"};
+            cfg.c.volumes.insert(v);
+          }
+          return meta("VOLUME " + GoList(in.volumes));
+        } else if constexpr (std::is_same_v<T, dockerfile::CmdInstr>) {
+          std::vector<std::string> cmd = in.command.args;
+          if (in.command.shell_form) {
+            std::vector<std::string> sh = cfg.c.shell && !cfg.c.shell->empty()
+                                              ? *cfg.c.shell
+                                              : std::vector<std::string>{"/bin/sh", "-c"};
+            cmd.insert(cmd.begin(), sh.begin(), sh.end());
+          }
+          cfg.c.cmd = cmd;
+          s.cmd_set = true;
+          return meta("CMD " + GoQuotedList(cmd));
+        } else if constexpr (std::is_same_v<T, dockerfile::EntrypointInstr>) {
+          std::vector<std::string> ep = in.command.args;
+          if (in.command.shell_form) {
+            std::vector<std::string> sh = cfg.c.shell && !cfg.c.shell->empty()
+                                              ? *cfg.c.shell
+                                              : std::vector<std::string>{"/bin/sh", "-c"};
+            ep.insert(ep.begin(), sh.begin(), sh.end());
+          }
+          cfg.c.entrypoint = ep;
+          // A CMD inherited from the base does not survive a new ENTRYPOINT.
+          if (!s.cmd_set) cfg.c.cmd.reset();
+          return meta("ENTRYPOINT " + GoQuotedList(ep));
+        } else if constexpr (std::is_same_v<T, dockerfile::ShellInstr>) {
+          cfg.c.shell = in.shell;
+          return meta("SHELL " + GoList(in.shell));
+        } else if constexpr (std::is_same_v<T, dockerfile::HealthcheckInstr>) {
+          oci::HealthConfig h;
+          h.test = in.test;
+          h.interval = in.interval_ns;
+          h.timeout = in.timeout_ns;
+          h.start_period = in.start_period_ns;
+          h.start_interval = in.start_interval_ns;
+          h.retries = in.retries;
+          cfg.c.healthcheck = h;
+          return meta("HEALTHCHECK " + GoList(in.test));
+        } else if constexpr (std::is_same_v<T, dockerfile::StopSignalInstr>) {
+          cfg.c.stop_signal = in.signal;
+          return meta("STOPSIGNAL " + in.signal);
+        } else if constexpr (std::is_same_v<T, dockerfile::OnbuildInstr>) {
+          cfg.c.on_build.push_back(in.expression);
+          progress_.StepFinished(pstep, StepState::kDone);  // BuildKit records no history
+          return Ok();
+        } else if constexpr (std::is_same_v<T, dockerfile::WorkdirInstr>) {
+          return ExecWorkdir(s, in.path, pstep);
+        } else if constexpr (std::is_same_v<T, dockerfile::CopyInstr>) {
+          return ExecCopy(s, in, label, pstep);
+        } else if constexpr (std::is_same_v<T, dockerfile::RunInstr>) {
+          OCIB_ASSIGN_OR_RETURN(TempDir scratch,
+                                TempDir::Create("run-" + std::to_string(scratch_seq_++) + "-",
+                                                opts_.work_dir));
+          RunEnvironment renv;
+          renv.plan = &plan_;
+          renv.context = &context_;
+          renv.find_stage = [this](const std::string& f) { return FindStage(f); };
+          renv.materialize = [this](StageState& st2) { return ws_.Materialize(st2); };
+          renv.secrets = &opts_.secrets;
+          renv.mounts_root = opts_.mounts_root;
+          renv.scratch = scratch.path();
+          OCIB_ASSIGN_OR_RETURN(RunIdentity id, IdentifyRun(in, s, renv));
+          std::string ck = ChainKey(s.cache_key, id.key);
+          OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, id.created_by, commit_));
+          if (hit) {
+            progress_.StepFinished(pstep, StepState::kCached);
+            return Ok();
+          }
+          OCIB_TRY(ws_.Materialize(s));
+          OCIB_ASSIGN_OR_RETURN(PlannedRun pr, PlanRun(in, id, s, renv));
+          OCIB_TRY(RunPlanned(pr, s, progress_, pstep));
+          OCIB_TRY(ws_.Commit(s, ck, id.created_by, commit_));
+          progress_.StepFinished(pstep, StepState::kDone);
+          return Ok();
+        }
+      },
+      step.instr);
+  if (!st.ok()) {
+    progress_.StepFinished(pstep, StepState::kFailed);
+    return st.error().Context(where);
+  }
+  return Ok();
+}
+
+}  // namespace ocibuild::builder

@@ -1,0 +1,80 @@
+// The executor: builds the stages of a BuildPlan in order, each step with Docker's semantics,
+// and assembles the final image (config + manifest, blobs in the content store).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/build_context.h"
+#include "builder/image_source.h"
+#include "builder/layer_cache.h"
+#include "builder/progress.h"
+#include "builder/stage_state.h"
+#include "dockerfile-parser/plan.h"
+#include "oci/content_store.h"
+#include "oci/image_config.h"
+#include "oci/manifest.h"
+#include "oci/media_types.h"
+
+namespace ocibuild::builder {
+
+struct ExecutorOptions {
+  std::vector<std::pair<std::string, std::string>> labels;  // --label, applied last
+  bool no_cache = false;
+  std::string work_dir;     // scratch space for rootfs directories (removed by the caller)
+  std::string mounts_root;  // persistent RUN --mount=type=cache directories
+  std::map<std::string, std::string> secrets;  // id -> content
+  oci::MediaFormat format = oci::MediaFormat::kOci;
+  oci::Compression compression = oci::Compression::kGzip;
+  std::optional<int64_t> source_date_epoch;
+};
+
+struct BuiltImage {
+  oci::ImageConfig config;
+  std::string config_bytes;
+  oci::Descriptor config_desc;
+  oci::Manifest manifest;
+  std::string manifest_bytes;
+  oci::Descriptor manifest_desc;
+};
+
+class Executor {
+ public:
+  Executor(const dockerfile::BuildPlan& plan, const BuildContext& context,
+           const ExecutorOptions& opts, oci::ContentStore& store, LayerCache& cache,
+           ImageSource* images, Progress& progress);
+
+  Result<BuiltImage> Build();
+  // The target stage with its rootfs unpacked (for --output type=tar|local).
+  Result<StageState*> MaterializedTarget();
+
+ private:
+  Status BuildStage(const dockerfile::PlannedStage& ps);
+  Status InitBase(const dockerfile::PlannedStage& ps, StageState& s);
+  Status ExecStep(const dockerfile::PlannedStage& ps, StageState& s, dockerfile::Step step,
+                  int number, int total);
+  Status ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const std::string& label,
+                  int progress_step);
+  Status ExecWorkdir(StageState& s, const std::string& path, int progress_step);
+  Result<StageState*> FindStage(const std::string& from);
+  Result<StageState*> ImageStage(const std::string& ref);
+  std::string Created() const;
+
+  const dockerfile::BuildPlan& plan_;
+  const BuildContext& context_;
+  const ExecutorOptions& opts_;
+  oci::ContentStore& store_;
+  LayerCache& cache_;
+  ImageSource* images_;
+  Progress& progress_;
+  StageWorkspace ws_;
+  std::map<int, std::unique_ptr<StageState>> stages_;             // by Dockerfile index
+  std::map<std::string, std::unique_ptr<StageState>> image_stages_;  // COPY --from=<image>
+  CommitOptions commit_;
+  int scratch_seq_ = 0;
+};
+
+}  // namespace ocibuild::builder

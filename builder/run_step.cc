@@ -1,0 +1,282 @@
+#include "builder/run_step.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "builder/copy_files.h"
+#include "dockerfile-parser/path_match.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+
+namespace ocibuild::builder {
+namespace {
+
+std::vector<std::string> StageShell(const StageState& s) {
+  if (s.config.config.shell && !s.config.config.shell->empty()) return *s.config.config.shell;
+  return {"/bin/sh", "-c"};
+}
+
+void SetEnv(std::vector<std::string>& env, const std::string& k, const std::string& v,
+            bool override_existing) {
+  std::string prefix = k + "=";
+  for (auto& e : env) {
+    if (StartsWith(e, prefix)) {
+      if (override_existing) e = prefix + v;
+      return;
+    }
+  }
+  env.push_back(prefix + v);
+}
+
+// The image's ENV, then the stage's ARGs where ENV does not set them (ENV wins).
+std::vector<std::string> StepEnv(const StageState& stage) {
+  std::vector<std::string> env = stage.config.config.env;
+  for (const auto& [k, v] : stage.args.items()) SetEnv(env, k, v, false);
+  return env;
+}
+
+std::string MountTarget(const dockerfile::Mount& m, const std::string& cwd) {
+  return StartsWith(m.target, "/") ? m.target : JoinPath(cwd, m.target);
+}
+
+std::string Cwd(const StageState& s) {
+  return s.config.config.working_dir.empty() ? "/" : s.config.config.working_dir;
+}
+
+std::string CleanRel(const std::string& p) {
+  std::string rel = dockerfile::CleanPath(p.empty() ? "/" : p);
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  return rel;
+}
+
+// A heredoc-only RUN runs its body; with a shebang, as a file (BuildKit's rules).
+struct HeredocPlan {
+  std::vector<std::string> args;
+  std::string script_name;  // set when the body runs as /dev/pipes/<name>
+  std::string script;
+};
+
+Result<HeredocPlan> PlanHeredocs(const dockerfile::CommandLine& cmd) {
+  HeredocPlan hp;
+  hp.args = cmd.args;
+  const auto& files = cmd.files;
+  if (files.empty()) return hp;
+  if (cmd.args.size() != 1 || !cmd.shell_form) return Error{"RUN with heredocs needs the shell form"};
+  std::string trimmed(TrimSpace(cmd.args[0]));
+  bool only_heredoc = files.size() == 1 && dockerfile::IsHeredocWord(trimmed);
+  if (only_heredoc) {
+    std::string body = files[0].chomp ? dockerfile::ChompHeredocContent(files[0].content)
+                                      : files[0].content;
+    if (StartsWith(body, "#!")) {
+      hp.script_name = files[0].name;
+      hp.script = body;
+      hp.args = {"/dev/pipes/" + files[0].name};
+    } else {
+      hp.args = {body};
+    }
+    return hp;
+  }
+  std::string full = cmd.args[0];
+  for (const auto& f : files) full += "\n" + f.content + f.name;
+  hp.args = {full};
+  return hp;
+}
+
+}  // namespace
+
+Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageState& stage,
+                                const RunEnvironment& renv) {
+  RunIdentity id;
+  OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
+  if (!hp.script_name.empty() || !run.command.shell_form) {
+    id.argv = hp.args;
+  } else {
+    id.argv = StageShell(stage);
+    id.argv.insert(id.argv.end(), hp.args.begin(), hp.args.end());
+  }
+  if (id.argv.empty()) return Error{"RUN with an empty command"};
+  std::string cwd = Cwd(stage);
+  nlohmann::json mounts = nlohmann::json::array();
+  for (const auto& m : run.mounts) {
+    nlohmann::json mk = {{"type", m.type}, {"target", MountTarget(m, cwd)}};
+    if (m.type == "cache" || m.type == "secret") mk["id"] = m.id;
+    if (m.type == "bind") {
+      if (m.from.empty()) {
+        OCIB_ASSIGN_OR_RETURN(auto matches, renv.context->Resolve(m.source.empty() ? "/" : m.source));
+        OCIB_ASSIGN_OR_RETURN(std::string d, renv.context->Digest(matches, {}));
+        mk["digest"] = d;
+      } else {
+        OCIB_ASSIGN_OR_RETURN(StageState * from, renv.find_stage(m.from));
+        mk["from"] = from->cache_key;
+        mk["source"] = CleanRel(m.source);
+      }
+    }
+    mounts.push_back(mk);
+  }
+  nlohmann::json key = {{"op", "run"},
+                        {"argv", id.argv},
+                        {"env", StepEnv(stage)},
+                        {"user", stage.config.config.user},
+                        {"cwd", cwd},
+                        {"network", run.network},
+                        {"mounts", mounts}};
+  if (!hp.script_name.empty()) key["script"] = hp.script;
+  id.key = std::move(key);
+  // History: BuildKit's "RUN |N K=V ... argv # buildkit", with the stage's ARGs.
+  std::string cb = "RUN ";
+  if (!stage.args.items().empty()) {
+    cb += "|" + std::to_string(stage.args.items().size());
+    for (const auto& [k, v] : stage.args.items()) cb += " " + k + "=" + v;
+    cb += " ";
+  }
+  id.created_by = cb + Join(id.argv, " ") + " # buildkit";
+  return id;
+}
+
+Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& id,
+                           StageState& stage, const RunEnvironment& renv) {
+  PlannedRun out;
+  sandbox::RunSpec& spec = out.spec;
+  spec.argv = id.argv;
+  std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings();
+
+  OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
+  if (!hp.script_name.empty()) {
+    std::string dir = JoinPath(renv.scratch, "pipes");
+    OCIB_TRY(MakeDirs(dir, 0755));
+    OCIB_TRY(WriteFile(JoinPath(dir, hp.script_name), hp.script, 0755));
+    maps.push_back({"/dev/pipes", dir});
+  }
+
+  std::vector<std::string> env = StepEnv(stage);
+  for (const auto& [k, v] : renv.plan->proxy_env) SetEnv(env, k, v, false);
+  SetEnv(env, "PATH", kDefaultPath, false);
+  OCIB_ASSIGN_OR_RETURN(UserDb users, stage.Users());
+  auto who = users.ResolveUser(stage.config.config.user);
+  if (!who.ok()) return std::move(who).error();
+  SetEnv(env, "HOME", who->home, false);
+  spec.uid = who->uid;
+  spec.gid = who->gid;
+  spec.groups = who->groups;
+  spec.cwd = Cwd(stage);
+  spec.umask = 022;
+  spec.rootfs = stage.rootfs();
+  spec.network = run.network != "none";
+
+  // Mounts become path mappings: none of them is inside the rootfs, so none is in the layer.
+  int n = 0;
+  for (const auto& m : run.mounts) {
+    std::string target = MountTarget(m, spec.cwd);
+    std::string host = JoinPath(renv.scratch, "mount-" + std::to_string(n++));
+    if (m.type == "cache") {
+      host = JoinPath(renv.mounts_root, "cache/" + Sha256::HexOf(m.id).substr(0, 24));
+      OCIB_TRY(MakeDirs(host, 0755));
+    } else if (m.type == "tmpfs") {
+      OCIB_TRY(MakeDirs(host, 0755));
+    } else if (m.type == "secret") {
+      const std::string* secret = nullptr;
+      if (renv.secrets) {
+        auto it = renv.secrets->find(m.id);
+        if (it != renv.secrets->end()) secret = &it->second;
+      }
+      if (!secret) {
+        if (m.required)
+          return Error{"secret " + m.id + " is required but was not provided (pass --secret id=" +
+                       m.id + ",src=FILE or env=VAR)"};
+        continue;
+      }
+      out.secret_values.push_back(*secret);
+      if (m.env) SetEnv(env, *m.env, *secret, true);
+      if (m.env && m.target.empty()) continue;
+      OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(host, O_WRONLY | O_CREAT | O_EXCL, 0600));
+      OCIB_TRY(WriteAll(fd.get(), *secret, "secret " + m.id));
+    } else if (m.type == "bind") {
+      // A private copy: writes (allowed with rw) are thrown away and never reach the source.
+      OCIB_TRY(MakeDirs(host, 0755));
+      OCIB_ASSIGN_OR_RETURN(oci::RootDir dst, oci::RootDir::Open(host));
+      oci::MetaStore scratch_store;
+      CopyOptions co;
+      co.dest = "/";
+      std::optional<oci::RootDir> croot;
+      CopySourceTree src;
+      if (m.from.empty()) {
+        OCIB_ASSIGN_OR_RETURN(auto matches, renv.context->Resolve(m.source.empty() ? "/" : m.source));
+        OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(renv.context->dir()));
+        croot.emplace(std::move(r));
+        src = CopySourceTree{&*croot, nullptr, renv.context, matches};
+      } else {
+        OCIB_ASSIGN_OR_RETURN(StageState * from, renv.find_stage(m.from));
+        OCIB_TRY(renv.materialize(*from));
+        std::string rel = CleanRel(m.source);
+        OCIB_ASSIGN_OR_RETURN(UniqueFd probe, from->root->OpenAt(rel, O_PATH));
+        struct stat st;
+        if (::fstat(probe.get(), &st) != 0) return SysError("stat", "/" + rel);
+        src = CopySourceTree{&*from->root, from->store.get(), nullptr,
+                             {SourceMatch{rel.empty() ? "." : rel, S_ISDIR(st.st_mode)}}};
+      }
+      if (src.matches.size() == 1 && !src.matches[0].is_dir) {
+        co.dest = "/" + Split(src.matches[0].rel, '/').back();
+        host = JoinPath(host, co.dest);
+      }
+      OCIB_TRY(CopyInto(dst, scratch_store, src, co));
+    } else if (m.type == "ssh") {
+      return Error{"RUN --mount=type=ssh is not supported: ocibuild does not forward an SSH "
+                   "agent; use a secret mount for keys"};
+    } else {
+      return Error{"unknown mount type " + m.type};
+    }
+    maps.push_back({target, host});
+  }
+  spec.mappings = std::move(maps);
+  spec.env = std::move(env);
+  return out;
+}
+
+Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int step) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return SysError("pipe2", "RUN output");
+  UniqueFd rd(p[0]), wr(p[1]);
+  run.spec.stdout_fd = wr.get();
+  run.spec.stderr_fd = wr.get();
+  run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
+  OCIB_TRY(stage.store->Save(run.spec.metastore_path));
+
+  std::thread pump([&] {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(rd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      std::string chunk(buf, static_cast<size_t>(n));
+      for (const auto& s : run.secret_values) {
+        if (s.empty()) continue;
+        for (size_t i; (i = chunk.find(s)) != std::string::npos;) chunk.replace(i, s.size(), "****");
+      }
+      progress.StepOutput(step, chunk);
+    }
+  });
+  auto res = sandbox::RunStep(run.spec);
+  wr.reset();  // the pump sees EOF once no process holds the pipe any more
+  pump.join();
+  auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
+  ::unlink(run.spec.metastore_path.c_str());
+  if (!loaded.ok()) return loaded.error();
+  *stage.store = std::move(*loaded);
+  if (!res.ok()) return res.error();
+  if (res->exit_code != 0) {
+    std::string msg = "process \"" + Join(run.spec.argv, " ") +
+                      "\" did not complete successfully: exit code: " +
+                      std::to_string(res->exit_code);
+    auto tail = progress.TailOf(step, 10);
+    if (!tail.empty()) {
+      msg += "\n  last output:";
+      for (const auto& l : tail) msg += "\n    " + l;
+    }
+    return Error{msg};
+  }
+  return Ok();
+}
+
+}  // namespace ocibuild::builder

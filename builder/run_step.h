@@ -1,0 +1,63 @@
+// RUN, planned then executed: PlanRun turns a RUN instruction and the stage's state into plain
+// data — the sandbox's RunSpec (argv, env, user, cwd, mounts as path mappings), the cache key
+// material and the history text — and RunPlanned runs it, streaming output to the progress.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "builder/build_context.h"
+#include "builder/progress.h"
+#include "builder/sandbox/sandbox.h"
+#include "builder/stage_state.h"
+#include "dockerfile-parser/instructions.h"
+#include "dockerfile-parser/plan.h"
+
+namespace ocibuild::builder {
+
+struct RunEnvironment {
+  const dockerfile::BuildPlan* plan = nullptr;
+  const BuildContext* context = nullptr;
+  // Finds a mount's from= (stage name/index or image), and gives it a rootfs when needed.
+  std::function<Result<StageState*>(const std::string& from)> find_stage;
+  std::function<Status(StageState&)> materialize;
+  const std::map<std::string, std::string>* secrets = nullptr;  // id -> content
+  std::string mounts_root;  // persistent cache mounts live below it
+  std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
+};
+
+struct RunIdentity {
+  std::vector<std::string> argv;
+  nlohmann::json key;      // what the cache key covers
+  std::string created_by;  // history text, BuildKit's format
+};
+
+// What identifies the step for the cache, computed without touching any rootfs: the parent's
+// chain key already pins the filesystem, so USER is keyed by its spec, mounts by the content
+// digests (context) or chain keys (stages) of their sources. Secrets are deliberately not part
+// of the key, as in BuildKit.
+Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageState& stage,
+                                const RunEnvironment& env);
+
+struct PlannedRun {
+  sandbox::RunSpec spec;
+  std::vector<std::string> secret_values;  // never to be printed
+};
+
+// The stage must be materialized (its /etc/passwd resolves USER).
+Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& id,
+                           StageState& stage, const RunEnvironment& env);
+
+// Runs the step; the stage's metadata store is handed to the sandbox and read back afterwards.
+// A non-zero exit is an error with the exit code and the last lines of output.
+Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int step);
+
+// The default PATH BuildKit gives images that set none.
+inline constexpr char kDefaultPath[] =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+}  // namespace ocibuild::builder

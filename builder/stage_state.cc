@@ -1,0 +1,126 @@
+#include "builder/stage_state.h"
+
+#include <fcntl.h>
+
+#include "oci/diff.h"
+#include "oci/layer_applier.h"
+#include "util/strings.h"
+
+namespace ocibuild::builder {
+namespace {
+
+constexpr char kHistoryComment[] = "buildkit.dockerfile.v0";
+
+Result<std::string> ReadInRoot(const oci::RootDir& root, const std::string& rel) {
+  auto fd = root.OpenAt(rel, O_RDONLY);
+  if (!fd.ok()) {
+    if (fd.error().sys_errno == ENOENT || fd.error().sys_errno == ENOTDIR) return std::string();
+    return std::move(fd).error();
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0) return SysError("read", "/" + rel);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+dockerfile::Env StageState::ExpansionEnv() const {
+  dockerfile::Env env = args;
+  for (const auto& kv : config.config.env) {
+    auto [k, v] = SplitOnce(kv, '=');
+    env.Set(k, v);
+  }
+  return env;
+}
+
+Result<UserDb> StageState::Users() const {
+  if (!root) return Error{"internal: stage " + name + " has no rootfs"};
+  OCIB_ASSIGN_OR_RETURN(std::string passwd, ReadInRoot(*root, "etc/passwd"));
+  OCIB_ASSIGN_OR_RETURN(std::string group, ReadInRoot(*root, "etc/group"));
+  return UserDb::Parse(passwd, group);
+}
+
+Status StageWorkspace::Materialize(StageState& s) {
+  if (!s.root) {
+    s.dir = JoinPath(work_root_, "stage-" + std::to_string(next_dir_++));
+    OCIB_TRY(RemoveAll(s.dir));
+    OCIB_TRY(MakeDirs(s.rootfs(), 0755));
+    s.store = std::make_unique<oci::MetaStore>();
+    OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(s.rootfs()));
+    s.root.emplace(std::move(r));
+    s.applied = 0;
+    s.snapshot.reset();
+  }
+  if (s.applied < s.layers.size() || !s.snapshot) {
+    for (; s.applied < s.layers.size(); ++s.applied) {
+      const oci::Descriptor& d = s.layers[s.applied];
+      OCIB_ASSIGN_OR_RETURN(UniqueFd fd, store_.Open(d.digest));
+      auto st = oci::ApplyLayer(*s.root, *s.store, fd.get());
+      if (!st.ok()) return st.error().Context("unpacking layer " + d.digest.str());
+    }
+    OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store));
+    s.snapshot = std::move(snap);
+  }
+  return Ok();
+}
+
+void StageWorkspace::AddHistory(StageState& s, const std::string& created_by, bool empty_layer,
+                                const std::string& created) {
+  oci::HistoryEntry h;
+  h.created = created;
+  h.created_by = created_by;
+  h.comment = kHistoryComment;
+  h.empty_layer = empty_layer;
+  s.config.history.push_back(std::move(h));
+}
+
+Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
+                                      const std::string& created_by, const CommitOptions& opts) {
+  if (no_cache_) return false;
+  OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> hit, cache_.Get(key, store_));
+  if (!hit) return false;
+  if (hit->layer) {
+    s.layers.push_back(*hit->layer);
+    s.config.diff_ids.push_back(hit->diff_id);
+  }
+  AddHistory(s, created_by, !hit->layer.has_value(), opts.created);
+  s.cache_key = key;
+  return true;
+}
+
+Status StageWorkspace::Commit(StageState& s, const std::string& key,
+                              const std::string& created_by, const CommitOptions& opts) {
+  oci::Snapshot after;
+  OCIB_ASSIGN_OR_RETURN(std::vector<oci::LayerChange> changes,
+                        oci::Diff(*s.snapshot, *s.root, *s.store, &after));
+  CachedStep step;
+  if (!changes.empty()) {
+    OCIB_ASSIGN_OR_RETURN(std::unique_ptr<oci::BlobWriter> w, store_.NewWriter());
+    OCIB_ASSIGN_OR_RETURN(
+        oci::LayerResult lr,
+        oci::WriteLayer(*s.root, *s.store, std::move(changes), opts.layer,
+                        [&](std::string_view data) { return w->Write(data); }));
+    OCIB_ASSIGN_OR_RETURN(oci::Digest d, w->Commit(lr.digest, static_cast<int64_t>(lr.size)));
+    oci::Descriptor desc;
+    desc.media_type = opts.media_type.empty() ? lr.media_type : opts.media_type;
+    desc.digest = d;
+    desc.size = static_cast<int64_t>(lr.size);
+    step.layer = desc;
+    step.diff_id = lr.diff_id;
+    s.layers.push_back(desc);
+    s.config.diff_ids.push_back(lr.diff_id);
+    s.applied = s.layers.size();  // the rootfs already holds this layer
+  }
+  s.snapshot = std::move(after);
+  AddHistory(s, created_by, !step.layer.has_value(), opts.created);
+  s.cache_key = key;
+  return cache_.Put(key, step);
+}
+
+}  // namespace ocibuild::builder

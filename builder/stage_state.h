@@ -1,0 +1,86 @@
+// The state of one stage while it is built: the image config and layers so far, the cache key
+// of the last step, and a rootfs directory that exists only once a step needs it. Steps that
+// hit the cache just append their layer; the first miss unpacks the layers not yet applied
+// (never more than once per layer), so a fully cached build touches no files.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/layer_cache.h"
+#include "builder/user_db.h"
+#include "dockerfile-parser/shell_lex.h"
+#include "oci/content_store.h"
+#include "oci/image_config.h"
+#include "oci/layer_writer.h"
+#include "oci/metastore.h"
+#include "oci/safe_path.h"
+#include "oci/snapshot.h"
+#include "util/fs.h"
+
+namespace ocibuild::builder {
+
+struct StageState {
+  std::string name;  // display name ("app", "stage-0")
+  oci::ImageConfig config;
+  std::vector<oci::Descriptor> layers;  // parallel to config.diff_ids
+  std::string cache_key;                // chain key after the last step
+  dockerfile::Env args;                 // ARGs declared in this stage, with values
+  bool cmd_set = false;                 // CMD given in this stage (ENTRYPOINT keeps it)
+
+  // Lazily materialized filesystem.
+  std::string dir;     // work directory; rootfs is <dir>/rootfs
+  size_t applied = 0;  // how many of `layers` the rootfs holds
+  std::unique_ptr<oci::MetaStore> store;
+  std::optional<oci::RootDir> root;
+  std::optional<oci::Snapshot> snapshot;  // the rootfs as of the last applied layer
+
+  std::string rootfs() const { return dir + "/rootfs"; }
+  bool materialized() const { return root.has_value(); }
+
+  // The stage's environment for word expansion: ARGs, then ENV over them (ENV wins).
+  dockerfile::Env ExpansionEnv() const;
+  // /etc/passwd and /etc/group of the rootfs (read in-root; empty when absent).
+  Result<UserDb> Users() const;
+};
+
+struct CommitOptions {
+  oci::LayerWriteOptions layer;
+  std::string media_type;  // layer media type to record (OCI or Docker family)
+  std::string created;     // history timestamp (RFC 3339)
+};
+
+class StageWorkspace {
+ public:
+  StageWorkspace(oci::ContentStore& store, LayerCache& cache, std::string work_root, bool no_cache)
+      : store_(store), cache_(cache), work_root_(std::move(work_root)), no_cache_(no_cache) {}
+
+  // Makes sure `s` has a rootfs holding all its layers, and a snapshot of it.
+  Status Materialize(StageState& s);
+
+  // Looks up a step in the cache (unless --no-cache). On a hit the layer and history entry are
+  // appended and true is returned.
+  Result<bool> TryCache(StageState& s, const std::string& key, const std::string& created_by,
+                        const CommitOptions& opts);
+  // After a step ran in the materialized rootfs: diff against the snapshot, write the layer
+  // (or record an empty one), append it with its history entry, remember it under `key`.
+  Status Commit(StageState& s, const std::string& key, const std::string& created_by,
+                const CommitOptions& opts);
+  // A history entry for a step that changes only the config.
+  static void AddHistory(StageState& s, const std::string& created_by, bool empty_layer,
+                         const std::string& created);
+
+  oci::ContentStore& store() { return store_; }
+  const std::string& work_root() const { return work_root_; }
+
+ private:
+  oci::ContentStore& store_;
+  LayerCache& cache_;
+  std::string work_root_;
+  bool no_cache_;
+  int next_dir_ = 0;
+};
+
+}  // namespace ocibuild::builder
