@@ -110,7 +110,7 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
               "variable expansion is not supported for --from, define a new stage with FROM "
               "using ARG from global scope as a workaround");
         }
-        StageDependency d{StageDependency::Via::kCopy, -1, "", step.line};
+        StageDependency d{StageDependency::Via::kCopy, -1, "", step.line, c->from, ""};
         int index;
         if (ParseIndex(c->from, &index)) {
           if (index >= static_cast<int>(stages.size())) {
@@ -121,28 +121,15 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
           d.stage = find(c->from);
           if (d.stage < 0) d.image = c->from;
         }
-        if (d.stage >= st.index) {
-          return err("cannot copy from stage \"" + c->from +
-                     "\", it needs to be defined before current stage \"" + st.DisplayName() +
-                     "\"");
-        }
         out.push_back(std::move(d));
       }
       if (const auto* r = std::get_if<RunInstr>(&step.instr)) {
         for (const auto& m : r->mounts) {
           if (m.from.empty()) continue;
-          StageDependency d{StageDependency::Via::kMount, -1, "", step.line};
-          int index;
-          if (ParseIndex(m.from, &index) && index < static_cast<int>(stages.size())) {
-            d.stage = index;
-          } else {
-            d.stage = find(m.from);
-            if (d.stage < 0) d.image = m.from;
-          }
-          if (d.stage == st.index) {
-            return file.ErrorAt(StepPos(file, step.line, "from="),
-                                "stage \"" + st.DisplayName() + "\" cannot mount from itself");
-          }
+          StageDependency d{StageDependency::Via::kMount, -1, "", step.line, m.from, m.target};
+          // Mounts name stages only (BuildKit): "0" here is an image called 0.
+          d.stage = find(m.from);
+          if (d.stage < 0) d.image = m.from;
           out.push_back(std::move(d));
         }
       }
@@ -155,33 +142,73 @@ Result<std::vector<int>> NeededStages(const ParsedDockerfile& file,
                                       const std::vector<Stage>& stages,
                                       const std::vector<std::vector<StageDependency>>& deps,
                                       int target) {
-  // Iterative DFS (white/grey/black) so deep chains cannot exhaust the stack.
-  enum Color { kWhite, kGrey, kBlack };
-  std::vector<Color> color(stages.size(), kWhite);
+  auto needle = [](const StageDependency& d) {
+    return d.via == StageDependency::Via::kCopy    ? "--from"
+           : d.via == StageDependency::Via::kMount ? "from="
+                                                   : "";
+  };
   struct Frame {
     int stage;
     size_t next;
   };
-  std::vector<Frame> stack{{target, 0}};
-  color[target] = kGrey;
-  while (!stack.empty()) {
-    Frame& f = stack.back();
-    if (f.next < deps[f.stage].size()) {
-      const StageDependency& d = deps[f.stage][f.next++];
-      if (d.stage < 0) continue;
-      if (color[d.stage] == kGrey) {
-        const Stage& s = stages[d.stage];
-        return file.ErrorAt(StepPos(file, d.line, ""),
-                            "circular dependency detected on stage: " + s.DisplayName());
+  // Cycles anywhere, visiting stages in file order (iteratively: no recursion depth limit).
+  {
+    std::vector<bool> visited(stages.size(), false), on_path(stages.size(), false);
+    for (size_t start = 0; start < stages.size(); ++start) {
+      if (visited[start]) continue;
+      std::vector<Frame> stack{{static_cast<int>(start), 0}};
+      visited[start] = on_path[start] = true;
+      while (!stack.empty()) {
+        Frame& f = stack.back();
+        if (f.next >= deps[f.stage].size()) {
+          on_path[f.stage] = false;
+          stack.pop_back();
+          continue;
+        }
+        const StageDependency& d = deps[f.stage][f.next++];
+        if (d.stage < 0) continue;
+        if (on_path[d.stage]) {
+          const StageDependency& first = deps[stack[0].stage][stack[0].next - 1];
+          return file.ErrorAt(
+              StepPos(file, first.line, needle(first)),
+              "circular dependency detected on stage: " + stages[start].DisplayName());
+        }
+        if (!visited[d.stage]) {
+          visited[d.stage] = on_path[d.stage] = true;
+          stack.push_back(Frame{d.stage, 0});
+        }
       }
-      if (color[d.stage] == kWhite) {
-        color[d.stage] = kGrey;
-        stack.push_back(Frame{d.stage, 0});
-      }
-      continue;
     }
-    color[f.stage] = kBlack;
-    stack.pop_back();
+  }
+  // What the target needs.
+  enum Color { kWhite, kBlack };
+  std::vector<Color> color(stages.size(), kWhite);
+  std::vector<int> todo{target};
+  color[target] = kBlack;
+  while (!todo.empty()) {
+    int i = todo.back();
+    todo.pop_back();
+    for (const auto& d : deps[i]) {
+      if (d.stage < 0 || color[d.stage] == kBlack) continue;
+      color[d.stage] = kBlack;
+      todo.push_back(d.stage);
+    }
+  }
+  // Sources must be built before the stage that reads them.
+  for (size_t i = 0; i < stages.size(); ++i) {
+    if (color[i] != kBlack) continue;
+    for (const auto& d : deps[i]) {
+      if (d.stage <= static_cast<int>(i)) continue;
+      if (d.via == StageDependency::Via::kCopy) {
+        return file.ErrorAt(StepPos(file, d.line, "--from"),
+                            "cannot copy from stage \"" + d.from +
+                                "\", it needs to be defined before current stage \"" +
+                                stages[i].DisplayName() + "\"");
+      }
+      return file.ErrorAt(StepPos(file, d.line, "from="),
+                          "cannot mount from stage \"" + d.from + "\" to \"" + d.mount_target +
+                              "\", stage needs to be defined before current command");
+    }
   }
   // Dependency order, preferring Dockerfile order: Kahn's algorithm taking the lowest ready
   // index first (a mount may read from a later stage).

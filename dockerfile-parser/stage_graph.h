@@ -43,11 +43,14 @@ struct StageDependency {
   int stage = -1;  // -1: an external image (`image`)
   std::string image;
   int line = 0;
+  std::string from;          // the reference as written (COPY --from / mount from=)
+  std::string mount_target;  // kMount: the mount's target, for messages
 };
 
 // Resolves the `--from` references of each stage. `bases` gives each stage's resolved FROM
-// (expanded with global ARGs by the caller). Errors: an out-of-range index, COPY --from a stage
-// that is not defined before, --from with variables. Result: per stage, its dependencies.
+// (expanded with global ARGs by the caller). Errors: an out-of-range index, --from with
+// variables. Result: per stage, its dependencies (forward references included; NeededStages
+// judges them).
 Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
     const ParsedDockerfile& file, const std::vector<Stage>& stages,
     const std::vector<StageBase>& bases);
@@ -55,8 +58,10 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
 // Looks up a stage by name (case-insensitive) or returns -1.
 int FindStage(const std::vector<Stage>& stages, std::string_view name);
 
-// The stages `target` needs, in Dockerfile order (target last among them); rejects cycles
-// with "circular dependency detected on stage: NAME".
+// The stages `target` needs, in build order (target last). As BuildKit: a dependency cycle
+// anywhere in the file (self-references included) is "circular dependency detected on stage:
+// NAME", NAME being the first stage, in file order, whose dependencies lead into a cycle; then a
+// needed stage that copies or mounts from a stage defined after it is an error.
 Result<std::vector<int>> NeededStages(const ParsedDockerfile& file,
                                       const std::vector<Stage>& stages,
                                       const std::vector<std::vector<StageDependency>>& deps,
