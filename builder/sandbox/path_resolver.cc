@@ -6,18 +6,38 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+
+#include "util/fs.h"
 
 namespace ocibuild::sandbox {
 
-std::vector<PathMapping> DefaultMappings() {
-  static const char* const kPaths[] = {
-      "/proc",       "/sys",         "/dev/null",        "/dev/zero", "/dev/full",
-      "/dev/random", "/dev/urandom", "/dev/tty",         "/dev/ptmx", "/dev/pts",
-      "/dev/shm",    "/dev/fd",      "/etc/resolv.conf", "/etc/hosts"};
+std::vector<PathMapping> DefaultMappings(const std::string& private_dir) {
+  // Kernel filesystems and character devices are shared with the host; files a step may write
+  // (/etc/hosts, /etc/resolv.conf, /dev/shm) point at private copies when a directory for them
+  // is given, so that a guest running as (fake) root never edits the host's.
+  static const char* const kShared[] = {"/proc",       "/sys",         "/dev/null", "/dev/zero",
+                                        "/dev/full",   "/dev/random",  "/dev/urandom",
+                                        "/dev/tty",    "/dev/ptmx",    "/dev/pts",  "/dev/fd"};
+  static const char* const kPrivate[] = {"/etc/resolv.conf", "/etc/hosts", "/dev/shm"};
   std::vector<PathMapping> out;
-  for (const char* p : kPaths) {
-    struct stat st;
+  struct stat st;
+  for (const char* p : kShared)
     if (::lstat(p, &st) == 0) out.push_back({p, p});
+  for (const char* p : kPrivate) {
+    if (::stat(p, &st) != 0) continue;
+    if (private_dir.empty()) {
+      out.push_back({p, p});
+      continue;
+    }
+    std::string copy = private_dir + "/" + (std::strrchr(p, '/') + 1);
+    if (S_ISDIR(st.st_mode)) {
+      if (::mkdir(copy.c_str(), 01777) != 0 && errno != EEXIST) continue;
+    } else {
+      auto data = ReadFile(p);
+      if (!data.ok() || !WriteFile(copy, *data, 0644).ok()) continue;
+    }
+    out.push_back({p, copy});
   }
   return out;
 }

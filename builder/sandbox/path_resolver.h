@@ -17,9 +17,10 @@ struct PathMapping {
   std::string host;   // absolute host path
 };
 
-// /proc, /sys, /dev/{null,zero,full,random,urandom,tty,ptmx,pts,shm,fd}, /etc/resolv.conf,
-// /etc/hosts (only those that exist on the host).
-std::vector<PathMapping> DefaultMappings();
+// /proc, /sys, /dev/{null,zero,full,random,urandom,tty,ptmx,pts,fd} from the host (those that
+// exist there); /etc/resolv.conf, /etc/hosts and /dev/shm as private copies made in
+// `private_dir` (the host's own when it is empty).
+std::vector<PathMapping> DefaultMappings(const std::string& private_dir = "");
 
 class PathResolver {
  public:

@@ -172,7 +172,9 @@ class PtraceBackend : public Backend {
 
   Result<RunResult> Run(const RunSpec& spec) override {
     if (spec.argv.empty()) return Error{"RUN step with an empty command", EINVAL};
-    std::vector<PathMapping> mappings = spec.mappings.empty() ? DefaultMappings() : spec.mappings;
+    OCIB_ASSIGN_OR_RETURN(TempDir private_dir, TempDir::Create("ocibuild-run-"));
+    std::vector<PathMapping> mappings =
+        spec.mappings.empty() ? DefaultMappings(private_dir.path()) : spec.mappings;
     OCIB_ASSIGN_OR_RETURN(PathResolver resolver, PathResolver::Create(spec.rootfs, mappings));
     std::string host_cwd;
     OCIB_TRY(resolver.Resolve(spec.cwd.empty() ? "/" : spec.cwd, "/", true, &host_cwd));

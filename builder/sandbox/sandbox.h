@@ -27,7 +27,8 @@ struct RunSpec {
   std::vector<uint32_t> groups;  // supplementary groups
   mode_t umask = 022;
   std::string rootfs;  // host directory holding the unpacked image
-  // Host locations visible in the guest. Empty: DefaultMappings().
+  // Host locations visible in the guest. Empty: DefaultMappings() with private copies of
+  // /etc/hosts, /etc/resolv.conf and /dev/shm that live as long as the step.
   std::vector<PathMapping> mappings;
   bool network = true;  // false: socket() for anything but AF_UNIX/AF_NETLINK fails
   // The metadata store of the rootfs; empty: oci::MetaStore::PathFor(rootfs). Loaded before the

@@ -193,6 +193,17 @@ TEST_F(BusyboxSandbox, ProcAndDevComeFromTheHost) {
   EXPECT_EQ(c.out, "4\nproc-ok\n");
 }
 
+TEST_F(BusyboxSandbox, HostsAndResolvConfArePrivateCopies) {
+  if (!PathExists("/etc/hosts")) GTEST_SKIP() << "host has no /etc/hosts";
+  std::string before = ReadFile("/etc/hosts").value();
+  auto c = MustSh("cat /etc/hosts | head -1 >/dev/null && echo '10.9.9.9 ocib-test' >> /etc/hosts "
+                  "&& grep -c ocib-test /etc/hosts && touch /dev/shm/ocib-x && ls /dev/shm/");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "1\nocib-x\n");
+  EXPECT_EQ(ReadFile("/etc/hosts").value(), before);
+  EXPECT_FALSE(PathExists("/dev/shm/ocib-x"));
+}
+
 TEST_F(BusyboxSandbox, MissingCommandIs127) {
   auto c = testing::Run(root_, {"no-such-command"});
   ASSERT_TRUE(c.ok());
