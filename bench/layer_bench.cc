@@ -71,6 +71,7 @@ void Sync() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string layer;
   if (const char* b = std::getenv("OCIBUILD_DEBIAN_BASE")) layer = b;
   int files = 100000, runs = 5;
@@ -133,11 +134,16 @@ int main(int argc, char** argv) {
   std::string tree = w + "/tree";
   Check(MakeDirs(tree), "mkdir");
   int per_dir = 1000;
+  auto file_path = [&](int i) {
+    return tree + "/d" + std::to_string(i / per_dir / 10) + "/e" + std::to_string(i / per_dir) +
+           "/f" + std::to_string(i);
+  };
   for (int i = 0; i < files; ++i) {
-    std::string dir =
-        tree + "/d" + std::to_string(i / per_dir / 10) + "/e" + std::to_string(i / per_dir);
-    if (i % per_dir == 0) Check(MakeDirs(dir), "mkdir");
-    Check(WriteFile(dir + "/f" + std::to_string(i), "content " + std::to_string(i)), "write");
+    if (i % per_dir == 0) {
+      std::string f = file_path(i);
+      Check(MakeDirs(f.substr(0, f.rfind('/'))), "mkdir");
+    }
+    Check(WriteFile(file_path(i), "content " + std::to_string(i)), "write");
   }
   // Past the racy window: these files are old news by the time of the snapshot.
   ::usleep(100000);
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
     t1 = Now();
     nochange_t.push_back(t1 - t0);
     if (!none.empty()) Die("unchanged tree gave " + std::to_string(none.size()) + " changes");
-    std::string victim = tree + "/d5/e55/f" + std::to_string(55 * per_dir + i);
+    std::string victim = file_path(files / 2 + i);
     Check(WriteFile(victim, "touched " + std::to_string(i)), "touch");
     double c0 = Cpu();
     t0 = Now();
@@ -173,7 +179,8 @@ int main(int argc, char** argv) {
     diff_t.push_back(t1 - t0);
     layer_entries = lr.entries;
   }
-  std::printf("diff: %d files in %d directories\n", files, files / per_dir + files / per_dir / 10);
+  int edirs = (files + per_dir - 1) / per_dir;
+  std::printf("diff: %d files in %d directories\n", files, edirs + (edirs + 9) / 10);
   std::printf("  snapshot (walk + stat)          median %.3f s  (min %.3f)\n", Median(snap_t),
               Min(snap_t));
   std::printf("  diff, nothing changed           median %.3f s  (min %.3f)\n", Median(nochange_t),

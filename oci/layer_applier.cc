@@ -395,19 +395,26 @@ Status Applier::ApplyEntry(struct archive* a, struct archive_entry* e, const std
     case AE_IFSOCK: {
       bool placeholder = type != AE_IFREG;
       mode_t host_mode = placeholder ? 0600 : ((want.mode & 07777) | 0600);
-      int fd = ::openat(dirfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      // Created with the permission bits right away (umask permitting), so the common file needs
+      // no fchmod. Set-id bits come after the data: a write by a non-root owner clears them.
+      int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+      int fd = ::openat(dirfd, n, flags, host_mode & 0777);
       if (fd < 0 && errno == EEXIST) {
         OCIB_TRY(Clear(dirfd, name, clean));
-        fd = ::openat(dirfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = ::openat(dirfd, n, flags, host_mode & 0777);
       }
       if (fd < 0) return SysError("openat", clean);
       UniqueFd ffd(fd);
       if (!placeholder) OCIB_TRY(WriteData(a, fd, clean, archive_entry_size(e)));
-      if (host_mode != 0600 && ::fchmod(fd, host_mode) != 0) return SysError("fchmod", clean);
       SetUserXattrs(fd, user_xattrs, &want.xattrs);
       if (placeholder) want.rdev = archive_entry_rdev(e);
       struct stat st;
       if (::fstat(fd, &st) != 0) return SysError("fstat", clean);
+      if ((st.st_mode & 07777) != host_mode) {
+        if (::fchmod(fd, host_mode) != 0) return SysError("fchmod", clean);
+        // The kernel silently drops setgid for a group we are not in: ask what it kept.
+        if (::fstat(fd, &st) != 0) return SysError("fstat", clean);
+      }
       if (::futimens(fd, times) != 0) return SysError("futimens", clean);
       RecordMeta(st, std::move(want));
       break;
