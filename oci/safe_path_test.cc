@@ -1,7 +1,14 @@
 #include "oci/safe_path.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -120,6 +127,47 @@ TEST_P(RootDirTest, ParentMustBeADirectory) {
   auto p = root.OpenParent("usr/lib/libc.so/x", true);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().sys_errno, ENOTDIR);
+}
+
+// A seccomp filter answering `err` to openat2, as older Docker default profiles do.
+bool DenyOpenat2(int err) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<unsigned>(err) & 0xffff)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {static_cast<unsigned short>(sizeof f / sizeof f[0]), f};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
+}
+
+TEST_F(RootDirTest, FallsBackToTheWalkWhenSeccompRefusesOpenat2) {
+  for (int err : {EPERM, ENOSYS}) {
+    SCOPED_TRACE(err);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Exit codes tell the parent which check failed; gtest must not run in the child.
+      if (!DenyOpenat2(err)) ::_exit(10);
+      if (sys::Openat2Usable(AT_FDCWD)) ::_exit(11);
+      auto root = RootDir::Open(root_);
+      if (!root.ok()) ::_exit(12);
+      if (root->method() != sys::InRootMethod::kWalk) ::_exit(13);
+      auto fd = root->OpenAt("/lib/libc.so", O_RDONLY);
+      if (!fd.ok()) ::_exit(14);
+      auto esc = root->OpenAt("abs/secret", O_RDONLY);
+      if (esc.ok()) ::_exit(15);
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, RootDirTest,
