@@ -174,6 +174,11 @@ Tracer::Resume Tracer::Dispatch(Tracee& t, Regs& r) {
       return SockaddrCall(t, r, 1, 2, true);
     case SYS_sendto:
       return SockaddrCall(t, r, 4, 5, true);
+    case SYS_socket: {
+      int domain = static_cast<int>(Arg(r, 0));
+      if (opts_.network || domain == AF_UNIX || domain == AF_NETLINK) return Resume::kCont;
+      return Fail(r, -EAFNOSUPPORT);  // RUN --network=none
+    }
     case SYS_unshare:
       return Arg(r, 0) == 0 ? Return(r, 0) : Fail(r, -EPERM);
     default:

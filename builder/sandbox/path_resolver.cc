@@ -16,9 +16,9 @@ std::vector<PathMapping> DefaultMappings(const std::string& private_dir) {
   // Kernel filesystems and character devices are shared with the host; files a step may write
   // (/etc/hosts, /etc/resolv.conf, /dev/shm) point at private copies when a directory for them
   // is given, so that a guest running as (fake) root never edits the host's.
-  static const char* const kShared[] = {"/proc",       "/sys",         "/dev/null", "/dev/zero",
-                                        "/dev/full",   "/dev/random",  "/dev/urandom",
-                                        "/dev/tty",    "/dev/ptmx",    "/dev/pts",  "/dev/fd"};
+  static const char* const kShared[] = {"/proc",     "/sys",        "/dev/null",    "/dev/zero",
+                                        "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+                                        "/dev/ptmx", "/dev/pts",    "/dev/fd"};
   static const char* const kPrivate[] = {"/etc/resolv.conf", "/etc/hosts", "/dev/shm"};
   std::vector<PathMapping> out;
   struct stat st;

@@ -122,6 +122,7 @@ void WriteStr(int fd, const std::string& s) {
   TracerOptions topts;
   topts.log_fd = spec.stderr_fd;
   topts.verbose = spec.verbose;
+  topts.network = spec.network;
   Tracer tracer(resolver, &*store, topts);
   auto status = tracer.Run(child, FakeCreds::For(spec.uid, spec.gid, spec.groups), exe);
   if (spec.verbose) tracer.PrintHistogram();
@@ -186,7 +187,7 @@ class PtraceBackend : public Backend {
       rr.exit_code = 127;
       return rr;
     }
-    OCIB_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, sys::BuildFilter());
+    OCIB_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, sys::BuildFilter(spec.network));
     UniqueFd devnull;
     int stdin_fd = spec.stdin_fd;
     if (stdin_fd < 0) {

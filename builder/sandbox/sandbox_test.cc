@@ -196,12 +196,23 @@ TEST_F(BusyboxSandbox, ProcAndDevComeFromTheHost) {
 TEST_F(BusyboxSandbox, HostsAndResolvConfArePrivateCopies) {
   if (!PathExists("/etc/hosts")) GTEST_SKIP() << "host has no /etc/hosts";
   std::string before = ReadFile("/etc/hosts").value();
-  auto c = MustSh("cat /etc/hosts | head -1 >/dev/null && echo '10.9.9.9 ocib-test' >> /etc/hosts "
-                  "&& grep -c ocib-test /etc/hosts && touch /dev/shm/ocib-x && ls /dev/shm/");
+  auto c = MustSh(
+      "cat /etc/hosts | head -1 >/dev/null && echo '10.9.9.9 ocib-test' >> /etc/hosts "
+      "&& grep -c ocib-test /etc/hosts && touch /dev/shm/ocib-x && ls /dev/shm/");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "1\nocib-x\n");
   EXPECT_EQ(ReadFile("/etc/hosts").value(), before);
   EXPECT_FALSE(PathExists("/dev/shm/ocib-x"));
+}
+
+TEST_F(BusyboxSandbox, NetworkOff) {
+  auto off = testing::Run(root_, {"/bin/sh", "-c", "nc 127.0.0.1 1 </dev/null 2>&1; echo rc=$?"}, 0,
+                          0, {}, false);
+  ASSERT_TRUE(off.ok());
+  EXPECT_THAT(off->out, HasSubstr("not supported"));
+  auto on = testing::Run(root_, {"/bin/sh", "-c", "nc 127.0.0.1 1 </dev/null 2>&1; echo rc=$?"});
+  ASSERT_TRUE(on.ok());
+  EXPECT_THAT(on->out, HasSubstr("refused"));
 }
 
 TEST_F(BusyboxSandbox, MissingCommandIs127) {

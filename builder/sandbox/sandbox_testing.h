@@ -31,7 +31,7 @@ Status ExtractRootfs(const std::string& tar, const std::string& dir);
 // Runs argv in the sandbox with stdout/stderr captured.
 Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& argv,
                      uint32_t uid = 0, uint32_t gid = 0,
-                     const std::vector<std::string>& extra_env = {});
+                     const std::vector<std::string>& extra_env = {}, bool network = true);
 // sh -c SCRIPT.
 Result<Captured> Sh(const std::string& rootfs, const std::string& script, uint32_t uid = 0,
                     uint32_t gid = 0);

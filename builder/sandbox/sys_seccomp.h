@@ -23,8 +23,8 @@ struct SyscallPolicy {
 SyscallPolicy PolicyFor(long nr);
 
 // Compiles PolicyFor() over every syscall number into a classic BPF program. Foreign
-// architectures (i386 via int 0x80, x32) get ENOSYS.
-Result<std::vector<sock_filter>> BuildFilter();
+// architectures (i386 via int 0x80, x32) get ENOSYS. Without network, socket() is traced too.
+Result<std::vector<sock_filter>> BuildFilter(bool network = true);
 
 // In the child, after PR_SET_NO_NEW_PRIVS. Returns 0 or -errno; safe between fork and exec.
 int InstallFilter(const std::vector<sock_filter>& prog);

@@ -51,6 +51,7 @@ struct Tracee {
 struct TracerOptions {
   int log_fd = 2;
   bool verbose = false;
+  bool network = true;  // false: only AF_UNIX/AF_NETLINK sockets
 };
 
 class Tracer {
