@@ -7,6 +7,14 @@
 #   [TIMEOUT sec])
 # Test binaries find the tree through environment variables, never through the working directory:
 #   OCIBUILD_SOURCE_DIR, OCIBUILD_TESTDATA, OCIBUILD_CONFORMANCE, OCIBUILD_BINARY (the ocibuild exe).
+add_library(ocibuild_test_main STATIC ${CMAKE_CURRENT_LIST_DIR}/../tests/test_main.cc)
+target_link_libraries(ocibuild_test_main PUBLIC GTest::gtest GTest::gmock)
+target_compile_definitions(ocibuild_test_main PRIVATE
+  OCIBUILD_DEFAULT_SOURCE_DIR="${OCIBUILD_SOURCE_DIR}"
+  OCIBUILD_DEFAULT_CONFORMANCE="${OCIBUILD_CONFORMANCE_DIR}"
+  OCIBUILD_DEFAULT_BUILD_DIR="${CMAKE_BINARY_DIR}"
+  OCIBUILD_DEFAULT_BINARY="$<TARGET_FILE:ocibuild>")
+
 function(ocibuild_test name)
   cmake_parse_arguments(T "UNPRIV;CONTAINER" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -16,17 +24,19 @@ function(ocibuild_test name)
     set(T_LABELS unit)
   endif()
   add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
+  target_link_libraries(${name} PRIVATE ${T_LIBS} ocibuild_test_main)
   set(env
       "OCIBUILD_SOURCE_DIR=${OCIBUILD_SOURCE_DIR}"
       "OCIBUILD_TESTDATA=${OCIBUILD_SOURCE_DIR}/testdata"
       "OCIBUILD_CONFORMANCE=${OCIBUILD_CONFORMANCE_DIR}"
       "OCIBUILD_BUILD_DIR=${CMAKE_BINARY_DIR}"
       "OCIBUILD_BINARY=$<TARGET_FILE:ocibuild>")
+  # Discovered tests get the OCIBUILD_* paths from tests/test_main.cc: gtest discovery splits
+  # list-valued properties, so neither ENVIRONMENT nor several LABELS survive it.
+  list(GET T_LABELS 0 first_label)
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}"
-               SKIP_RETURN_CODE 77)
+    PROPERTIES LABELS ${first_label} TIMEOUT ${T_TIMEOUT} SKIP_RETURN_CODE 77)
   if(T_UNPRIV)
     add_test(NAME ${name}.as-unprivileged-user
              COMMAND ${OCIBUILD_SOURCE_DIR}/scripts/as-user.sh $<TARGET_FILE:${name}>)

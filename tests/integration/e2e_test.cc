@@ -1,0 +1,314 @@
+// End-to-end: the real `ocibuild` binary builds real Dockerfiles; the results are checked with
+// real validators (skopeo, umoci, tar, docker) and pushed to a real docker-registry. Runs as
+// root, again as an unprivileged user and again inside `docker run --user 1000 --cap-drop=ALL`;
+// tests that need a tool the environment lacks skip and say which.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/registry/registry_fixture.h"
+#include "util/fs.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
+
+namespace ocibuild {
+namespace {
+
+using registry::testing::HaveTool;
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string Busybox() {
+  for (const char* p : {"/usr/local/bin/busybox", "/bin/busybox", "/usr/bin/busybox"})
+    if (::access(p, X_OK) == 0) return p;
+  return "";
+}
+
+class E2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bin_ = Env("OCIBUILD_BINARY");
+    ASSERT_FALSE(bin_.empty()) << "OCIBUILD_BINARY not set";
+    if (Busybox().empty()) GTEST_SKIP() << "no static busybox on this machine";
+    auto d = TempDir::Create("ocibuild-e2e-");
+    ASSERT_TRUE(d.ok());
+    tmp_ = std::make_unique<TempDir>(std::move(*d));
+    state_ = JoinPath(tmp_->path(), "state");
+  }
+
+  // Copies a context from the source tree (examples/NAME or testdata/e2e/NAME) and adds busybox.
+  std::string Context(const std::string& rel) {
+    std::string dst = JoinPath(tmp_->path(), "ctx-" + std::to_string(ctx_seq_++));
+    auto r = RunProcess({"cp", "-r", JoinPath(Env("OCIBUILD_SOURCE_DIR"), rel), dst});
+    EXPECT_TRUE(r.ok() && r->success()) << rel;
+    r = RunProcess({"cp", Busybox(), JoinPath(dst, "busybox")});
+    EXPECT_TRUE(r.ok() && r->success());
+    return dst;
+  }
+
+  ProcessResult Build(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> argv = {bin_, "--progress=plain"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    SpawnOptions o;
+    o.extra_env = std::move(env);
+    o.extra_env["OCIBUILD_ROOT"] = state_;
+    auto r = RunProcess(argv, o);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : ProcessResult{};
+  }
+
+  std::string Out(const std::string& name) { return JoinPath(tmp_->path(), name); }
+
+  nlohmann::json ReadJson(const std::string& path) {
+    auto t = ReadFile(path);
+    EXPECT_TRUE(t.ok()) << path;
+    return nlohmann::json::parse(t.ok() ? *t : "{}");
+  }
+
+  // The manifest of the single image in an OCI layout directory.
+  nlohmann::json LayoutManifest(const std::string& layout) {
+    auto index = ReadJson(JoinPath(layout, "index.json"));
+    std::string d = index["manifests"][0]["digest"];
+    return ReadJson(JoinPath(layout, "blobs/sha256/" + d.substr(7)));
+  }
+  nlohmann::json LayoutConfig(const std::string& layout) {
+    std::string d = LayoutManifest(layout)["config"]["digest"];
+    return ReadJson(JoinPath(layout, "blobs/sha256/" + d.substr(7)));
+  }
+  // `tar tv` of layer N: "mode uid/gid size date time name" lines.
+  std::string LayerListing(const std::string& layout, size_t n) {
+    auto m = LayoutManifest(layout);
+    std::string d = m["layers"][n]["digest"];
+    auto r = RunProcess({"tar", "--numeric-owner", "-tvzf", JoinPath(layout, "blobs/sha256/" + d.substr(7))});
+    EXPECT_TRUE(r.ok() && r->success());
+    return r.ok() ? r->out : "";
+  }
+
+  std::string bin_;
+  std::unique_ptr<TempDir> tmp_;
+  std::string state_;
+  int ctx_seq_ = 0;
+};
+
+TEST_F(E2E, HelloExampleToOciLayout) {
+  std::string ctx = Context("examples/hello");
+  std::string layout = Out("layout");
+  auto r = Build({"-t", "localhost/hello:1", "--output", "type=oci,dest=" + layout, "--iidfile",
+                  Out("iid"), "--metadata-file", Out("meta.json"), ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  auto cfg = LayoutConfig(layout);
+  EXPECT_EQ(cfg["config"]["User"], "app");
+  EXPECT_EQ(cfg["config"]["WorkingDir"], "/app");
+  EXPECT_EQ(cfg["config"]["Cmd"], nlohmann::json::array({"/app/hello.sh"}));
+  EXPECT_EQ(cfg["config"]["Labels"]["org.opencontainers.image.title"], "ocibuild hello example");
+  EXPECT_EQ(cfg["config"]["Env"][1], "GREETING=hello from ocibuild");
+  EXPECT_EQ(cfg["os"], "linux");
+  auto manifest = LayoutManifest(layout);
+  EXPECT_EQ(manifest["layers"].size(), cfg["rootfs"]["diff_ids"].size());
+  size_t layered = 0;
+  for (const auto& h : cfg["history"]) layered += h.value("empty_layer", false) ? 0 : 1;
+  EXPECT_EQ(layered, manifest["layers"].size());
+
+  // What the RUN's `chown -R app:app` did is in its layer, owner and all.
+  bool found = false;
+  for (size_t i = 0; i < manifest["layers"].size(); ++i) {
+    std::string listing = LayerListing(layout, i);
+    if (listing.find("app/greeting.txt") == std::string::npos) continue;
+    found = true;
+    EXPECT_NE(listing.find("-rw-r--r-- 1000/1000"), std::string::npos) << listing;
+    EXPECT_NE(listing.find("drwxr-xr-x 1000/1000         0"), std::string::npos) << listing;
+  }
+  EXPECT_TRUE(found);
+
+  auto meta = ReadJson(Out("meta.json"));
+  EXPECT_EQ(meta["containerimage.config.digest"], *ReadFile(Out("iid")));
+  EXPECT_EQ(meta["image.name"], "localhost/hello:1");
+
+  if (HaveTool("skopeo")) {
+    auto s = RunProcess({"skopeo", "inspect", "oci:" + layout + ":1"});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->exit_code, 0) << s->err;
+    EXPECT_NE(s->out.find(meta["containerimage.digest"].get<std::string>()), std::string::npos);
+  }
+  if (HaveTool("umoci")) {
+    std::string bundle = Out("bundle");
+    auto u = RunProcess({"umoci", "unpack", "--rootless", "--image", layout + ":1", bundle});
+    ASSERT_TRUE(u.ok());
+    ASSERT_EQ(u->exit_code, 0) << u->err;
+    EXPECT_EQ(*ReadFile(JoinPath(bundle, "rootfs/app/greeting.txt")), "hello from ocibuild\n");
+    struct stat st;
+    ASSERT_EQ(::stat(JoinPath(bundle, "rootfs/app/hello.sh").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0755u);
+  }
+}
+
+TEST_F(E2E, RebuildIsCachedAndReproducible) {
+  std::string ctx = Context("examples/hello");
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  auto a = Build({"--digest-file", Out("d1"), ctx}, env);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto b = Build({"--digest-file", Out("d2"), ctx}, env);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d2")));
+  // Every filesystem step of the second build came from the cache.
+  for (const char* step : {"RUN mkdir", "COPY busybox", "WORKDIR /app"}) {
+    size_t at = b.err.find(step);
+    ASSERT_NE(at, std::string::npos) << step << "\n" << b.err;
+    // The line after "#N <step>" is "#N CACHED".
+    size_t eol = b.err.find('\n', at);
+    size_t next_eol = b.err.find('\n', eol + 1);
+    std::string next = b.err.substr(eol + 1, next_eol - eol - 1);
+    EXPECT_TRUE(EndsWith(next, " CACHED")) << step << ": " << next << "\n" << b.err;
+  }
+  // --no-cache runs everything again, and still gives the same image.
+  auto c = Build({"--no-cache", "--digest-file", Out("d3"), ctx}, env);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.err.find("CACHED"), std::string::npos);
+  EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d3")));
+}
+
+TEST_F(E2E, ChangedSourceRebuildsFromThatStepOnly) {
+  std::string ctx = Context("testdata/e2e/cache");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
+  auto a = Build({"--output", "type=oci,dest=" + Out("l1"), ctx});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v2\n").ok());
+  auto b = Build({"--output", "type=oci,dest=" + Out("l2"), ctx});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  // Steps 2 and 3 cached; 4 and 5 ran.
+  EXPECT_NE(b.err.find("#2 CACHED"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("#3 CACHED"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("#4 DONE"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("#5 DONE"), std::string::npos) << b.err;
+  auto m1 = LayoutManifest(Out("l1")), m2 = LayoutManifest(Out("l2"));
+  EXPECT_EQ(m1["layers"][1], m2["layers"][1]);
+  EXPECT_NE(m1["layers"][2], m2["layers"][2]);
+}
+
+TEST_F(E2E, WhiteoutsAndOpaqueDirectories) {
+  std::string ctx = Context("testdata/e2e/whiteout");
+  std::string layout = Out("layout");
+  auto r = Build({"--output", "type=oci,dest=" + layout, ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t n = LayoutManifest(layout)["layers"].size();
+  std::string last = LayerListing(layout, n - 1);
+  EXPECT_NE(last.find(" .wh.f\n"), std::string::npos) << last;
+  EXPECT_NE(last.find(" d/.wh..wh..opq\n"), std::string::npos) << last;
+  EXPECT_NE(last.find(" d/new\n"), std::string::npos) << last;
+  EXPECT_EQ(last.find("keep"), std::string::npos) << last;
+  if (HaveTool("umoci")) {
+    std::string bundle = Out("bundle");
+    auto u = RunProcess({"umoci", "unpack", "--rootless", "--image", layout + ":latest", bundle});
+    ASSERT_TRUE(u.ok());
+    ASSERT_EQ(u->exit_code, 0) << u->err;
+    EXPECT_FALSE(PathExists(JoinPath(bundle, "rootfs/f")));
+    EXPECT_FALSE(PathExists(JoinPath(bundle, "rootfs/d/a")));
+    EXPECT_FALSE(PathExists(JoinPath(bundle, "rootfs/d/sub")));
+    EXPECT_TRUE(PathExists(JoinPath(bundle, "rootfs/d/new")));
+    EXPECT_TRUE(PathExists(JoinPath(bundle, "rootfs/keep")));
+  }
+}
+
+TEST_F(E2E, DockerignoreWithExceptions) {
+  std::string ctx = Context("testdata/e2e/ignore");
+  std::string out = Out("rootfs");
+  auto r = Build({"--output", "type=local,dest=" + out, ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(PathExists(JoinPath(out, "ctx/keep.log")));
+  EXPECT_TRUE(PathExists(JoinPath(out, "ctx/src/main.c")));
+  EXPECT_TRUE(PathExists(JoinPath(out, "ctx/Dockerfile")));
+  EXPECT_FALSE(PathExists(JoinPath(out, "ctx/debug.log")));
+  EXPECT_FALSE(PathExists(JoinPath(out, "ctx/secrets")));
+}
+
+TEST_F(E2E, FailingRunReportsAndWritesNothing) {
+  std::string ctx = Context("testdata/e2e/fail");
+  std::string layout = Out("layout");
+  auto r = Build({"--output", "type=oci,dest=" + layout, "--iidfile", Out("iid"), ctx});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(":3: RUN: process \"/bin/busybox sh -c echo about to fail; exit 3\" did "
+                       "not complete successfully: exit code: 3"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("about to fail"), std::string::npos);
+  EXPECT_FALSE(PathExists(layout));
+  EXPECT_FALSE(PathExists(Out("iid")));
+  // Nothing is left in the scratch area.
+  auto left = RunProcess({"find", JoinPath(state_, "work"), "-mindepth", "1"});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->out, "");
+}
+
+TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
+  std::string ctx = Context("testdata/e2e/fail");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nCOPY --chwon=1 a /b\n").ok());
+  auto r = Build({ctx});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Dockerfile:2:6: unknown flag: --chwon (did you mean --chown?)\n"
+                       "   2 | COPY --chwon=1 a /b\n"
+                       "     |      ^"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(E2E, PushToRegistryAndFailedBuildKeepsTheTag) {
+  std::string missing = registry::testing::MissingTools({"docker-registry", "skopeo"});
+  if (!missing.empty()) GTEST_SKIP() << missing;
+  auto reg = registry::testing::TestRegistry::Start(registry::testing::AuthMode::kNone);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  std::string ref = (*reg)->host() + "/e2e/hello:1";
+  std::string ctx = Context("examples/hello");
+  auto r = Build({"-t", ref, "--digest-file", Out("digest"), ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string digest = *ReadFile(Out("digest"));
+  auto s = RunProcess({"skopeo", "inspect", "--tls-verify=false", "docker://" + ref});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->exit_code, 0) << s->err;
+  EXPECT_NE(s->out.find(digest), std::string::npos);
+  auto copy = RunProcess({"skopeo", "copy", "--src-tls-verify=false", "docker://" + ref,
+                          "oci:" + Out("pulled") + ":1"});
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->exit_code, 0) << copy->err;
+
+  // A failing build with the same tag pushes nothing: the tag still names the old image.
+  std::string bad = Context("testdata/e2e/fail");
+  auto f = Build({"-t", ref, bad});
+  EXPECT_NE(f.exit_code, 0);
+  auto again = RunProcess({"skopeo", "inspect", "--tls-verify=false", "docker://" + ref});
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->out.find(digest), std::string::npos);
+}
+
+TEST_F(E2E, DockerRunsTheImage) {
+  std::string script = JoinPath(Env("OCIBUILD_SOURCE_DIR"), "scripts/dockerd.sh");
+  auto host = RunProcess({script, "start"});
+  if (!host.ok() || host->exit_code != 0) GTEST_SKIP() << "no Docker daemon here: " << (host.ok() ? host->err : "");
+  std::string docker_host(TrimSpace(host->out));
+  std::string docker = PathExists("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
+  std::string ctx = Context("examples/hello");
+  std::string tag = "ocibuild-e2e/hello:" + std::to_string(::getpid());
+  auto r = Build({"-t", tag, "--output", "type=docker,dest=" + Out("img.tar"), ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  SpawnOptions o;
+  o.extra_env["DOCKER_HOST"] = docker_host;
+  auto load = RunProcess({docker, "load", "-i", Out("img.tar")}, o);
+  ASSERT_TRUE(load.ok());
+  ASSERT_EQ(load->exit_code, 0) << load->err;
+  auto run = RunProcess({docker, "run", "--rm", "--network", "none", tag}, o);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  EXPECT_EQ(run->out, "hello from ocibuild\nrunning as app in /app\n");
+  (void)RunProcess({docker, "rmi", "-f", tag}, o);
+}
+
+}  // namespace
+}  // namespace ocibuild
