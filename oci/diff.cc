@@ -41,7 +41,7 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
   size_t matched = 1;  // the root
   for (const auto& [p, n] : after.nodes()) {
     if (p.empty()) continue;
-    if (replaced.count(p)) {
+    if (!replaced.empty() && replaced.count(p)) {
       ++matched;
       changes.push_back({LayerChange::Kind::kPath, p});
       changes.push_back({LayerChange::Kind::kOpaque, p});
