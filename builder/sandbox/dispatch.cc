@@ -293,6 +293,15 @@ Tracer::Resume Tracer::IdentityCall(Tracee& t, Regs& r, long nr) {
           return c.HasCap(8 /*CAP_SETPCAP*/) ? Return(r, 0) : Fail(r, -EPERM);
         case PR_GET_SECUREBITS:
           return Return(r, 0);
+        case PR_SET_DUMPABLE:
+          // Never let it reach the kernel: a non-dumpable tracee's memory and /proc/<pid>/fd are
+          // closed to an unprivileged tracer (PEEKDATA gives EIO), which would break every path
+          // syscall of sudo, ssh & co.
+          if (Arg(r, 1) > 1) return Fail(r, -EINVAL);
+          t.dumpable = Arg(r, 1) == 1;
+          return Return(r, 0);
+        case PR_GET_DUMPABLE:
+          return Return(r, t.dumpable ? 1 : 0);
         case PR_CAP_AMBIENT:
           // Callers probe capabilities upwards until EINVAL.
           if (Arg(r, 1) == PR_CAP_AMBIENT_CLEAR_ALL) return Return(r, 0);

@@ -257,6 +257,13 @@ TEST_F(BusyboxSandbox, ThreadsAndExecFromANonLeaderThread) {
   EXPECT_EQ(c.out, "threads ok 8000\nok /probe\n");
 }
 
+TEST_F(BusyboxSandbox, NonDumpableProcessesStillWork) {
+  // sudo makes itself non-dumpable; an unprivileged tracer could then no longer read its memory.
+  auto c = MustSh("cd /etc && /probe nondumpable");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "ok 0 root:x:0:0\n");
+}
+
 TEST_F(BusyboxSandbox, LeftoverBackgroundProcessesDieWithTheStep) {
   auto start = std::chrono::steady_clock::now();
   auto c = MustSh("(sleep 30 &) ; echo started");

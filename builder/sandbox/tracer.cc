@@ -127,6 +127,7 @@ void Tracer::OnExec(pid_t pid) {
   if (Tracee* t = Find(pid)) {
     if (!t->pending_exe.empty()) t->exe.swap(t->pending_exe);
     t->creds.OnExec();
+    t->dumpable = true;
     t->pending_exe.clear();
     // The old image is gone: nothing to restore at the (unreported) syscall exit.
     t->restore = false;

@@ -41,6 +41,7 @@ struct Tracee {
   std::string exe;          // guest path of the running program, for /proc/self/exe
   std::string pending_exe;  // set while an execve is in flight
   bool restore = false;     // registers were rewritten at entry
+  bool dumpable = true;     // PR_SET_DUMPABLE as the guest believes it
   ExitOp op = ExitOp::kNone;
   sys::Regs entry;  // registers at syscall entry, before rewriting
   uint64_t a0 = 0, a1 = 0, a2 = 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -249,6 +250,15 @@ int main(int argc, char** argv) {
     close((int)fd);
     printf("len %zu\n", strlen(path));
     return cat_fd(syscall(SYS_open, path, O_RDONLY));
+  }
+  if (!strcmp(cmd, "nondumpable")) {
+    if (prctl(PR_SET_DUMPABLE, 0) != 0) return report(-1);
+    int fd = open("passwd", O_RDONLY);  // relative: needs the cwd of the process
+    if (fd < 0) return report(fd);
+    char buf[11] = {0};
+    if (read(fd, buf, 10) != 10) return report(-1);
+    printf("ok %d %s\n", prctl(PR_GET_DUMPABLE), buf);
+    return 0;
   }
   if (!strcmp(cmd, "threads")) {
     pthread_t th[8];
