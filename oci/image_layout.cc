@@ -1,10 +1,14 @@
 #include "oci/image_layout.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "oci/blob_tar.h"
@@ -170,6 +174,85 @@ Status WriteLayoutTar(const ImageLayout& layout, const std::string& tar_path) {
     }
   }
   return w.Finish();
+}
+
+Result<Index> ImportLayoutTar(const std::string& tar_path, ContentStore& store) {
+  struct ArchiveCloser {
+    void operator()(archive* a) const { archive_read_free(a); }
+  };
+  std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_all(a.get());
+  auto fail = [&](const std::string& what) {
+    const char* msg = archive_error_string(a.get());
+    return Error{"importing " + tar_path + ": " + what + ": " + (msg ? msg : "unknown error")};
+  };
+  if (archive_read_open_filename(a.get(), tar_path.c_str(), 1 << 16) != ARCHIVE_OK)
+    return fail("open");
+  std::optional<std::string> index_bytes;
+  bool have_marker = false;
+  archive_entry* e = nullptr;
+  int r;
+  while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(e);
+    if (name.starts_with("./")) name = name.substr(2);
+    if (archive_entry_filetype(e) != AE_IFREG) continue;
+    if (name == "oci-layout" || name == "index.json") {
+      if (archive_entry_size(e) > (16 << 20))
+        return Error{"importing " + tar_path + ": " + name + " is too large"};
+      std::string bytes;
+      char buf[65536];
+      la_ssize_t n;
+      while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0)
+        bytes.append(buf, static_cast<size_t>(n));
+      if (n < 0) return fail("reading " + name);
+      if (name == "index.json") {
+        index_bytes = std::move(bytes);
+        continue;
+      }
+      have_marker = true;
+      OCIB_ASSIGN_OR_RETURN(Json j, ParseJsonObject(bytes, tar_path + ": oci-layout"));
+      std::string version;
+      OCIB_TRY(GetString(j, "imageLayoutVersion", &version, tar_path + ": oci-layout"));
+      if (version != kImageLayoutVersion) {
+        return Error{"importing " + tar_path + ": unsupported imageLayoutVersion \"" + version +
+                     "\""};
+      }
+      continue;
+    }
+    if (!name.starts_with("blobs/")) continue;
+    std::string rest = name.substr(6);
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos) continue;
+    auto digest = Digest::Parse(rest.substr(0, slash) + ":" + rest.substr(slash + 1));
+    if (!digest.ok()) continue;  // not a blob (e.g. a stray file); content is addressed by digest
+    OCIB_ASSIGN_OR_RETURN(bool have, store.Has(*digest));
+    if (have) continue;
+    OCIB_ASSIGN_OR_RETURN(auto w, store.NewWriter());
+    char buf[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
+      OCIB_TRY(w->Write(std::string_view(buf, static_cast<size_t>(n))));
+    }
+    if (n < 0) return fail("reading " + name);
+    auto committed = w->Commit(*digest, archive_entry_size(e));
+    if (!committed.ok()) return std::move(committed).error().Context("importing " + tar_path);
+  }
+  if (r != ARCHIVE_EOF) return fail("reading");
+  if (!have_marker)
+    return Error{"importing " + tar_path + ": not an OCI image layout: no oci-layout"};
+  if (!index_bytes) return Error{"importing " + tar_path + ": no index.json"};
+  auto index = Index::Parse(*index_bytes);
+  if (!index.ok())
+    return std::move(index).error().Context("importing " + tar_path + ": index.json");
+  for (const Descriptor& d : index->manifests) {
+    OCIB_ASSIGN_OR_RETURN(bool have, store.Has(d.digest));
+    if (!have) {
+      return Error{"importing " + tar_path + ": index.json names " + d.digest.str() +
+                   ", which the archive does not contain"};
+    }
+  }
+  return std::move(*index);
 }
 
 }  // namespace ocibuild::oci

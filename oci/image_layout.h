@@ -55,4 +55,10 @@ class ImageLayout {
 // Packs a layout directory into a tar file (the form `skopeo copy oci-archive:` reads).
 Status WriteLayoutTar(const ImageLayout& layout, const std::string& tar_path);
 
+// Reads an image layout tar (an oci-archive, or a `docker save` archive from Docker 25 and later,
+// which carries index.json), optionally compressed, into `store` and returns its index.json.
+// Each blobs/<algorithm>/<hex> entry is verified against its name while it streams into the
+// store; other entries are ignored (names are never used as paths, so hostile names are inert).
+Result<Index> ImportLayoutTar(const std::string& tar_path, ContentStore& store);
+
 }  // namespace ocibuild::oci

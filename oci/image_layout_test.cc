@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "oci/blob_tar.h"
 #include "oci/image_testing.h"
 #include "util/fs.h"
 
@@ -164,6 +165,74 @@ TEST_F(ImageLayoutTest, LayoutTarHoldsOnlyCompleteContent) {
   closedir(d);
   std::sort(siblings.begin(), siblings.end());
   EXPECT_EQ(siblings, (std::vector<std::string>{"layout", "layout.tar"}));
+}
+
+}  // namespace
+}  // namespace ocibuild::oci
+
+namespace ocibuild::oci {
+namespace {
+
+TEST_F(ImageLayoutTest, ImportsLayoutTarVerifyingBlobs) {
+  auto layout = ImageLayout::Create(dir_);
+  ASSERT_TRUE(layout.ok());
+  testing::TestImageSpec spec;
+  spec.layers = {{{"a", "a"}}};
+  auto desc = testing::WriteTestImage(layout->blobs(), spec);
+  ASSERT_TRUE(desc.ok());
+  ASSERT_TRUE(layout->Tag("v1", *desc).ok());
+  std::string tar = tmp_->path() + "/layout.tar";
+  ASSERT_TRUE(WriteLayoutTar(*layout, tar).ok());
+
+  auto other = DirContentStore::Open(tmp_->path() + "/other");
+  ASSERT_TRUE(other.ok());
+  auto index = ImportLayoutTar(tar, *other);
+  ASSERT_TRUE(index.ok()) << index.error().message;
+  EXPECT_EQ(*index, layout->ReadIndex().value());
+  auto img = LoadImage(*other, index->WithRefName("v1").at(0), Platform::Host());
+  ASSERT_TRUE(img.ok()) << img.error().message;
+  EXPECT_TRUE(other->Has(img->manifest.layers[0].digest).value());
+
+  // A blob whose content does not match its name is refused, and nothing of it is kept.
+  std::string bad = tmp_->path() + "/bad.tar";
+  Digest claimed = Digest::OfBytes("real");
+  {
+    auto w = TarWriter::Create(bad);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->AddFile("oci-layout", R"({"imageLayoutVersion":"1.0.0"})").ok());
+    ASSERT_TRUE(w->AddFile("blobs/sha256/" + claimed.hex(), "fake").ok());
+    ASSERT_TRUE(w->AddFile("index.json", R"({"schemaVersion":2,"manifests":[]})").ok());
+    ASSERT_TRUE(w->Finish().ok());
+  }
+  auto third = DirContentStore::Open(tmp_->path() + "/third");
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(ImportLayoutTar(bad, *third).error().message,
+            "importing " + bad + ": blob digest mismatch: expected " + claimed.str() + ", got " +
+                Digest::OfBytes("fake").str() + " (4 bytes)");
+  EXPECT_FALSE(third->Has(claimed).value());
+
+  auto write_tar = [&](const std::string& path, bool marker, const std::string& index) {
+    auto w = TarWriter::Create(path);
+    ASSERT_TRUE(w.ok());
+    if (marker) {
+      ASSERT_TRUE(w->AddFile("oci-layout", R"({"imageLayoutVersion":"1.0.0"})").ok());
+    }
+    ASSERT_TRUE(w->AddFile("../../escape", "harmless").ok());
+    ASSERT_TRUE(w->AddFile("index.json", index).ok());
+    ASSERT_TRUE(w->Finish().ok());
+  };
+  Descriptor absent = DescribeBytes(media_type::kOciManifest, "absent");
+  std::string dangling = tmp_->path() + "/dangling.tar";
+  write_tar(dangling, true,
+            R"({"schemaVersion":2,"manifests":[)" + CanonicalJson(absent.ToJson()) + "]}");
+  EXPECT_EQ(ImportLayoutTar(dangling, *third).error().message,
+            "importing " + dangling + ": index.json names " + absent.digest.str() +
+                ", which the archive does not contain");
+  std::string unmarked = tmp_->path() + "/unmarked.tar";
+  write_tar(unmarked, false, R"({"schemaVersion":2,"manifests":[]})");
+  EXPECT_EQ(ImportLayoutTar(unmarked, *third).error().message,
+            "importing " + unmarked + ": not an OCI image layout: no oci-layout");
+  EXPECT_FALSE(PathExists(tmp_->path() + "/escape"));
 }
 
 }  // namespace
