@@ -319,11 +319,22 @@ void Tracer::FinishRecordNew(Tracee& t, const Regs& r) {
 }
 
 Tracer::Resume Tracer::UnlinkCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, bool dir) {
-  if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, false, &host_buf_); rc != 0)
+  bool skipped = false;
+  if (int rc = ResolveArg(t, r, dirfd_arg, path_arg, false, &host_buf_, nullptr, &skipped); rc != 0)
     return Fail(r, rc);
   struct stat st;
-  if (store_->size() != 0 && ::lstat(host_buf_.c_str(), &st) == 0 &&
-      (dir || S_ISDIR(st.st_mode) || st.st_nlink <= 1) && store_->Find(st.st_ino)) {
+  bool erase = !skipped && store_->size() != 0 && ::lstat(host_buf_.c_str(), &st) == 0 &&
+               (dir || S_ISDIR(st.st_mode) || st.st_nlink <= 1) && store_->Find(st.st_ino);
+  if (!skipped && InRootfs(host_buf_)) {
+    // Done by the tracer (same host credentials): one stop instead of two.
+    if ((dir ? ::rmdir(host_buf_.c_str()) : ::unlink(host_buf_.c_str())) != 0)
+      return Fail(r, -errno);
+    if (erase) store_->Erase(st.st_ino);
+    return Return(r, 0);
+  }
+  if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, false, &host_buf_); rc != 0)
+    return Fail(r, rc);
+  if (erase) {
     t.op = ExitOp::kErase;
     t.a0 = st.st_ino;
   }
@@ -332,12 +343,27 @@ Tracer::Resume Tracer::UnlinkCall(Tracee& t, Regs& r, int dirfd_arg, int path_ar
 
 Tracer::Resume Tracer::RenameCall(Tracee& t, Regs& r, int olddir, int oldpath, int newdir,
                                   int newpath, uint64_t flags) {
+  bool skip1 = false, skip2 = false;
+  if (int rc = ResolveArg(t, r, olddir, oldpath, false, &host_buf_, nullptr, &skip1); rc != 0)
+    return Fail(r, rc);
+  if (int rc = ResolveArg(t, r, newdir, newpath, false, &host2_buf_, nullptr, &skip2); rc != 0)
+    return Fail(r, rc);
+  if (skip1 || skip2) return Fail(r, -ENOENT);
+  struct stat dst, src;
+  bool erase = store_->size() != 0 && !(flags & RENAME_EXCHANGE) &&
+               ::lstat(host2_buf_.c_str(), &dst) == 0 && ::lstat(host_buf_.c_str(), &src) == 0 &&
+               src.st_ino != dst.st_ino && (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1) &&
+               store_->Find(dst.st_ino);
+  if (InRootfs(host_buf_) && InRootfs(host2_buf_)) {
+    if (::renameat2(AT_FDCWD, host_buf_.c_str(), AT_FDCWD, host2_buf_.c_str(),
+                    static_cast<unsigned>(flags)) != 0)
+      return Fail(r, -errno);
+    if (erase) store_->Erase(dst.st_ino);
+    return Return(r, 0);
+  }
   if (int rc = TranslateArg(t, r, olddir, oldpath, false, &host_buf_); rc != 0) return Fail(r, rc);
   if (int rc = TranslateArg(t, r, newdir, newpath, false, &host2_buf_); rc != 0) return Fail(r, rc);
-  struct stat dst, src;
-  if (store_->size() != 0 && !(flags & RENAME_EXCHANGE) && ::lstat(host2_buf_.c_str(), &dst) == 0 &&
-      ::lstat(host_buf_.c_str(), &src) == 0 && src.st_ino != dst.st_ino &&
-      (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1) && store_->Find(dst.st_ino)) {
+  if (erase) {
     t.op = ExitOp::kErase;
     t.a0 = dst.st_ino;
   }
