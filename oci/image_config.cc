@@ -1,5 +1,7 @@
 #include "oci/image_config.h"
 
+#include <ctime>
+
 namespace ocibuild::oci {
 
 namespace {
@@ -253,6 +255,15 @@ size_t ImageConfig::NonEmptyHistoryCount() const {
   size_t n = 0;
   for (const HistoryEntry& h : history) n += h.empty_layer ? 0 : 1;
   return n;
+}
+
+std::string FormatCreated(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
 }
 
 }  // namespace ocibuild::oci

@@ -102,4 +102,8 @@ struct ImageConfig {
   bool operator==(const ImageConfig&) const = default;
 };
 
+// "2024-01-02T03:04:05Z": a Unix time (UTC, whole seconds) in the RFC 3339 form that "created"
+// fields use. Builds pass SOURCE_DATE_EPOCH here for reproducible configs.
+std::string FormatCreated(int64_t unix_seconds);
+
 }  // namespace ocibuild::oci

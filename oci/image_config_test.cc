@@ -127,6 +127,12 @@ TEST(ImageConfig, EnvEditing) {
   EXPECT_EQ(c.GetEnv("PAT"), std::nullopt);
 }
 
+TEST(ImageConfig, FormatCreated) {
+  EXPECT_EQ(FormatCreated(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatCreated(1700000000), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(FormatCreated(4102444800), "2100-01-01T00:00:00Z");
+}
+
 TEST(ImageConfig, RejectsInvalid) {
   auto err = [](const std::string& text) {
     auto c = ImageConfig::Parse(text);
