@@ -35,6 +35,7 @@ class FlagSet {
     bool used = false;
   };
 
+  void Reserve(size_t n) { flags_.reserve(n); }
   void AddBool(std::string_view name) { flags_.push_back({name, Flag{Kind::kBool, "false", {}}}); }
   void AddString(std::string_view name, const char* def = "") {
     flags_.push_back({name, Flag{Kind::kString, def, {}}});
@@ -272,6 +273,7 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
     return file.ErrorAt(file.Find(node, needle), msg);
   };
   FlagSet flags;
+  flags.Reserve(8);
   std::string bad_flag;
   auto parse_flags = [&]() -> Status {
     auto st = flags.Parse(node.flags, &bad_flag);

@@ -207,6 +207,16 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
   bool blank_ok = false;
   size_t pos = 0;
   while (true) {
+    if (phase == kWord && pos < rest.size()) {
+      // Fast path: plain ASCII word characters (no space, quote or escape).
+      unsigned char c = static_cast<unsigned char>(rest[pos]);
+      if (c < 0x80 && c != ' ' && (c < '\t' || c > '\r') && c != '\'' && c != '"' &&
+          c != static_cast<unsigned char>(escape)) {
+        word += static_cast<char>(c);
+        ++pos;
+        continue;
+      }
+    }
     if (phase == kSpaces) {
       if (pos >= rest.size()) break;
       size_t w = UnicodeSpaceAt(rest, pos);
