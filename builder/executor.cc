@@ -66,6 +66,14 @@ Result<std::vector<std::string>> ExpandPorts(const std::string& spec) {
   return out;
 }
 
+// gzip, bzip2, xz, zstd magic, or "ustar" at offset 257: what ADD extracts.
+bool LooksLikeArchive(std::string_view head) {
+  auto starts = [&](std::string_view m) { return head.substr(0, m.size()) == m; };
+  if (starts("\x1f\x8b") || starts("BZh") || starts("\xfd" "7zXZ") || starts("\x28\xb5\x2f\xfd"))
+    return true;
+  return head.size() >= 262 && head.substr(257, 5) == "ustar";
+}
+
 std::string JoinGuest(const std::string& cwd, const std::string& p) {
   if (StartsWith(p, "/")) return p;
   std::string base = cwd.empty() ? "/" : cwd;
@@ -360,6 +368,20 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     std::vector<SourceMatch> plain;
     for (const auto& m : tree.matches) {
       if (m.is_dir) {
+        plain.push_back(m);
+        continue;
+      }
+      if (dockerfile::CleanPath(dest) == "/" && !co.chown && !co.chmod) {
+        // Straight into the rootfs: an archive at the root keeps its owners and modes as they
+        // are, and this avoids extracting, copying and deleting every file once more.
+        OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(JoinPath(context_.dir(), m.rel), O_RDONLY));
+        char magic[512];
+        ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
+        if (n > 0 && LooksLikeArchive(std::string_view(magic, static_cast<size_t>(n)))) {
+          auto applied = oci::ApplyLayer(*s.root, *s.store, fd.get());
+          if (!applied.ok()) return applied.error().Context("ADD " + m.rel);
+          continue;
+        }
         plain.push_back(m);
         continue;
       }
