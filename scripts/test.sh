@@ -30,6 +30,7 @@ step "test inputs"
 export OCIBUILD_DEBIAN_BASE
 OCIBUILD_DEBIAN_BASE=$(scripts/debian-base.sh "$root/build/cache")
 echo "Debian minbase: $OCIBUILD_DEBIAN_BASE"
+echo "local apt repository: $(scripts/local-apt-repo.sh "$root/build/cache")"
 for prep in scripts/prepare-*.sh; do
   [ -x "$prep" ] || continue
   echo "running $prep"; "$prep" "$root/build/cache"
