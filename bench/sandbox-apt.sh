@@ -2,6 +2,8 @@
 # The same RUN step — `apt-get update && apt-get install hello tree libcap2-bin sudo` from a local
 # repository on 127.0.0.1 — in a Debian 12 minbase rootfs, three ways, in one run:
 #   native   real root, chroot (the floor)
+#   native-unsafe-io  the same with dpkg's fsyncs off (--force-unsafe-io): ocibuild answers fsync
+#            without I/O, so this is the like-for-like baseline for the tracing overhead
 #   proot    Debian's `proot -0` (ptrace, fake root, nothing recorded)
 #   ocibuild ocibuild's ptrace sandbox, as an unprivileged user
 # Prints the median wall time of N runs of each and the ratios to native.
@@ -40,6 +42,10 @@ for i in $(seq "$runs"); do
   t0=$(now)
   unshare --mount --fork chroot "$d" /bin/bash -c "mount -t proc proc /proc; ( $step ); rc=\$?; umount /proc; exit \$rc"
   times[native]+="$(echo "$(now) - $t0" | bc) "
+  rm -rf "$d"; mkdir "$d"; tar --numeric-owner --xattrs -xpf "$base" -C "$d"
+  t0=$(now)
+  unshare --mount --fork chroot "$d" /bin/bash -c "mount -t proc proc /proc; echo 'Dpkg::Options { \"--force-unsafe-io\"; };' > /etc/apt/apt.conf.d/99unsafe; ( $step ); rc=\$?; umount /proc; exit \$rc"
+  times[native-unsafe-io]+="$(echo "$(now) - $t0" | bc) "
 
   d=$work/proot-$i; mkdir "$d"; tar --numeric-owner -xpf "$base" -C "$d"
   t0=$(now)
@@ -55,9 +61,11 @@ for i in $(seq "$runs"); do
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 nat=$(echo "${times[native]}" | median)
+nio=$(echo "${times[native-unsafe-io]}" | median)
 echo "apt-get update + install (hello tree libcap2-bin sudo), median of $runs runs:"
-for k in native proot ocibuild; do
+for k in native native-unsafe-io proot ocibuild; do
   m=$(echo "${times[$k]}" | median)
-  printf '  %-9s %7.2f s  %5.2fx native   (runs: %s)\n' "$k" "$m" "$(echo "$m / $nat" | bc -l)" "${times[$k]}"
+  printf '  %-17s %7.2f s  %5.2fx native  %5.2fx unsafe-io   (runs: %s)\n' "$k" "$m" \
+    "$(echo "$m / $nat" | bc -l)" "$(echo "$m / $nio" | bc -l)" "${times[$k]}"
 done
 cat "$work/stats" | sed 's/^/  /'
