@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "registry/api_error.h"
 #include "registry/base64.h"
+#include "registry/retry.h"
 #include "util/strings.h"
 
 namespace ocibuild::registry {
@@ -207,6 +209,8 @@ Result<Authenticator::Token> Authenticator::FetchToken(const Challenge& c,
   if (resp.status == 401 || resp.status == 403)
     return Error{what + ": " + DescribeHttpError(resp) + "; " +
                  CredentialHint(credential_, registry_)};
+  // EAGAIN marks "the token server asked to be tried again": callers retry it like a reset.
+  if (IsRetryableStatus(resp.status)) return Error{what + ": " + DescribeHttpError(resp), EAGAIN};
   if (resp.status != 200) return Error{what + ": " + DescribeHttpError(resp)};
   json j = json::parse(resp.body, nullptr, false);
   if (!j.is_object()) return Error{what + ": response is not a JSON object"};

@@ -329,6 +329,8 @@ Status RegistryClient::FetchBlob(const std::string& repo, const oci::Descriptor&
     if (r->status == 404) return Error{what + ": not found: " + DescribeHttpError(*r)};
     if (r->status != 200) {
       HintFromResponse(*r, hint);
+      // Presigned storage URLs (GHCR's S3 redirects) expire: a new GET gets a new one.
+      if (r->status == 403 && UrlHostPort(r->effective_url) != api_host_) hint->retryable = true;
       return Error{what + ": " + DescribeHttpError(*r)};
     }
     if (n != want)

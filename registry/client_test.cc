@@ -282,6 +282,23 @@ TEST_F(ClientTest, NoAuthorizationToUploadLocationOnAnotherHost) {
   EXPECT_EQ(tokens, 1);  // one token for the scope, reused by every request
 }
 
+TEST_F(ClientTest, TokenServerErrorsAreRetried) {
+  int token_calls = 0;
+  reg_.hook = [&](const HttpRequest& req) -> std::optional<HttpResponse> {
+    if (req.url.rfind("https://auth.example/", 0) == 0)
+      return ++token_calls == 1 ? FakeTransport::Respond(503)
+                                : FakeTransport::Respond(200, R"({"token":"T"})");
+    if (FakeTransport::HeaderOf(req, "authorization").empty())
+      return FakeTransport::Respond(
+          401, "", {{"WWW-Authenticate", R"(Bearer realm="https://auth.example/token")"}});
+    return std::nullopt;
+  };
+  auto r = Client()->HeadBlob("o/a", oci::Digest::OfBytes("x"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(token_calls, 2);
+}
+
 TEST_F(ClientTest, ManifestDigestIsChecked) {
   reg_.hook = [](const HttpRequest& req) -> std::optional<HttpResponse> {
     if (req.url.find("/manifests/") != std::string::npos)

@@ -324,6 +324,7 @@ bool IsTransientTransportError(const Error& e) {
     case EPIPE:
     case EHOSTUNREACH:
     case ENETUNREACH:
+    case EAGAIN:
       return true;
     default:
       return false;

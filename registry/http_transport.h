@@ -47,8 +47,8 @@ struct HttpResponse {
   std::vector<std::string> Headers(std::string_view name) const;
 };
 
-// Errnos that mark a transport failure as worth retrying (connection reset, refused, timed out,
-// EOF mid-response); the transport sets Error::sys_errno to one of these.
+// Errnos that mark a failure as worth retrying (connection reset, refused, timed out, EOF
+// mid-response; EAGAIN for a token server's 429/5xx); the transport sets Error::sys_errno.
 bool IsTransientTransportError(const Error& e);
 // The server's certificate was not trusted (or not for this host): never a reason to fall back
 // to plain HTTP.
