@@ -21,6 +21,7 @@
 #include "builder/layer_cache.h"
 #include "builder/outputs.h"
 #include "builder/progress.h"
+#include "builder/registry_cache.h"
 #include "builder/registry_source.h"
 #include "dockerfile-parser/plan.h"
 #include "registry/pusher.h"
@@ -259,6 +260,26 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   registry::CredentialEnv cenv;
   cenv.vars = env;
   builder::RegistryImageSource images(**cache_store, ropts, cenv, progress.get());
+  // Cache import: the step -> layer maps of --cache-from images (their layers come along).
+  for (const auto& cf : opts.cache_from) {
+    if (cf.type != "registry") {
+      progress->Warning("--cache-from type=" + cf.type + " is not supported yet; ignored");
+      continue;
+    }
+    std::string ref = cf.attrs.at("ref");
+    auto pulled = images.Pull(ref, oci::Platform::Host());
+    if (!pulled.ok()) {
+      // A missing cache is normal on a first build: warn and build without it.
+      progress->Warning("--cache-from " + ref + ": " + pulled.error().message);
+      continue;
+    }
+    auto entries = builder::ReadCacheEntries(pulled->config);
+    if (!entries.ok()) {
+      progress->Warning("--cache-from " + ref + ": " + entries.error().message);
+      continue;
+    }
+    layer_cache->Import(*entries);
+  }
   builder::ExecutorOptions eo;
   eo.labels = opts.labels;
   std::string created_label;
@@ -303,6 +324,29 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
       if (!res.ok()) return fail(res.error());
     }
     pushed_digest = image->manifest_desc.digest.str();
+  }
+
+  // Cache export: every step this build used, as an image at each --cache-to ref.
+  for (const auto& ct : opts.cache_to) {
+    if (ct.type != "registry") {
+      progress->Warning("--cache-to type=" + ct.type + " is not supported yet; ignored");
+      continue;
+    }
+    auto ref = registry::ParseReference(ct.attrs.at("ref"));
+    if (!ref.ok()) return fail(ref.error().Context("--cache-to"));
+    auto desc = builder::WriteCacheImage(**cache_store, layer_cache->touched(),
+                                         oci::Platform::Host(), image->config.created);
+    if (!desc.ok()) return fail(desc.error().Context("--cache-to"));
+    auto client = images.Client(ref->registry);
+    if (!client.ok()) return fail(client.error());
+    registry::PushOptions po;
+    po.parallel_blobs = ropts.parallel_blobs;
+    po.progress = builder::TransferReporter(progress.get(), "cache");
+    po.blob_sources = images.blob_sources();
+    int pstep = progress->StepStarted("exporting cache to " + ref->String());
+    auto res = registry::Push(**client, **cache_store, *desc, {*ref}, po);
+    progress->StepFinished(pstep, res.ok() ? builder::StepState::kDone : builder::StepState::kFailed);
+    if (!res.ok()) return fail(res.error().Context("--cache-to"));
   }
 
   // 5. Files describing the result.

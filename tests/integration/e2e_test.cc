@@ -288,6 +288,32 @@ TEST_F(E2E, PushToRegistryAndFailedBuildKeepsTheTag) {
   EXPECT_NE(again->out.find(digest), std::string::npos);
 }
 
+TEST_F(E2E, RegistryCacheRoundTripFromAnEmptyDisk) {
+  std::string missing = registry::testing::MissingTools({"docker-registry"});
+  if (!missing.empty()) GTEST_SKIP() << missing;
+  auto reg = registry::testing::TestRegistry::Start(registry::testing::AuthMode::kNone);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  std::string cache_ref = (*reg)->host() + "/e2e/cache:buildcache";
+  std::string ctx = Context("testdata/e2e/cache");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  auto a = Build({"--cache-to", "type=registry,ref=" + cache_ref, "--digest-file", Out("d1"), ctx},
+                 env);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  // A new runner: nothing on disk but the context.
+  state_ = JoinPath(tmp_->path(), "state-2");
+  auto miss = Build({"--cache-from", cache_ref + "-missing", "--digest-file", Out("d0"), ctx}, env);
+  ASSERT_EQ(miss.exit_code, 0) << miss.err;  // a missing cache only warns
+  EXPECT_NE(miss.err.find("WARNING: --cache-from"), std::string::npos) << miss.err;
+  state_ = JoinPath(tmp_->path(), "state-3");
+  auto b = Build({"--cache-from", "type=registry,ref=" + cache_ref, "--digest-file", Out("d2"), ctx},
+                 env);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (const char* n : {"#2 CACHED", "#3 CACHED", "#4 CACHED", "#5 CACHED"})
+    EXPECT_NE(b.err.find(n), std::string::npos) << n << "\n" << b.err;
+  EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d2")));
+}
+
 TEST_F(E2E, DockerRunsTheImage) {
   std::string script = JoinPath(Env("OCIBUILD_SOURCE_DIR"), "scripts/dockerd.sh");
   auto host = RunProcess({script, "start"});
