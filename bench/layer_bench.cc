@@ -144,6 +144,8 @@ int main(int argc, char** argv) {
         mt, Min(tar_t), mo, Min(ours_t), mo / mt, Min(ours_t) / Min(tar_t));
     std::printf("  CPU (user+sys)  tar+gzip %.3f s, ours %.3f s (medians)\n", Median(tar_cpu),
                 Median(ours_cpu));
+    // For bench/run's table (peak RSS is not measured here: 0).
+    std::printf("BENCH|unpack-layer|ocibuild|%.3f|0\nBENCH|unpack-layer|tar|%.3f|0\n", mo, mt);
   }
 
   // Diff after touching one file in a big tree.
@@ -205,5 +207,6 @@ int main(int argc, char** argv) {
       "  diff + layer, one file touched  median %.3f s (goal < 0.5 s; CPU %.3f s), "
       "%zu entries; min %.3f s\n",
       Median(diff_t), Median(diff_cpu), layer_entries, Min(diff_t));
+  std::printf("BENCH|diff-100k-files-one-change|ocibuild|%.3f|0\n", Median(diff_t));
   return 0;
 }
