@@ -23,6 +23,10 @@ function(ocibuild_test name)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
+  # The sanitizer build exists for the unit tests; integration tests run in the main build.
+  if(OCIBUILD_SANITIZE AND NOT "unit" IN_LIST T_LABELS)
+    return()
+  endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} ocibuild_test_main)
   set(env

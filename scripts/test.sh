@@ -19,11 +19,12 @@ step "dependencies"
 scripts/install-deps.sh
 
 step "build (build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build -j "$jobs"
 
 step "sanitizer build of the unit tests (build-asan/)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOCIBUILD_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
+  -DCMAKE_C_FLAGS="-O1 -g1" -DOCIBUILD_SANITIZE=ON >/dev/null
 ninja -C build-asan -j "$jobs"
 
 step "test inputs"
