@@ -51,6 +51,7 @@ class RegistryClient {
                                                         const CredentialEnv& env);
 
   const std::string& registry() const { return registry_; }
+  const RegistryOptions& options() const { return opts_; }
 
   // GET a manifest or index by tag or digest, checked against Docker-Content-Digest and, when
   // asked for by digest, against that digest.

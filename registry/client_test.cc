@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 
@@ -31,8 +32,10 @@ class FakeRegistry {
   std::function<std::optional<HttpResponse>(const HttpRequest&)> hook;
   std::string upload_host;  // absolute upload Locations on this host when set
   int next_upload = 0;
+  std::mutex mu;
 
   Result<HttpResponse> Handle(const HttpRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);  // blob workers call in parallel
     if (hook)
       if (auto resp = hook(r)) return *resp;
     std::smatch m;

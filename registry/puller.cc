@@ -80,7 +80,9 @@ Result<PullResult> PullImpl(RegistryClient& client, BlobCache& cache, const Refe
     if (opts.progress)
       opts.progress(BlobProgress{d.digest, done, static_cast<uint64_t>(d.size), s});
   };
-  Status st = RunParallel(blobs.size(), opts.parallel_blobs, [&](size_t i) -> Status {
+  const int workers =
+      opts.parallel_blobs > 0 ? opts.parallel_blobs : client.options().parallel_blobs;
+  Status st = RunParallel(blobs.size(), workers, [&](size_t i) -> Status {
     const oci::Descriptor& d = blobs[i];
     OCIB_ASSIGN_OR_RETURN(bool has, cache.Has(d.digest));
     if (!has) {

@@ -17,7 +17,7 @@ namespace ocibuild::registry {
 
 struct PullOptions {
   oci::Platform platform = oci::Platform::Host();
-  int parallel_blobs = 4;
+  int parallel_blobs = 0;  // 0: the client's RegistryOptions::parallel_blobs
   ProgressFn progress;
 };
 

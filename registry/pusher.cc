@@ -65,6 +65,8 @@ Result<PushResult> Push(RegistryClient& client, const oci::ContentStore& store,
 
   PushResult out;
   out.root = root;
+  const int workers =
+      opts.parallel_blobs > 0 ? opts.parallel_blobs : client.options().parallel_blobs;
   std::atomic<int> uploaded{0}, mounted{0}, existed{0};
   std::atomic<uint64_t> bytes{0};
   // Repositories in the order first named; later ones mount blobs from the first.
@@ -76,7 +78,7 @@ Result<PushResult> Push(RegistryClient& client, const oci::ContentStore& store,
   for (size_t ri = 0; ri < repos.size(); ++ri) {
     const std::string& repo = repos[ri];
     const std::string where = client.registry() + "/" + repo;
-    Status st = RunParallel(plan.blobs.size(), opts.parallel_blobs, [&](size_t i) -> Status {
+    Status st = RunParallel(plan.blobs.size(), workers, [&](size_t i) -> Status {
       const oci::Descriptor& d = plan.blobs[i];
       std::string mount_from;
       if (ri > 0) {

@@ -17,7 +17,7 @@
 namespace ocibuild::registry {
 
 struct PushOptions {
-  int parallel_blobs = 4;
+  int parallel_blobs = 0;  // 0: the client's RegistryOptions::parallel_blobs
   ProgressFn progress;
   // Blobs known to exist in another repository ("digest" -> Reference it came from, e.g. the
   // base image); mounted when that repository is on the same registry.
