@@ -8,6 +8,7 @@
 
 #include "builder/copy_files.h"
 #include "builder/run_step.h"
+#include "builder/url_fetch.h"
 #include "oci/layer_applier.h"
 #include "util/strings.h"
 
@@ -284,6 +285,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   StageState* from = nullptr;
   std::vector<SourceMatch> matches;
   std::optional<TempDir> heredoc_dir;
+  std::vector<FetchedUrl> remote;           // ADD <url>, fetched
+  std::vector<std::string> remote_pending;  // ADD --checksum <url>: fetched only on a miss
   nlohmann::json sources = nlohmann::json::array();
   if (!c.contents.empty()) {
     OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("heredoc-", opts_.work_dir));
@@ -298,14 +301,30 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     sources.push_back({{"from", from->cache_key}, {"paths", c.sources}});
   } else {
     for (const auto& src : c.sources) {
-      if (StartsWith(src, "http://") || StartsWith(src, "https://") || StartsWith(src, "git@"))
-        return Error{std::string(c.is_add ? "ADD" : "COPY") + " " + src +
-                     ": remote sources are not supported yet; download them in a RUN step"};
+      if (IsRemoteSource(src)) {
+        if (!c.is_add) return Error{"COPY " + src + ": COPY does not fetch URLs; use ADD"};
+        if (c.checksum.empty()) {
+          // Without --checksum the content decides whether the step is cached: fetch it now.
+          OCIB_ASSIGN_OR_RETURN(FetchedUrl f, FetchUrl(src, "", opts_.work_dir));
+          sources.push_back({{"url", src}, {"digest", f.digest}});
+          remote.push_back(std::move(f));
+        } else {
+          sources.push_back({{"url", src}, {"digest", c.checksum}});
+          remote_pending.push_back(src);
+        }
+        continue;
+      }
+      if (StartsWith(src, "git@") || EndsWith(src, ".git"))
+        return Error{"ADD " + src + ": git sources are not supported yet; clone in a RUN step"};
+      if (!c.checksum.empty())
+        return Error{"ADD --checksum needs an http(s) source, not " + src};
       OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src));
       matches.insert(matches.end(), m.begin(), m.end());
     }
-    OCIB_ASSIGN_OR_RETURN(std::string digest, context_.Digest(matches, c.excludes));
-    sources.push_back({{"context", digest}});
+    if (!matches.empty()) {
+      OCIB_ASSIGN_OR_RETURN(std::string digest, context_.Digest(matches, c.excludes));
+      sources.push_back({{"context", digest}});
+    }
   }
   nlohmann::json key = {{"op", c.is_add ? "add" : "copy"}, {"sources", sources},
                         {"dest", dest},                    {"chown", c.chown},
@@ -360,8 +379,9 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     src_root.emplace(std::move(r));
     tree = CopySourceTree{&*src_root, nullptr, &context_, matches};
     co.several_sources = c.sources.size() > 1 ||
-                         std::any_of(c.sources.begin(), c.sources.end(),
-                                     [](const std::string& x) { return dockerfile::HasPathMeta(x); });
+                         std::any_of(c.sources.begin(), c.sources.end(), [](const std::string& x) {
+                           return !IsRemoteSource(x) && dockerfile::HasPathMeta(x);
+                         });
   }
   // ADD auto-extracts local tar archives (any compression) into the destination directory.
   if (c.is_add && !heredoc_dir && !from && (!c.unpack.has_value() || *c.unpack)) {
@@ -403,6 +423,32 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     tree.matches = plain;
   }
   if (!tree.matches.empty()) OCIB_TRY(CopyInto(*s.root, *s.store, tree, co));
+  // Downloads: never extracted; mode 0600 unless --chmod, mtime from Last-Modified (Docker).
+  for (const auto& url : remote_pending) {
+    OCIB_ASSIGN_OR_RETURN(FetchedUrl f, FetchUrl(url, c.checksum, opts_.work_dir));
+    remote.push_back(std::move(f));
+  }
+  for (const auto& f : remote) {
+    bool into_dir = EndsWith(dest, "/") || remote.size() + tree.matches.size() > 1;
+    if (into_dir && f.file_name.empty())
+      return Error{"cannot determine a file name for the download to " + dest +
+                   "; name the destination file"};
+    OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("url-", opts_.work_dir));
+    std::string name = f.file_name.empty() ? "download" : f.file_name;
+    if (::rename(f.path.c_str(), JoinPath(td.path(), name).c_str()) != 0)
+      return SysError("rename", f.path);
+    if (f.last_modified) {
+      struct timespec ts[2] = {{*f.last_modified, 0}, {*f.last_modified, 0}};
+      ::utimensat(AT_FDCWD, JoinPath(td.path(), name).c_str(), ts, 0);
+    }
+    OCIB_ASSIGN_OR_RETURN(oci::RootDir ur, oci::RootDir::Open(td.path()));
+    CopyOptions uo = co;
+    uo.dest = into_dir && !EndsWith(dest, "/") ? dest + "/" : dest;
+    uo.several_sources = false;
+    if (!uo.chmod) uo.chmod = 0600;
+    CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false}}};
+    OCIB_TRY(CopyInto(*s.root, *s.store, ut, uo));
+  }
   OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
   progress_.StepFinished(pstep, StepState::kDone);
   return Ok();

@@ -13,6 +13,7 @@
 
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
 
@@ -326,6 +327,45 @@ TEST_F(E2E, RegistryCacheRoundTripFromAnEmptyDisk) {
   for (const char* n : {"#2 CACHED", "#3 CACHED", "#4 CACHED", "#5 CACHED"})
     EXPECT_NE(b.err.find(n), std::string::npos) << n << "\n" << b.err;
   EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d2")));
+}
+
+TEST_F(E2E, AddUrlWithChecksum) {
+  if (!HaveTool("python3")) GTEST_SKIP() << "python3 (for a local HTTP server) is missing";
+  auto port = registry::testing::FreePort();
+  ASSERT_TRUE(port.ok());
+  std::string srv = Out("srv");
+  ASSERT_TRUE(MakeDirs(srv).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(srv, "tool.txt"), "remote content\n").ok());
+  SpawnOptions so;
+  so.cwd = srv;
+  auto server = Child::Start({"python3", "-m", "http.server", "--bind", "127.0.0.1",
+                              std::to_string(*port)}, so);
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE(registry::testing::WaitForPort(*port).ok());
+  std::string url = "http://127.0.0.1:" + std::to_string(*port) + "/tool.txt";
+  std::string good = "sha256:" + std::string(Sha256::HexOf("remote content\n"));
+  std::string ctx = Context("testdata/e2e/fail");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"),
+                        "FROM scratch\nADD " + url + " /a/\nADD --checksum=" + good + " " + url +
+                            " /b/renamed.txt\n")
+                  .ok());
+  std::string out = Out("rootfs");
+  auto r = Build({"--output", "type=local,dest=" + out, ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(JoinPath(out, "a/tool.txt")), "remote content\n");
+  EXPECT_EQ(*ReadFile(JoinPath(out, "b/renamed.txt")), "remote content\n");
+  struct stat st;
+  ASSERT_EQ(::stat(JoinPath(out, "a/tool.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // Docker's mode for downloads
+  // A wrong checksum fails the build and names both digests.
+  std::string bad = "sha256:" + std::string(64, '0');
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"),
+                        "FROM scratch\nADD --checksum=" + bad + " " + url + " /c\n")
+                  .ok());
+  auto f = Build({ctx});
+  EXPECT_NE(f.exit_code, 0);
+  EXPECT_NE(f.err.find("checksum mismatch: expected " + bad + ", got " + good), std::string::npos)
+      << f.err;
 }
 
 TEST_F(E2E, DockerRunsTheImage) {
