@@ -140,7 +140,11 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   PlannedRun out;
   sandbox::RunSpec& spec = out.spec;
   spec.argv = id.argv;
-  std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings();
+  // Private copies of /etc/hosts, /etc/resolv.conf and /dev/shm: a step must never write the
+  // host's, even when the builder runs as real root.
+  std::string private_dir = JoinPath(renv.scratch, "private");
+  OCIB_TRY(MakeDirs(private_dir, 0755));
+  std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings(private_dir);
 
   OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
   if (!hp.script_name.empty()) {
