@@ -9,18 +9,7 @@
 # largest peak RSS. The command's output goes to $BENCH_LOG (default /dev/null).
 bench_time() {
   local name=$1 tool=$2 runs=$3; shift 3
-  local times=() peak=0 i t rss
-  for ((i = 0; i < runs; i++)); do
-    local tf; tf=$(mktemp)
-    if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" >>"${BENCH_LOG:-/dev/null}" 2>&1; then
-      echo "bench: $name/$tool failed: $*" >&2; rm -f "$tf"; return 1
-    fi
-    read -r t rss <"$tf"; rm -f "$tf"
-    times+=("$t"); ((rss > peak)) && peak=$rss
-  done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
-  echo "BENCH|$name|$tool|$median|$peak"
+  bench_time_with_setup "$name" "$tool" "$runs" ":" "$@"
 }
 
 # bench_time_with_setup NAME TOOL RUNS SETUP CMD...: like bench_time for commands that need a fresh setup before each run:

@@ -75,6 +75,16 @@ bool LooksLikeArchive(std::string_view head) {
   return head.size() >= 262 && head.substr(257, 5) == "ustar";
 }
 
+// CMD/ENTRYPOINT: the shell form runs under the image's SHELL (default /bin/sh -c).
+std::vector<std::string> WithShell(const oci::ContainerConfig& c, const dockerfile::CommandLine& cmd) {
+  if (!cmd.shell_form) return cmd.args;
+  std::vector<std::string> out = c.shell && !c.shell->empty()
+                                     ? *c.shell
+                                     : std::vector<std::string>{"/bin/sh", "-c"};
+  out.insert(out.end(), cmd.args.begin(), cmd.args.end());
+  return out;
+}
+
 std::string JoinGuest(const std::string& cwd, const std::string& p) {
   if (StartsWith(p, "/")) return p;
   std::string base = cwd.empty() ? "/" : cwd;
@@ -523,24 +533,12 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s,
           }
           return meta("VOLUME " + GoList(in.volumes));
         } else if constexpr (std::is_same_v<T, dockerfile::CmdInstr>) {
-          std::vector<std::string> cmd = in.command.args;
-          if (in.command.shell_form) {
-            std::vector<std::string> sh = cfg.c.shell && !cfg.c.shell->empty()
-                                              ? *cfg.c.shell
-                                              : std::vector<std::string>{"/bin/sh", "-c"};
-            cmd.insert(cmd.begin(), sh.begin(), sh.end());
-          }
+          std::vector<std::string> cmd = WithShell(cfg.c, in.command);
           cfg.c.cmd = cmd;
           s.cmd_set = true;
           return meta("CMD " + GoQuotedList(cmd));
         } else if constexpr (std::is_same_v<T, dockerfile::EntrypointInstr>) {
-          std::vector<std::string> ep = in.command.args;
-          if (in.command.shell_form) {
-            std::vector<std::string> sh = cfg.c.shell && !cfg.c.shell->empty()
-                                              ? *cfg.c.shell
-                                              : std::vector<std::string>{"/bin/sh", "-c"};
-            ep.insert(ep.begin(), sh.begin(), sh.end());
-          }
+          std::vector<std::string> ep = WithShell(cfg.c, in.command);
           cfg.c.entrypoint = ep;
           // A CMD inherited from the base does not survive a new ENTRYPOINT.
           if (!s.cmd_set) cfg.c.cmd.reset();

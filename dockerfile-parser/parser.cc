@@ -1,5 +1,7 @@
 #include "dockerfile-parser/parser.h"
 
+#include "dockerfile-parser/unicode.h"
+
 #include <nlohmann/json.hpp>
 
 #include "dockerfile-parser/ast_dump.h"
@@ -16,60 +18,7 @@ using namespace std::string_view_literals;
 constexpr size_t kMaxPhysicalLine = 64 * 1024;
 constexpr int kMaxOnbuildDepth = 32;
 
-// Decodes one UTF-8 code point; invalid sequences decode as a single byte (like Go's RuneError).
-uint32_t DecodeRune(std::string_view s, size_t i, size_t* width) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  auto cont = [&](size_t k) {
-    return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  };
-  if (c < 0x80) {
-    *width = 1;
-    return c;
-  }
-  if ((c & 0xE0) == 0xC0 && c >= 0xC2 && cont(1)) {
-    *width = 2;
-    return ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
-  }
-  if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
-    uint32_t r = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-    if (r >= 0x800 && !(r >= 0xD800 && r <= 0xDFFF)) {
-      *width = 3;
-      return r;
-    }
-  }
-  if ((c & 0xF8) == 0xF0 && cont(1) && cont(2) && cont(3)) {
-    uint32_t r = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) |
-                 (s[i + 3] & 0x3F);
-    if (r >= 0x10000 && r <= 0x10FFFF) {
-      *width = 4;
-      return r;
-    }
-  }
-  *width = 1;
-  return 0xFFFD;
-}
-
-bool IsUnicodeSpaceRune(uint32_t r) {
-  switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return r >= 0x2000 && r <= 0x200A;
-  }
-}
+bool IsUnicodeSpaceRune(uint32_t r) { return IsSpaceRune(static_cast<char32_t>(r)); }
 
 // Go's unicode.IsSpace(rune(b)) applied to a single byte, as BuildKit's byte loops do.
 bool IsByteSpace(unsigned char b) {
@@ -686,6 +635,17 @@ std::string ChompHeredocContent(std::string_view content) {
     out += c;
   }
   return out;
+}
+
+SourcePos ParsedDockerfile::FindOnLine(int line, std::string_view needle) const {
+  if (line >= 1 && static_cast<size_t>(line) <= source_lines.size()) {
+    std::string_view text = source_lines[line - 1];
+    size_t at = needle.empty() ? std::string_view::npos : text.find(needle);
+    if (at != std::string_view::npos) return SourcePos{line, static_cast<int>(at) + 1};
+    size_t first = text.find_first_not_of(" \t");
+    return SourcePos{line, first == std::string_view::npos ? 1 : static_cast<int>(first) + 1};
+  }
+  return SourcePos{line, 0};
 }
 
 Error ParsedDockerfile::ErrorAt(SourcePos pos, const std::string& message) const {

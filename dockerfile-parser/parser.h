@@ -65,6 +65,8 @@ struct ParsedDockerfile {
   Error ErrorAt(SourcePos pos, const std::string& message) const;
   // Best position for `needle` inside the node's physical lines (first non-blank if absent).
   SourcePos Find(const Node& node, std::string_view needle) const;
+  // Position of `needle` on physical line `line` (its first non-blank column if absent).
+  SourcePos FindOnLine(int line, std::string_view needle) const;
   SourcePos Start(const Node& node) const;
   const Directive* FindDirective(std::string_view name) const;
 };

@@ -10,16 +10,6 @@
 namespace ocibuild::dockerfile {
 namespace {
 
-SourcePos LinePos(const ParsedDockerfile& file, int line, std::string_view needle) {
-  if (line >= 1 && static_cast<size_t>(line) <= file.source_lines.size()) {
-    std::string_view text = file.source_lines[line - 1];
-    size_t at = needle.empty() ? std::string_view::npos : text.find(needle);
-    if (at != std::string_view::npos) return SourcePos{line, static_cast<int>(at) + 1};
-    size_t first = text.find_first_not_of(" \t");
-    return SourcePos{line, first == std::string_view::npos ? 1 : static_cast<int>(first) + 1};
-  }
-  return SourcePos{line, 0};
-}
 
 const char* const kPredefinedNonProxy[] = {"BUILDPLATFORM",
                                            "BUILDOS",
@@ -162,7 +152,7 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
         plan.global_args.Set(item.key, it->second);
       } else if (item.value) {
         auto v = lex.ProcessWord(*item.value, plan.global_args);
-        if (!v.ok()) return file.ErrorAt(LinePos(file, step.line, item.key), v.error().message);
+        if (!v.ok()) return file.ErrorAt(file.FindOnLine(step.line, item.key), v.error().message);
         plan.global_args.Set(item.key, *v);
       }
     }
@@ -186,10 +176,10 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   for (const auto& st : list.stages) {
     auto base = lex.ProcessWord(st.from.base, plan.global_args);
     if (!base.ok()) {
-      return file.ErrorAt(LinePos(file, st.line, st.from.base), base.error().message);
+      return file.ErrorAt(file.FindOnLine(st.line, st.from.base), base.error().message);
     }
     if (base->empty()) {
-      return file.ErrorAt(LinePos(file, st.line, st.from.base),
+      return file.ErrorAt(file.FindOnLine(st.line, st.from.base),
                           "base name (" + st.from.base + ") should not be blank");
     }
     StageBase& b = bases[st.index];
@@ -209,18 +199,18 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
     if (!st.from.platform.empty()) {
       auto p = lex.ProcessWord(st.from.platform, plan.global_args);
       if (!p.ok()) {
-        return file.ErrorAt(LinePos(file, st.line, "--platform"),
+        return file.ErrorAt(file.FindOnLine(st.line, "--platform"),
                             "failed to process arguments for platform " + st.from.platform + ": " +
                                 p.error().message);
       }
       if (p->empty()) {
-        return file.ErrorAt(LinePos(file, st.line, "--platform"),
+        return file.ErrorAt(file.FindOnLine(st.line, "--platform"),
                             "empty platform value from expression " + st.from.platform);
       }
       auto parsed = ParseBuildPlatform(*p);
       if (!parsed.ok()) {
         return file.ErrorAt(
-            LinePos(file, st.line, "--platform"),
+            file.FindOnLine(st.line, "--platform"),
             "failed to parse platform " + st.from.platform + ": " + parsed.error().message);
       }
       platforms[st.index] = *parsed;

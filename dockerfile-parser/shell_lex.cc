@@ -1,5 +1,7 @@
 #include "dockerfile-parser/shell_lex.h"
 
+#include "dockerfile-parser/ast_dump.h"
+
 #include <cstdio>
 
 #include "dockerfile-parser/shell_pattern.h"
@@ -36,72 +38,8 @@ namespace {
 
 constexpr char32_t kEOF = 0xFFFFFFFF;
 
-// Go's unicode.IsPrint, close enough for quoting error messages: controls, separators other
-// than the ASCII space, common format characters and private-use code points are escaped.
-bool IsPrintable(char32_t r) {
-  if (r < 0x80) return r >= 0x20 && r < 0x7F;
-  if (r < 0xA0 || r == 0xAD || IsSpaceRune(r)) return false;
-  if ((r >= 0x200B && r <= 0x200F) || (r >= 0x202A && r <= 0x202E) ||
-      (r >= 0x2060 && r <= 0x2064) || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF) {
-    return false;
-  }
-  return !((r >= 0xE000 && r <= 0xF8FF) || r >= 0xF0000);
-}
-
 // Quotes like Go's strconv.Quote (%q), which is how BuildKit shows the offending word.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  char buf[16];
-  for (size_t i = 0; i < s.size();) {
-    size_t w;
-    const char32_t r = DecodeRune(s, i, &w);
-    if (r == kRuneError && w == 1) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
-      out += buf;
-    } else if (r == '"' || r == '\\') {
-      out += '\\';
-      out += static_cast<char>(r);
-    } else if (IsPrintable(r)) {
-      out.append(s.substr(i, w));
-    } else {
-      switch (r) {
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (r < 0x80) {
-            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(r));
-          } else if (r < 0x10000) {
-            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(r));
-          } else {
-            std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(r));
-          }
-          out += buf;
-      }
-    }
-    i += w;
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return GoQuote(s); }
 
 // Inner parts of messages are shown as written: the whole word is already shown Go-quoted.
 std::string Plain(std::string_view s) {

@@ -9,16 +9,6 @@
 namespace ocibuild::dockerfile {
 namespace {
 
-SourcePos StepPos(const ParsedDockerfile& file, int line, std::string_view needle) {
-  if (line >= 1 && static_cast<size_t>(line) <= file.source_lines.size()) {
-    std::string_view text = file.source_lines[line - 1];
-    size_t at = needle.empty() ? std::string_view::npos : text.find(needle);
-    if (at != std::string_view::npos) return SourcePos{line, static_cast<int>(at) + 1};
-    size_t first = text.find_first_not_of(" \t");
-    return SourcePos{line, first == std::string_view::npos ? 1 : static_cast<int>(first) + 1};
-  }
-  return SourcePos{line, 0};
-}
 
 bool ParseIndex(std::string_view s, int* out) {
   if (s.empty() || s.size() > 9) return false;
@@ -55,20 +45,20 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
         out.meta_args.push_back(std::move(step));
         continue;
       }
-      return file.ErrorAt(StepPos(file, step.line, ""), "no build stage in current context");
+      return file.ErrorAt(file.FindOnLine(step.line, ""), "no build stage in current context");
     }
     out.stages.back().steps.push_back(std::move(step));
   }
   if (out.stages.empty()) {
     int line = out.meta_args.empty() ? 0 : out.meta_args.back().line;
-    return file.ErrorAt(StepPos(file, line, ""), "no build stage in current context");
+    return file.ErrorAt(file.FindOnLine(line, ""), "no build stage in current context");
   }
   std::unordered_map<std::string_view, const Stage*> seen;
   for (const Stage& s : out.stages) {
     if (s.name.empty()) continue;
     auto [it, inserted] = seen.emplace(s.name, &s);
     if (!inserted) {
-      return file.ErrorAt(StepPos(file, s.line, ""), "duplicate stage name \"" + s.name +
+      return file.ErrorAt(file.FindOnLine(s.line, ""), "duplicate stage name \"" + s.name +
                                                          "\" (first defined on line " +
                                                          std::to_string(it->second->line) + ")");
     }
@@ -103,7 +93,7 @@ Result<std::vector<std::vector<StageDependency>>> ResolveDependencies(
     for (const auto& step : st.steps) {
       if (const auto* c = std::get_if<CopyInstr>(&step.instr); c && !c->from.empty()) {
         auto err = [&](const std::string& msg) {
-          return file.ErrorAt(StepPos(file, step.line, "--from"), msg);
+          return file.ErrorAt(file.FindOnLine(step.line, "--from"), msg);
         };
         if (HasExpansion(c->from)) {
           return err(
@@ -170,7 +160,7 @@ Result<std::vector<int>> NeededStages(const ParsedDockerfile& file,
         if (on_path[d.stage]) {
           const StageDependency& first = deps[stack[0].stage][stack[0].next - 1];
           return file.ErrorAt(
-              StepPos(file, first.line, needle(first)),
+              file.FindOnLine(first.line, needle(first)),
               "circular dependency detected on stage: " + stages[start].DisplayName());
         }
         if (!visited[d.stage]) {
@@ -200,12 +190,12 @@ Result<std::vector<int>> NeededStages(const ParsedDockerfile& file,
     for (const auto& d : deps[i]) {
       if (d.stage <= static_cast<int>(i)) continue;
       if (d.via == StageDependency::Via::kCopy) {
-        return file.ErrorAt(StepPos(file, d.line, "--from"),
+        return file.ErrorAt(file.FindOnLine(d.line, "--from"),
                             "cannot copy from stage \"" + d.from +
                                 "\", it needs to be defined before current stage \"" +
                                 stages[i].DisplayName() + "\"");
       }
-      return file.ErrorAt(StepPos(file, d.line, "from="),
+      return file.ErrorAt(file.FindOnLine(d.line, "from="),
                           "cannot mount from stage \"" + d.from + "\" to \"" + d.mount_target +
                               "\", stage needs to be defined before current command");
     }
