@@ -68,4 +68,8 @@ for k in native native-unsafe-io proot ocibuild; do
   printf '  %-17s %7.2f s  %5.2fx native  %5.2fx unsafe-io   (runs: %s)\n' "$k" "$m" \
     "$(echo "$m / $nat" | bc -l)" "$(echo "$m / $nio" | bc -l)" "${times[$k]}"
 done
+# For bench/run's table (peak memory is not measured here: 0).
+for k in native native-unsafe-io proot ocibuild; do
+  echo "BENCH|run-apt-get-install|$k|$(echo "${times[$k]}" | median)|0"
+done
 cat "$work/stats" | sed 's/^/  /'
