@@ -27,15 +27,8 @@ std::string Join(const std::string& dir, const std::string& name) {
 }
 
 Result<std::vector<std::string>> ListDir(const oci::RootDir& root, const std::string& rel) {
-  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel, O_RDONLY | O_DIRECTORY));
-  DIR* d = ::fdopendir(fd.release());
-  if (!d) return SysError("opendir", rel);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel, O_PATH | O_DIRECTORY));
+  OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), "/" + rel));
   std::sort(names.begin(), names.end());
   return names;
 }

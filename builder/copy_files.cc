@@ -39,15 +39,7 @@ Status WalkTree(const oci::RootDir& root, const std::string& rel, const Skip& sk
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return SysError("stat", Shown(rel));
   if (!S_ISDIR(st.st_mode)) return Ok();
-  OCIB_ASSIGN_OR_RETURN(UniqueFd dfd, root.OpenAt(rel == "." ? "" : rel, O_RDONLY | O_DIRECTORY));
-  DIR* d = ::fdopendir(dfd.release());
-  if (!d) return SysError("opendir", Shown(rel));
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
+  OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), Shown(rel)));
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     std::string child = JoinRel(rel, n);

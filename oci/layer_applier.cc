@@ -1,5 +1,7 @@
 #include "oci/layer_applier.h"
 
+#include "util/fs.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -135,21 +137,12 @@ Status Applier::RemoveTree(int dirfd, const std::string& name, const std::string
     return Ok();
   }
   if ((st.st_mode & 0700) != 0700) ::fchmodat(dirfd, name.c_str(), (st.st_mode & 07777) | 0700, 0);
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return SysError("openat", what);
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return SysError("fdopendir", what);
+  {
+    UniqueFd fd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return SysError("openat", what);
+    OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), what));
+    for (const auto& n : names) OCIB_TRY(RemoveTree(fd.get(), n, what + "/" + n));
   }
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(d, ::closedir);
-  std::vector<std::string> names;
-  while (struct dirent* de = ::readdir(d)) {
-    if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
-    names.emplace_back(de->d_name);
-  }
-  for (const auto& n : names) OCIB_TRY(RemoveTree(fd, n, what + "/" + n));
-  dir.reset();
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0) return SysError("unlinkat", what);
   store_.Erase(st.st_ino);
   return Ok();
@@ -178,20 +171,10 @@ Status Applier::RemoveLower(int dirfd, const std::string& dir, const std::string
     return SysError("fstatat", path);
   }
   if (!S_ISDIR(st.st_mode)) return Ok();
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return SysError("openat", path);
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return SysError("fdopendir", path);
-  }
-  std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
-  std::vector<std::string> names;
-  while (struct dirent* de = ::readdir(d)) {
-    if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
-    names.emplace_back(de->d_name);
-  }
-  for (const auto& n : names) OCIB_TRY(RemoveLower(fd, path, n));
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return SysError("openat", path);
+  OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), path));
+  for (const auto& n : names) OCIB_TRY(RemoveLower(fd.get(), path, n));
   return Ok();
 }
 
@@ -209,20 +192,9 @@ Status Applier::ApplyWhiteout(const std::string& dir, const std::string& target)
 Status Applier::ApplyOpaque(const std::string& dir) {
   ++stats_.whiteouts;
   OCIB_ASSIGN_OR_RETURN(UniqueFd dfd, root_.MkdirAll(dir, 0755));
-  int fd = ::openat(dfd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return SysError("openat", dir.empty() ? "/" : dir);
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return SysError("fdopendir", dir);
-  }
-  std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
-  std::vector<std::string> names;
-  while (struct dirent* de = ::readdir(d)) {
-    if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
-    names.emplace_back(de->d_name);
-  }
-  for (const auto& n : names) OCIB_TRY(RemoveLower(fd, dir, n));
+  OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                        ReadDirNames(dfd.get(), dir.empty() ? "/" : dir));
+  for (const auto& n : names) OCIB_TRY(RemoveLower(dfd.get(), dir, n));
   return Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -108,25 +109,10 @@ static Status RemoveAllAt(int parent, const std::string& name, const std::string
   }
   if (S_ISDIR(st.st_mode)) {
     if ((st.st_mode & 0700) != 0700) ::fchmodat(parent, name.c_str(), 0700, 0);
-    int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return SysError("open", shown);
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      ::close(fd);
-      return SysError("fdopendir", shown);
-    }
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-    }
-    Status st2;
-    for (const auto& n : names) {
-      st2 = RemoveAllAt(::dirfd(d), n, shown + "/" + n);
-      if (!st2.ok()) break;
-    }
-    ::closedir(d);
-    if (!st2.ok()) return st2;
+    UniqueFd fd(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return SysError("open", shown);
+    OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), shown));
+    for (const auto& n : names) OCIB_TRY(RemoveAllAt(fd.get(), n, shown + "/" + n));
     if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
       return SysError("rmdir", shown);
     return Ok();
@@ -134,6 +120,26 @@ static Status RemoveAllAt(int parent, const std::string& name, const std::string
   if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT)
     return SysError("unlink", shown);
   return Ok();
+}
+
+Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& shown) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SysError("open", shown);
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return SysError("fdopendir", shown);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names.emplace_back(e->d_name);
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return SysError("readdir", shown, err);
+  return names;
 }
 
 Status RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, path, path); }

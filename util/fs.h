@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/fd.h"
 #include "util/result.h"
@@ -19,6 +20,10 @@ Status MakeDirs(const std::string& path, int mode = 0755);
 // trees with 0555 directories (as images have) can be removed by their unprivileged owner.
 Status RemoveAll(const std::string& path);
 bool PathExists(const std::string& path);
+// Entry names of the directory open as `dir_fd` (O_PATH is fine), without "." and "..", in
+// directory order. Reads through a descriptor of its own: `dir_fd` stays open and usable for
+// *at() calls. `shown` names the directory in errors.
+Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& shown);
 Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
 Status WriteAll(int fd, std::string_view data, const std::string& what);
 // Joins two paths with exactly one '/'.

@@ -1,6 +1,9 @@
 #include "util/fs.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -41,6 +44,28 @@ TEST(Fs, TempDirRemovesReadOnlyTrees) {
 TEST(Fs, JoinPath) {
   EXPECT_EQ(JoinPath("/a/", "/b"), "/a/b");
   EXPECT_EQ(JoinPath("", "b"), "b");
+}
+
+}  // namespace ocibuild
+
+namespace ocibuild {
+
+TEST(Fs, ReadDirNamesThroughAnOPathDescriptor) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  ASSERT_TRUE(WriteFile(JoinPath(dir->path(), "b"), "").ok());
+  ASSERT_TRUE(MakeDirs(JoinPath(dir->path(), "a")).ok());
+  UniqueFd fd(::open(dir->path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd);
+  auto names = ReadDirNames(fd.get(), "/d");
+  ASSERT_TRUE(names.ok()) << names.error().message;
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "b"}));
+  // The caller's descriptor is still usable afterwards.
+  struct stat st;
+  EXPECT_EQ(::fstatat(fd.get(), "a", &st, 0), 0);
+  UniqueFd file(::open(JoinPath(dir->path(), "b").c_str(), O_PATH | O_CLOEXEC));
+  EXPECT_EQ(ReadDirNames(file.get(), "/d/b").error().message, "open /d/b: Not a directory");
 }
 
 }  // namespace ocibuild
