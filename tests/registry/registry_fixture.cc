@@ -229,7 +229,8 @@ CredentialEnv TestRegistry::ClientEnv(const std::string& registry_host) const {
   std::string cfgdir = JoinPath(dir_.path(), "docker-" + registry_host);
   json cfg = {{"auths", {{registry_host, {{"auth", Base64Encode(username + ":" + password)}}}}}};
   (void)MakeDirs(cfgdir);
-  (void)WriteFile(JoinPath(cfgdir, "config.json"), cfg.dump());
+  // Atomic: tests call this from several threads, and a reader must never see a torn file.
+  (void)WriteFileAtomic(JoinPath(cfgdir, "config.json"), cfg.dump());
   env.vars["DOCKER_CONFIG"] = cfgdir;
   return env;
 }
