@@ -31,7 +31,9 @@ step "test inputs"
 export OCIBUILD_DEBIAN_BASE
 OCIBUILD_DEBIAN_BASE=$(scripts/debian-base.sh "$root/build/cache")
 echo "Debian minbase: $OCIBUILD_DEBIAN_BASE"
-echo "local apt repository: $(scripts/local-apt-repo.sh "$root/build/cache")"
+for set in base toolchain node; do
+  echo "local apt repository ($set): $(scripts/local-apt-repo.sh "$root/build/cache" "$set")"
+done
 for prep in scripts/prepare-*.sh; do
   [ -x "$prep" ] || continue
   echo "running $prep"; "$prep" "$root/build/cache"
