@@ -60,6 +60,12 @@ conf=${OCIBUILD_CONFORMANCE:-$src/../shared/conformance}
 [ -d "$conf" ] && cp -a "$conf" "$t/conformance"
 cp "$base_tar" "$t/cache/debian-minbase.tar"
 chmod -R a+rX "$t"
+# The prepared test inputs (local apt repositories, ...) are read-only and large: mount them.
+cache_mount=()
+host_cache=${OCIBUILD_TEST_CACHE:-${OCIBUILD_BUILD_DIR:+$OCIBUILD_BUILD_DIR/cache}}
+if [ -n "$host_cache" ] && [ -d "$host_cache" ]; then
+  cache_mount=(-v "$(readlink -f "$host_cache"):/opt/t/hostcache:ro" -e OCIBUILD_TEST_CACHE=/opt/t/hostcache)
+fi
 
 "$docker" create --name "$name" --user 1000:1000 --cap-drop=ALL --network host \
   --workdir /tmp -e HOME=/tmp -e TMPDIR=/tmp -e LD_LIBRARY_PATH=/opt/t/lib \
@@ -67,6 +73,7 @@ chmod -R a+rX "$t"
   -e OCIBUILD_SOURCE_DIR=/opt/t/src -e OCIBUILD_TESTDATA=/opt/t/src/testdata \
   -e OCIBUILD_CONFORMANCE=/opt/t/conformance -e OCIBUILD_BUILD_DIR=/opt/t/build \
   -e OCIBUILD_BINARY=/opt/t/bin/ocibuild -e OCIBUILD_DEBIAN_BASE=/opt/t/cache/debian-minbase.tar \
+  "${cache_mount[@]}" \
   -e GTEST_COLOR=no \
   "$base_image" "/opt/t/bin/$(basename "$bin")" "$@" >/dev/null
 "$docker" cp "$stage/opt" "$name:/"

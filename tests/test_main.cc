@@ -3,6 +3,7 @@
 // own), then runs the tests. ctest's per-test ENVIRONMENT cannot carry them: gtest discovery
 // splits list-valued test properties.
 #include <cstdlib>
+#include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,6 +14,9 @@ int main(int argc, char** argv) {
   ::setenv("OCIBUILD_CONFORMANCE", OCIBUILD_DEFAULT_CONFORMANCE, 0);
   ::setenv("OCIBUILD_BUILD_DIR", OCIBUILD_DEFAULT_BUILD_DIR, 0);
   ::setenv("OCIBUILD_BINARY", OCIBUILD_DEFAULT_BINARY, 0);
+  // Prepared test inputs (Debian base tar, local apt repositories): read-only for tests.
+  ::setenv("OCIBUILD_TEST_CACHE",
+           (std::string(std::getenv("OCIBUILD_BUILD_DIR")) + "/cache").c_str(), 0);
   ::testing::InitGoogleMock(&argc, argv);
   return RUN_ALL_TESTS();
 }
