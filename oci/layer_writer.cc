@@ -193,8 +193,14 @@ class TarBuilder {
 
  private:
   Status WriteHeader(struct archive_entry* e, const std::string& what) {
-    if (archive_write_header(a_, e) != ARCHIVE_OK) {
+    int rc = archive_write_header(a_, e);
+    if (rc != ARCHIVE_OK) {
       if (!sink_.status.ok()) return sink_.status;
+      // A name that is not text in the C locale (UTF-8 file names such as ca-certificates'
+      // links) is written as raw bytes with hdrcharset=BINARY, as Go's tar writes names.
+      const char* why = archive_error_string(a_);
+      if (rc == ARCHIVE_WARN && why && std::string_view(why).starts_with("Can't translate"))
+        return Ok();
       return Error{"writing tar header of " + what + ": " + archive_error_string(a_)};
     }
     return Ok();
