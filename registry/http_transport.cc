@@ -159,7 +159,12 @@ int ErrnoFor(CURLcode rc, long os_errno) {
 
 class CurlTransport final : public HttpTransport {
  public:
-  explicit CurlTransport(CurlTransportOptions opts) : opts_(std::move(opts)) {}
+  explicit CurlTransport(CurlTransportOptions opts) : opts_(std::move(opts)) {
+    CaProbe probe = opts_.ca_probe.getenv ? opts_.ca_probe : SystemCaProbe();
+    default_ca_ = FindCaStore(opts_.default_tls.ca_file, probe);
+    for (const auto& [host, tls] : opts_.host_tls)
+      host_ca_.push_back(FindCaStore(tls.ca_file, probe));
+  }
 
   Result<HttpResponse> Do(const HttpRequest& req) override {
     CurlEasy h = Borrow();
@@ -187,17 +192,25 @@ class CurlTransport final : public HttpTransport {
     free_.push_back(std::move(h));
   }
 
-  const TlsOptions& TlsFor(const std::string& url) const {
+  // Index into host_tls for the URL's host, or -1 for default_tls.
+  int TlsIndexFor(const std::string& url) const {
     std::string hp = UrlHostPort(url);
     std::string host = hp.substr(0, hp.rfind(':') == std::string::npos ? hp.size() : hp.rfind(':'));
-    for (const auto& [k, v] : opts_.host_tls)
-      if (k == hp) return v;
-    for (const auto& [k, v] : opts_.host_tls)
-      if (k == host) return v;
-    return opts_.default_tls;
+    for (size_t i = 0; i < opts_.host_tls.size(); ++i)
+      if (opts_.host_tls[i].first == hp) return static_cast<int>(i);
+    for (size_t i = 0; i < opts_.host_tls.size(); ++i)
+      if (opts_.host_tls[i].first == host) return static_cast<int>(i);
+    return -1;
   }
 
   Result<HttpResponse> Perform(CURL* h, const HttpRequest& req) {
+    const int tls_index = TlsIndexFor(req.url);
+    const TlsOptions& tls = tls_index < 0 ? opts_.default_tls : opts_.host_tls[tls_index].second;
+    const CaStore& ca = tls_index < 0 ? default_ca_ : host_ca_[tls_index];
+    // Not a TLS verification error (that would forbid the plain-HTTP fallback for loopback
+    // registries): nothing was verified, there was nothing to verify with.
+    if (tls.verify && ca.empty() && StartsWith(req.url, "https://"))
+      return Error{req.method + " " + RedactUrl(req.url) + ": " + NoCaStoreMessage()};
     HttpResponse resp;
     Transfer t;
     t.handle = h;
@@ -224,8 +237,10 @@ class CurlTransport final : public HttpTransport {
       curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
     }
 
-    const TlsOptions& tls = TlsFor(req.url);
-    if (!tls.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls.ca_file.c_str());
+    // Always set (NULL included): libcurl's compiled-in defaults name Debian's paths, which the
+    // release artifact's bundled libcurl would otherwise look for on every distribution.
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca.file.empty() ? nullptr : ca.file.c_str());
+    curl_easy_setopt(h, CURLOPT_CAPATH, ca.dir.empty() ? nullptr : ca.dir.c_str());
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
 
@@ -294,6 +309,8 @@ class CurlTransport final : public HttpTransport {
   }
 
   CurlTransportOptions opts_;
+  CaStore default_ca_;
+  std::vector<CaStore> host_ca_;  // parallel to opts_.host_tls
   std::mutex mu_;
   std::vector<CurlEasy> free_;
 };

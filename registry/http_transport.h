@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "registry/ca_store.h"
 #include "util/result.h"
 
 namespace ocibuild::registry {
@@ -63,8 +64,10 @@ class HttpTransport {
 };
 
 struct TlsOptions {
-  std::string ca_file;  // extra CA bundle; the system store is used when empty
-  bool verify = true;   // false only for hosts named --insecure-registry
+  // Extra CA bundle, trusted with the system's hashed certificate directory where there is one;
+  // when empty, the trust store FindCaStore finds (SSL_CERT_FILE, SSL_CERT_DIR, the system's).
+  std::string ca_file;
+  bool verify = true;  // false only for hosts named --insecure-registry
 };
 
 struct CurlTransportOptions {
@@ -77,6 +80,10 @@ struct CurlTransportOptions {
   // a stalled connection becomes a retryable timeout instead of hanging a build.
   long low_speed_bytes = 1;
   long low_speed_secs = 60;
+  // How the trust store is found; unset members mean SystemCaProbe(). An https request with
+  // verification on and no trust store fails before connecting, naming --registry-ca and
+  // SSL_CERT_FILE.
+  CaProbe ca_probe;
 };
 
 // Thread-safe: each call borrows an easy handle from a pool, so connections are kept alive and
