@@ -5,6 +5,7 @@
 #include <random>
 
 #include "util/fs.h"
+#include "util/strings.h"
 
 namespace ocibuild::builder {
 namespace {
@@ -28,7 +29,8 @@ GithubActions::GithubActions(const EnvMap& env)
       summary_file_(Get(env, "GITHUB_STEP_SUMMARY")),
       server_url_(Get(env, "GITHUB_SERVER_URL")),
       repository_(Get(env, "GITHUB_REPOSITORY")),
-      sha_(Get(env, "GITHUB_SHA")) {
+      sha_(Get(env, "GITHUB_SHA")),
+      workspace_(Get(env, "GITHUB_WORKSPACE")) {
   if (server_url_.empty()) server_url_ = "https://github.com";
 }
 
@@ -64,7 +66,9 @@ std::string GithubActions::Group(std::string_view title) const {
   return active_ ? "::group::" + EscapeData(title) + "\n" : "";
 }
 
-std::string GithubActions::EndGroup() const { return active_ ? "::endgroup::\n" : ""; }
+std::string GithubActions::EndGroup() const {
+  return active_ ? "::endgroup::\n" : "";
+}
 
 std::string GithubActions::Mask(std::string_view secret) const {
   if (!active_ || secret.empty()) return "";
@@ -129,6 +133,59 @@ std::vector<std::pair<std::string, std::string>> GithubActions::DefaultLabels(
     out.emplace_back("org.opencontainers.image.revision", sha_);
   if (!created.empty() && !user_set("org.opencontainers.image.created"))
     out.emplace_back("org.opencontainers.image.created", std::string(created));
+  return out;
+}
+
+std::string GithubActions::AnnotationPath(std::string_view path) const {
+  std::string p(path);
+  if (!workspace_.empty() && p.size() > workspace_.size() + 1 && p.starts_with(workspace_) &&
+      p[workspace_.size()] == '/')
+    p = p.substr(workspace_.size() + 1);
+  while (p.starts_with("./")) p = p.substr(2);
+  return p;
+}
+
+namespace {
+
+// Table cells must not break the markdown row.
+std::string Cell(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string GithubActions::SummaryMarkdown(const BuildSummary& sum,
+                                           const std::vector<StepTiming>& steps) {
+  char secs[32];
+  std::string out = "### ocibuild\n\n| | |\n|---|---|\n";
+  for (const auto& n : sum.names) out += "| image | `" + Cell(n) + "` |\n";
+  if (!sum.image_digest.empty()) out += "| digest | `" + sum.image_digest + "` |\n";
+  if (!sum.config_digest.empty()) out += "| image ID | `" + sum.config_digest + "` |\n";
+  if (sum.image_size) out += "| size | " + HumanBytes(sum.image_size) + " |\n";
+  std::snprintf(secs, sizeof secs, "%.1fs", sum.total_seconds);
+  out += "| build time | " + std::string(secs) + " |\n";
+  int cached = 0;
+  for (const auto& s : steps) cached += s.state == StepState::kCached;
+  out += "\n| step | result | time |\n|---|---|---:|\n";
+  for (const auto& s : steps) {
+    const char* st = s.state == StepState::kCached   ? "cached"
+                     : s.state == StepState::kFailed ? "**failed**"
+                     : s.state == StepState::kDone   ? "done"
+                                                     : "running";
+    std::snprintf(secs, sizeof secs, "%.1fs", s.seconds);
+    out += "| `" + Cell(s.label) + "` | " + st + " | " + secs + " |\n";
+  }
+  out +=
+      "\n" + std::to_string(cached) + " of " + std::to_string(steps.size()) + " steps cached.\n\n";
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/progress.h"
 #include "util/result.h"
 
 namespace ocibuild::builder {
@@ -39,6 +40,13 @@ class GithubActions {
       const std::vector<std::pair<std::string, std::string>>& user_labels,
       std::string_view created) const;
 
+  // The job summary: image names, digest, ID, size, and a table of steps with their times.
+  static std::string SummaryMarkdown(const BuildSummary& summary,
+                                     const std::vector<StepTiming>& steps);
+
+  // A file name as annotations want it: relative to $GITHUB_WORKSPACE when under it.
+  std::string AnnotationPath(std::string_view path) const;
+
   static std::string EscapeData(std::string_view s);
   static std::string EscapeProperty(std::string_view s);
 
@@ -49,6 +57,7 @@ class GithubActions {
   std::string server_url_;
   std::string repository_;
   std::string sha_;
+  std::string workspace_;
 };
 
 }  // namespace ocibuild::builder

@@ -54,12 +54,45 @@ TEST(GithubActions, DefaultLabelsRespectUserLabels) {
                                           {"GITHUB_SERVER_URL", "https://github.com"},
                                           {"GITHUB_REPOSITORY", "org/app"},
                                           {"GITHUB_SHA", "0123abc"}});
-  auto labels = gha.DefaultLabels({{"org.opencontainers.image.revision", "mine"}},
-                                  "2026-11-24T00:00:00Z");
+  auto labels =
+      gha.DefaultLabels({{"org.opencontainers.image.revision", "mine"}}, "2026-11-24T00:00:00Z");
   ASSERT_EQ(labels.size(), 2u);
   EXPECT_EQ(labels[0], (std::pair<std::string, std::string>{"org.opencontainers.image.source",
                                                             "https://github.com/org/app"}));
   EXPECT_EQ(labels[1].first, "org.opencontainers.image.created");
+}
+
+}  // namespace
+}  // namespace ocibuild::builder
+
+namespace ocibuild::builder {
+namespace {
+
+TEST(GithubActions, SummaryHasTheImageAndAStepTable) {
+  BuildSummary sum;
+  sum.image_digest = "sha256:aaa";
+  sum.config_digest = "sha256:bbb";
+  sum.image_size = 2048;
+  sum.names = {"ghcr.io/o/r:1"};
+  sum.total_seconds = 3.25;
+  std::vector<StepTiming> steps = {{"[app 1/2] RUN a | b", StepState::kDone, 1.5},
+                                   {"[app 2/2] COPY . /", StepState::kCached, 0}};
+  std::string md = GithubActions::SummaryMarkdown(sum, steps);
+  EXPECT_NE(md.find("| image | `ghcr.io/o/r:1` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| digest | `sha256:aaa` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| size | 2.0 kB |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `[app 1/2] RUN a \\| b` | done | 1.5s |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `[app 2/2] COPY . /` | cached | 0.0s |"), std::string::npos) << md;
+  EXPECT_NE(md.find("1 of 2 steps cached."), std::string::npos) << md;
+}
+
+TEST(GithubActions, AnnotationPathIsRelativeToTheWorkspace) {
+  GithubActions gha(
+      GithubActions::EnvMap{{"GITHUB_ACTIONS", "true"}, {"GITHUB_WORKSPACE", "/home/r/work"}});
+  EXPECT_EQ(gha.AnnotationPath("/home/r/work/app/Dockerfile"), "app/Dockerfile");
+  EXPECT_EQ(gha.AnnotationPath("./Dockerfile"), "Dockerfile");
+  EXPECT_EQ(gha.AnnotationPath("/elsewhere/Dockerfile"), "/elsewhere/Dockerfile");
+  EXPECT_EQ(gha.AnnotationPath("/home/r/workx/Dockerfile"), "/home/r/workx/Dockerfile");
 }
 
 }  // namespace

@@ -28,7 +28,13 @@ class StreamProgress : public Progress {
     std::lock_guard lock(mu_);
     int n = static_cast<int>(steps_.size()) + 1;
     steps_.push_back(Step{std::string(label), StepState::kRunning, now_(), 0, {}, {}});
-    if (mode_ != ProgressMode::kQuiet) Emit("#" + std::to_string(n) + " " + std::string(label));
+    if (mode_ == ProgressMode::kGithubActions) {
+      // The header waits for the step's first line (or its end): see OpenGroup.
+      CloseGroup();
+      pending_group_ = n;
+    } else if (mode_ != ProgressMode::kQuiet) {
+      Emit("#" + std::to_string(n) + " " + std::string(label));
+    }
     return n;
   }
 
@@ -53,6 +59,10 @@ class StreamProgress : public Progress {
     s->state = state;
     s->seconds = std::chrono::duration<double>(now_() - s->started).count();
     std::string id = "#" + std::to_string(step) + " ";
+    if (mode_ == ProgressMode::kGithubActions) {
+      FinishGroup(step, *s);
+      return;
+    }
     if (state == StepState::kCached) {
       if (mode_ != ProgressMode::kQuiet) Emit(id + "CACHED");
     } else if (state == StepState::kFailed) {
@@ -76,18 +86,22 @@ class StreamProgress : public Progress {
       return;
     }
     // Plain logs get one line per transfer at the end, not a line per chunk.
-    if (mode_ == ProgressMode::kPlain && finished)
+    if (mode_ == ProgressMode::kGithubActions && finished && pending_group_)
+      OpenGroup(pending_group_);
+    if ((mode_ == ProgressMode::kPlain || mode_ == ProgressMode::kGithubActions) && finished)
       Emit("  " + key + " " + HumanBytes(total) + " done");
   }
 
   void Warning(std::string_view text) override {
     std::lock_guard lock(mu_);
     Emit("WARNING: " + std::string(text));
+    if (mode_ == ProgressMode::kGithubActions) Emit("::warning::" + EscapeWorkflowData(text));
   }
 
   void Summary(const BuildSummary& sum) override {
     std::lock_guard lock(mu_);
     transfers_.clear();
+    if (mode_ == ProgressMode::kGithubActions) CloseGroup();
     if (mode_ == ProgressMode::kQuiet) {
       if (!sum.image_digest.empty()) Emit(sum.image_digest);
       return;
@@ -144,9 +158,68 @@ class StreamProgress : public Progress {
     return &steps_[step - 1];
   }
 
+  // GitHub Actions: at most one group is open (the log cannot nest or interleave them).
+  void OpenGroup(int step) {
+    if (open_group_ == step) return;
+    CloseGroup();
+    const Step& s = steps_[step - 1];
+    Emit("::group::" + EscapeWorkflowData(s.label));
+    Emit("#" + std::to_string(step) + " " + s.label);
+    open_group_ = step;
+    if (pending_group_ == step) pending_group_ = 0;
+  }
+
+  void CloseGroup() {
+    if (open_group_ == 0) return;
+    open_group_ = 0;
+    Emit("::endgroup::");
+  }
+
+  // Ends a step's group; a step that printed nothing gets its whole group here, titled with
+  // its result. The result line also follows the group, so it shows while the group is folded.
+  void FinishGroup(int step, const Step& s) {
+    std::string result = s.state == StepState::kCached   ? "CACHED"
+                         : s.state == StepState::kFailed ? "ERROR after " + Seconds(s.seconds)
+                                                         : "DONE " + Seconds(s.seconds);
+    std::string id = "#" + std::to_string(step) + " ";
+    if (open_group_ == step) {
+      CloseGroup();
+      Emit(id + result);
+      return;
+    }
+    if (pending_group_ == step) pending_group_ = 0;
+    CloseGroup();
+    std::string outcome = s.state == StepState::kCached   ? "cached"
+                          : s.state == StepState::kFailed ? result
+                                                          : Seconds(s.seconds);
+    Emit("::group::" + EscapeWorkflowData(s.label + " (" + outcome + ")"));
+    Emit(id + s.label);
+    Emit(id + result);
+    Emit("::endgroup::");
+  }
+
+  static std::string EscapeWorkflowData(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '%')
+        out += "%25";
+      else if (c == '\r')
+        out += "%0D";
+      else if (c == '\n')
+        out += "%0A";
+      else
+        out += c;
+    }
+    return out;
+  }
+
   void FlushLine(int step, Step& s) {
     s.tail.push_back(s.partial);
     if (s.tail.size() > kTailLines) s.tail.pop_front();
+    // A step that runs alongside another one's open group prints outside it, with its #N.
+    if (mode_ == ProgressMode::kGithubActions && (pending_group_ == step || open_group_ == 0) &&
+        s.state == StepState::kRunning)
+      OpenGroup(step);
     if (mode_ != ProgressMode::kQuiet) {
       double t = std::chrono::duration<double>(now_() - s.started).count();
       char buf[32];
@@ -203,6 +276,8 @@ class StreamProgress : public Progress {
   std::vector<Step> steps_;
   std::map<std::string, std::pair<uint64_t, uint64_t>> transfers_;
   int footer_lines_ = 0;
+  int open_group_ = 0;     // step whose ::group:: is open (GitHub Actions), 0 for none
+  int pending_group_ = 0;  // step started, its group not opened yet
 };
 
 }  // namespace

@@ -3,12 +3,15 @@
 //   plain  BuildKit-style lines ("#3 [app 2/5] RUN make", "#3 0.512 <output>", "#3 DONE 1.2s"),
 //          for logs and CI (the default when stderr is not a terminal);
 //   tty    the same events, with a live footer of running steps and transfers redrawn in place;
-//   quiet  only errors and the final image digest.
+//   quiet  only errors and the final image digest;
+//   github plain lines, each step folded into a ::group:: of the GitHub Actions log. A group
+//          opens on the step's first output line, or at its end (titled with the result) when
+//          it printed nothing, so cached steps read as "[app 2/5] COPY . / (cached)".
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,7 +54,7 @@ class Progress {
   virtual std::vector<StepTiming> Timings() const = 0;
 };
 
-enum class ProgressMode { kPlain, kTty, kQuiet };
+enum class ProgressMode { kPlain, kTty, kQuiet, kGithubActions };
 
 // Writes to `fd` (normally 2). `now` is injectable for tests.
 using Clock = std::chrono::steady_clock;

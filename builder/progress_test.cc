@@ -57,6 +57,32 @@ TEST(Progress, PlainLooksLikeBuildKit) {
   EXPECT_EQ(timings[1].state, StepState::kCached);
 }
 
+TEST(Progress, GithubActionsFoldsEachStepIntoAGroup) {
+  Capture c;
+  auto p = MakeProgressForTest(ProgressMode::kGithubActions, c.fd, c.FakeClock());
+  int a = p->StepStarted("[app 1/3] RUN make");
+  p->StepOutput(a, "100%\n");
+  p->StepFinished(a, StepState::kDone);
+  int b = p->StepStarted("[app 2/3] COPY . /src");
+  p->StepFinished(b, StepState::kCached);
+  int d = p->StepStarted("[app 3/3] RUN false");
+  p->StepFinished(d, StepState::kFailed);
+  EXPECT_EQ(c.Text(),
+            "::group::[app 1/3] RUN make\n"
+            "#1 [app 1/3] RUN make\n"
+            "#1 0.500 100%\n"
+            "::endgroup::\n"
+            "#1 DONE 1.0s\n"
+            "::group::[app 2/3] COPY . /src (cached)\n"
+            "#2 [app 2/3] COPY . /src\n"
+            "#2 CACHED\n"
+            "::endgroup::\n"
+            "::group::[app 3/3] RUN false (ERROR after 0.5s)\n"
+            "#3 [app 3/3] RUN false\n"
+            "#3 ERROR after 0.5s\n"
+            "::endgroup::\n");
+}
+
 TEST(Progress, TailKeepsLastLinesForErrors) {
   Capture c;
   auto p = MakeProgressForTest(ProgressMode::kQuiet, c.fd, c.FakeClock());

@@ -2,10 +2,11 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-#include <iostream>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <iostream>
 #include <regex>
 
 #include <signal.h>
@@ -80,14 +81,21 @@ void ReportError(const Error& e, const builder::GithubActions& gha) {
     std::smatch m;
     std::string first = e.message.substr(0, e.message.find('\n'));
     if (std::regex_search(e.message, m, kLoc)) {
-      std::cout << gha.ErrorAnnotation(m[1].str(), std::stoi(m[2].str()),
+      // Annotations name files relative to the repository (the workspace), not to our cwd.
+      std::string file = m[1].str();
+      if (!file.starts_with("/")) {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof cwd)) file = JoinPath(cwd, file);
+      }
+      std::cout << gha.ErrorAnnotation(gha.AnnotationPath(file), std::stoi(m[2].str()),
                                        m[3].matched ? std::stoi(m[3].str()) : 0, m[4].str());
     } else {
       std::cout << gha.ErrorAnnotation("", 0, 0, first);
     }
     std::cout.flush();
   }
-  std::cerr << "ocibuild: " << e.message << (e.message.empty() || e.message.back() != '\n' ? "\n" : "");
+  std::cerr << "ocibuild: " << e.message
+            << (e.message.empty() || e.message.back() != '\n' ? "\n" : "");
 }
 
 int PrintPlan(const Options& opts, const builder::GithubActions& gha) {
@@ -105,7 +113,6 @@ int PrintPlan(const Options& opts, const builder::GithubActions& gha) {
   std::cout << dockerfile::FormatPlan(*plan);
   return 0;
 }
-
 
 // $OCIBUILD_ROOT, else the registry blob cache's root ($XDG_CACHE_HOME/ocibuild or
 // ~/.cache/ocibuild): blobs, the layer cache, cache mounts and scratch rootfs directories all
@@ -137,7 +144,8 @@ Result<std::map<std::string, std::string>> ReadSecrets(
 }
 
 builder::ProgressMode ProgressModeFor(const Options& opts,
-                                      const std::map<std::string, std::string>& env) {
+                                      const std::map<std::string, std::string>& env,
+                                      const builder::GithubActions& gha) {
   switch (opts.progress) {
     case Progress::kPlain:
       return builder::ProgressMode::kPlain;
@@ -148,6 +156,7 @@ builder::ProgressMode ProgressModeFor(const Options& opts,
     case Progress::kAuto:
       break;
   }
+  if (gha.active()) return builder::ProgressMode::kGithubActions;
   auto term = env.find("TERM");
   bool dumb = term == env.end() || term->second == "dumb";
   return ::isatty(2) && !dumb ? builder::ProgressMode::kTty : builder::ProgressMode::kPlain;
@@ -186,6 +195,27 @@ class InterruptCleanup {
   std::thread thread_;
 };
 
+// Under GitHub Actions: org.opencontainers.image.{source,revision,created} for the keys that
+// neither --label nor a LABEL of the Dockerfile sets (base images' labels are overridden, as
+// they describe another repository). `created` follows SOURCE_DATE_EPOCH to stay reproducible.
+std::vector<std::pair<std::string, std::string>> ActionsLabels(
+    const dockerfile::BuildPlan& plan, const Options& opts, const builder::GithubActions& gha,
+    std::optional<int64_t> source_date_epoch) {
+  if (!gha.active()) return {};
+  std::vector<std::pair<std::string, std::string>> set = opts.labels;
+  for (const auto& stage : plan.stages)
+    for (const auto& step : stage.steps)
+      if (const auto* l = std::get_if<dockerfile::LabelInstr>(&step.instr))
+        for (const auto& kv : l->labels) set.emplace_back(kv.key, kv.value);
+  std::time_t t =
+      source_date_epoch ? static_cast<std::time_t>(*source_date_epoch) : std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char created[32];
+  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return gha.DefaultLabels(set, created);
+}
+
 struct PushPlan {
   bool push = false;
   std::vector<builder::OutputRequest> files;  // oci, docker, tar, local
@@ -214,8 +244,18 @@ PushPlan PlanOutputs(const Options& opts) {
 int Build(const Options& opts, const std::map<std::string, std::string>& env,
           const builder::GithubActions& gha) {
   auto t0 = std::chrono::steady_clock::now();
+  const builder::Progress* live_progress = nullptr;
   auto fail = [&](const Error& e) {
     ReportError(e, gha);
+    if (gha.active() && live_progress) {
+      builder::BuildSummary sum;
+      sum.names = opts.tags;
+      sum.total_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      (void)gha.AppendSummary(
+          "**Build failed:** " + e.message.substr(0, e.message.find('\n')) + "\n\n" +
+          builder::GithubActions::SummaryMarkdown(sum, live_progress->Timings()));
+    }
     return 1;
   };
   // 1. Dockerfile -> plan.
@@ -249,9 +289,12 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   auto secrets = ReadSecrets(opts, env);
   if (!secrets.ok()) return fail(secrets.error());
 
-  auto progress = builder::MakeProgress(ProgressModeFor(opts, env), 2);
-  for (const auto& w : plan->warnings) progress->Warning(w);
+  // Masks first: the runner must know a secret before any line that could print it.
   for (const auto& [id, value] : *secrets) std::cout << gha.Mask(value);
+  std::cout.flush();
+  auto progress = builder::MakeProgress(ProgressModeFor(opts, env, gha), 2);
+  live_progress = progress.get();
+  for (const auto& w : plan->warnings) progress->Warning(w);
 
   // 3. Execute.
   registry::RegistryOptions ropts;
@@ -293,6 +336,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
       eo.source_date_epoch = std::stoll(e->second);
     }
   }
+  for (auto& kv : ActionsLabels(*plan, opts, gha, eo.source_date_epoch)) eo.labels.push_back(kv);
   eo.no_cache = opts.no_cache;
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
@@ -319,8 +363,8 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
       po.blob_sources = images.blob_sources();
       int pstep = progress->StepStarted("pushing " + Join(opts.tags, ", "));
       auto res = registry::Push(**client, **cache_store, image->manifest_desc, refs, po);
-      progress->StepFinished(pstep, res.ok() ? builder::StepState::kDone
-                                             : builder::StepState::kFailed);
+      progress->StepFinished(pstep,
+                             res.ok() ? builder::StepState::kDone : builder::StepState::kFailed);
       if (!res.ok()) return fail(res.error());
     }
     pushed_digest = image->manifest_desc.digest.str();
@@ -345,7 +389,8 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     po.blob_sources = images.blob_sources();
     int pstep = progress->StepStarted("exporting cache to " + ref->String());
     auto res = registry::Push(**client, **cache_store, *desc, {*ref}, po);
-    progress->StepFinished(pstep, res.ok() ? builder::StepState::kDone : builder::StepState::kFailed);
+    progress->StepFinished(pstep,
+                           res.ok() ? builder::StepState::kDone : builder::StepState::kFailed);
     if (!res.ok()) return fail(res.error().Context("--cache-to"));
   }
 
@@ -358,14 +403,13 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     Status st = WriteFileAtomic(opts.digest_file, image->manifest_desc.digest.str());
     if (!st.ok()) return fail(st.error().Context("--digest-file"));
   }
-  nlohmann::json meta = {
-      {"containerimage.digest", image->manifest_desc.digest.str()},
-      {"containerimage.config.digest", image->config_desc.digest.str()},
-      {"containerimage.descriptor",
-       {{"mediaType", image->manifest_desc.media_type},
-        {"digest", image->manifest_desc.digest.str()},
-        {"size", image->manifest_desc.size}}},
-      {"image.name", Join(opts.tags, ",")}};
+  nlohmann::json meta = {{"containerimage.digest", image->manifest_desc.digest.str()},
+                         {"containerimage.config.digest", image->config_desc.digest.str()},
+                         {"containerimage.descriptor",
+                          {{"mediaType", image->manifest_desc.media_type},
+                           {"digest", image->manifest_desc.digest.str()},
+                           {"size", image->manifest_desc.size}}},
+                         {"image.name", Join(opts.tags, ",")}};
   if (!opts.metadata_file.empty()) {
     Status st = WriteFileAtomic(opts.metadata_file, meta.dump(2) + "\n");
     if (!st.ok()) return fail(st.error().Context("--metadata-file"));
@@ -381,9 +425,13 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   sum.image_size = static_cast<uint64_t>(image->config_desc.size + image->manifest_desc.size);
   for (const auto& l : image->manifest.layers) sum.image_size += static_cast<uint64_t>(l.size);
   sum.names = opts.tags;
-  sum.total_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sum.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress->Summary(sum);
+  if (gha.active()) {
+    Status st =
+        gha.AppendSummary(builder::GithubActions::SummaryMarkdown(sum, progress->Timings()));
+    if (!st.ok()) progress->Warning("job summary: " + st.error().message);
+  }
   return 0;
 }
 
