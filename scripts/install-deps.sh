@@ -13,6 +13,7 @@ test=(
   docker.io                                      # dockerd: docker run of built images, container tests
   docker-registry skopeo umoci                   # real registry and validators
   busybox-static debootstrap dpkg-dev            # base images, local apt repository
+  musl                                           # a glibc-free "alpine-like" image for the release test
   python3 python3-jsonschema apache2-utils openssl   # schema validation, htpasswd, test TLS
   proot buildah hyperfine gnuplot-nox            # peers and charts for bench
   iproute2 procps psmisc file
