@@ -6,4 +6,6 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCIBUILD_BUILD_DIR:-$src/build}
 ninja -C "$build" layer_bench >/dev/null
 base=${OCIBUILD_DEBIAN_BASE:-$(OCIBUILD_BUILD_DIR=$build "$src/scripts/debian-base.sh")}
-"$build/bench/layer_bench" --layer "$base" --runs "${N:-3}"
+files=100000
+[ -n "${BENCH_QUICK:-}" ] && files=20000
+"$build/bench/layer_bench" --layer "$base" --runs "${N:-3}" --files "$files"
