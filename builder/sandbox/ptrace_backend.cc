@@ -50,6 +50,15 @@ Result<std::string> FindProgram(const PathResolver& resolver, const RunSpec& spe
   return Error{"exec " + name + ": executable file not found in $PATH (" + path + ")", ENOENT};
 }
 
+// What a user can do when PTRACE_SEIZE of our own child is refused: it is always policy (a
+// seccomp profile without ptrace, an LSM, or Yama scope 2/3), never a missing privilege.
+constexpr char kPtraceFix[] =
+    ". RUN steps need ptrace, which the default seccomp profiles of Docker, containerd and "
+    "CRI-O allow (kernel >= 4.8): run ocibuild under that default (Docker: no --security-opt "
+    "seccomp=...; Kubernetes: securityContext.seccompProfile.type: RuntimeDefault) or, where "
+    "your policy allows it, Unconfined, and keep kernel.yama.ptrace_scope at 0 or 1. "
+    "Dockerfiles without RUN build here as they are";
+
 void WriteStr(int fd, const std::string& s) {
   (void)!::write(fd, s.data(), s.size());
 }
@@ -113,8 +122,9 @@ void WriteStr(int fd, const std::string& s) {
   if (!seized.ok()) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
+    // Its own tag: the parent adds what would fix it (nothing else can fail this way).
     WriteStr(result_fd,
-             "err " + std::to_string(seized.error().sys_errno) + " " + seized.error().message);
+             "noptrace " + std::to_string(seized.error().sys_errno) + " " + seized.error().message);
     ::_exit(1);
   }
   (void)!::write(go[1], "g", 1);
@@ -214,6 +224,12 @@ class PtraceBackend : public Backend {
       msg.append(buf, static_cast<size_t>(n));
     }
     int sup_status = guard.Wait();
+    if (StartsWith(msg, "noptrace ")) {
+      auto [code, text] = SplitOnce(msg.substr(9), ' ');
+      int err = std::atoi(code.c_str());
+      if (err == EPERM || err == ENOSYS || err == EACCES) text += std::string(kPtraceFix);
+      return Error{"sandbox: " + text, err};
+    }
     if (StartsWith(msg, "err ")) {
       auto [code, text] = SplitOnce(msg.substr(4), ' ');
       return Error{"sandbox: " + text, std::atoi(code.c_str())};
