@@ -119,6 +119,7 @@ find_ocibuild() {
 }
 
 ocibuild=$(find_ocibuild)
+[[ -x $ocibuild ]] || die "$ocibuild is not an executable file"
 log "using $ocibuild ($("$ocibuild" --version 2>/dev/null | head -n1))"
 
 # --- Inputs -> flags ----------------------------------------------------------------------------
