@@ -89,20 +89,26 @@ Tracer::Resume Tracer::Dispatch(Tracee& t, Regs& r) {
     case SYS_statx:
       return StatCall(t, r, 0, 1, 2, true, 4, true);
     // --- plain path arguments ---
-    case SYS_access:
-    case SYS_chdir:
-    case SYS_truncate:
-    case SYS_utime:
-    case SYS_utimes:
     case SYS_statfs:
       return PathCall(t, r, -1, 0, true);
+    case SYS_access:
+      return AccessCall(t, r, -1, 0, 1, -1);
     case SYS_faccessat:
-    case SYS_futimesat:
-      return PathCall(t, r, 0, 1, true);
+      return AccessCall(t, r, 0, 1, 2, -1);
     case SYS_faccessat2:
-      return PathCall(t, r, 0, 1, !NoFollow(Arg(r, 3)));
+      return AccessCall(t, r, 0, 1, 2, 3);
+    case SYS_chdir:
+      return CheckedPathCall(t, r, -1, 0, true, kMayExec, /*dir_only=*/true);
+    case SYS_truncate:
+      return CheckedPathCall(t, r, -1, 0, true, kMayWrite);
+    case SYS_utime:
+      return TimesCall(t, r, -1, 0, 1, TimesArg::kUtimbuf, true);
+    case SYS_utimes:
+      return TimesCall(t, r, -1, 0, 1, TimesArg::kTimeval, true);
+    case SYS_futimesat:
+      return TimesCall(t, r, 0, 1, 2, TimesArg::kTimeval, true);
     case SYS_utimensat:
-      return PathCall(t, r, 0, 1, !NoFollow(Arg(r, 3)));
+      return TimesCall(t, r, 0, 1, 2, TimesArg::kTimespec, !NoFollow(Arg(r, 3)));
     case SYS_inotify_add_watch:
       return PathCall(t, r, -1, 1, (Arg(r, 2) & IN_DONT_FOLLOW) == 0);
     case SYS_readlink:
@@ -174,6 +180,20 @@ Tracer::Resume Tracer::Dispatch(Tracee& t, Regs& r) {
       return SockaddrCall(t, r, 1, 2, true);
     case SYS_sendto:
       return SockaddrCall(t, r, 4, 5, true);
+    case SYS_sendmsg:
+      return SendmsgCall(t, r);
+    case SYS_recvmsg:
+      return RecvmsgCall(t, r);
+    case SYS_recvfrom:
+      return SockNameCall(t, r, 4, 5);
+    case SYS_getsockname:
+    case SYS_getpeername:
+      return SockNameCall(t, r, 1, 2);
+    // --- directory listings: faked device types ---
+    case SYS_getdents:
+      return GetdentsCall(t, r, false);
+    case SYS_getdents64:
+      return GetdentsCall(t, r, true);
     case SYS_socket: {
       int domain = static_cast<int>(Arg(r, 0));
       if (opts_.network || domain == AF_UNIX || domain == AF_NETLINK) return Resume::kCont;
@@ -332,7 +352,7 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
       if (int rc = GuestBase(t, dirfd, &base); rc != 0) return Fail(r, rc);
     }
     if (given.empty()) return Fail(r, -ENOENT);
-    Status st = resolver_.Resolve(given, base, true, &prog_host, &prog_guest);
+    Status st = resolver_.Resolve(given, base, true, &prog_host, &prog_guest, Search());
     if (!st.ok()) return Fail(r, -(st.error().sys_errno ? st.error().sys_errno : ENOENT));
   }
   // The argv as a list of either existing tracee strings (pointer) or new strings.
@@ -358,7 +378,8 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
     struct stat st;
     if (::stat(exec_host.c_str(), &st) != 0) return Fail(r, -errno);
     if (!S_ISREG(st.st_mode)) return Fail(r, -EACCES);
-    if (::access(exec_host.c_str(), X_OK) != 0) return Fail(r, -errno);
+    // The image's mode decides (even root needs an x bit); the host's would let anything run.
+    if (int rc = Permission(who_, MetaOf(st), kMayExec); rc != 0) return Fail(r, rc);
     auto img = InspectExecutable(exec_host);
     if (!img.ok()) return Fail(r, -(img.error().sys_errno ? img.error().sys_errno : ENOEXEC));
     if (img->kind == ExecImage::Kind::kScript) {
@@ -372,15 +393,17 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
       given = img->interp;
       std::string base;
       if (given[0] != '/' && GuestBase(t, AT_FDCWD, &base) != 0) return Fail(r, -ENOENT);
-      Status s2 = resolver_.Resolve(given, base, true, &exec_host, &final_guest);
+      Status s2 = resolver_.Resolve(given, base, true, &exec_host, &final_guest, Search());
       if (!s2.ok()) return Fail(r, -ENOENT);
       continue;
     }
     if (img->kind == ExecImage::Kind::kDynamicElf) {
       // The kernel would load PT_INTERP from the host: run the guest's loader explicitly.
       std::string interp_host;
-      Status s2 = resolver_.Resolve(img->interp, "", true, &interp_host);
-      if (!s2.ok() || ::access(interp_host.c_str(), X_OK) != 0) return Fail(r, -ENOENT);
+      Status s2 = resolver_.Resolve(img->interp, "", true, &interp_host, nullptr, Search());
+      struct stat ist;
+      if (!s2.ok() || ::stat(interp_host.c_str(), &ist) != 0) return Fail(r, -ENOENT);
+      if (int rc = Permission(who_, MetaOf(ist), kMayExec); rc != 0) return Fail(r, rc);
       bool musl = img->interp.find("ld-musl") != std::string::npos;
       std::vector<Item> front{{0, img->interp, true}};
       if (!musl) {

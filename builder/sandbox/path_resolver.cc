@@ -64,7 +64,8 @@ const PathMapping* PathResolver::MappingFor(std::string_view guest) const {
 }
 
 Status PathResolver::Resolve(std::string_view path, std::string_view base, bool follow_final,
-                             std::string* host, std::string* guest_out) const {
+                             std::string* host, std::string* guest_out,
+                             const SearchPolicy* search) const {
   // `todo` holds the components still to walk; symlink targets are spliced in front of it.
   std::string todo(path);
   std::string guest;  // resolved so far, "" meaning "/"
@@ -78,6 +79,9 @@ Status PathResolver::Resolve(std::string_view path, std::string_view base, bool 
   size_t pos = 0;
   std::string candidate, target;
   char linkbuf[PATH_MAX];
+  // With a search policy: the host stat of the directory `guest` names, once known.
+  bool dir_known = false;
+  struct stat dir_st;
   while (pos < todo.size()) {
     size_t end = todo.find('/', pos);
     if (end == std::string::npos) end = todo.size();
@@ -86,10 +90,23 @@ Status PathResolver::Resolve(std::string_view path, std::string_view base, bool 
     while (next < todo.size() && todo[next] == '/') ++next;
     bool last = next >= todo.size();
     pos = next;
-    if (comp.empty() || comp == ".") continue;
+    if (comp.empty()) continue;
+    if (search) {
+      if (!dir_known) {
+        candidate = rootfs_;
+        candidate += guest;
+        dir_known = ::lstat(candidate.c_str(), &dir_st) == 0 && S_ISDIR(dir_st.st_mode);
+      }
+      if (dir_known) {
+        if (int rc = search->MaySearch(dir_st); rc != 0)
+          return Error{"search permission denied", -rc};
+      }
+    }
+    if (comp == ".") continue;
     if (comp == "..") {
       size_t slash = guest.rfind('/');
       guest.resize(slash == std::string::npos ? 0 : slash);
+      dir_known = false;
       continue;
     }
     candidate = guest;
@@ -142,7 +159,10 @@ Status PathResolver::Resolve(std::string_view path, std::string_view base, bool 
       }
       todo.swap(target);
       pos = 0;
-      if (!todo.empty() && todo[0] == '/') guest.clear();
+      if (!todo.empty() && todo[0] == '/') {
+        guest.clear();
+        dir_known = false;
+      }
       continue;
     }
     if (!last && !S_ISDIR(st.st_mode)) {
@@ -153,6 +173,8 @@ Status PathResolver::Resolve(std::string_view path, std::string_view base, bool 
       break;
     }
     guest.swap(candidate);
+    dir_st = st;
+    dir_known = true;
   }
   *host = rootfs_;
   *host += guest.empty() ? "/" : guest;

@@ -4,6 +4,8 @@
 // bind mounts. Pure string + lstat work; no ptrace here, so it is unit-testable.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,16 @@ struct PathMapping {
 // `private_dir` (the host's own when it is empty).
 std::vector<PathMapping> DefaultMappings(const std::string& private_dir = "");
 
+// Asked before each name is looked up in a guest directory (including "." and ".."), as the
+// kernel checks search permission on every directory of a path. Returns 0 or -errno.
+class SearchPolicy {
+ public:
+  virtual int MaySearch(const struct stat& host_dir) const = 0;
+
+ protected:
+  ~SearchPolicy() = default;
+};
+
 class PathResolver {
  public:
   // `rootfs` must be an absolute, symlink-free path (see Create).
@@ -30,10 +42,11 @@ class PathResolver {
 
   // Resolves `path` (absolute, or relative to the guest directory `base`). With follow_final a
   // trailing symlink is followed too. Writes the host path to *host and the resolved guest path
-  // to *guest (if non-null). Errors carry ELOOP/ENAMETOOLONG; a missing component is not an
-  // error: the rest is appended unresolved and the kernel reports ENOENT/ENOTDIR itself.
+  // to *guest (if non-null). Errors carry ELOOP/ENAMETOOLONG (or what `search` returns); a
+  // missing component is not an error: the rest is appended unresolved and the kernel reports
+  // ENOENT/ENOTDIR itself. Directories below a mapping are the host kernel's to check.
   Status Resolve(std::string_view path, std::string_view base, bool follow_final, std::string* host,
-                 std::string* guest = nullptr) const;
+                 std::string* guest = nullptr, const SearchPolicy* search = nullptr) const;
 
   // Host path -> guest path; false when the host path is outside the rootfs and every mapping.
   bool ToGuest(std::string_view host, std::string* guest) const;

@@ -37,6 +37,9 @@ Status MakeBusyboxRootfs(const std::string& dir) {
   for (const char* d : {"bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "home", "dev",
                         "proc", "sys", "var/tmp"})
     OCIB_TRY(MakeDirs(JoinPath(dir, d)));
+  // World-writable and sticky, as in any image: a non-root USER creates its files there.
+  for (const char* d : {"tmp", "var/tmp"})
+    if (::chmod(JoinPath(dir, d).c_str(), 01777) != 0) return SysError("chmod", d);
   const char* bb = std::getenv("OCIBUILD_BUSYBOX");
   std::string busybox = bb ? bb : "/bin/busybox";
   if (!PathExists(busybox)) busybox = "/usr/local/bin/busybox";

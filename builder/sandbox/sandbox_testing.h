@@ -21,7 +21,7 @@ struct Captured {
 };
 
 // A rootfs with /bin/busybox (static) and its applets as symlinks, /etc/passwd and /etc/group
-// (root, app=1000, nobody), /tmp (1777 recorded), and the static probe program at /probe.
+// (root, app=1000, nobody), /tmp and /var/tmp (1777), and the static probe program at /probe.
 Status MakeBusyboxRootfs(const std::string& dir);
 
 // Extracts a tar (e.g. $OCIBUILD_DEBIAN_BASE) into dir as the current user, recording owners,

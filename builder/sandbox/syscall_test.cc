@@ -135,7 +135,36 @@ TEST_F(SyscallTest, ChmodChown) {
 TEST_F(SyscallTest, MknodBlockDevice) {
   EXPECT_EQ(Probe({"mknodat", "/data", "sda1"}), "ok 0\n");
   EXPECT_EQ(Probe({"statx", "/data", "sda1"}), "ok 0:0 60640 8,1\n");
-  EXPECT_EQ(Probe({"mknodat", "/data", "sda2"}, 1000), "err EPERM\n");
+  // Not root: EACCES where the directory is not writable (checked first, as the kernel does),
+  // else EPERM for want of CAP_MKNOD.
+  EXPECT_EQ(Probe({"mknodat", "/data", "sda2"}, 1000), "err EACCES\n");
+  EXPECT_EQ(Probe({"mknodat", "/tmp", "sda2"}, 1000), "err EPERM\n");
+}
+
+TEST_F(SyscallTest, GetdentsReportsFakedDeviceTypes) {
+  ASSERT_EQ(Probe({"mknodat", "/data", "sda1"}), "ok 0\n");
+  std::string out = Probe({"dtypes", "/data"});
+  // DT_BLK (6) for the placeholder file; DT_REG (8), DT_DIR (4), DT_LNK (10) untouched.
+  EXPECT_THAT(out, HasSubstr("getdents64:"));
+  for (const char* line : {"getdents64:", "getdents:"}) {
+    size_t at = out.find(line);
+    ASSERT_NE(at, std::string::npos) << out;
+    std::string l = out.substr(at, out.find('\n', at) - at);
+    EXPECT_THAT(l, HasSubstr(" sda1=6")) << l;
+    EXPECT_THAT(l, HasSubstr(" file=8")) << l;
+    EXPECT_THAT(l, HasSubstr(" dir=4")) << l;
+    EXPECT_THAT(l, HasSubstr(" link=10")) << l;
+  }
+}
+
+TEST_F(SyscallTest, UnixSocketAddressesAreGuestPaths) {
+  // Datagram sockets bound at /tmp/srv and /tmp/cli: the kernel sees host paths, the guest must
+  // see its own (sun_path plus the length that goes with it: 2 + strlen + 1).
+  EXPECT_EQ(Probe({"unix-names", "/tmp"}),
+            "ok recvmsg=/tmp/cli(11) recvfrom=/tmp/cli(11) getsockname=/tmp/srv "
+            "getpeername=/tmp/st\n");
+  struct stat st;
+  EXPECT_EQ(::lstat((root_ + "/tmp/srv").c_str(), &st), 0);
 }
 
 TEST_F(SyscallTest, TimesAndTruncate) {

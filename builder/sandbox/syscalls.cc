@@ -105,7 +105,7 @@ int Tracer::ResolveArg(Tracee& t, const Regs& r, int dirfd_arg, int path_arg, bo
     int dirfd = dirfd_arg >= 0 ? static_cast<int>(Arg(r, dirfd_arg)) : AT_FDCWD;
     if (int rc = GuestBase(t, dirfd, &base_buf_); rc != 0) return rc;
   }
-  Status rs = resolver_.Resolve(path_buf_, base_buf_, follow, host, guest);
+  Status rs = resolver_.Resolve(path_buf_, base_buf_, follow, host, guest, Search());
   if (!rs.ok()) return -Errno(rs.error());
   return 0;
 }
@@ -228,12 +228,32 @@ Tracer::Resume Tracer::OpenCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
   bool follow = !(flags & O_NOFOLLOW) && !(creat && (flags & O_EXCL));
   if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, follow, &host_buf_); rc != 0)
     return Fail(r, rc);
-  if (!creat && !(flags & O_TMPFILE & ~O_DIRECTORY)) return Resume::kToExit;
+  bool tmpfile = (flags & O_TMPFILE & ~O_DIRECTORY) != 0;
+  if (checks_ && InRootfs(host_buf_)) {
+    // may_open(): the access mode (O_TRUNC writes too) on an existing file; W+X on the
+    // directory for a new one (O_TMPFILE: on the directory itself).
+    int acc = static_cast<int>(flags & O_ACCMODE);
+    int mask = (acc == O_RDONLY ? kMayRead : 0) | (acc == O_WRONLY ? kMayWrite : 0) |
+               (acc == O_RDWR ? kMayRead | kMayWrite : 0) | ((flags & O_TRUNC) ? kMayWrite : 0);
+    if (flags & O_PATH) mask = 0;
+    struct stat st;
+    bool exists = (follow ? ::stat(host_buf_.c_str(), &st) : ::lstat(host_buf_.c_str(), &st)) == 0;
+    int rc = 0;
+    if (tmpfile) {
+      if (exists) rc = Permission(who_, MetaOf(st), kMayWrite | kMayExec);
+    } else if (exists && !(creat && (flags & O_EXCL)) && mask) {
+      rc = Permission(who_, MetaOf(st), mask);
+    } else if (!exists && creat) {
+      rc = MayCreate(host_buf_);
+    }
+    if (rc != 0) return Fail(r, rc);
+  }
+  if (!creat && !tmpfile) return Resume::kToExit;
   uint32_t mode = mode_arg >= 0 ? static_cast<uint32_t>(Arg(r, mode_arg)) & 07777 : 0666;
   bool odd_mode = (mode & 0600) != 0600 || (mode & 07000);
   bool foreign = t.creds.fsuid != 0 || t.creds.fsgid != 0;
   struct stat st;
-  bool existed = ::lstat(host_buf_.c_str(), &st) == 0;
+  bool existed = !tmpfile && ::lstat(host_buf_.c_str(), &st) == 0;
   if (existed) return Resume::kToExit;
   if (odd_mode && mode_arg >= 0) SetArg(&r, mode_arg, HostPerm(mode, false));
   if (!odd_mode && !foreign && store_->size() == 0) return Resume::kToExit;
@@ -247,6 +267,9 @@ Tracer::Resume Tracer::OpenCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
 Tracer::Resume Tracer::MkdirCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, int mode_arg) {
   if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, false, &host_buf_); rc != 0)
     return Fail(r, rc);
+  if (checks_) {
+    if (int rc = MayCreate(host_buf_); rc != 0) return Fail(r, rc);
+  }
   uint32_t mode = static_cast<uint32_t>(Arg(r, mode_arg)) & 07777;
   bool odd_mode = (mode & 0700) != 0700 || (mode & 07000);
   bool foreign = t.creds.fsuid != 0 || t.creds.fsgid != 0;
@@ -263,6 +286,9 @@ Tracer::Resume Tracer::MknodCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
                                  int dev_arg) {
   if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, false, &host_buf_); rc != 0)
     return Fail(r, rc);
+  if (checks_) {
+    if (int rc = MayCreate(host_buf_); rc != 0) return Fail(r, rc);
+  }
   uint32_t mode = static_cast<uint32_t>(Arg(r, mode_arg));
   uint32_t type = mode & S_IFMT;
   if (type == 0) type = S_IFREG;
@@ -315,6 +341,7 @@ void Tracer::FinishRecordNew(Tracee& t, const Regs& r) {
     m.mode = (st.st_mode & S_IFMT) | t.new_mode;
   }
   m.rdev = t.a1 ? t.a0 : st.st_rdev;
+  if (S_ISCHR(m.mode) || S_ISBLK(m.mode)) has_devices_ = true;
   store_->Set(st.st_ino, std::move(m));
 }
 
@@ -322,6 +349,9 @@ Tracer::Resume Tracer::UnlinkCall(Tracee& t, Regs& r, int dirfd_arg, int path_ar
   bool skipped = false;
   if (int rc = ResolveArg(t, r, dirfd_arg, path_arg, false, &host_buf_, nullptr, &skipped); rc != 0)
     return Fail(r, rc);
+  if (checks_ && !skipped) {
+    if (int rc = MayDelete(host_buf_); rc != 0) return Fail(r, rc);
+  }
   struct stat st;
   bool erase = !skipped && store_->size() != 0 && ::lstat(host_buf_.c_str(), &st) == 0 &&
                (dir || S_ISDIR(st.st_mode) || st.st_nlink <= 1) && store_->Find(st.st_ino);
@@ -349,6 +379,9 @@ Tracer::Resume Tracer::RenameCall(Tracee& t, Regs& r, int olddir, int oldpath, i
   if (int rc = ResolveArg(t, r, newdir, newpath, false, &host2_buf_, nullptr, &skip2); rc != 0)
     return Fail(r, rc);
   if (skip1 || skip2) return Fail(r, -ENOENT);
+  if (checks_) {
+    if (int rc = RenameAllowed(host_buf_, host2_buf_, flags); rc != 0) return Fail(r, rc);
+  }
   struct stat dst, src;
   bool erase = store_->size() != 0 && !(flags & RENAME_EXCHANGE) &&
                ::lstat(host2_buf_.c_str(), &dst) == 0 && ::lstat(host_buf_.c_str(), &src) == 0 &&
@@ -373,13 +406,19 @@ Tracer::Resume Tracer::RenameCall(Tracee& t, Regs& r, int olddir, int oldpath, i
 Tracer::Resume Tracer::LinkCall(Tracee& t, Regs& r, int olddir, int oldpath, int newdir,
                                 int newpath, bool follow) {
   if (int rc = TranslateArg(t, r, olddir, oldpath, follow); rc != 0) return Fail(r, rc);
-  if (int rc = TranslateArg(t, r, newdir, newpath, false); rc != 0) return Fail(r, rc);
+  if (int rc = TranslateArg(t, r, newdir, newpath, false, &host2_buf_); rc != 0) return Fail(r, rc);
+  if (checks_) {
+    if (int rc = MayCreate(host2_buf_); rc != 0) return Fail(r, rc);
+  }
   return Resume::kToExit;
 }
 
 Tracer::Resume Tracer::SymlinkCall(Tracee& t, Regs& r, int newdir, int newpath) {
   // The link text is stored verbatim: it is resolved in the guest when followed.
   if (int rc = TranslateArg(t, r, newdir, newpath, false, &host_buf_); rc != 0) return Fail(r, rc);
+  if (checks_) {
+    if (int rc = MayCreate(host_buf_); rc != 0) return Fail(r, rc);
+  }
   bool foreign = t.creds.fsuid != 0 || t.creds.fsgid != 0;
   if (!foreign && store_->size() == 0) return Resume::kToExit;
   t.op = ExitOp::kRecordNew;
@@ -626,23 +665,14 @@ void Tracer::FinishListXattr(Tracee& t, Regs& r) {
 Tracer::Resume Tracer::SockaddrCall(Tracee& t, Regs& r, int addr_arg, int len_arg, bool follow) {
   uint64_t addr = Arg(r, addr_arg);
   uint64_t len = Arg(r, len_arg);
-  if (addr == 0 || len <= offsetof(sockaddr_un, sun_path) || len > sizeof(sockaddr_un))
-    return Resume::kCont;
+  if (addr == 0 || len > sizeof(sockaddr_un)) return Resume::kCont;
   sockaddr_un sa;
   std::memset(&sa, 0, sizeof sa);
   if (!sys::ReadMem(t.tid, addr, &sa, len).ok()) return Resume::kCont;
-  if (sa.sun_family != AF_UNIX || sa.sun_path[0] == '\0') return Resume::kCont;  // abstract
-  std::string path(sa.sun_path, strnlen(sa.sun_path, sizeof sa.sun_path));
-  base_buf_.clear();
-  if (path[0] != '/') {
-    if (int rc = GuestBase(t, AT_FDCWD, &base_buf_); rc != 0) return Fail(r, rc);
-  }
-  Status rs = resolver_.Resolve(path, base_buf_, follow, &host_buf_);
-  if (!rs.ok()) return Fail(r, -Errno(rs.error()));
-  if (host_buf_.size() >= sizeof sa.sun_path) return Fail(r, -ENAMETOOLONG);
-  std::memset(sa.sun_path, 0, sizeof sa.sun_path);
-  std::memcpy(sa.sun_path, host_buf_.data(), host_buf_.size());
-  socklen_t newlen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + host_buf_.size() + 1);
+  uint32_t newlen = static_cast<uint32_t>(len);
+  int rc = UnixAddrToHost(t, &sa, &newlen, follow);
+  if (rc > 0) return Resume::kCont;
+  if (rc < 0) return Fail(r, rc);
   auto where = ScratchPut(t, &sa, newlen);
   if (!where.ok()) return Fail(r, -EFAULT);
   SetArg(&r, addr_arg, *where);

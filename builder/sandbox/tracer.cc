@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <unistd.h>
@@ -21,6 +22,13 @@ Result<int> Tracer::Run(pid_t main, FakeCreds creds, const std::string& exe) {
   first.tid = main;
   first.creds = std::move(creds);
   first.exe = exe;
+  struct stat root_st;
+  if (::stat(resolver_.rootfs().c_str(), &root_st) == 0) {
+    root_ino_ = root_st.st_ino;
+    root_dev_ = root_st.st_dev;
+  }
+  for (const auto& [ino, m] : store_->entries())
+    if (S_ISCHR(m.mode) || S_ISBLK(m.mode)) has_devices_ = true;
   int main_status = -1;
   bool main_done = false;
   for (;;) {
@@ -144,6 +152,8 @@ void Tracer::OnSeccomp(Tracee& t) {
   t.entry = r;
   t.restore = false;
   t.op = ExitOp::kNone;
+  who_ = Who::Fs(t.creds);
+  checks_ = !who_.Bypasses();
   ScratchReset(r);
   Resume how = Dispatch(t, r);
   bool dirty = std::memcmp(&r, &t.entry, sizeof r) != 0;
@@ -203,6 +213,15 @@ void Tracer::OnSyscallExit(Tracee& t) {
       break;
     case ExitOp::kExec:
       t.pending_exe.clear();
+      break;
+    case ExitOp::kDirents:
+      FinishGetdents(t, r);
+      break;
+    case ExitOp::kSockName:
+      FinishSockName(t, r);
+      break;
+    case ExitOp::kMsgName:
+      FinishMsgName(t, r);
       break;
   }
   if (sys::RetVal(r) != before) dirty = true;

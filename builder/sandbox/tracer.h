@@ -4,8 +4,10 @@
 // host owners. Must run in a process whose only children are tracees (see ptrace_backend.cc).
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <cstdint>
 #include <string>
@@ -15,6 +17,7 @@
 
 #include "builder/sandbox/fake_creds.h"
 #include "builder/sandbox/path_resolver.h"
+#include "builder/sandbox/permissions.h"
 #include "builder/sandbox/sys_ptrace.h"
 #include "oci/metastore.h"
 #include "util/result.h"
@@ -33,6 +36,9 @@ enum class ExitOp : uint8_t {
   kRecordNew,  // on success record a created file: s0 = host path (or fd if a2), creds/mode
   kListXattr,  // on success append virtual xattr names of inode a0 to buffer a1 (size a2)
   kExec,       // on failure forget pending_exe
+  kDirents,    // patch d_type of faked devices in the getdents buffer a0 (a1: 1 = getdents64)
+  kSockName,   // de-translate an AF_UNIX address at a0, length at a1, buffer size a2
+  kMsgName,    // de-translate the AF_UNIX msg_name of the msghdr at a0, buffer size a2
 };
 
 struct Tracee {
@@ -123,6 +129,47 @@ class Tracer {
   Resume IdentityCall(Tracee& t, sys::Regs& r, long nr);
   Resume UnknownCall(Tracee& t, sys::Regs& r, long nr);
 
+  // --- results that name files in ways paths do not (results.cc) ---
+  Resume GetdentsCall(Tracee& t, sys::Regs& r, bool is64);
+  void FinishGetdents(Tracee& t, sys::Regs& r);
+  Resume SendmsgCall(Tracee& t, sys::Regs& r);
+  Resume RecvmsgCall(Tracee& t, sys::Regs& r);
+  // recvfrom/getsockname/getpeername/accept: the address buffer at addr_arg, length at len_arg.
+  Resume SockNameCall(Tracee& t, sys::Regs& r, int addr_arg, int len_arg);
+  void FinishSockName(Tracee& t, sys::Regs& r);
+  void FinishMsgName(Tracee& t, sys::Regs& r);
+  // Rewrites the AF_UNIX host path in sa (of `*len` bytes, buffer `cap` bytes) to its guest
+  // path; false when there is nothing to change.
+  bool UnixAddrToGuest(struct sockaddr_un* sa, uint32_t* len);
+  // Guest AF_UNIX path in sa (length *len) -> host path: 0 when rewritten, 1 when there is no
+  // path (unnamed, abstract, other family), or -errno.
+  int UnixAddrToHost(Tracee& t, struct sockaddr_un* sa, uint32_t* len, bool follow);
+
+  // --- permission checks for a non-root identity (access.cc) ---
+  // The file as the image describes it, given its host stat (the rootfs directory itself is
+  // root:root 0755 unless recorded otherwise, whatever mode the builder's temp dir has).
+  oci::FileMeta MetaOf(const struct stat& st) const;
+  // Search policy for the resolver while the current syscall needs checks, else null.
+  const SearchPolicy* Search() const { return checks_ ? &search_ : nullptr; }
+  // `mask` on the file at host path (stat, or lstat without follow); 0 when it does not exist
+  // (the kernel reports that) or is not in the rootfs.
+  int MayAccess(const std::string& host, bool follow, int mask) const;
+  // W+X on the directory that would hold a new entry `host`, when `host` does not exist yet
+  // (an existing name is the kernel's EEXIST).
+  int MayCreate(const std::string& host) const;
+  // W+X on the parent plus the sticky rule, for removing or renaming away `host`.
+  int MayDelete(const std::string& host) const;
+  // rename(): delete from the old directory, create (or delete) in the new one, and W on a
+  // directory that changes parent (its ".." is rewritten).
+  int RenameAllowed(const std::string& from, const std::string& to, uint64_t flags) const;
+  Resume AccessCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int mode_arg,
+                    int flags_arg);
+  Resume CheckedPathCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow,
+                         int mask, bool dir_only = false);
+  enum class TimesArg { kNone, kUtimbuf, kTimeval, kTimespec };
+  Resume TimesCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int times_arg,
+                   TimesArg kind, bool follow);
+
   void FinishStat(Tracee& t, const sys::Regs& r);
   void FinishStatx(Tracee& t, const sys::Regs& r);
   void FinishReadlink(Tracee& t, sys::Regs& r);
@@ -135,8 +182,27 @@ class Tracer {
   uint32_t ReadUmask(pid_t tid);
   Tracee* Find(pid_t tid);
 
+  struct DacSearch final : SearchPolicy {
+    explicit DacSearch(const Tracer* tracer) : tr(tracer) {}
+    int MaySearch(const struct stat& dir) const override {
+      return Permission(tr->who_, tr->MetaOf(dir), kMayExec);
+    }
+    const Tracer* tr;
+  };
+
   const PathResolver& resolver_;
   oci::MetaStore* store_;
+  // The identity of the syscall being handled; checks_ is false when it bypasses every
+  // read/write/search check (fake root), which keeps root's hot path free of them.
+  Who who_;
+  bool checks_ = false;
+  DacSearch search_{this};
+  ino_t root_ino_ = 0;
+  // Whether the store records any device node (a placeholder file on disk): only then does
+  // getdents need fixing.
+  bool has_devices_ = false;
+  std::vector<char> dirents_buf_;
+  dev_t root_dev_ = 0;
   TracerOptions opts_;
   std::unordered_map<pid_t, Tracee> tracees_;
   // Children whose first stop arrived before their parent's fork event.

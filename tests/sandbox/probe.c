@@ -2,6 +2,7 @@
 // through syscall(2), so that libc cannot substitute another, and prints "ok <detail>" or
 // "err <errno name>". Built static so that it runs in any rootfs.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -92,6 +93,34 @@ int main(int argc, char** argv) {
                            .resolve = !strcmp(c, "inroot") ? RESOLVE_IN_ROOT : 0};
     return cat_fd(syscall(SYS_openat2, dirfd_of(a), b, &how, sizeof how));
   }
+  if (!strcmp(cmd, "open-flags")) {
+    // b: "r", "w", "rw", optionally followed by "t" (O_TRUNC) or "c" (O_CREAT).
+    int flags = !strncmp(b, "rw", 2) ? O_RDWR : b[0] == 'w' ? O_WRONLY : O_RDONLY;
+    if (strchr(b, 't')) flags |= O_TRUNC;
+    if (strchr(b, 'c')) flags |= O_CREAT;
+    long fd = syscall(SYS_openat, AT_FDCWD, a, flags, 0644);
+    if (fd < 0) return report(fd);
+    close((int)fd);
+    return report(0);
+  }
+  if (!strcmp(cmd, "access-mode")) {
+    // b: letters of r/w/x (or "f"); c: "eaccess" for faccessat2(AT_EACCESS).
+    int mode =
+        (strchr(b, 'r') ? R_OK : 0) | (strchr(b, 'w') ? W_OK : 0) | (strchr(b, 'x') ? X_OK : 0);
+    if (!strcmp(c, "eaccess"))
+      return report(syscall(SYS_faccessat2, AT_FDCWD, a, mode, AT_EACCESS));
+    return report(syscall(SYS_faccessat, AT_FDCWD, a, mode));
+  }
+  if (!strcmp(cmd, "utimensat-explicit")) {
+    struct timespec ts[2] = {{1000000, 0}, {1000000, 0}};
+    return report(syscall(SYS_utimensat, dirfd_of(a), b, ts, 0));
+  }
+  if (!strcmp(cmd, "exec")) {
+    char* args[] = {(char*)a, "ids", NULL};
+    extern char** environ;
+    return report(syscall(SYS_execve, a, args, environ));
+  }
+  if (!strcmp(cmd, "chdir")) return report(syscall(SYS_chdir, a));
   if (!strcmp(cmd, "creat")) {
     long fd = syscall(SYS_creat, a, strtol(b, 0, 8));
     if (fd < 0) return report(fd);
@@ -209,6 +238,83 @@ int main(int argc, char** argv) {
     listen(s, 1);
     int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
     return report(syscall(SYS_connect, c2, &sa, sizeof sa));
+  }
+  if (!strcmp(cmd, "dtypes")) {
+    // getdents64 and the old getdents on directory a: "name=d_type" for every entry but . and ..
+    for (int pass = 0; pass < 2; ++pass) {
+      int fd = open(a, O_RDONLY | O_DIRECTORY);
+      if (fd < 0) return report(fd);
+      char buf[8192];
+      long n;
+      printf(pass ? "getdents:" : "getdents64:");
+      while ((n = syscall(pass ? SYS_getdents : SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+          unsigned short reclen;
+          const char* name;
+          unsigned char type;
+          if (pass == 0) {
+            struct dirent64* d = (struct dirent64*)(buf + off);
+            reclen = d->d_reclen;
+            name = d->d_name;
+            type = d->d_type;
+          } else {
+            reclen = *(unsigned short*)(buf + off + 16);
+            name = buf + off + 18;
+            type = (unsigned char)buf[off + reclen - 1];
+          }
+          if (strcmp(name, ".") && strcmp(name, "..")) printf(" %s=%u", name, type);
+          off += reclen;
+        }
+      }
+      printf("\n");
+      close(fd);
+      if (n < 0) return report(n);
+    }
+    return 0;
+  }
+  if (!strcmp(cmd, "unix-names")) {
+    // AF_UNIX addresses under directory a: sendmsg/recvmsg and sendto/recvfrom between two
+    // bound datagram sockets, getsockname, and getpeername of a connected stream socket.
+    char srv[108], cli[108], st[108];
+    snprintf(srv, sizeof srv, "%s/srv", a);
+    snprintf(cli, sizeof cli, "%s/cli", a);
+    snprintf(st, sizeof st, "%s/st", a);
+    struct sockaddr_un s_addr = {.sun_family = AF_UNIX}, c_addr = {.sun_family = AF_UNIX},
+                       t_addr = {.sun_family = AF_UNIX};
+    strcpy(s_addr.sun_path, srv);
+    strcpy(c_addr.sun_path, cli);
+    strcpy(t_addr.sun_path, st);
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0), c2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (bind(s, (struct sockaddr*)&s_addr, sizeof s_addr) ||
+        bind(c2, (struct sockaddr*)&c_addr, sizeof c_addr))
+      return report(-1);
+    struct iovec iov = {.iov_base = "x", .iov_len = 1};
+    struct msghdr m = {
+        .msg_name = &s_addr, .msg_namelen = sizeof s_addr, .msg_iov = &iov, .msg_iovlen = 1};
+    if (syscall(SYS_sendmsg, c2, &m, 0) < 0) return report(-1);
+    struct sockaddr_un from;
+    char byte;
+    struct iovec riov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr rm = {
+        .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &riov, .msg_iovlen = 1};
+    if (syscall(SYS_recvmsg, s, &rm, 0) < 0) return report(-1);
+    printf("ok recvmsg=%s(%u)", from.sun_path, rm.msg_namelen);
+    if (syscall(SYS_sendto, c2, "y", 1, 0, &s_addr, sizeof s_addr) < 0) return report(-1);
+    socklen_t len = sizeof from;
+    memset(&from, 0, sizeof from);
+    if (syscall(SYS_recvfrom, s, &byte, 1, 0, &from, &len) < 0) return report(-1);
+    printf(" recvfrom=%s(%u)", from.sun_path, len);
+    len = sizeof from;
+    if (syscall(SYS_getsockname, s, &from, &len) < 0) return report(-1);
+    printf(" getsockname=%s", from.sun_path);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0), k = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (bind(l, (struct sockaddr*)&t_addr, sizeof t_addr) || listen(l, 1) ||
+        connect(k, (struct sockaddr*)&t_addr, sizeof t_addr))
+      return report(-1);
+    len = sizeof from;
+    if (syscall(SYS_getpeername, k, &from, &len) < 0) return report(-1);
+    printf(" getpeername=%s\n", from.sun_path);
+    return 0;
   }
   if (!strcmp(cmd, "execveat")) {
     char* args[] = {"probe-child", "readlink", "/proc/self/exe", NULL};
