@@ -77,6 +77,18 @@ TEST_F(DebianSandbox, DynamicBinariesRunThroughTheGuestLoader) {
   EXPECT_THAT(c.out, HasSubstr("12."));
 }
 
+TEST_F(DebianSandbox, ExecFnOfDynamicProgramsAndScripts) {
+  // ld.so prints the auxiliary vector: AT_EXECFN must be the name the guest exec'd, not the
+  // guest loader the sandbox ran; a script's /proc/self/exe is its interpreter.
+  auto c = Bash(
+      "LD_SHOW_AUXV=1 /usr/bin/true | grep AT_EXECFN; "
+      "cd /usr/bin && LD_SHOW_AUXV=1 ./true | grep AT_EXECFN; "
+      "printf '#!/bin/sh\\nreadlink /proc/$$/exe\\n' > /tmp/s; chmod +x /tmp/s; /tmp/s");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_THAT(c.out, ::testing::MatchesRegex("AT_EXECFN: +/usr/bin/true\nAT_EXECFN: +\\./true\n"
+                                             "/usr/bin/dash\n"));
+}
+
 TEST_F(DebianSandbox, OwnershipFromTheBaseImageIsVisible) {
   auto c = Bash("stat -c '%U:%G %a' /var/mail /etc/shadow /usr/bin/passwd /tmp");
   EXPECT_EQ(c.exit_code, 0) << c.err;

@@ -341,14 +341,23 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
   std::string prog_host, prog_guest;
   Status rs = sys::ReadString(t.tid, Arg(r, path_arg), &given, PATH_MAX);
   if (!rs.ok()) return Fail(r, -EFAULT);
+  // AT_EXECFN as the kernel would set it: the name given, or /dev/fd/N[/name] for a dirfd.
+  int dirfd = dirfd_arg >= 0 ? static_cast<int>(Arg(r, dirfd_arg)) : AT_FDCWD;
+  std::string execfn = given;
+  if (dirfd != AT_FDCWD && (given.empty() || given[0] != '/')) {
+    execfn = "/dev/fd/" + std::to_string(dirfd);
+    if (!given.empty()) execfn += "/" + given;
+  }
   if (given.empty() && (flags & AT_EMPTY_PATH) && dirfd_arg >= 0) {
-    given = "/proc/self/fd/" + std::to_string(static_cast<int>(Arg(r, dirfd_arg)));
+    // fexecve(): the file the descriptor is open on, named in the guest. (Resolving
+    // "/proc/self/fd/N" here would name the tracer's own descriptor.)
+    if (int rc = GuestBase(t, dirfd, &given); rc != 0)
+      return Fail(r, rc == -ENOTDIR ? -ENOENT : rc);
   }
   if (given == "/proc/self/exe" || given == "/proc/thread-self/exe") given = t.exe;
   {
     std::string base;
     if (!given.empty() && given[0] != '/') {
-      int dirfd = dirfd_arg >= 0 ? static_cast<int>(Arg(r, dirfd_arg)) : AT_FDCWD;
       if (int rc = GuestBase(t, dirfd, &base); rc != 0) return Fail(r, rc);
     }
     if (given.empty()) return Fail(r, -ENOENT);
@@ -418,6 +427,15 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
     }
     break;
   }
+  // The kernel copies the path we pass as the AT_EXECFN string; pad it with "/." so that the
+  // guest's name fits there when the exec event rewrites it.
+  const std::string& root = resolver_.rootfs();
+  if (execfn.size() > exec_host.size() && InRootfs(exec_host)) {
+    size_t pairs = (execfn.size() - exec_host.size() + 1) / 2;
+    std::string pad;
+    for (size_t i = 0; i < pairs; ++i) pad += "/.";
+    exec_host.insert(root.size(), pad);
+  }
   // Write strings, then the pointer array, below the stack.
   auto where = ScratchPut(t, exec_host.c_str(), exec_host.size() + 1);
   if (!where.ok()) return Fail(r, -EFAULT);
@@ -445,6 +463,7 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
   SetArg(&r, 1, argv_addr);
   SetArg(&r, 2, envp);
   t.pending_exe = final_guest;
+  t.pending_execfn = std::move(execfn);
   t.op = ExitOp::kExec;
   return Resume::kToExit;
 }

@@ -201,6 +201,21 @@ TEST_F(SyscallTest, ExecveatAndProcSelfExe) {
   EXPECT_EQ(Probe({"readlink", "/proc/self/exe"}), "ok /probe\n");
 }
 
+TEST_F(SyscallTest, ExecFnAndExeAsTheKernelSetsThem) {
+  // AT_EXECFN is the name the caller passed (for a script: the script's), /proc/self/exe the
+  // program that runs (for a script: its interpreter); never a host path.
+  EXPECT_EQ(Probe({"execfn"}), "ok /probe /probe\n");
+  ASSERT_TRUE(WriteFile(root_ + "/data/script", "#!/probe execfn\n", 0755).ok());
+  auto c = testing::Run(root_, {"/data/script"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->out, "ok /data/script /probe\n");
+  c = testing::Run(root_, {"/bin/sh", "-c", "cd /data && ./script"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->out, "ok ./script /probe\n");
+  EXPECT_EQ(Probe({"execveat-execfn", "/", "probe"}), "ok /dev/fd/3/probe /probe\n");
+  EXPECT_EQ(Probe({"fexecve-execfn", "/data/dir/up/../../probe"}), "ok /dev/fd/3 /probe\n");
+}
+
 TEST_F(SyscallTest, UnsafeAndUnknownSyscallsAreRefused) {
   EXPECT_EQ(Probe({"io_uring"}), "err ENOSYS\n");
   EXPECT_EQ(Probe({"mount"}), "err EPERM\n");

@@ -1,5 +1,8 @@
 #include "builder/sandbox/tracer.h"
 
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -9,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "util/fd.h"
 
 namespace ocibuild::sandbox {
 
@@ -133,15 +138,36 @@ void Tracer::OnExec(pid_t pid) {
     }
   }
   if (Tracee* t = Find(pid)) {
+    if (!t->pending_execfn.empty()) FixExecFn(*t);
     if (!t->pending_exe.empty()) t->exe.swap(t->pending_exe);
     t->creds.OnExec();
     t->dumpable = true;
     t->pending_exe.clear();
+    t->pending_execfn.clear();
     // The old image is gone: nothing to restore at the (unreported) syscall exit.
     t->restore = false;
     t->op = ExitOp::kNone;
   }
   (void)sys::Cont(pid, 0);
+}
+
+void Tracer::FixExecFn(Tracee& t) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/auxv", t.tid);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  uint64_t auxv[2 * 64];
+  ssize_t n = ::read(fd.get(), auxv, sizeof auxv);
+  for (ssize_t i = 0; i + 1 < n / 8; i += 2) {
+    if (auxv[i] == AT_NULL) break;
+    if (auxv[i] != AT_EXECFN) continue;
+    // The kernel's copy of the filename we exec'd: ExecCall made it at least as long as the
+    // guest's name, so the guest's fits in place (a shorter name just ends earlier).
+    if (!sys::ReadString(t.tid, auxv[i + 1], &tmp_buf_, PATH_MAX).ok()) return;
+    if (t.pending_execfn.size() > tmp_buf_.size()) return;
+    (void)sys::WriteMem(t.tid, auxv[i + 1], t.pending_execfn.c_str(), t.pending_execfn.size() + 1);
+    return;
+  }
 }
 
 void Tracer::OnSeccomp(Tracee& t) {
@@ -213,6 +239,7 @@ void Tracer::OnSyscallExit(Tracee& t) {
       break;
     case ExitOp::kExec:
       t.pending_exe.clear();
+      t.pending_execfn.clear();
       break;
     case ExitOp::kDirents:
       FinishGetdents(t, r);

@@ -46,8 +46,11 @@ struct Tracee {
   FakeCreds creds;
   std::string exe;          // guest path of the running program, for /proc/self/exe
   std::string pending_exe;  // set while an execve is in flight
-  bool restore = false;     // registers were rewritten at entry
-  bool dumpable = true;     // PR_SET_DUMPABLE as the guest believes it
+  // What AT_EXECFN must say once that exec succeeds: the filename the guest passed (the kernel
+  // would see our host path of the program or of the guest's ld.so).
+  std::string pending_execfn;
+  bool restore = false;  // registers were rewritten at entry
+  bool dumpable = true;  // PR_SET_DUMPABLE as the guest believes it
   ExitOp op = ExitOp::kNone;
   sys::Regs entry;  // registers at syscall entry, before rewriting
   uint64_t a0 = 0, a1 = 0, a2 = 0;
@@ -82,6 +85,8 @@ class Tracer {
   void OnSyscallExit(Tracee& t);
   void OnNewChild(Tracee& parent, pid_t child);
   void OnExec(pid_t pid);
+  // At the exec event: rewrites the AT_EXECFN string of the new image in place.
+  void FixExecFn(Tracee& t);
   Resume Dispatch(Tracee& t, sys::Regs& r);
 
   // --- helpers (syscalls.cc) ---

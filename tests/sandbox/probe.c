@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -315,6 +316,25 @@ int main(int argc, char** argv) {
     if (syscall(SYS_getpeername, k, &from, &len) < 0) return report(-1);
     printf(" getpeername=%s\n", from.sun_path);
     return 0;
+  }
+  if (!strcmp(cmd, "execfn")) {
+    // What a program learns about its own name: AT_EXECFN and /proc/self/exe.
+    char buf[4096];
+    long n = syscall(SYS_readlink, "/proc/self/exe", buf, sizeof buf - 1);
+    if (n < 0) return report(n);
+    buf[n] = 0;
+    printf("ok %s %s\n", (const char*)getauxval(AT_EXECFN), buf);
+    return 0;
+  }
+  if (!strcmp(cmd, "execveat-execfn") || !strcmp(cmd, "fexecve-execfn")) {
+    char* args[] = {"probe-child", "execfn", NULL};
+    extern char** environ;
+    if (cmd[0] == 'f') {
+      int fd = open(a, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return report(fd);
+      return report(syscall(SYS_execveat, fd, "", args, environ, AT_EMPTY_PATH));
+    }
+    return report(syscall(SYS_execveat, dirfd_of(a), b, args, environ, 0));
   }
   if (!strcmp(cmd, "execveat")) {
     char* args[] = {"probe-child", "readlink", "/proc/self/exe", NULL};
