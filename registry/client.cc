@@ -478,4 +478,29 @@ Result<std::vector<std::string>> RegistryClient::ListTags(const std::string& rep
   return retrier_.Run(attempt);
 }
 
+Result<std::string> RegistryClient::PingedEndpoint() {
+  OCIB_TRY(EnsurePinged());
+  return Url("/v2/");
+}
+
+Status RegistryClient::CheckPushAccess(const std::string& repo) {
+  const std::string what = "starting an upload to " + registry_ + "/" + repo;
+  OCIB_TRY(EnsurePinged());
+  HttpRequest req;
+  req.method = "POST";
+  req.url = Url("/v2/" + repo + "/blobs/uploads/");
+  auto resp = Send(req, {RepositoryScope(repo, true)}, what);
+  if (!resp.ok()) return std::move(resp).error().Context(what);
+  if (resp->status != 202) return Error{what + ": " + DescribeHttpError(*resp)};
+  std::string location = resp->Header("location");
+  if (!location.empty()) {
+    // Best effort: an abandoned upload session expires on its own anyway.
+    HttpRequest cancel;
+    cancel.method = "DELETE";
+    cancel.url = ResolveUrl(req.url, location);
+    (void)Send(cancel, {RepositoryScope(repo, true)}, "cancelling the upload");
+  }
+  return Ok();
+}
+
 }  // namespace ocibuild::registry

@@ -79,6 +79,12 @@ class RegistryClient {
   // Lists tags (for tests and `ocibuild` diagnostics).
   Result<std::vector<std::string>> ListTags(const std::string& repo);
 
+  // For `ocibuild doctor`. The /v2/ URL the ping settled on ("https://host/v2/"), pinging first.
+  Result<std::string> PingedEndpoint();
+  // Whether the credentials may push to `repo`: starts a blob upload with push scope and cancels
+  // it, so nothing is written.
+  Status CheckPushAccess(const std::string& repo);
+
  private:
   // Picks the scheme and learns the auth challenge from GET /v2/ (once).
   Status EnsurePinged();
