@@ -16,6 +16,7 @@
 #include <memory>
 #include <thread>
 
+#include "oci/parallel_gzip.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/strings.h"
@@ -81,40 +82,23 @@ class PlainCompressor : public Compressor {
   Emitter& out_;
 };
 
+// gzip in 1 MiB blocks compressed on worker threads (oci/parallel_gzip.h): the bytes do not
+// depend on the number of threads, so layers stay reproducible.
 class GzipCompressor : public Compressor {
  public:
-  explicit GzipCompressor(Emitter& out) : out_(out), buf_(256 << 10, '\0') {}
-  ~GzipCompressor() override {
-    if (init_) deflateEnd(&z_);
-  }
-  Status Init(int level) {
-    // windowBits 31 = gzip wrapper with mtime 0 and no name: the same bytes every time.
-    if (deflateInit2(&z_, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      return Error{"gzip: deflateInit2 failed (level " + std::to_string(level) + ")"};
-    init_ = true;
+  explicit GzipCompressor(Emitter& out) : out_(out) {}
+  Status Init(int level, int threads) {
+    OCIB_ASSIGN_OR_RETURN(gz_, ParallelGzip::Create(level, threads, [this](std::string_view d) {
+                            return out_.Emit(d.data(), d.size());
+                          }));
     return Ok();
   }
-  Status Write(const char* data, size_t n) override { return Run(data, n, Z_NO_FLUSH); }
-  Status Finish() override { return Run(nullptr, 0, Z_FINISH); }
+  Status Write(const char* data, size_t n) override { return gz_->Write(data, n); }
+  Status Finish() override { return gz_->Finish(); }
 
  private:
-  Status Run(const char* data, size_t n, int flush) {
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    z_.avail_in = static_cast<uInt>(n);
-    for (;;) {
-      z_.next_out = reinterpret_cast<Bytef*>(buf_.data());
-      z_.avail_out = static_cast<uInt>(buf_.size());
-      int rc = deflate(&z_, flush);
-      if (rc == Z_STREAM_ERROR) return Error{"gzip: deflate failed"};
-      OCIB_TRY(out_.Emit(buf_.data(), buf_.size() - z_.avail_out));
-      if (flush == Z_FINISH ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0))
-        return Ok();
-    }
-  }
   Emitter& out_;
-  z_stream z_{};
-  bool init_ = false;
-  std::string buf_;
+  std::unique_ptr<ParallelGzip> gz_;
 };
 
 class ZstdCompressor : public Compressor {
@@ -343,6 +327,11 @@ Status TarBuilder::AddFile(const std::string& path) {
   return Ok();
 }
 
+int DefaultThreads(const LayerWriteOptions& opts) {
+  if (opts.threads > 0) return opts.threads;
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+}
+
 }  // namespace
 
 std::string TarName(const LayerChange& c) {
@@ -399,18 +388,14 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
       break;
     case Compression::kGzip: {
       auto gz = std::make_unique<GzipCompressor>(emitter);
-      OCIB_TRY(gz->Init(opts.level));
+      OCIB_TRY(gz->Init(opts.level, DefaultThreads(opts)));
       comp = std::move(gz);
       result.media_type = kMediaTypeLayerGzip;
       break;
     }
     case Compression::kZstd: {
       auto zs = std::make_unique<ZstdCompressor>(emitter);
-      int threads =
-          opts.threads > 0
-              ? opts.threads
-              : static_cast<int>(std::min(2u, std::max(1u, std::thread::hardware_concurrency())));
-      OCIB_TRY(zs->Init(opts.level > 0 ? opts.level : 3, threads));
+      OCIB_TRY(zs->Init(opts.level > 0 ? opts.level : 3, DefaultThreads(opts)));
       comp = std::move(zs);
       result.media_type = kMediaTypeLayerZstd;
       break;

@@ -8,8 +8,9 @@
 // times are lowered). Owners, modes, device numbers and privileged xattrs come from the store,
 // user.* xattrs from disk. Names of one inode after the first become hardlink entries.
 //
-// The tar streams through gzip (zlib) or zstd (libzstd, multithreaded) into a sink while SHA-256
-// of both the tar (diff_id) and the compressed bytes (digest) are computed in the same pass.
+// The tar streams through gzip (zlib, block-parallel on worker threads) or zstd (libzstd,
+// multithreaded) into a sink while SHA-256 of both the tar (diff_id) and the compressed bytes
+// (digest) are computed in the same pass.
 #pragma once
 
 #include <cstdint>
@@ -55,7 +56,8 @@ struct LayerWriteOptions {
   Compression compression = Compression::kGzip;
   // zlib 1..9 (-1: zlib's default, 6) or zstd 1..19 (0: zstd's default, 3).
   int level = -1;
-  // zstd worker threads; 0 picks min(2, hardware threads).
+  // Compression worker threads (gzip and zstd); 0 picks the hardware threads, at most 4. The
+  // bytes written do not depend on it.
   int threads = 0;
   // Clamp for mtimes (seconds since the epoch), e.g. from SOURCE_DATE_EPOCH.
   std::optional<int64_t> source_date_epoch;

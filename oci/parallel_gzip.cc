@@ -1,0 +1,184 @@
+#include "oci/parallel_gzip.h"
+
+#include <algorithm>
+
+namespace ocibuild::oci {
+namespace {
+
+constexpr size_t kDict = 32 << 10;
+
+}  // namespace
+
+Result<std::unique_ptr<ParallelGzip>> ParallelGzip::Create(int level, int threads, Sink sink) {
+  if (level != Z_DEFAULT_COMPRESSION && (level < 1 || level > 9))
+    return Error{"gzip: level " + std::to_string(level) + " is not 1..9"};
+  std::unique_ptr<ParallelGzip> g(new ParallelGzip(level, std::max(1, threads), std::move(sink)));
+  return g;
+}
+
+ParallelGzip::~ParallelGzip() {
+  StopWorkers();
+}
+
+void ParallelGzip::StopWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void ParallelGzip::Compress(Deflater& d, Job& job) const {
+  if (!d.init) {
+    // Raw deflate (windowBits -15): the gzip header and trailer are written once, around all
+    // blocks.
+    if (deflateInit2(&d.z, level_, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      job.status = Error{"gzip: deflateInit2 failed (level " + std::to_string(level_) + ")"};
+      return;
+    }
+    d.init = true;
+  } else if (deflateReset(&d.z) != Z_OK) {
+    job.status = Error{"gzip: deflateReset failed"};
+    return;
+  }
+  if (!job.dict.empty() &&
+      deflateSetDictionary(&d.z, reinterpret_cast<const Bytef*>(job.dict.data()),
+                           static_cast<uInt>(job.dict.size())) != Z_OK) {
+    job.status = Error{"gzip: deflateSetDictionary failed"};
+    return;
+  }
+  job.crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(job.in.data()), static_cast<uInt>(job.in.size()));
+  // Room for the block in one go: the bound plus the sync-flush marker.
+  job.out.resize(deflateBound(&d.z, static_cast<uLong>(job.in.size())) + 64);
+  d.z.next_in = reinterpret_cast<Bytef*>(job.in.data());
+  d.z.avail_in = static_cast<uInt>(job.in.size());
+  size_t used = 0;
+  const int flush = job.last ? Z_FINISH : Z_SYNC_FLUSH;
+  for (;;) {
+    if (used == job.out.size()) job.out.resize(job.out.size() * 2);
+    d.z.next_out = reinterpret_cast<Bytef*>(job.out.data() + used);
+    d.z.avail_out = static_cast<uInt>(job.out.size() - used);
+    int rc = deflate(&d.z, flush);
+    used = job.out.size() - d.z.avail_out;
+    if (rc == Z_STREAM_ERROR) {
+      job.status = Error{"gzip: deflate failed"};
+      return;
+    }
+    // Done when the stream ended (last block) or the flush completed with output room to spare.
+    if (job.last ? rc == Z_STREAM_END : (d.z.avail_in == 0 && d.z.avail_out != 0)) break;
+  }
+  job.out.resize(used);
+  job.in = std::string();  // release the input early: memory stays at the blocks in flight
+  job.dict = std::string();
+}
+
+void ParallelGzip::Worker() {
+  Deflater d;
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || next_unclaimed_ < queue_.size(); });
+      if (stop_) return;
+      job = queue_[next_unclaimed_++];
+    }
+    Compress(d, *job);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job->done = true;
+    }
+    cv_.notify_all();
+  }
+}
+
+Status ParallelGzip::Emit(Job& job) {
+  OCIB_TRY(job.status);
+  crc_ = crc32_combine(crc_, job.crc, static_cast<z_off_t>(job.in_len));
+  return sink_(job.out);
+}
+
+Status ParallelGzip::EmitFront() {
+  std::shared_ptr<Job> job;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.front()->done; });
+    job = std::move(queue_.front());
+    queue_.pop_front();
+    --next_unclaimed_;
+  }
+  return Emit(*job);
+}
+
+Status ParallelGzip::Submit(bool last) {
+  auto job = std::make_shared<Job>();
+  job->in = std::move(pending_);
+  pending_ = std::string();
+  job->in_len = job->in.size();
+  job->dict = dict_;
+  job->last = last;
+  const size_t len = job->in_len;
+  if (len >= kDict) {
+    dict_.assign(job->in, len - kDict, kDict);
+  } else {
+    dict_ += job->in;
+    if (dict_.size() > kDict) dict_.erase(0, dict_.size() - kDict);
+  }
+
+  if (!header_written_) {
+    // The gzip header zlib writes for windowBits 31: no name, mtime 0, OS "Unix", and the
+    // extra-flags byte for the level.
+    const int level = level_ == Z_DEFAULT_COMPRESSION ? 6 : level_;
+    const char xfl = level == 9 ? 2 : (level == 1 ? 4 : 0);
+    const char header[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, xfl, 3};
+    OCIB_TRY(sink_(std::string_view(header, sizeof header)));
+    header_written_ = true;
+  }
+
+  // A single block in all, or a single thread: compress right here and start no thread.
+  if (threads_ == 1 || (last && workers_.empty())) {
+    Compress(inline_deflater_, *job);
+    return Emit(*job);
+  }
+  if (workers_.empty())
+    for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { Worker(); });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+  // Bounded memory: at most two blocks per worker in flight; all of them at the end.
+  while (!queue_.empty() && (last || queue_.size() >= static_cast<size_t>(2 * threads_)))
+    OCIB_TRY(EmitFront());
+  return Ok();
+}
+
+Status ParallelGzip::Write(const char* data, size_t n) {
+  if (finished_) return Error{"gzip: write after finish"};
+  total_in_ += n;
+  while (n > 0) {
+    if (pending_.capacity() < kBlock) pending_.reserve(kBlock);
+    size_t take = std::min(n, kBlock - pending_.size());
+    pending_.append(data, take);
+    data += take;
+    n -= take;
+    if (pending_.size() == kBlock) OCIB_TRY(Submit(false));
+  }
+  return Ok();
+}
+
+Status ParallelGzip::Finish() {
+  if (finished_) return Error{"gzip: finished twice"};
+  finished_ = true;
+  OCIB_TRY(Submit(true));
+  StopWorkers();
+  unsigned char trailer[8];
+  uint64_t total = total_in_;
+  for (int i = 0; i < 4; ++i) trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
+  for (int i = 0; i < 4; ++i) trailer[4 + i] = static_cast<unsigned char>(total >> (8 * i));
+  return sink_(std::string_view(reinterpret_cast<const char*>(trailer), sizeof trailer));
+}
+
+}  // namespace ocibuild::oci

@@ -1,0 +1,94 @@
+// Block-parallel gzip (pigz's scheme): the input is cut into fixed 1 MiB blocks, each block is
+// raw-deflated on a worker thread with the previous block's last 32 KiB as its dictionary and
+// ends on a byte boundary (a sync flush; the last block finishes the stream), and the pieces are
+// emitted in order between one gzip header and trailer (CRC-32 combined per block). The result
+// is one ordinary gzip member that every gunzip reads.
+//
+// The bytes depend only on the input and the level, never on the number of threads or on timing,
+// so layers stay reproducible across machines. Small inputs (one block) are compressed on the
+// caller's thread and start no thread at all. At most 2 blocks per worker are in flight, so
+// memory stays bounded whatever the size of the input.
+#pragma once
+
+#include <zlib.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "util/result.h"
+
+namespace ocibuild::oci {
+
+class ParallelGzip {
+ public:
+  using Sink = std::function<Status(std::string_view)>;
+  static constexpr size_t kBlock = 1 << 20;
+
+  // level: zlib's 1..9, or -1 for its default (6). threads: worker threads (>= 1).
+  static Result<std::unique_ptr<ParallelGzip>> Create(int level, int threads, Sink sink);
+  ~ParallelGzip();
+  ParallelGzip(const ParallelGzip&) = delete;
+  ParallelGzip& operator=(const ParallelGzip&) = delete;
+
+  Status Write(const char* data, size_t n);
+  // Writes the last block and the trailer; the object is done afterwards.
+  Status Finish();
+
+ private:
+  struct Job {
+    std::string in;
+    size_t in_len = 0;
+    std::string dict;
+    bool last = false;
+    std::string out;
+    uLong crc = 0;
+    bool done = false;
+    Status status;
+  };
+  // One deflate stream per thread, reset for every block (deflateInit allocates ~300 KiB).
+  struct Deflater {
+    z_stream z{};
+    bool init = false;
+    ~Deflater() {
+      if (init) deflateEnd(&z);
+    }
+  };
+
+  ParallelGzip(int level, int threads, Sink sink)
+      : level_(level), threads_(threads), sink_(std::move(sink)) {}
+  Status Submit(bool last);
+  Status Emit(Job& job);
+  // Waits for the oldest block in flight and emits it.
+  Status EmitFront();
+  void Compress(Deflater& d, Job& job) const;
+  void Worker();
+  void StopWorkers();
+
+  const int level_;
+  const int threads_;
+  Sink sink_;
+  std::string pending_;  // input not yet cut into a block
+  std::string dict_;     // last 32 KiB of the previous block
+  uLong crc_ = 0;
+  uint64_t total_in_ = 0;
+  bool header_written_ = false;
+  bool finished_ = false;
+  Deflater inline_deflater_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;  // submitted, in output order
+  size_t next_unclaimed_ = 0;               // index into queue_ of the next job for a worker
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace ocibuild::oci

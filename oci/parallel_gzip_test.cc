@@ -1,0 +1,103 @@
+#include "oci/parallel_gzip.h"
+
+#include <zlib.h>
+
+#include <gtest/gtest.h>
+
+namespace ocibuild::oci {
+namespace {
+
+// gunzip with zlib (windowBits 31: gzip wrapper, CRC and length checked).
+std::string Gunzip(const std::string& gz) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 31), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  std::string out;
+  char buf[65536];
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  } while (rc == Z_OK);
+  EXPECT_EQ(rc, Z_STREAM_END) << (z.msg ? z.msg : "");
+  EXPECT_EQ(z.avail_in, 0u) << "bytes after the gzip member";
+  inflateEnd(&z);
+  return out;
+}
+
+// Compressible but not trivial: text-like lines with a counter.
+std::string Input(size_t n) {
+  std::string s;
+  s.reserve(n + 64);
+  for (size_t i = 0; s.size() < n; ++i)
+    s += "line " + std::to_string(i * 2654435761u % 100000) + " of the layer\n";
+  s.resize(n);
+  return s;
+}
+
+std::string Compress(const std::string& in, int threads, size_t chunk, int level = -1) {
+  std::string out;
+  auto gz = ParallelGzip::Create(level, threads, [&](std::string_view d) {
+    out.append(d);
+    return Ok();
+  });
+  EXPECT_TRUE(gz.ok());
+  for (size_t off = 0; off < in.size(); off += chunk) {
+    Status st = (*gz)->Write(in.data() + off, std::min(chunk, in.size() - off));
+    EXPECT_TRUE(st.ok()) << st.error().message;
+  }
+  Status st = (*gz)->Finish();
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  return out;
+}
+
+TEST(ParallelGzip, RoundTripsAtBlockEdges) {
+  const size_t b = ParallelGzip::kBlock;
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, b - 1, b, b + 1, 2 * b, 5 * b + 12345}) {
+    std::string in = Input(n);
+    for (int threads : {1, 2, 3}) {
+      std::string gz = Compress(in, threads, 100000);
+      EXPECT_EQ(Gunzip(gz), in) << n << " bytes, " << threads << " threads";
+    }
+  }
+}
+
+// Reproducible layers: the bytes depend on neither the thread count nor how the input is cut
+// into writes.
+TEST(ParallelGzip, SameBytesWhateverTheThreadsAndWrites) {
+  std::string in = Input(7 * ParallelGzip::kBlock / 2);
+  std::string one = Compress(in, 1, in.size());
+  EXPECT_EQ(Compress(in, 2, 4096), one);
+  EXPECT_EQ(Compress(in, 4, 1 << 20), one);
+  EXPECT_EQ(Compress(in, 3, 777777), one);
+  // The dictionary carries over between blocks: about as small as one zlib stream.
+  EXPECT_LT(one.size(), in.size() / 3);
+  EXPECT_EQ(Compress(in, 2, 65536, 1).size() > 0, true);
+  EXPECT_EQ(Gunzip(Compress(in, 2, 65536, 9)), in);
+}
+
+TEST(ParallelGzip, SinkErrorsStopTheStream) {
+  std::string in = Input(4 * ParallelGzip::kBlock);
+  int calls = 0;
+  auto gz = ParallelGzip::Create(-1, 2, [&](std::string_view) -> Status {
+    if (++calls == 2) return Error{"disk full"};
+    return Ok();
+  });
+  ASSERT_TRUE(gz.ok());
+  Status st = (*gz)->Write(in.data(), in.size());
+  if (st.ok()) st = (*gz)->Finish();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "disk full");
+}
+
+TEST(ParallelGzip, RejectsBadLevels) {
+  auto sink = [](std::string_view) { return Ok(); };
+  EXPECT_FALSE(ParallelGzip::Create(10, 1, sink).ok());
+  EXPECT_FALSE(ParallelGzip::Create(0, 1, sink).ok());
+}
+
+}  // namespace
+}  // namespace ocibuild::oci
