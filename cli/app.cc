@@ -24,6 +24,8 @@
 #include "builder/progress.h"
 #include "builder/registry_cache.h"
 #include "builder/registry_source.h"
+#include "cli/doctor.h"
+#include "cli/state_root.h"
 #include "dockerfile-parser/plan.h"
 #include "registry/pusher.h"
 #include "util/fs.h"
@@ -114,15 +116,10 @@ int PrintPlan(const Options& opts, const builder::GithubActions& gha) {
   return 0;
 }
 
-// $OCIBUILD_ROOT, else the registry blob cache's root ($XDG_CACHE_HOME/ocibuild or
-// ~/.cache/ocibuild): blobs, the layer cache, cache mounts and scratch rootfs directories all
-// live on one filesystem, so finished files are renamed into place, never copied.
+// See cli/state_root.h: one filesystem for blobs, the layer cache, cache mounts and scratch.
 Result<std::string> StateRoot(const std::map<std::string, std::string>& env) {
-  auto it = env.find("OCIBUILD_ROOT");
-  if (it != env.end() && !it->second.empty()) return it->second;
-  std::string root = registry::DefaultCacheRoot(env);
-  if (root.empty()) return Error{"no place for ocibuild's cache: set OCIBUILD_ROOT or HOME"};
-  return root;
+  OCIB_ASSIGN_OR_RETURN(auto root, ChooseStateRoot(env));
+  return root.path;
 }
 
 Result<std::map<std::string, std::string>> ReadSecrets(
@@ -451,8 +448,7 @@ int Run(const Options& opts, const std::map<std::string, std::string>& env) {
     case Command::kBuild:
       return Build(opts, env, gha);
     case Command::kDoctor:
-      std::cerr << "ocibuild: doctor is not implemented yet\n";
-      return 1;
+      return Doctor(opts, env);
   }
   return 1;
 }
