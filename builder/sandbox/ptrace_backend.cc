@@ -13,13 +13,14 @@
 #include <cstring>
 
 #include "builder/sandbox/sandbox.h"
-#include "builder/sandbox/sys_ptrace.h"
-#include "builder/sandbox/sys_seccomp.h"
+#include "builder/sandbox/seccomp_policy.h"
 #include "builder/sandbox/tracer.h"
 #include "oci/metastore.h"
 #include "util/fd.h"
 #include "util/fs.h"
 #include "util/strings.h"
+#include "util/sys/ptrace.h"
+#include "util/sys/seccomp.h"
 
 namespace ocibuild::sandbox {
 namespace {
@@ -107,7 +108,7 @@ void WriteStr(int fd, const std::string& s) {
     if (::chdir(host_cwd.c_str()) != 0) ::_exit(126);
     ::umask(spec.umask);
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    if (sys::InstallFilter(filter) != 0) {
+    if (sys::InstallSeccompFilter(filter) != 0) {
       static const char msg[] = "ocibuild sandbox: installing the seccomp filter failed\n";
       (void)!::write(2, msg, sizeof msg - 1);
       ::_exit(126);
@@ -197,7 +198,7 @@ class PtraceBackend : public Backend {
       rr.exit_code = 127;
       return rr;
     }
-    OCIB_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, sys::BuildFilter(spec.network));
+    OCIB_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, BuildFilter(spec.network));
     UniqueFd devnull;
     int stdin_fd = spec.stdin_fd;
     if (stdin_fd < 0) {

@@ -1,6 +1,5 @@
-#include "builder/sandbox/sys_seccomp.h"
+#include "builder/sandbox/seccomp_policy.h"
 
-#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -13,7 +12,7 @@
 
 #include "util/fd.h"
 
-namespace ocibuild::sandbox::sys {
+namespace ocibuild::sandbox {
 namespace {
 
 // Highest syscall number we classify; anything above is traced (and refused by the tracer).
@@ -181,12 +180,4 @@ Result<std::vector<sock_filter>> BuildFilter(bool network) {
   return prog;
 }
 
-int InstallFilter(const std::vector<sock_filter>& prog) {
-  struct sock_fprog fprog;
-  fprog.len = static_cast<unsigned short>(prog.size());
-  fprog.filter = const_cast<sock_filter*>(prog.data());
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return -errno;
-  return 0;
-}
-
-}  // namespace ocibuild::sandbox::sys
+}  // namespace ocibuild::sandbox

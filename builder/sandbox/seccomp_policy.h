@@ -1,6 +1,6 @@
 // The seccomp-bpf filter of the ptrace sandbox: which syscalls run at full speed, which stop in
 // the tracer, which fail. Built once in the supervisor (libseccomp allocates), installed in the
-// child with one raw syscall (async-signal-safe, no allocation after fork).
+// child with util/sys/seccomp.h (one raw syscall, no allocation after fork).
 #pragma once
 
 #include <linux/filter.h>
@@ -9,7 +9,7 @@
 
 #include "util/result.h"
 
-namespace ocibuild::sandbox::sys {
+namespace ocibuild::sandbox {
 
 enum class Verdict { kAllow, kTrace, kErrno };
 
@@ -26,7 +26,4 @@ SyscallPolicy PolicyFor(long nr);
 // architectures (i386 via int 0x80, x32) get ENOSYS. Without network, socket() is traced too.
 Result<std::vector<sock_filter>> BuildFilter(bool network = true);
 
-// In the child, after PR_SET_NO_NEW_PRIVS. Returns 0 or -errno; safe between fork and exec.
-int InstallFilter(const std::vector<sock_filter>& prog);
-
-}  // namespace ocibuild::sandbox::sys
+}  // namespace ocibuild::sandbox

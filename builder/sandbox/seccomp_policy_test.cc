@@ -1,9 +1,9 @@
-#include "builder/sandbox/sys_seccomp.h"
+#include "builder/sandbox/seccomp_policy.h"
 
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
-namespace ocibuild::sandbox::sys {
+namespace ocibuild::sandbox {
 namespace {
 
 TEST(SeccompPolicyTest, PathSyscallsAreTraced) {
@@ -38,4 +38,4 @@ TEST(SeccompPolicyTest, FilterCompiles) {
 }
 
 }  // namespace
-}  // namespace ocibuild::sandbox::sys
+}  // namespace ocibuild::sandbox

@@ -18,9 +18,9 @@
 #include "builder/sandbox/fake_creds.h"
 #include "builder/sandbox/path_resolver.h"
 #include "builder/sandbox/permissions.h"
-#include "builder/sandbox/sys_ptrace.h"
 #include "oci/metastore.h"
 #include "util/result.h"
+#include "util/sys/ptrace.h"
 
 namespace ocibuild::sandbox {
 

@@ -1,4 +1,4 @@
-#include "builder/sandbox/sys_ptrace.h"
+#include "util/sys/ptrace.h"
 
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace ocibuild::sandbox::sys {
+namespace ocibuild::sys {
 
 long TraceOptions() {
   // SECCOMP: the filter decides which syscalls stop. SYSGOOD: syscall-exit stops are told apart
@@ -173,4 +173,4 @@ Status ReadString(pid_t pid, uint64_t addr, std::string* out, size_t max) {
   return Error{"path too long", ENAMETOOLONG};
 }
 
-}  // namespace ocibuild::sandbox::sys
+}  // namespace ocibuild::sys

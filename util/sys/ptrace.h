@@ -1,4 +1,4 @@
-// The only place the sandbox talks ptrace and process_vm_* to the kernel. Everything above this
+// The only place ocibuild talks ptrace and process_vm_* to the kernel. Everything above this
 // file sees a stopped tracee as registers plus readable/writable memory.
 #pragma once
 
@@ -11,7 +11,7 @@
 
 #include "util/result.h"
 
-namespace ocibuild::sandbox::sys {
+namespace ocibuild::sys {
 
 #if !defined(__x86_64__)
 #error "the ptrace sandbox currently supports x86_64 only"
@@ -97,4 +97,4 @@ inline uint64_t StackPointer(const Regs& r) {
   return r.rsp;
 }
 
-}  // namespace ocibuild::sandbox::sys
+}  // namespace ocibuild::sys
