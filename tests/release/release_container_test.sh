@@ -49,13 +49,14 @@ work=$(mktemp -d /tmp/ocibuild-release-test.XXXXXX)
 chmod 0755 "$work"
 id=rt$$
 reg_pid=
+tls_pid=
 cleanup() {
   set +e
   for c in $("$docker" ps -aq --filter "label=ocibuild-release-test=$id"); do "$docker" rm -f "$c" >/dev/null; done
   for i in $("$docker" images --format '{{.Repository}}:{{.Tag}}' | grep -E "(ocibuild-release-[a-z]+:$id|^127\.0\.0\.1:${port:-none}/)"); do
     "$docker" rmi -f "$i" >/dev/null
   done
-  [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
+  for p in $reg_pid $tls_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -88,6 +89,23 @@ for _ in $(seq 1 100); do
 done
 (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$work/registry.log" >&2; fail "docker-registry did not start"; }
 
+# A second registry speaking TLS with a test CA: the musl image carries that CA where Alpine keeps
+# its store (/etc/ssl/cert.pem), so a push there proves the bundled OpenSSL finds it.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null ||
+  fail "openssl could not make the test certificate"
+tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tlsreg=127.0.0.1:$tport
+sed -e "s|$reg|$tlsreg|" -e "s|$work/registry|$work/registry-tls|" "$work/registry.yml" >"$work/registry-tls.yml"
+printf '  tls:\n    certificate: %s\n    key: %s\n' "$work/tls.crt" "$work/tls.key" >>"$work/registry-tls.yml"
+docker-registry serve "$work/registry-tls.yml" >"$work/registry-tls.log" 2>&1 &
+tls_pid=$!
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break
+  sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null || { cat "$work/registry-tls.log" >&2; fail "TLS docker-registry did not start"; }
+
 # --- Inputs every container gets in /opt/in (read-only for uid 1000) ------------------------
 in=$work/in
 mkdir -p "$in/ctx-norun" "$in/ctx-run" "$in/src/testdata/e2e" "$in/src/scripts" "$in/src/packaging" "$in/src/examples"
@@ -102,6 +120,9 @@ EOT
 CMD ["/bin/busybox", "cat", "/msg"]
 DF
 cp /bin/busybox "$in/ctx-run/busybox"
+# A base image on a public https registry: with no CA store this must fail before any network
+# use, naming the fixes (the test has no Internet, so nothing else could be checked there).
+printf 'FROM ghcr.io/ocibuild/no-such-image:1\n' >"$in/remote.Dockerfile"
 cat >"$in/ctx-run/Dockerfile" <<'DF'
 FROM scratch
 COPY busybox /bin/busybox
@@ -124,7 +145,7 @@ ctr() {
   printf '%s\n' "$script" >"$work/$name.sh"
   local c
   c=$("$docker" create --label "ocibuild-release-test=$id" --user 1000:1000 --cap-drop=ALL \
-    --network host -w /tmp -e HOME=/tmp -e TMPDIR=/tmp -e REG="$reg" "$@" \
+    --network host -w /tmp -e HOME=/tmp -e TMPDIR=/tmp -e REG="$reg" -e TLSREG="$tlsreg" "$@" \
     "$image" /bin/sh /opt/in/run.sh)
   cp "$work/$name.sh" "$in/run.sh"
   "$docker" cp "$in" "$c:/opt/in" >/dev/null
@@ -149,6 +170,8 @@ mkdir -p "$rootfs/lib" "$rootfs/etc"
 cp -L /lib/ld-musl-x86_64.so.1 "$rootfs/lib/ld-musl-x86_64.so.1"
 ln -s ld-musl-x86_64.so.1 "$rootfs/lib/libc.musl-x86_64.so.1"
 printf 'ID=alpine-like\nNAME="musl + busybox, no glibc"\n' >"$rootfs/etc/os-release"
+mkdir -p "$rootfs/etc/ssl"
+cp "$work/tls.crt" "$rootfs/etc/ssl/cert.pem"
 tar -C "$rootfs" -c . | "$docker" import - "ocibuild-release-musl:$id" >/dev/null
 
 stock_script='set -eu
@@ -162,6 +185,11 @@ PATH=/tmp/bin:$PATH ocibuild --version
 export OCIBUILD_ROOT=/tmp/state
 $o --progress=plain -t release/norun:1 --no-push -o type=oci,dest=/tmp/out-norun /opt/in/ctx-norun
 $o --progress=plain -t release/run:1 --no-push -o type=oci,dest=/tmp/out-run /opt/in/ctx-run
+if [ -s /etc/ssl/cert.pem ]; then
+  $o --progress=plain -t $TLSREG/release/tls:1 /opt/in/ctx-norun && echo TLS-PUSH-OK
+else
+  if $o --progress=plain -f /opt/in/remote.Dockerfile /opt/in/ctx-norun; then echo REMOTE-UNEXPECTEDLY-OK; fi
+fi
 echo STOCK-OK'
 for img in debian busybox musl; do
   ctr "stock-$img" "ocibuild-release-$img:$id" "$stock_script" || { show "stock-$img"; fail "stock $img image: the artifact did not build"; }
@@ -179,6 +207,16 @@ for img in debian busybox musl; do
   [ "$(cat "$work/$img-run-bundle/rootfs/msg")" = "ran in the sandbox as 0" ] || fail "stock $img: RUN image content"
   [ "$(stat -c %u:%g "$work/$img-run-bundle/rootfs/msg")" = 1234:5678 ] || fail "stock $img: chown in RUN not kept"
 done
+for img in debian busybox; do
+  if grep -q REMOTE-UNEXPECTEDLY-OK "$work/stock-$img.log"; then fail "stock $img: FROM ghcr.io worked with no CA store?"; fi
+  expect_in "no CA certificates to verify TLS with" "$work/stock-$img.log" "stock $img: no CA store"
+  expect_in "--registry-ca" "$work/stock-$img.log" "stock $img: the fix for no CA store"
+  expect_in "SSL_CERT_FILE" "$work/stock-$img.log" "stock $img: the fix for no CA store"
+done
+grep -m1 "no CA certificates" "$work/stock-busybox.log" | cut -c1-200 | sed 's/^/  [stock-busybox] /'
+expect_in "TLS-PUSH-OK" "$work/stock-musl.log" "musl image: push over TLS with the CA in /etc/ssl/cert.pem"
+skopeo inspect --tls-verify=false "docker://$tlsreg/release/tls:1" >/dev/null ||
+  fail "the TLS push from the musl image is not in the registry"
 grep -q "libc: no glibc" "$work/stock-musl.log" || fail "the musl image has glibc: it proves nothing"
 grep -q "libc: no glibc" "$work/stock-busybox.log" || fail "the busybox image has glibc: it proves nothing"
 grep -qi "musl libc" "$work/stock-musl.log" || { show stock-musl; fail "the musl image's loader did not run"; }
