@@ -25,8 +25,11 @@ Status Usable(const std::string& dir) {
 }  // namespace
 
 Result<StateRoot> ChooseStateRoot(const std::map<std::string, std::string>& env) {
-  if (std::string root = Get(env, "OCIBUILD_ROOT"); !root.empty())
+  if (std::string root = Get(env, "OCIBUILD_ROOT"); !root.empty()) {
+    Status st = Usable(root);
+    if (!st.ok()) return st.error().Context("OCIBUILD_ROOT=" + root + " cannot be used");
     return StateRoot{root, "OCIBUILD_ROOT", ""};
+  }
   std::vector<std::pair<std::string, std::string>> candidates;
   if (std::string x = Get(env, "XDG_CACHE_HOME"); !x.empty())
     candidates.emplace_back(JoinPath(x, "ocibuild"), "XDG_CACHE_HOME");

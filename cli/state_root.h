@@ -16,8 +16,8 @@ struct StateRoot {
   std::string skipped;  // why earlier candidates were passed over, "" when none was
 };
 
-// $OCIBUILD_ROOT when set (used as is: an explicit choice is never second-guessed); else the
-// first of $XDG_CACHE_HOME/ocibuild, ~/.cache/ocibuild and ${TMPDIR:-/tmp}/ocibuild-<uid> that
+// $OCIBUILD_ROOT when set (created if missing; an explicit choice is never second-guessed), else
+// the first of $XDG_CACHE_HOME/ocibuild, ~/.cache/ocibuild and ${TMPDIR:-/tmp}/ocibuild-<uid> that
 // can be created and written. Pods often run with a read-only or foreign $HOME, and a cache
 // there would fail the first build; the temp fallback keeps the build working.
 Result<StateRoot> ChooseStateRoot(const std::map<std::string, std::string>& env);
