@@ -1,0 +1,2 @@
+def greet(who):
+    return "hello from %s, packaged by pip" % who
