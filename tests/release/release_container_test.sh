@@ -245,6 +245,9 @@ export OCIBUILD_ROOT=/tmp/state
 \$o --progress=plain -t \$REG/release/hello:1 /opt/in/src/examples/hello
 bash /opt/in/src/scripts/build-image.sh /opt/in/ocibuild-linux-amd64.tar.gz \\
   --build-arg BASE=\$REG/release/debian:12 --build-arg CA_CERTIFICATES=base -t \$REG/release/ocibuild:1
+echo '--- doctor'
+\$o doctor \$REG/release/app:1 || echo \"doctor exit status \$?\"
+echo '--- end doctor'
 echo POD-OK"
 step "dev pod (--user 1000 --cap-drop=ALL, default seccomp): Debian base, apt-get/useradd/chown, hello, the ocibuild image"
 ctr pod "ocibuild-release-debian:$id" "$pod_script" || { show pod; fail "dev pod: a build failed"; }
@@ -256,6 +259,15 @@ expect_in "premise: root fs=overlay" "$log" "dev pod: overlay root"
 expect_in "premise: uid=1000" "$log" "dev pod: uid"
 expect_in "Setting up hello" "$log" "dev pod: apt-get install in RUN"
 expect_in "POD-OK" "$log" "dev pod"
+# ocibuild doctor, as the pod sees itself.
+sed -n '/^--- doctor$/,/^--- end doctor$/p' "$log" >"$work/pod-doctor.txt"
+sed 's/^/  [pod doctor] /' "$work/pod-doctor.txt"
+if grep -q "doctor exit status" "$work/pod-doctor.txt"; then fail "doctor reports a failure in the dev pod"; fi
+expect_in "ok   ptrace: allowed" "$work/pod-doctor.txt" "doctor in the dev pod: ptrace"
+expect_in "ok   user namespaces: refused" "$work/pod-doctor.txt" "doctor in the dev pod: user namespaces"
+expect_in "the root filesystem is overlay" "$work/pod-doctor.txt" "doctor in the dev pod: overlay root"
+expect_in "ok   push $reg/release/app" "$work/pod-doctor.txt" "doctor in the dev pod: push access"
+expect_in "RUN steps: ptrace sandbox (fake root, no privileges)" "$work/pod-doctor.txt" "doctor in the dev pod: isolation"
 
 step "host: docker pull + run what the pod pushed"
 for i in app:1 hello:1 ocibuild:1; do "$docker" pull -q "$reg/release/$i" >/dev/null || fail "docker pull $reg/release/$i"; done
@@ -300,7 +312,10 @@ tar -xzf /opt/in/ocibuild-linux-amd64.tar.gz
 o=/tmp/ocibuild-linux-amd64/bin/ocibuild
 export OCIBUILD_ROOT=/tmp/state
 if \$o --progress=plain -t \$REG/release/run-noptrace:1 /opt/in/ctx-run; then echo RUN-UNEXPECTEDLY-OK; else echo \"run build failed: \$?\"; fi
-\$o --progress=plain -t \$REG/release/norun-noptrace:1 /opt/in/ctx-norun && echo NOPTRACE-OK"
+\$o --progress=plain -t \$REG/release/norun-noptrace:1 /opt/in/ctx-norun && echo NOPTRACE-OK
+echo '--- doctor'
+\$o doctor || echo \"doctor exit status \$?\"
+echo '--- end doctor'"
 step "pod with ptrace denied by seccomp"
 ctr noptrace "ocibuild-release-debian:$id" "$noptrace_script" --security-opt "seccomp=$work/no-ptrace.json" ||
   { show noptrace; fail "pod without ptrace: the script failed"; }
@@ -311,6 +326,14 @@ expect_in "ptrace is blocked" "$log" "no-ptrace pod: the reason"
 expect_in "RuntimeDefault" "$log" "no-ptrace pod: the fix"
 expect_in "Dockerfiles without RUN build here" "$log" "no-ptrace pod: what still works"
 expect_in "NOPTRACE-OK" "$log" "no-ptrace pod: RUN-less build and push"
+sed -n '/^--- doctor$/,/^--- end doctor$/p' "$log" >"$work/noptrace-doctor.txt"
+sed 's/^/  [no-ptrace doctor] /' "$work/noptrace-doctor.txt"
+expect_in "doctor exit status" "$work/noptrace-doctor.txt" "doctor in the no-ptrace pod: a failing exit status"
+expect_in "FAIL ptrace: refused" "$work/noptrace-doctor.txt" "doctor in the no-ptrace pod: ptrace"
+expect_in "RuntimeDefault" "$work/noptrace-doctor.txt" "doctor in the no-ptrace pod: the fix"
+expect_in "ok   user namespaces: refused" "$work/noptrace-doctor.txt" "doctor in the no-ptrace pod: user namespaces"
+expect_in "RUN steps: cannot run here" "$work/noptrace-doctor.txt" "doctor in the no-ptrace pod: isolation"
+expect_in "Dockerfiles without RUN still build" "$work/noptrace-doctor.txt" "doctor in the no-ptrace pod: what still works"
 grep -E "ptrace is blocked" "$log" | sed 's/^/  [noptrace] /' | head -n2
 "$docker" pull -q "$reg/release/norun-noptrace:1" >/dev/null
 out=$("$docker" run --rm --network none "$reg/release/norun-noptrace:1")
