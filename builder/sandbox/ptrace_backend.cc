@@ -58,7 +58,7 @@ constexpr char kPtraceFix[] =
     "CRI-O allow (kernel >= 4.8): run ocibuild under that default (Docker: no --security-opt "
     "seccomp=...; Kubernetes: securityContext.seccompProfile.type: RuntimeDefault) or, where "
     "your policy allows it, Unconfined, and keep kernel.yama.ptrace_scope at 0 or 1. "
-    "Dockerfiles without RUN build here as they are";
+    "Dockerfiles without RUN build here as they are; `ocibuild doctor` checks this environment";
 
 void WriteStr(int fd, const std::string& s) {
   (void)!::write(fd, s.data(), s.size());
