@@ -31,7 +31,9 @@ std::string GoQuotedList(const std::vector<std::string>& v) {
 }
 
 // Go's %v of a []string: [a b].
-std::string GoList(const std::vector<std::string>& v) { return "[" + Join(v, " ") + "]"; }
+std::string GoList(const std::vector<std::string>& v) {
+  return "[" + Join(v, " ") + "]";
+}
 
 oci::Platform ToPlatform(const dockerfile::BuildPlatform& p) {
   oci::Platform out;
@@ -70,17 +72,20 @@ Result<std::vector<std::string>> ExpandPorts(const std::string& spec) {
 // gzip, bzip2, xz, zstd magic, or "ustar" at offset 257: what ADD extracts.
 bool LooksLikeArchive(std::string_view head) {
   auto starts = [&](std::string_view m) { return head.substr(0, m.size()) == m; };
-  if (starts("\x1f\x8b") || starts("BZh") || starts("\xfd" "7zXZ") || starts("\x28\xb5\x2f\xfd"))
+  if (starts("\x1f\x8b") || starts("BZh") ||
+      starts("\xfd"
+             "7zXZ") ||
+      starts("\x28\xb5\x2f\xfd"))
     return true;
   return head.size() >= 262 && head.substr(257, 5) == "ustar";
 }
 
 // CMD/ENTRYPOINT: the shell form runs under the image's SHELL (default /bin/sh -c).
-std::vector<std::string> WithShell(const oci::ContainerConfig& c, const dockerfile::CommandLine& cmd) {
+std::vector<std::string> WithShell(const oci::ContainerConfig& c,
+                                   const dockerfile::CommandLine& cmd) {
   if (!cmd.shell_form) return cmd.args;
-  std::vector<std::string> out = c.shell && !c.shell->empty()
-                                     ? *c.shell
-                                     : std::vector<std::string>{"/bin/sh", "-c"};
+  std::vector<std::string> out =
+      c.shell && !c.shell->empty() ? *c.shell : std::vector<std::string>{"/bin/sh", "-c"};
   out.insert(out.end(), cmd.args.begin(), cmd.args.end());
   return out;
 }
@@ -135,9 +140,9 @@ Result<BuiltImage> Executor::Build() {
                                                                : oci::media_type::kDockerConfig);
   OCIB_ASSIGN_OR_RETURN(img.config_desc, oci::PutBlob(store_, config_mt, img.config_bytes));
 
-  img.manifest.media_type = std::string(opts_.format == oci::MediaFormat::kOci
-                                            ? oci::media_type::kOciManifest
-                                            : oci::media_type::kDockerManifest);
+  img.manifest.media_type =
+      std::string(opts_.format == oci::MediaFormat::kOci ? oci::media_type::kOciManifest
+                                                         : oci::media_type::kDockerManifest);
   img.manifest.config = img.config_desc;
   for (oci::Descriptor d : t.layers) {
     d.media_type = oci::ConvertMediaType(d.media_type, opts_.format);
@@ -192,9 +197,9 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
   std::vector<dockerfile::Step> steps;
   int total = static_cast<int>(ps.steps.size()) + 1;
   {
-    std::string label = "[" + s.name + " 1/" + std::to_string(total) + "] FROM " +
-                        (ps.base.kind == dockerfile::StageBase::Kind::kImage ? ps.base.image
-                                                                             : ps.base_expr);
+    std::string label =
+        "[" + s.name + " 1/" + std::to_string(total) + "] FROM " +
+        (ps.base.kind == dockerfile::StageBase::Kind::kImage ? ps.base.image : ps.base_expr);
     int pstep = progress_.StepStarted(label);
     Status st = InitBase(ps, s);
     progress_.StepFinished(pstep, st.ok() ? StepState::kDone : StepState::kFailed);
@@ -326,8 +331,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       }
       if (StartsWith(src, "git@") || EndsWith(src, ".git"))
         return Error{"ADD " + src + ": git sources are not supported yet; clone in a RUN step"};
-      if (!c.checksum.empty())
-        return Error{"ADD --checksum needs an http(s) source, not " + src};
+      if (!c.checksum.empty()) return Error{"ADD --checksum needs an http(s) source, not " + src};
       OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src));
       matches.insert(matches.end(), m.begin(), m.end());
     }
@@ -336,16 +340,20 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       sources.push_back({{"context", digest}});
     }
   }
-  nlohmann::json key = {{"op", c.is_add ? "add" : "copy"}, {"sources", sources},
-                        {"dest", dest},                    {"chown", c.chown},
-                        {"chmod", c.chmod},                {"parents", c.parents},
-                        {"excludes", c.excludes},          {"link", c.link}};
+  nlohmann::json key = {{"op", c.is_add ? "add" : "copy"},
+                        {"sources", sources},
+                        {"dest", dest},
+                        {"chown", c.chown},
+                        {"chmod", c.chmod},
+                        {"parents", c.parents},
+                        {"excludes", c.excludes},
+                        {"link", c.link}};
   std::string created_by = c.is_add ? "ADD" : "COPY";
   if (c.parents) created_by += " --parents";
   if (!c.chown.empty()) created_by += " --chown=" + c.chown;
   if (!c.chmod.empty()) created_by += " --chmod=" + c.chmod;
   for (const auto& src : c.sources) created_by += " " + src;
-  for (const auto& sc : c.contents) created_by += " " + sc.path;
+  for (const auto& sc : c.contents) created_by += " <<" + sc.path;  // as BuildKit records it
   created_by += " " + c.dest + " # buildkit";
 
   std::string ck = ChainKey(s.cache_key, key);
@@ -417,8 +425,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       }
       OCIB_ASSIGN_OR_RETURN(TempDir x, TempDir::Create("add-", opts_.work_dir));
       oci::MetaStore xstore;
-      auto applied = oci::ApplyLayerFile(JoinPath(x.path(), "root"), xstore,
-                                         JoinPath(context_.dir(), m.rel));
+      auto applied =
+          oci::ApplyLayerFile(JoinPath(x.path(), "root"), xstore, JoinPath(context_.dir(), m.rel));
       if (!applied.ok()) {
         plain.push_back(m);  // not an archive: copied as a file
         continue;
@@ -464,8 +472,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   return Ok();
 }
 
-Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s,
-                          dockerfile::Step step, int number, int total) {
+Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, dockerfile::Step step,
+                          int number, int total) {
   (void)ps;
   dockerfile::ShellLex lex(plan_.escape);
   std::string where = plan_.filename + ":" + std::to_string(step.line) + ": " + step.keyword;
@@ -568,9 +576,9 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s,
         } else if constexpr (std::is_same_v<T, dockerfile::CopyInstr>) {
           return ExecCopy(s, in, label, pstep);
         } else if constexpr (std::is_same_v<T, dockerfile::RunInstr>) {
-          OCIB_ASSIGN_OR_RETURN(TempDir scratch,
-                                TempDir::Create("run-" + std::to_string(scratch_seq_++) + "-",
-                                                opts_.work_dir));
+          OCIB_ASSIGN_OR_RETURN(
+              TempDir scratch,
+              TempDir::Create("run-" + std::to_string(scratch_seq_++) + "-", opts_.work_dir));
           RunEnvironment renv;
           renv.plan = &plan_;
           renv.context = &context_;

@@ -88,7 +88,8 @@ class E2E : public ::testing::Test {
   std::string LayerListing(const std::string& layout, size_t n) {
     auto m = LayoutManifest(layout);
     std::string d = m["layers"][n]["digest"];
-    auto r = RunProcess({"tar", "--numeric-owner", "-tvzf", JoinPath(layout, "blobs/sha256/" + d.substr(7))});
+    auto r = RunProcess(
+        {"tar", "--numeric-owner", "-tvzf", JoinPath(layout, "blobs/sha256/" + d.substr(7))});
     EXPECT_TRUE(r.ok() && r->success());
     return r.ok() ? r->out : "";
   }
@@ -312,8 +313,8 @@ TEST_F(E2E, RegistryCacheRoundTripFromAnEmptyDisk) {
   std::string ctx = Context("testdata/e2e/cache");
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
   std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
-  auto a = Build({"--cache-to", "type=registry,ref=" + cache_ref, "--digest-file", Out("d1"), ctx},
-                 env);
+  auto a =
+      Build({"--cache-to", "type=registry,ref=" + cache_ref, "--digest-file", Out("d1"), ctx}, env);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   // A new runner: nothing on disk but the context.
   state_ = JoinPath(tmp_->path(), "state-2");
@@ -321,8 +322,8 @@ TEST_F(E2E, RegistryCacheRoundTripFromAnEmptyDisk) {
   ASSERT_EQ(miss.exit_code, 0) << miss.err;  // a missing cache only warns
   EXPECT_NE(miss.err.find("WARNING: --cache-from"), std::string::npos) << miss.err;
   state_ = JoinPath(tmp_->path(), "state-3");
-  auto b = Build({"--cache-from", "type=registry,ref=" + cache_ref, "--digest-file", Out("d2"), ctx},
-                 env);
+  auto b = Build(
+      {"--cache-from", "type=registry,ref=" + cache_ref, "--digest-file", Out("d2"), ctx}, env);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   for (const char* n : {"#2 CACHED", "#3 CACHED", "#4 CACHED", "#5 CACHED"})
     EXPECT_NE(b.err.find(n), std::string::npos) << n << "\n" << b.err;
@@ -338,16 +339,16 @@ TEST_F(E2E, AddUrlWithChecksum) {
   ASSERT_TRUE(WriteFile(JoinPath(srv, "tool.txt"), "remote content\n").ok());
   SpawnOptions so;
   so.cwd = srv;
-  auto server = Child::Start({"python3", "-m", "http.server", "--bind", "127.0.0.1",
-                              std::to_string(*port)}, so);
+  auto server = Child::Start(
+      {"python3", "-m", "http.server", "--bind", "127.0.0.1", std::to_string(*port)}, so);
   ASSERT_TRUE(server.ok());
   ASSERT_TRUE(registry::testing::WaitForPort(*port).ok());
   std::string url = "http://127.0.0.1:" + std::to_string(*port) + "/tool.txt";
   std::string good = "sha256:" + std::string(Sha256::HexOf("remote content\n"));
   std::string ctx = Context("testdata/e2e/fail");
-  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"),
-                        "FROM scratch\nADD " + url + " /a/\nADD --checksum=" + good + " " + url +
-                            " /b/renamed.txt\n")
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nADD " + url +
+                                                         " /a/\nADD --checksum=" + good + " " +
+                                                         url + " /b/renamed.txt\n")
                   .ok());
   std::string out = Out("rootfs");
   auto r = Build({"--output", "type=local,dest=" + out, ctx});
@@ -368,10 +369,138 @@ TEST_F(E2E, AddUrlWithChecksum) {
       << f.err;
 }
 
+TEST_F(E2E, EveryInstructionInTheConfig) {
+  std::string ctx = Context("testdata/e2e/every-instruction");
+  ASSERT_TRUE(MakeDirs(JoinPath(ctx, "tree")).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "tree/inner.txt"), "from-tar\n").ok());
+  auto t = RunProcess({"tar", "-cf", JoinPath(ctx, "files.tar"), "-C", JoinPath(ctx, "tree"), "."});
+  ASSERT_TRUE(t.ok() && t->success());
+  std::string layout = Out("layout");
+  auto r =
+      Build({"-t", "localhost/every:1", "--build-arg", "FLAVOR=spicy", "--output",
+             "type=oci,dest=" + layout, "--output", "type=docker,dest=" + Out("img.tar"), ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto cfg = LayoutConfig(layout);
+  const auto& c = cfg["config"];
+  EXPECT_EQ(cfg["author"], "ocibuild tests <tests@example.com>");
+  EXPECT_EQ(c["Env"], nlohmann::json::array({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/"
+                                             "bin:/sbin:/bin",
+                                             "APP_VERSION=1.2", "APP_HOME=/srv/app"}));
+  EXPECT_EQ(c["Labels"], nlohmann::json({{"org.example.version", "1.2"},
+                                         {"org.example.flavor", "spicy"},
+                                         {"org.example.onbuild", "yes"}}));
+  EXPECT_EQ(c["ExposedPorts"], nlohmann::json({{"8080/tcp", nlohmann::json::object()},
+                                               {"53/udp", nlohmann::json::object()}}));
+  EXPECT_EQ(c["Volumes"], nlohmann::json({{"/data", nlohmann::json::object()}}));
+  EXPECT_EQ(c["User"], "app:app");
+  EXPECT_EQ(c["WorkingDir"], "/srv/app");
+  EXPECT_EQ(c["Shell"], nlohmann::json::array({"/bin/sh", "-ec"}));
+  EXPECT_EQ(c["StopSignal"], "SIGQUIT");
+  EXPECT_EQ(c["Cmd"], nlohmann::json::array({"from-cmd"}));
+  ASSERT_EQ(c["Entrypoint"].size(), 3u);
+  EXPECT_EQ(c["Entrypoint"][0], "/bin/sh");
+  EXPECT_EQ(c["Healthcheck"]["Test"],
+            nlohmann::json::array({"CMD-SHELL", "test -f /srv/app/version.txt"}));
+  EXPECT_EQ(c["Healthcheck"]["Interval"], 30000000000LL);
+  EXPECT_EQ(c["Healthcheck"]["Timeout"], 5000000000LL);
+  EXPECT_EQ(c["Healthcheck"]["StartPeriod"], 10000000000LL);
+  EXPECT_EQ(c["Healthcheck"]["Retries"], 4);
+  // The parent's triggers ran (and are not inherited); this stage's own trigger is recorded.
+  EXPECT_EQ(c["OnBuild"], nlohmann::json::array({"COPY . /srv/app/child/"}));
+
+  // History: one entry per step; the filesystem steps carry the layers, in order.
+  std::vector<std::pair<std::string, bool>> want = {
+      {"COPY busybox /bin/busybox # buildkit", false},
+      {"RUN /bin/busybox --install -s /bin # buildkit", false},
+      {"RUN /bin/sh -c echo triggered > /onbuild.txt # buildkit", false},
+      {"LABEL org.example.onbuild=yes", true},
+      {"ARG VERSION=1.2", true},
+      {"ARG FLAVOR=spicy", true},
+      {"MAINTAINER ocibuild tests <tests@example.com>", true},
+      {"ENV APP_VERSION=1.2 APP_HOME=/srv/app", true},
+      {"LABEL org.example.version=1.2 org.example.flavor=spicy", true},
+      {"SHELL [/bin/sh -ec]", true},
+      {"COPY <<EOT /etc/passwd # buildkit", false},
+      {"COPY <<EOT /etc/group # buildkit", false},
+      {"WORKDIR /srv/app", false},
+      {"COPY --chown=app:app --chmod=0640 config.ini ./ # buildkit", false},
+      {"ADD files.tar ./extracted/ # buildkit", false},
+      {"RUN |2 VERSION=1.2 FLAVOR=spicy /bin/sh -ec echo \"$APP_VERSION $FLAVOR\" > version.txt "
+       " && mkdir /data && chown app:app /data version.txt # buildkit",
+       false},
+      {"EXPOSE map[53/udp:{} 8080/tcp:{}]", true},
+      {"VOLUME [/data]", true},
+      {"USER app:app", true},
+      {"HEALTHCHECK [CMD-SHELL test -f /srv/app/version.txt]", true},
+      {"STOPSIGNAL SIGQUIT", true},
+      {"ENTRYPOINT [\"/bin/sh\" \"-c\" \"echo \\\"$(cat version.txt) $(cat extracted/inner.txt) "
+       "$(id -un) $(cat /onbuild.txt) $0\\\"\"]",
+       true},
+      {"CMD [\"from-cmd\"]", true},
+  };
+  std::vector<std::pair<std::string, bool>> got;
+  for (const auto& h : cfg["history"])
+    got.emplace_back(h.value("created_by", ""), h.value("empty_layer", false));
+  EXPECT_EQ(got, want);
+  size_t layered = 0;
+  for (const auto& [cb, empty] : got) layered += empty ? 0 : 1;
+  EXPECT_EQ(LayoutManifest(layout)["layers"].size(), layered);
+
+  // Owners and modes in the layers (the last entry for a path wins).
+  std::string all;
+  for (size_t i = 0; i < layered; ++i) all += LayerListing(layout, i);
+  auto entry = [&](const std::string& path) {
+    std::string found;
+    for (const auto& line : Split(all, '\n')) {
+      auto f = Split(line, ' ');
+      if (!f.empty() && (f.back() == path || f.back() == path + "/")) found = f[0] + " " + f[1];
+    }
+    return found;
+  };
+  EXPECT_EQ(entry("srv/app/config.ini"), "-rw-r----- 1500/1500");
+  EXPECT_EQ(entry("srv/app/extracted/inner.txt"), "-rw-r--r-- 0/0");
+  EXPECT_EQ(entry("srv/app/version.txt"), "-rw-r--r-- 1500/1500");
+  EXPECT_EQ(entry("data"), "drwxr-xr-x 1500/1500");
+  EXPECT_EQ(entry("onbuild.txt"), "-rw-r--r-- 0/0");
+
+  if (HaveTool("umoci")) {
+    std::string bundle = Out("bundle");
+    auto u = RunProcess({"umoci", "unpack", "--rootless", "--image", layout + ":1", bundle});
+    ASSERT_TRUE(u.ok());
+    ASSERT_EQ(u->exit_code, 0) << u->err;
+    EXPECT_EQ(*ReadFile(JoinPath(bundle, "rootfs/srv/app/version.txt")), "1.2 spicy\n");
+    EXPECT_EQ(*ReadFile(JoinPath(bundle, "rootfs/srv/app/extracted/inner.txt")), "from-tar\n");
+    EXPECT_EQ(*ReadFile(JoinPath(bundle, "rootfs/onbuild.txt")), "triggered\n");
+    // umoci's runtime config carries the image config through.
+    auto rt = ReadJson(JoinPath(bundle, "config.json"));
+    EXPECT_EQ(rt["process"]["cwd"], "/srv/app");
+    EXPECT_EQ(rt["process"]["args"].back(), "from-cmd");
+  }
+
+  std::string script = JoinPath(Env("OCIBUILD_SOURCE_DIR"), "scripts/dockerd.sh");
+  auto host = RunProcess({script, "start"});
+  if (!host.ok() || host->exit_code != 0) {
+    std::cerr << "*** no Docker daemon here; the image was not run ***\n";
+    return;
+  }
+  SpawnOptions o;
+  o.extra_env["DOCKER_HOST"] = std::string(TrimSpace(host->out));
+  std::string docker = PathExists("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
+  auto load = RunProcess({docker, "load", "-i", Out("img.tar")}, o);
+  ASSERT_TRUE(load.ok());
+  ASSERT_EQ(load->exit_code, 0) << load->err;
+  auto run = RunProcess({docker, "run", "--rm", "--network", "none", "localhost/every:1"}, o);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  EXPECT_EQ(run->out, "1.2 spicy from-tar app triggered from-cmd\n");
+  (void)RunProcess({docker, "rmi", "-f", "localhost/every:1"}, o);
+}
+
 TEST_F(E2E, DockerRunsTheImage) {
   std::string script = JoinPath(Env("OCIBUILD_SOURCE_DIR"), "scripts/dockerd.sh");
   auto host = RunProcess({script, "start"});
-  if (!host.ok() || host->exit_code != 0) GTEST_SKIP() << "no Docker daemon here: " << (host.ok() ? host->err : "");
+  if (!host.ok() || host->exit_code != 0)
+    GTEST_SKIP() << "no Docker daemon here: " << (host.ok() ? host->err : "");
   std::string docker_host(TrimSpace(host->out));
   std::string docker = PathExists("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
   std::string ctx = Context("examples/hello");
