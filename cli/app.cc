@@ -30,6 +30,7 @@
 #include "registry/pusher.h"
 #include "util/fs.h"
 #include "util/strings.h"
+#include "util/sys/probe.h"
 
 namespace ocibuild::cli {
 namespace {
@@ -213,6 +214,26 @@ std::vector<std::pair<std::string, std::string>> ActionsLabels(
   return gha.DefaultLabels(set, created);
 }
 
+// A full disk anywhere in a build (context copy, unpack, RUN, layer or blob writes) ends it with
+// the failing path from the error itself, plus where ocibuild's space went and what to do.
+// Nothing partial stays behind: blobs are written to temp names, the scratch dir is removed.
+Error WithDiskFullHint(const Error& e, const std::string& state_root) {
+  bool full = e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ||
+              e.message.find(std::strerror(ENOSPC)) != std::string::npos ||
+              e.message.find(std::strerror(EDQUOT)) != std::string::npos;
+  if (!full || state_root.empty()) return e;
+  std::string free_now;
+  if (auto fs = sys::FilesystemInfo(state_root); fs.ok())
+    free_now = " (" + fs->type + ", " + HumanBytes(fs->total_bytes) + " in all)";
+  Error out = e;
+  if (!out.message.empty() && out.message.back() != '\n') out.message += "\n";
+  out.message += "  no space left on device: ocibuild's state directory " + state_root + free_now +
+                 " holds the unpacked rootfs, layers and cache of this build; free space there, or "
+                 "set OCIBUILD_ROOT to a directory on a bigger volume. Nothing partial was kept "
+                 "and no tag was moved.";
+  return out;
+}
+
 struct PushPlan {
   bool push = false;
   std::vector<builder::OutputRequest> files;  // oci, docker, tar, local
@@ -242,7 +263,9 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
           const builder::GithubActions& gha) {
   auto t0 = std::chrono::steady_clock::now();
   const builder::Progress* live_progress = nullptr;
-  auto fail = [&](const Error& e) {
+  std::string state_root;  // for the disk-full hint, once chosen
+  auto fail = [&](const Error& err) {
+    const Error e = WithDiskFullHint(err, state_root);
     ReportError(e, gha);
     if (gha.active() && live_progress) {
       builder::BuildSummary sum;
@@ -275,6 +298,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   if (!context.ok()) return fail(context.error());
   auto root = StateRoot(env);
   if (!root.ok()) return fail(root.error());
+  state_root = *root;
   auto cache_store = registry::BlobCache::Open(*root);
   if (!cache_store.ok()) return fail(cache_store.error().Context("opening the cache " + *root));
   auto layer_cache = builder::LayerCache::Open(JoinPath(*root, "cache"));
@@ -302,6 +326,18 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   builder::RegistryImageSource images(**cache_store, ropts, cenv, progress.get());
   // Cache import: the step -> layer maps of --cache-from images (their layers come along).
   for (const auto& cf : opts.cache_from) {
+    if (cf.type == "local") {
+      std::string src = cf.attrs.at("src");
+      auto tag = cf.attrs.find("tag");
+      auto entries = builder::ImportCacheLayout(src, tag == cf.attrs.end() ? "latest" : tag->second,
+                                                **cache_store);
+      if (!entries.ok()) {
+        progress->Warning("--cache-from " + src + ": " + entries.error().message);
+        continue;
+      }
+      layer_cache->Import(*entries);
+      continue;
+    }
     if (cf.type != "registry") {
       progress->Warning("--cache-from type=" + cf.type + " is not supported yet; ignored");
       continue;
@@ -369,6 +405,21 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
 
   // Cache export: every step this build used, as an image at each --cache-to ref.
   for (const auto& ct : opts.cache_to) {
+    if (ct.type == "local") {
+      std::string dest = ct.attrs.at("dest");
+      auto tag = ct.attrs.find("tag");
+      int pstep = progress->StepStarted("exporting cache to " + dest);
+      auto desc = builder::WriteCacheImage(**cache_store, layer_cache->touched(),
+                                           oci::Platform::Host(), image->config.created);
+      Status st = desc.ok()
+                      ? builder::ExportCacheLayout(**cache_store, *desc, dest,
+                                                   tag == ct.attrs.end() ? "latest" : tag->second)
+                      : Status(desc.error());
+      progress->StepFinished(pstep,
+                             st.ok() ? builder::StepState::kDone : builder::StepState::kFailed);
+      if (!st.ok()) return fail(st.error().Context("--cache-to " + dest));
+      continue;
+    }
     if (ct.type != "registry") {
       progress->Warning("--cache-to type=" + ct.type + " is not supported yet; ignored");
       continue;
