@@ -88,6 +88,7 @@ class ActionTest : public ::testing::Test {
   // environment around the test cannot leak in.
   std::map<std::string, std::string> ActionsEnv() const {
     return {{"PATH", Env("PATH")},
+            {"LD_LIBRARY_PATH", Env("LD_LIBRARY_PATH")},
             {"HOME", tmp_->path()},
             {"GITHUB_ACTIONS", "true"},
             {"GITHUB_SERVER_URL", "https://github.com"},

@@ -45,10 +45,13 @@ class DoctorTest : public ::testing::Test {
   // A controlled environment: PATH, HOME and TMPDIR only, plus `extra`.
   ProcessResult Run(const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& extra = {}) {
-    std::map<std::string, std::string> env = {{"PATH", Env("PATH")},
-                                              {"HOME", tmp_->path()},
-                                              {"TMPDIR", tmp_->path()},
-                                              {"OCIBUILD_ROOT", state_}};
+    std::map<std::string, std::string> env = {
+        {"PATH", Env("PATH")},
+        {"HOME", tmp_->path()},
+        {"TMPDIR", tmp_->path()},
+        {"OCIBUILD_ROOT", state_},
+        // The container runner ships the libraries ocibuild needs next to it.
+        {"LD_LIBRARY_PATH", Env("LD_LIBRARY_PATH")}};
     for (const auto& [k, v] : extra) env[k] = v;
     std::vector<std::string> e;
     for (const auto& [k, v] : env)
