@@ -330,6 +330,49 @@ TEST_F(E2E, RegistryCacheRoundTripFromAnEmptyDisk) {
   EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d2")));
 }
 
+TEST_F(E2E, LocalCacheRoundTripFromAnEmptyDisk) {
+  std::string ctx = Context("testdata/e2e/cache");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  std::string dir = Out("cache-dir");
+  // First build: the local cache does not exist yet (only a warning), and is written.
+  auto a = Build({"--cache-from", "type=local,src=" + dir, "--cache-to", "type=local,dest=" + dir,
+                  "--digest-file", Out("d1"), ctx},
+                 env);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.err.find("WARNING: --cache-from " + dir), std::string::npos) << a.err;
+  EXPECT_EQ(a.err.find("CACHED"), std::string::npos) << a.err;
+  ASSERT_TRUE(PathExists(JoinPath(dir, "index.json")));
+  if (HaveTool("skopeo")) {
+    // An ordinary OCI layout: its image's layers are the build's layers.
+    auto s = RunProcess({"skopeo", "inspect", "oci:" + dir + ":latest"});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->exit_code, 0) << s->err;
+    EXPECT_NE(s->out.find("dev.ocibuild.cache.v1"), std::string::npos) << s->out;
+  }
+  // A new runner: nothing on disk but the context and the cache directory.
+  state_ = JoinPath(tmp_->path(), "state-2");
+  auto b = Build({"--cache-from", "type=local,src=" + dir, "--digest-file", Out("d2"), ctx}, env);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (const char* n : {"#2 CACHED", "#3 CACHED", "#4 CACHED", "#5 CACHED"})
+    EXPECT_NE(b.err.find(n), std::string::npos) << n << "\n" << b.err;
+  for (const char* n : {"#2 DONE", "#3 DONE", "#4 DONE", "#5 DONE"})
+    EXPECT_EQ(b.err.find(n), std::string::npos) << "a step ran again: " << n << "\n" << b.err;
+  EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d2")));
+  // A changed source reruns from that step on, and the cache directory takes the new steps too.
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v2\n").ok());
+  state_ = JoinPath(tmp_->path(), "state-3");
+  auto c = Build(
+      {"--cache-from", "type=local,src=" + dir, "--cache-to", "type=local,dest=" + dir, ctx}, env);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.err.find("#3 CACHED"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("#4 DONE"), std::string::npos) << c.err;
+  state_ = JoinPath(tmp_->path(), "state-4");
+  auto d = Build({"--cache-from", "type=local,src=" + dir, ctx}, env);
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.err.find("#5 CACHED"), std::string::npos) << d.err;
+}
+
 TEST_F(E2E, AddUrlWithChecksum) {
   if (!HaveTool("python3")) GTEST_SKIP() << "python3 (for a local HTTP server) is missing";
   auto port = registry::testing::FreePort();
