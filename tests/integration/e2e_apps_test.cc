@@ -226,7 +226,12 @@ class AppE2E : public ::testing::Test {
 
   void Skopeo(const std::string& repo) {
     if (!shared_->registry || !HaveTool("skopeo")) return;
-    auto s = Exec({"skopeo", "inspect", "--tls-verify=false", "docker://" + Tag(repo)});
+    // An empty auth file: the registry is open, and an unprivileged run must not read the
+    // invoking user's (unreadable) $XDG_RUNTIME_DIR/containers/auth.json.
+    std::string auth = Out("auth.json");
+    ASSERT_TRUE(WriteFile(auth, "{}").ok());
+    auto s = Exec(
+        {"skopeo", "inspect", "--authfile", auth, "--tls-verify=false", "docker://" + Tag(repo)});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     auto j = nlohmann::json::parse(s.out);
     auto index = ReadJson(JoinPath(Out("layout"), "index.json"));
