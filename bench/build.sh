@@ -39,11 +39,14 @@ user=ocibuild-test
 id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
 home=$(getent passwd "$user" | cut -d: -f6)
 
+# BENCH_TOOLS="ocibuild docker" limits the tools; BENCH_WRAP prefixes ocibuild's command (e.g.
+# "perf record -g -o /tmp/perf-%n.data --"; %n becomes the measurement and run) for profiling.
+want() { [ -z "${BENCH_TOOLS:-}" ] || [[ " $BENCH_TOOLS " == *" $1 "* ]]; }
 tools=(ocibuild)
-if have buildah; then tools+=(buildah); else echo "build.sh: buildah not installed: skipped" >&2; fi
+if ! want buildah; then :; elif have buildah; then tools+=(buildah); else echo "build.sh: buildah not installed: skipped" >&2; fi
 docker_cli=$(command -v docker || true)
 [ -x /usr/bin/docker ] && docker_cli=/usr/bin/docker
-if [ -n "$docker_cli" ] && dh=$("$src/scripts/dockerd.sh" start 2>/dev/null); then
+if ! want docker; then :; elif [ -n "$docker_cli" ] && dh=$("$src/scripts/dockerd.sh" start 2>/dev/null); then
   export DOCKER_HOST=$dh DOCKER_BUILDKIT=1
   tools+=(docker)
 else
@@ -154,16 +157,17 @@ cold_setup() {
   esac
   fresh_repo "$1"
 }
-build_cmd() {  # TOOL PUSH(0|1)
-  local t=$1 push=$2 ref=$reg/$1/app:1
+BENCH_WRAP=${BENCH_WRAP:-}
+build_cmd() {  # TOOL PUSH(0|1) TAG
+  local t=$1 push=$2 tag=$3 ref=$reg/$1/app:1
   case $t in
-    ocibuild) if ((push)); then echo "${ocib[*]@Q} -t $ref $ctx"; else echo "${ocib[*]@Q} $ctx"; fi ;;
+    ocibuild) echo "${BENCH_WRAP//%n/$tag} ${ocib[*]@Q}"; if ((push)); then echo " -t $ref $ctx"; else echo " $ctx"; fi ;;
     buildah) echo "${bah[*]@Q} -t $ref $ctx"; ((push)) && echo " && buildah push --tls-verify=false $ref" ;;
     docker) echo "${dkr[*]@Q} -t $ref $ctx"; ((push)) && echo " && ${docker_cli@Q} push $ref" ;;
   esac
 }
 run() {  # NAME TOOL SETUP PUSH
-  bench_time_with_setup "$1" "$2" 1 "$3" bash -c "$(build_cmd "$2" "$4" | tr -d '\n')" ||
+  bench_time_with_setup "$1" "$2" 1 "$3" bash -c "$(build_cmd "$2" "$4" "$1-$i" | tr -d '\n')" ||
     echo "build.sh: $1 with $2 failed" >&2
 }
 for i in $(seq "$runs"); do

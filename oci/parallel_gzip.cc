@@ -1,5 +1,7 @@
 #include "oci/parallel_gzip.h"
 
+#include <isa-l/igzip_lib.h>
+
 #include <algorithm>
 
 namespace ocibuild::oci {
@@ -9,12 +11,26 @@ constexpr size_t kDict = 32 << 10;
 
 }  // namespace
 
+// deflateInit and ISA-L's level buffer allocate a few hundred KiB: once per thread, not per block.
+struct ParallelGzip::Deflater {
+  z_stream z{};
+  bool init = false;
+  std::unique_ptr<struct isal_zstream> isal;
+  std::string isal_level_buf;
+  ~Deflater() {
+    if (init) deflateEnd(&z);
+  }
+};
+
 Result<std::unique_ptr<ParallelGzip>> ParallelGzip::Create(int level, int threads, Sink sink) {
   if (level != Z_DEFAULT_COMPRESSION && (level < 1 || level > 9))
     return Error{"gzip: level " + std::to_string(level) + " is not 1..9"};
   std::unique_ptr<ParallelGzip> g(new ParallelGzip(level, std::max(1, threads), std::move(sink)));
   return g;
 }
+
+ParallelGzip::ParallelGzip(int level, int threads, Sink sink)
+    : level_(level), threads_(threads), sink_(std::move(sink)) {}
 
 ParallelGzip::~ParallelGzip() {
   StopWorkers();
@@ -31,6 +47,61 @@ void ParallelGzip::StopWorkers() {
 }
 
 void ParallelGzip::Compress(Deflater& d, Job& job) const {
+  job.crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(job.in.data()), static_cast<uInt>(job.in.size()));
+  if (level_ == Z_DEFAULT_COMPRESSION) {
+    CompressIsal(d, job);
+  } else {
+    CompressZlib(d, job);
+  }
+  job.in = std::string();  // release the input early: memory stays at the blocks in flight
+  job.dict = std::string();
+}
+
+void ParallelGzip::CompressIsal(Deflater& d, Job& job) const {
+  constexpr uint32_t kIsalLevel = 3;
+  if (!d.isal) {
+    d.isal = std::make_unique<struct isal_zstream>();
+    d.isal_level_buf.resize(ISAL_DEF_LVL3_DEFAULT);
+  }
+  struct isal_zstream& z = *d.isal;
+  isal_deflate_init(&z);
+  z.level = kIsalLevel;
+  z.level_buf = reinterpret_cast<uint8_t*>(d.isal_level_buf.data());
+  z.level_buf_size = static_cast<uint32_t>(d.isal_level_buf.size());
+  z.gzip_flag = IGZIP_DEFLATE;  // raw deflate: one gzip header and trailer around all blocks
+  z.flush = job.last ? NO_FLUSH : SYNC_FLUSH;
+  z.end_of_stream = job.last ? 1 : 0;
+  if (!job.dict.empty() &&
+      isal_deflate_set_dict(&z, reinterpret_cast<uint8_t*>(job.dict.data()),
+                            static_cast<uint32_t>(job.dict.size())) != COMP_OK) {
+    job.status = Error{"gzip: isal_deflate_set_dict failed"};
+    return;
+  }
+  job.out.resize(job.in.size() + job.in.size() / 8 + 1024);
+  z.next_in = reinterpret_cast<uint8_t*>(job.in.data());
+  z.avail_in = static_cast<uint32_t>(job.in.size());
+  size_t used = 0;
+  for (;;) {
+    if (used == job.out.size()) job.out.resize(job.out.size() * 2);
+    z.next_out = reinterpret_cast<uint8_t*>(job.out.data() + used);
+    z.avail_out = static_cast<uint32_t>(job.out.size() - used);
+    int rc = isal_deflate(&z);
+    used = job.out.size() - z.avail_out;
+    if (rc != COMP_OK) {
+      job.status = Error{"gzip: isal_deflate failed (" + std::to_string(rc) + ")"};
+      return;
+    }
+    // Done when the stream ended (last block) or the flush completed with output room to spare.
+    if (job.last
+            ? z.internal_state.state == ZSTATE_END
+            : (z.avail_in == 0 && z.avail_out != 0 && z.internal_state.state == ZSTATE_NEW_HDR))
+      break;
+  }
+  job.out.resize(used);
+}
+
+void ParallelGzip::CompressZlib(Deflater& d, Job& job) const {
   if (!d.init) {
     // Raw deflate (windowBits -15): the gzip header and trailer are written once, around all
     // blocks.
@@ -49,8 +120,6 @@ void ParallelGzip::Compress(Deflater& d, Job& job) const {
     job.status = Error{"gzip: deflateSetDictionary failed"};
     return;
   }
-  job.crc =
-      crc32(0L, reinterpret_cast<const Bytef*>(job.in.data()), static_cast<uInt>(job.in.size()));
   // Room for the block in one go: the bound plus the sync-flush marker.
   job.out.resize(deflateBound(&d.z, static_cast<uLong>(job.in.size())) + 64);
   d.z.next_in = reinterpret_cast<Bytef*>(job.in.data());
@@ -71,8 +140,6 @@ void ParallelGzip::Compress(Deflater& d, Job& job) const {
     if (job.last ? rc == Z_STREAM_END : (d.z.avail_in == 0 && d.z.avail_out != 0)) break;
   }
   job.out.resize(used);
-  job.in = std::string();  // release the input early: memory stays at the blocks in flight
-  job.dict = std::string();
 }
 
 void ParallelGzip::Worker() {
@@ -129,9 +196,8 @@ Status ParallelGzip::Submit(bool last) {
 
   if (!header_written_) {
     // The gzip header zlib writes for windowBits 31: no name, mtime 0, OS "Unix", and the
-    // extra-flags byte for the level.
-    const int level = level_ == Z_DEFAULT_COMPRESSION ? 6 : level_;
-    const char xfl = level == 9 ? 2 : (level == 1 ? 4 : 0);
+    // extra-flags byte for the level (0 for ISA-L, as igzip writes it).
+    const char xfl = level_ == 9 ? 2 : (level_ == 1 ? 4 : 0);
     const char header[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, xfl, 3};
     OCIB_TRY(sink_(std::string_view(header, sizeof header)));
     header_written_ = true;
@@ -139,7 +205,8 @@ Status ParallelGzip::Submit(bool last) {
 
   // A single block in all, or a single thread: compress right here and start no thread.
   if (threads_ == 1 || (last && workers_.empty())) {
-    Compress(inline_deflater_, *job);
+    if (!inline_deflater_) inline_deflater_ = std::make_unique<Deflater>();
+    Compress(*inline_deflater_, *job);
     return Emit(*job);
   }
   if (workers_.empty())

@@ -4,10 +4,17 @@
 // emitted in order between one gzip header and trailer (CRC-32 combined per block). The result
 // is one ordinary gzip member that every gunzip reads.
 //
+// Two deflaters: zlib at an explicit level 1..9, or by default (level -1) ISA-L's igzip at its
+// level 3, which on x86-64 compresses about ten times faster than zlib's default level 6 for a
+// few percent more bytes (a Debian base layer: 53.7 MB against 49.5 MB, 0.45 s against 4.9 s of
+// CPU) - compression was the largest cost of a cold build.
+//
 // The bytes depend only on the input and the level, never on the number of threads or on timing,
-// so layers stay reproducible across machines. Small inputs (one block) are compressed on the
-// caller's thread and start no thread at all. At most 2 blocks per worker are in flight, so
-// memory stays bounded whatever the size of the input.
+// so layers stay reproducible across runs (ISA-L picks its code by CPU features at run time; its
+// maintainers promise identical output only per implementation: a build on another CPU family
+// may compress differently, while the diff_ids never change). Small inputs (one block) are
+// compressed on the caller's thread and start no thread at all. At most 2 blocks per worker are
+// in flight, so memory stays bounded whatever the size of the input.
 #pragma once
 
 #include <zlib.h>
@@ -32,7 +39,7 @@ class ParallelGzip {
   using Sink = std::function<Status(std::string_view)>;
   static constexpr size_t kBlock = 1 << 20;
 
-  // level: zlib's 1..9, or -1 for its default (6). threads: worker threads (>= 1).
+  // level: zlib at 1..9, or -1 for the fast default (ISA-L level 3). threads: workers (>= 1).
   static Result<std::unique_ptr<ParallelGzip>> Create(int level, int threads, Sink sink);
   ~ParallelGzip();
   ParallelGzip(const ParallelGzip&) = delete;
@@ -53,17 +60,12 @@ class ParallelGzip {
     bool done = false;
     Status status;
   };
-  // One deflate stream per thread, reset for every block (deflateInit allocates ~300 KiB).
-  struct Deflater {
-    z_stream z{};
-    bool init = false;
-    ~Deflater() {
-      if (init) deflateEnd(&z);
-    }
-  };
+  // One deflate stream per thread, reused for every block (defined in the .cc: zlib or ISA-L).
+  struct Deflater;
+  void CompressZlib(Deflater& d, Job& job) const;
+  void CompressIsal(Deflater& d, Job& job) const;
 
-  ParallelGzip(int level, int threads, Sink sink)
-      : level_(level), threads_(threads), sink_(std::move(sink)) {}
+  ParallelGzip(int level, int threads, Sink sink);
   Status Submit(bool last);
   Status Emit(Job& job);
   // Waits for the oldest block in flight and emits it.
@@ -81,7 +83,7 @@ class ParallelGzip {
   uint64_t total_in_ = 0;
   bool header_written_ = false;
   bool finished_ = false;
-  Deflater inline_deflater_;
+  std::unique_ptr<Deflater> inline_deflater_;
 
   std::mutex mu_;
   std::condition_variable cv_;
