@@ -180,61 +180,6 @@ constexpr char kAptExpected[] =
     "Hello, world!\n/srv\n/usr/local/bin/pinger cap_net_raw=ep\napp\napp\n"
     "root:root 4755\napp:app 755\napp:app 644\napp:app 644\n";
 
-struct Meta {
-  uint32_t uid = 0, gid = 0, mode = 0;
-  uint64_t rdev = 0;
-  std::string cap;
-  bool operator==(const Meta&) const = default;
-};
-
-std::string Describe(const Meta& m) {
-  char buf[128];
-  snprintf(buf, sizeof buf, "%u:%u %o rdev=%u,%u cap=%zuB", m.uid, m.gid, m.mode, major(m.rdev),
-           minor(m.rdev), m.cap.size());
-  return buf;
-}
-
-// Owners, modes, device numbers and file capabilities of every file under root; with a store,
-// as the image sees them (store entry, else root:root + host mode).
-std::map<std::string, Meta> Walk(const std::string& root, const oci::MetaStore* store) {
-  std::map<std::string, Meta> out;
-  std::vector<std::string> paths;
-  static thread_local std::vector<std::string>* sink;
-  sink = &paths;
-  ::nftw(
-      root.c_str(),
-      [](const char* p, const struct stat*, int, FTW*) {
-        sink->push_back(p);
-        return 0;
-      },
-      64, FTW_PHYS);
-  for (const std::string& p : paths) {
-    std::string rel = p.substr(root.size());
-    if (rel.empty()) rel = "/";
-    if (rel.rfind("/proc/", 0) == 0 || rel.rfind("/sys/", 0) == 0 || rel.rfind("/tmp/", 0) == 0 ||
-        rel.rfind("/var/log/", 0) == 0 || rel.rfind("/var/cache/", 0) == 0 ||
-        rel.rfind("/var/lib/apt/lists/", 0) == 0)
-      continue;
-    struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) continue;
-    Meta m;
-    if (store) {
-      oci::FileMeta f = store->Effective(st);
-      m = {f.uid, f.gid, f.mode, f.rdev, ""};
-      if (auto it = f.xattrs.find("security.capability"); it != f.xattrs.end()) m.cap = it->second;
-    } else {
-      m = {st.st_uid, st.st_gid, st.st_mode, st.st_rdev, ""};
-      char buf[256];
-      ssize_t n = ::lgetxattr(p.c_str(), "security.capability", buf, sizeof buf);
-      if (n > 0) m.cap.assign(buf, static_cast<size_t>(n));
-    }
-    if (S_ISLNK(m.mode)) m.mode = S_IFLNK | 0777;
-    if (!S_ISCHR(m.mode) && !S_ISBLK(m.mode)) m.rdev = 0;
-    out[rel] = m;
-  }
-  return out;
-}
-
 TEST_F(DebianSandbox, AptInstallUseraddSetcapMatchARealChroot) {
   std::string repo = AptRepo();
   if (repo.empty())
@@ -250,37 +195,14 @@ TEST_F(DebianSandbox, AptInstallUseraddSetcapMatchARealChroot) {
 
   if (::geteuid() != 0) return;  // the reference chroot needs real root
   std::string ref = tmp_.path() + "/chroot";
-  ASSERT_TRUE(MakeDirs(ref).ok());
-  auto untar = RunProcess({"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf",
-                           DebianBase(), "-C", ref});
-  ASSERT_TRUE(untar.ok() && untar->success()) << (untar.ok() ? untar->err : "");
-  ASSERT_TRUE(WriteFile(ref + "/tmp/step.sh", script).ok());
-  auto real = RunProcess({"unshare", "--mount", "--fork", "chroot", ref, "/bin/bash", "-c",
-                          "mount -t proc proc /proc && bash /tmp/step.sh; rc=$?; "
-                          "umount /proc; exit $rc"},
-                         SpawnOptions{.env = std::vector<std::string>{
-                                          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
-                                          "/sbin:/bin",
-                                          "HOME=/root", "LANG=C"}});
-  ASSERT_TRUE(real.ok());
+  auto real = testing::RunInRootChroot(DebianBase(), ref, script);
+  ASSERT_TRUE(real.ok()) << real.error().message;
   ASSERT_EQ(real->exit_code, 0) << real->err;
   EXPECT_EQ(real->out, c.out);
-
   oci::MetaStore store = Store();
-  auto want = Walk(ref, nullptr);
-  auto got = Walk(root_, &store);
-  int compared = 0, mismatches = 0;
-  for (const auto& [path, meta] : want) {
-    auto it = got.find(path);
-    if (it == got.end()) continue;
-    ++compared;
-    if (it->second == meta) continue;
-    if (++mismatches <= 25)
-      ADD_FAILURE() << path << ": chroot " << Describe(meta) << ", sandbox "
-                    << Describe(it->second);
-  }
-  EXPECT_EQ(mismatches, 0);
-  EXPECT_GT(compared, 5000);
+  auto want = testing::WalkMeta(ref, nullptr);
+  auto got = testing::WalkMeta(root_, &store);
+  EXPECT_GT(testing::CompareMeta(want, got), 5000);
   for (const char* p : {"/usr/bin/sudo", "/usr/local/bin/pinger", "/dev/mydev", "/home/app",
                         "/srv/app/data/f", "/usr/local/bin/suidhello"})
     EXPECT_TRUE(got.count(p) && want.count(p)) << p;

@@ -3,7 +3,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -148,6 +152,91 @@ Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& 
 Result<Captured> Sh(const std::string& rootfs, const std::string& script, uint32_t uid,
                     uint32_t gid) {
   return Run(rootfs, {"/bin/sh", "-c", script}, uid, gid);
+}
+
+Result<Captured> RunInRootChroot(const std::string& tar, const std::string& dir,
+                                 const std::string& script) {
+  OCIB_TRY(MakeDirs(dir));
+  OCIB_ASSIGN_OR_RETURN(ProcessResult untar,
+                        RunProcess({"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*",
+                                    "-xpf", tar, "-C", dir}));
+  if (!untar.success()) return Error{"untar " + tar + ": " + untar.err, EIO};
+  OCIB_TRY(WriteFile(dir + "/tmp/step.sh", script));
+  OCIB_ASSIGN_OR_RETURN(
+      ProcessResult real,
+      RunProcess({"unshare", "--mount", "--fork", "chroot", dir, "/bin/bash", "-c",
+                  "mount -t proc proc /proc && bash /tmp/step.sh; rc=$?; umount /proc; exit $rc"},
+                 SpawnOptions{.env = std::vector<std::string>{
+                                  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
+                                  "/bin",
+                                  "HOME=/root", "LANG=C"}}));
+  Captured c;
+  c.exit_code = real.exit_code;
+  c.out = std::move(real.out);
+  c.err = std::move(real.err);
+  return c;
+}
+
+std::string Describe(const FileInfo& m) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%u:%u %o rdev=%u,%u cap=%zuB", m.uid, m.gid, m.mode, major(m.rdev),
+           minor(m.rdev), m.cap.size());
+  return buf;
+}
+
+std::map<std::string, FileInfo> WalkMeta(const std::string& root, const oci::MetaStore* store) {
+  std::map<std::string, FileInfo> out;
+  std::vector<std::string> paths;
+  static thread_local std::vector<std::string>* sink;
+  sink = &paths;
+  ::nftw(
+      root.c_str(),
+      [](const char* p, const struct stat*, int, FTW*) {
+        sink->push_back(p);
+        return 0;
+      },
+      64, FTW_PHYS);
+  for (const std::string& p : paths) {
+    std::string rel = p.substr(root.size());
+    if (rel.empty()) rel = "/";
+    if (rel.rfind("/proc/", 0) == 0 || rel.rfind("/sys/", 0) == 0 || rel.rfind("/tmp/", 0) == 0 ||
+        rel.rfind("/var/log/", 0) == 0 || rel.rfind("/var/cache/", 0) == 0 ||
+        rel.rfind("/var/lib/apt/lists/", 0) == 0)
+      continue;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    FileInfo m;
+    if (store) {
+      oci::FileMeta f = store->Effective(st);
+      m = {f.uid, f.gid, f.mode, f.rdev, ""};
+      if (auto it = f.xattrs.find("security.capability"); it != f.xattrs.end()) m.cap = it->second;
+    } else {
+      m = {st.st_uid, st.st_gid, st.st_mode, st.st_rdev, ""};
+      char buf[256];
+      ssize_t n = ::lgetxattr(p.c_str(), "security.capability", buf, sizeof buf);
+      if (n > 0) m.cap.assign(buf, static_cast<size_t>(n));
+    }
+    if (S_ISLNK(m.mode)) m.mode = S_IFLNK | 0777;
+    if (!S_ISCHR(m.mode) && !S_ISBLK(m.mode)) m.rdev = 0;
+    out[rel] = m;
+  }
+  return out;
+}
+
+int CompareMeta(const std::map<std::string, FileInfo>& want,
+                const std::map<std::string, FileInfo>& got) {
+  int compared = 0, mismatches = 0;
+  for (const auto& [path, meta] : want) {
+    auto it = got.find(path);
+    if (it == got.end()) continue;
+    ++compared;
+    if (it->second == meta) continue;
+    if (++mismatches <= 25)
+      ADD_FAILURE() << path << ": chroot " << Describe(meta) << ", sandbox "
+                    << Describe(it->second);
+  }
+  EXPECT_EQ(mismatches, 0);
+  return compared;
 }
 
 }  // namespace ocibuild::sandbox::testing

@@ -2,6 +2,8 @@
 // runs a shell command in the sandbox and captures its output.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +40,29 @@ Result<Captured> Sh(const std::string& rootfs, const std::string& script, uint32
 
 // The static probe program (tests/sandbox/probe.c), embedded in the test binary.
 std::string_view ProbeBinary();
+
+// The reference for a RUN step: unpacks `tar` into `dir` with real owners (needs root) and runs
+// `script` with bash in a real chroot there (own mount namespace, /proc mounted).
+Result<Captured> RunInRootChroot(const std::string& tar, const std::string& dir,
+                                 const std::string& script);
+
+// Owner, mode, device number and file capability of a file as an image would record it.
+struct FileInfo {
+  uint32_t uid = 0, gid = 0, mode = 0;
+  uint64_t rdev = 0;
+  std::string cap;
+  bool operator==(const FileInfo&) const = default;
+};
+std::string Describe(const FileInfo& m);
+
+// Every file under root by guest path, as the image sees it: with a store, the store's word
+// (else root:root + host mode); without, the host's owners. Volatile trees (/proc, /sys, /tmp,
+// /var/log, /var/cache, apt lists) are left out.
+std::map<std::string, FileInfo> WalkMeta(const std::string& root, const oci::MetaStore* store);
+
+// Compares the files both walks have, adding a test failure per difference (the first 25
+// named); returns how many were compared.
+int CompareMeta(const std::map<std::string, FileInfo>& want,
+                const std::map<std::string, FileInfo>& got);
 
 }  // namespace ocibuild::sandbox::testing
