@@ -130,16 +130,27 @@ void CheckStateRoot(DoctorProbes& probes, const DoctorInputs& in, DoctorReport* 
             "point OCIBUILD_ROOT at a bigger volume"
           : "");
 
-  // Scratch directories live under the state root, never in $TMPDIR: rename, not copy.
+  // Scratch rootfs directories live under the state root, not in $TMPDIR: rename, not copy.
+  // $TMPDIR still holds each RUN step's few private files (/etc/hosts, resolv.conf copies).
   auto tmp = probes.Filesystem(in.tmp_dir);
   std::string where = "scratch rootfs directories go to " + JoinPath(root, "work") +
                       ", on the cache's filesystem (finished layers are renamed, never copied)";
-  if (tmp.ok() && tmp->dev != fs->dev)
-    where += "; " + in.tmp_dir + " is another filesystem (" + tmp->type + ") and is not used";
-  Add(r, CheckStatus::kOk, "tmp", where);
+  Status tmp_writable = probes.Writable(in.tmp_dir);
+  if (!tmp_writable.ok()) {
+    Add(r, CheckStatus::kFail, "tmp",
+        where + "; but " + in.tmp_dir + " (TMPDIR) is not writable (" +
+            tmp_writable.error().message + ") and RUN steps keep small private files there",
+        "set TMPDIR to a writable directory, or mount an emptyDir at /tmp (needed with "
+        "readOnlyRootFilesystem)");
+  } else {
+    if (tmp.ok() && tmp->dev != fs->dev)
+      where += "; " + in.tmp_dir + " (" + tmp->type +
+               ", another filesystem) holds only small per-RUN files";
+    Add(r, CheckStatus::kOk, "tmp", where);
+  }
 
   // Extended attributes: RUN steps may set security.capability and friends; ocibuild records
-  // every xattr in its metadata store, so a filesystem without them only loses nothing.
+  // every xattr in its metadata store, so a filesystem without them loses nothing.
   auto x = probes.Xattrs(root);
   if (!x.ok()) {
     Add(r, CheckStatus::kWarn, "xattrs", "could not be probed (" + x.error().message + ")");
@@ -257,6 +268,10 @@ class RealProbes : public DoctorProbes {
   }
   Result<sys::XattrSupport> Xattrs(const std::string& dir) override {
     return sys::ProbeXattrs(dir);
+  }
+  Status Writable(const std::string& dir) override {
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) return SysError("access", dir);
+    return Ok();
   }
   std::string ReadSmallFile(const std::string& path) override {
     auto t = ReadFile(path);

@@ -53,6 +53,8 @@ class DoctorProbes {
   virtual sys::ProbeOutcome UserNamespace() = 0;
   virtual Result<sys::FsInfo> Filesystem(const std::string& path) = 0;
   virtual Result<sys::XattrSupport> Xattrs(const std::string& dir) = 0;
+  // Whether this process may create files in `dir`.
+  virtual Status Writable(const std::string& dir) = 0;
   // A small /proc or /sys file ("" when unreadable).
   virtual std::string ReadSmallFile(const std::string& path) = 0;
   virtual RegistryAccess Registry(const std::string& ref) = 0;

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +46,11 @@ class FakeProbes : public DoctorProbes {
     return it->second;
   }
   Result<sys::XattrSupport> Xattrs(const std::string&) override { return xattrs; }
+  std::set<std::string> read_only;
+  Status Writable(const std::string& dir) override {
+    if (read_only.count(dir)) return Error{"access " + dir + ": Read-only file system", EROFS};
+    return Ok();
+  }
   std::string ReadSmallFile(const std::string& path) override {
     return path == "/proc/sys/kernel/yama/ptrace_scope" ? yama : "";
   }
@@ -77,7 +83,7 @@ TEST(Doctor, ContainerWithDefaultSeccompRunsTheSandbox) {
   EXPECT_NE(LineFor(r, "overlay").find("root filesystem is overlay"), std::string::npos) << out;
   EXPECT_NE(LineFor(r, "state dir").find("/cache (from OCIBUILD_ROOT), ext4"), std::string::npos)
       << out;
-  EXPECT_NE(LineFor(r, "tmp").find("/tmp is another filesystem (tmpfs) and is not used"),
+  EXPECT_NE(LineFor(r, "tmp").find("/tmp (tmpfs, another filesystem) holds only small per-RUN"),
             std::string::npos)
       << out;
   EXPECT_NE(LineFor(r, "xattrs").find("user.* can be stored in /cache, security.* cannot"),
@@ -133,6 +139,15 @@ TEST(Doctor, LowDiskWarnsAndUnwritableStateRootFails) {
   EXPECT_NE(LineFor(r, "state dir").find("fix: set OCIBUILD_ROOT"), std::string::npos)
       << FormatReport(r);
   EXPECT_TRUE(r.run_steps_ok);  // the sandbox itself would work
+}
+
+TEST(Doctor, ReadOnlyTmpFailsWithTheFix) {
+  FakeProbes p;
+  p.read_only.insert("/tmp");
+  DoctorReport r = RunDoctor(p, Inputs());
+  EXPECT_TRUE(r.any_failed());
+  EXPECT_NE(LineFor(r, "tmp").find("FAIL tmp: "), std::string::npos) << FormatReport(r);
+  EXPECT_NE(LineFor(r, "tmp").find("fix: set TMPDIR"), std::string::npos) << FormatReport(r);
 }
 
 TEST(Doctor, RegistryChecksReportReachabilityCredentialsPullAndPush) {
