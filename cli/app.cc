@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/build_context.h"
+#include "builder/descendants.h"
 #include "builder/executor.h"
 #include "builder/github_actions.h"
 #include "builder/layer_cache.h"
@@ -160,8 +161,9 @@ builder::ProgressMode ProgressModeFor(const Options& opts,
   return ::isatty(2) && !dumb ? builder::ProgressMode::kTty : builder::ProgressMode::kPlain;
 }
 
-// Ctrl-C and SIGTERM: the sandbox's processes die with ocibuild (PTRACE_O_EXITKILL); this
-// removes the scratch directories before exiting, so an interrupted build leaves nothing.
+// Ctrl-C and SIGTERM: the sandbox's processes are killed (and would die with ocibuild anyway:
+// PDEATHSIG, PTRACE_O_EXITKILL), then the scratch directories are removed, so an interrupted
+// build leaves nothing; nothing is pushed, as pushes come after the build.
 class InterruptCleanup {
  public:
   explicit InterruptCleanup(std::string dir) : dir_(std::move(dir)) {
@@ -173,8 +175,10 @@ class InterruptCleanup {
     thread_ = std::thread([this, set] {
       int sig = 0;
       if (sigwait(&set, &sig) != 0 || sig == 0 || stop_) return;
-      std::fprintf(stderr, "\nocibuild: interrupted (%s); removing %s\n", strsignal(sig),
-                   dir_.c_str());
+      std::fprintf(stderr, "\nocibuild: interrupted (%s); stopping RUN steps, removing %s\n",
+                   strsignal(sig), dir_.c_str());
+      // The steps' processes first: one still running would write into what is being removed.
+      builder::KillDescendants();
       (void)RemoveAll(dir_);
       ::_exit(128 + sig);
     });
@@ -222,12 +226,23 @@ Error WithDiskFullHint(const Error& e, const std::string& state_root) {
               e.message.find(std::strerror(ENOSPC)) != std::string::npos ||
               e.message.find(std::strerror(EDQUOT)) != std::string::npos;
   if (!full || state_root.empty()) return e;
-  std::string free_now;
-  if (auto fs = sys::FilesystemInfo(state_root); fs.ok())
-    free_now = " (" + fs->type + ", " + HumanBytes(fs->total_bytes) + " in all)";
+  auto fs = sys::FilesystemInfo(state_root);
   Error out = e;
   if (!out.message.empty() && out.message.back() != '\n') out.message += "\n";
-  out.message += "  no space left on device: ocibuild's state directory " + state_root + free_now +
+  // An output (-o dest=...) on another filesystem can fill up while the state directory has
+  // room: then the advice is about that path, not OCIBUILD_ROOT.
+  constexpr uint64_t kRoomLeft = 64ull << 20;
+  if (fs.ok() && fs->free_bytes > kRoomLeft && e.message.find(state_root) == std::string::npos) {
+    out.message +=
+        "  no space left on device where the path above lives; ocibuild's state "
+        "directory " +
+        state_root + " still has " + HumanBytes(fs->free_bytes) +
+        " free. Nothing partial was kept and no tag was moved.";
+    return out;
+  }
+  std::string where =
+      fs.ok() ? " (" + fs->type + ", " + HumanBytes(fs->total_bytes) + " in all)" : "";
+  out.message += "  no space left on device: ocibuild's state directory " + state_root + where +
                  " holds the unpacked rootfs, layers and cache of this build; free space there, or "
                  "set OCIBUILD_ROOT to a directory on a bigger volume. Nothing partial was kept "
                  "and no tag was moved.";
