@@ -2,10 +2,12 @@
 // real validators (skopeo, umoci, tar, docker) and pushed to a real docker-registry. Runs as
 // root, again as an unprivileged user and again inside `docker run --user 1000 --cap-drop=ALL`;
 // tests that need a tool the environment lacks skip and say which.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -262,6 +264,76 @@ TEST_F(E2E, FailingRunReportsAndWritesNothing) {
   auto left = RunProcess({"find", JoinPath(state_, "work"), "-mindepth", "1"});
   ASSERT_TRUE(left.ok());
   EXPECT_EQ(left->out, "");
+}
+
+// The first file named `name` below `dir`, or "".
+std::string FindFile(const std::string& dir, const std::string& name) {
+  auto r = RunProcess({"find", dir, "-name", name, "-print", "-quit"});
+  return r.ok() ? std::string(TrimSpace(r->out)) : "";
+}
+
+bool ProcessGone(pid_t pid) {
+  // Gone, or a zombie waiting for a reaper (inside a container the test binary is PID 1).
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return true;
+  size_t close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
+}
+
+TEST_F(E2E, InterruptStopsTheStepAndLeavesNothing) {
+  std::unique_ptr<registry::testing::TestRegistry> reg;
+  if (registry::testing::MissingTools({"docker-registry", "skopeo"}).empty()) {
+    auto r = registry::testing::TestRegistry::Start(registry::testing::AuthMode::kNone);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    reg = std::move(*r);
+    ASSERT_TRUE(WriteFile(Out("auth.json"), "{}").ok());  // skopeo: an open registry
+  }
+  for (int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(strsignal(sig));
+    std::string ctx = Context("testdata/e2e/interrupt");
+    std::string layout = Out("layout-" + std::to_string(sig));
+    std::string ref = reg ? reg->host() + "/e2e/interrupted:1" : "localhost/interrupted:1";
+    SpawnOptions o;
+    o.extra_env["OCIBUILD_ROOT"] = state_;
+    std::string log = Out("log-" + std::to_string(sig));
+    auto child = Child::Start(
+        {bin_, "--progress=plain", "-t", ref, "--output", "type=oci,dest=" + layout, ctx}, o, log);
+    ASSERT_TRUE(child.ok()) << child.error().message;
+    // Wait for the step to be running (the build fails loudly if it ends first).
+    std::string ready;
+    while (ready.empty() && child->Running()) {
+      ::usleep(100 * 1000);
+      ready = FindFile(JoinPath(state_, "work"), "ready.pid");
+    }
+    ASSERT_FALSE(ready.empty()) << *ReadFile(log);
+    std::string pids;
+    while (pids.empty()) pids = std::string(TrimSpace(*ReadFile(ready)));
+    auto ids = Split(pids, ' ');
+    ASSERT_EQ(ids.size(), 2u) << pids;
+    pid_t shell = std::stoi(ids[0]), sleeper = std::stoi(ids[1]);
+    EXPECT_FALSE(ProcessGone(shell));
+    EXPECT_FALSE(ProcessGone(sleeper));
+
+    ASSERT_EQ(::kill(child->pid(), sig), 0);
+    int code = child->Wait();
+    std::string err = *ReadFile(log);
+    EXPECT_EQ(code, 128 + sig) << err;
+    EXPECT_NE(err.find(std::string("ocibuild: interrupted (") + strsignal(sig) + ")"),
+              std::string::npos)
+        << err;
+    EXPECT_TRUE(ProcessGone(shell)) << "the step's shell " << shell << " survived";
+    EXPECT_TRUE(ProcessGone(sleeper)) << "the step's background sleep " << sleeper << " survived";
+    auto left = RunProcess({"find", JoinPath(state_, "work"), "-mindepth", "1"});
+    ASSERT_TRUE(left.ok());
+    EXPECT_EQ(left->out, "") << "scratch files left behind";
+    EXPECT_FALSE(PathExists(layout));
+    if (reg) {
+      auto s = RunProcess({"skopeo", "inspect", "--authfile", Out("auth.json"),
+                           "--tls-verify=false", "docker://" + ref});
+      ASSERT_TRUE(s.ok());
+      EXPECT_NE(s->exit_code, 0) << "the tag was pushed: " << s->out;
+    }
+  }
 }
 
 TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
