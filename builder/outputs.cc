@@ -46,11 +46,28 @@ Status WriteOciLayout(const OutputRequest& out, const BuiltImage& image,
   tag = (colon != std::string::npos && (slash == std::string::npos || colon > slash))
             ? tag.substr(colon + 1)
             : "latest";
-  if (!as_tar) {
+  if (!as_tar && PathExists(dest)) {
+    // Adding to an existing layout: blobs first, the index last, so it never names a missing blob.
     OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(dest));
     OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
     oci::Descriptor d = image.manifest_desc;
     return layout.Tag(tag, d);
+  }
+  if (!as_tar) {
+    // A new layout is assembled next to its destination and renamed into place: a failure (a
+    // full disk) leaves no half-written layout behind.
+    OCIB_TRY(MakeDirs(Dirname(dest)));
+    OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(".ocibuild-oci-", Dirname(dest)));
+    if (::chmod(tmp.path().c_str(), 0755) != 0) return SysError("chmod", tmp.path());
+    {
+      OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(tmp.path()));
+      OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
+      OCIB_TRY(layout.Tag(tag, image.manifest_desc));
+    }
+    if (::rename(tmp.path().c_str(), dest.c_str()) != 0)
+      return SysError("rename", tmp.path() + " -> " + dest);
+    tmp.Release();
+    return Ok();
   }
   OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(".ocibuild-oci-", Dirname(dest)));
   OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(tmp.path()));
@@ -64,7 +81,8 @@ Status WriteRootfsTar(const OutputRequest& out, Executor& exec) {
   OCIB_ASSIGN_OR_RETURN(StageState * s, exec.MaterializedTarget());
   OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s->root, *s->store));
   std::vector<oci::LayerChange> all;
-  for (const auto& p : snap.Paths()) all.push_back(oci::LayerChange{oci::LayerChange::Kind::kPath, p});
+  for (const auto& p : snap.Paths())
+    all.push_back(oci::LayerChange{oci::LayerChange::Kind::kPath, p});
   oci::LayerWriteOptions lo;
   lo.compression = oci::Compression::kNone;
   if (dest == "-") {

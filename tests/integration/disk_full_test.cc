@@ -162,6 +162,23 @@ TEST_F(DiskFullTest, RunStepThatFillsTheDisk) {
   ExpectNothingPartial();
 }
 
+TEST_F(DiskFullTest, OutputOnAFullFilesystemNamesThatPathNotTheStateDir) {
+  // The state directory has room; the -o destination (the small tmpfs) does not.
+  root_ = JoinPath(tmp_->path(), "roomy-state");
+  std::string ctx = Context("out", "FROM scratch\nCOPY big /big\n");
+  WriteRandomFile(JoinPath(ctx, "big"), 24 << 20);
+  std::string dest = JoinPath(mnt_, "layout");
+  auto r = Build({"-o", "type=oci,dest=" + dest, ctx});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(mnt_), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no space left on device where the path above lives"), std::string::npos)
+      << r.err;
+  auto left = RunProcess({"find", mnt_, "-mindepth", "1"});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->out, "") << "partial output left behind";
+}
+
 TEST_F(DiskFullTest, FailedBuildMovesNoTag) {
   if (!HaveTool("docker-registry") || !HaveTool("skopeo"))
     GTEST_SKIP() << "needs docker-registry and skopeo";
