@@ -1,7 +1,7 @@
 #include "oci/layer_stream.h"
 
+#include <isa-l/igzip_lib.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include <cstring>
@@ -11,6 +11,24 @@ namespace {
 
 constexpr size_t kBlock = 1 << 20;
 constexpr size_t kQueueDepth = 8;
+
+std::string IsalInflateError(int rc) {
+  switch (rc) {
+    case ISAL_INVALID_BLOCK:
+      return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL:
+      return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK:
+      return "invalid distance too far back";
+    case ISAL_INVALID_WRAPPER:
+      return "incorrect header check";
+    case ISAL_UNSUPPORTED_METHOD:
+      return "unknown compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+      return "incorrect data check";
+  }
+  return "inflate failed (" + std::to_string(rc) + ")";
+}
 
 }  // namespace
 
@@ -100,13 +118,11 @@ Status DecompressingReader::Produce() {
   }
 
   if (format_ == StreamFormat::kGzip) {
-    z_stream z{};
-    // 15 + 16: gzip wrapper only, so a corrupt header is an error instead of a raw guess.
-    if (inflateInit2(&z, 15 + 16) != Z_OK) return Error{what_ + ": inflateInit2 failed"};
-    struct Closer {
-      z_stream* z;
-      ~Closer() { inflateEnd(z); }
-    } closer{&z};
+    // ISA-L's inflate: about three times zlib's speed, and unpacking is where a build waits for
+    // its base image. ISAL_GZIP parses the header and checks the CRC and length.
+    auto z = std::make_unique<struct inflate_state>();
+    isal_inflate_init(z.get());
+    z->crc_flag = ISAL_GZIP;
     size_t pos = 0;
     std::string out(kBlock, '\0');
     bool member_done = false;
@@ -122,25 +138,26 @@ Status DecompressingReader::Produce() {
         // Concatenated gzip members form one stream (RFC 1952 2.2); anything else after a
         // member (zero padding from some writers) is ignored, as gzip -d does.
         if (static_cast<unsigned char>(in[pos]) != 0x1f) break;
-        inflateReset(&z);
+        isal_inflate_reset(z.get());
+        z->crc_flag = ISAL_GZIP;
         member_done = false;
       }
-      z.next_in = reinterpret_cast<Bytef*>(in.data() + pos);
-      z.avail_in = static_cast<uInt>(have - pos);
-      z.next_out = reinterpret_cast<Bytef*>(out.data());
-      z.avail_out = static_cast<uInt>(out.size());
-      int rc = inflate(&z, Z_NO_FLUSH);
-      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-        return Error{what_ + ": gzip: " + (z.msg ? z.msg : "inflate failed")};
-      pos = have - z.avail_in;
-      size_t produced = out.size() - z.avail_out;
-      if (rc == Z_STREAM_END) member_done = true;
+      z->next_in = reinterpret_cast<uint8_t*>(in.data() + pos);
+      z->avail_in = static_cast<uint32_t>(have - pos);
+      z->next_out = reinterpret_cast<uint8_t*>(out.data());
+      z->avail_out = static_cast<uint32_t>(out.size());
+      int rc = isal_inflate(z.get());
+      if (rc < 0) return Error{what_ + ": gzip: " + IsalInflateError(rc)};
+      size_t consumed = have - z->avail_in - pos;
+      pos = have - z->avail_in;
+      size_t produced = out.size() - z->avail_out;
+      if (z->block_state == ISAL_BLOCK_FINISH) member_done = true;
       if (produced > 0) {
         out.resize(produced);
         if (!Push(std::move(out))) return Ok();
         out.assign(kBlock, '\0');
-      } else if (rc == Z_BUF_ERROR && pos == have && eof) {
-        break;
+      } else if (consumed == 0 && !member_done && pos != have) {
+        return Error{what_ + ": gzip: inflate made no progress"};
       }
     }
     if (!member_done) return Error{what_ + ": gzip: unexpected end of stream"};
