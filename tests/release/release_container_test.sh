@@ -284,8 +284,11 @@ out=$("$docker" run --rm --network none "$reg/release/ocibuild:1" --version)
 user=$("$docker" image inspect -f '{{.Config.User}} {{json .Config.Entrypoint}} {{range .Config.Env}}{{.}} {{end}}' "$reg/release/ocibuild:1")
 [[ "$user" == "1000:1000 "* && "$user" == *"OCIBUILD_ROOT=/home/ocibuild/.cache/ocibuild"* && "$user" == *"HOME=/home/ocibuild"* ]] ||
   fail "ocibuild image config: $user"
-# The image as users run it: its default user, no capabilities, default seccomp.
+# The image as the README's pod runs it: its default user, no capabilities, default seccomp,
+# no privilege escalation, read-only root with the state dir on an emptyDir-like tmpfs.
 "$docker" run --rm --label "ocibuild-release-test=$id" --cap-drop=ALL --network host \
+  --security-opt no-new-privileges --read-only \
+  --tmpfs /home/ocibuild/.cache:rw,exec,uid=1000,gid=1000,size=256m --tmpfs /tmp:rw,exec,size=64m \
   -v "$in/ctx-run:/ctx:ro" "$reg/release/ocibuild:1" --progress=plain -t "$reg/release/from-image:1" /ctx \
   >"$work/from-image.log" 2>&1 || { show from-image; fail "the ocibuild image could not build"; }
 "$docker" pull -q "$reg/release/from-image:1" >/dev/null
