@@ -177,7 +177,9 @@ void CheckRegistry(DoctorProbes& probes, const std::string& ref, DoctorReport* r
         "--insecure-registry for a plain-HTTP registry");
     return;
   }
-  Add(r, CheckStatus::kOk, "registry " + a.registry, "reachable at " + *a.endpoint);
+  Add(r, CheckStatus::kOk, "registry " + a.registry,
+      "reachable at " + *a.endpoint +
+          (a.asks_for_auth ? " (asks for authentication)" : " (open: no authentication asked)"));
   if (!a.credential_lookup.ok()) {
     Add(r, CheckStatus::kFail, "credentials for " + a.registry, a.credential_lookup.error().message,
         "fix the docker config or credential helper named above");
@@ -301,6 +303,7 @@ class RealProbes : public DoctorProbes {
     }
     a.endpoint = (*client)->PingedEndpoint();
     if (!a.endpoint.ok()) return a;
+    a.asks_for_auth = (*client)->AsksForAuth();
     auto head = (*client)->HeadManifest(ref->repository, ref->Identifier());
     if (!head.ok()) {
       a.pull = head.error();

@@ -37,6 +37,7 @@ struct RegistryAccess {
   std::string name;                                   // "ghcr.io/org/app"
   Status parse;                                       // the reference itself
   Result<std::string> endpoint = Error{"not tried"};  // "https://ghcr.io/v2/" after the ping
+  bool asks_for_auth = false;                         // the ping got an auth challenge
   Status credential_lookup;
   std::optional<std::string> credential_source;  // where credentials were found, nullopt: none
   Status pull;

@@ -157,6 +157,7 @@ TEST(Doctor, RegistryChecksReportReachabilityCredentialsPullAndPush) {
   ok.name = "ghcr.io/org/app";
   ok.endpoint = std::string("https://ghcr.io/v2/");
   ok.credential_source = "GITHUB_TOKEN";
+  ok.asks_for_auth = true;
   p.registries["ghcr.io/org/app:1"] = ok;
   RegistryAccess denied = ok;
   denied.name = "ghcr.io/other/app";
@@ -171,8 +172,10 @@ TEST(Doctor, RegistryChecksReportReachabilityCredentialsPullAndPush) {
   in.refs = {"ghcr.io/org/app:1", "ghcr.io/other/app", "127.0.0.1:1/x"};
   DoctorReport r = RunDoctor(p, in);
   std::string out = FormatReport(r);
-  EXPECT_NE(out.find("ok   registry ghcr.io: reachable at https://ghcr.io/v2/\n"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find(
+          "ok   registry ghcr.io: reachable at https://ghcr.io/v2/ (asks for authentication)\n"),
+      std::string::npos)
       << out;
   EXPECT_NE(out.find("ok   credentials for ghcr.io: found in GITHUB_TOKEN\n"), std::string::npos)
       << out;

@@ -81,6 +81,8 @@ class RegistryClient {
 
   // For `ocibuild doctor`. The /v2/ URL the ping settled on ("https://host/v2/"), pinging first.
   Result<std::string> PingedEndpoint();
+  // After the ping: whether the registry asked for authentication (a WWW-Authenticate challenge).
+  bool AsksForAuth() const { return auth_.HasChallenge(); }
   // Whether the credentials may push to `repo`: starts a blob upload with push scope and cancels
   // it, so nothing is written.
   Status CheckPushAccess(const std::string& repo);

@@ -140,7 +140,8 @@ TEST_F(DoctorTest, RegistryWithoutAuth) {
   std::string host = (*reg)->host();
   auto r = Run({"doctor", host + "/doctor/app:1"});
   SCOPED_TRACE(r.out);
-  EXPECT_TRUE(HasLine(r.out, "ok   registry " + host + ": reachable at http://" + host + "/v2/"));
+  EXPECT_TRUE(HasLine(r.out, "ok   registry " + host + ": reachable at http://" + host +
+                                 "/v2/ (open: no authentication asked)"));
   EXPECT_TRUE(HasLine(r.out, "ok   credentials for " + host + ": none found"));
   EXPECT_TRUE(HasLine(r.out, "ok   pull " + host + "/doctor/app: allowed (no such tag yet)"));
   EXPECT_TRUE(HasLine(r.out, "ok   push " + host + "/doctor/app: allowed"));
