@@ -92,7 +92,9 @@ void ReportError(const Error& e, const builder::GithubActions& gha) {
         if (::getcwd(cwd, sizeof cwd)) file = JoinPath(cwd, file);
       }
       std::cout << gha.ErrorAnnotation(gha.AnnotationPath(file), std::stoi(m[2].str()),
-                                       m[3].matched ? std::stoi(m[3].str()) : 0, m[4].str());
+                                       m[3].matched ? std::stoi(m[3].str()) : 0,
+                                       // The rest (a failed RUN's last output) goes along.
+                                       m[4].str() + e.message.substr(m.length(0)));
     } else {
       std::cout << gha.ErrorAnnotation("", 0, 0, first);
     }
