@@ -19,7 +19,11 @@ name=ocibuild-linux-amd64
 bin=${OCIBUILD_BINARY:-}
 if [ -z "$bin" ]; then
   tree=$src/build/release-tree
-  cmake -S "$src" -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCIBUILD_TESTS=OFF >&2
+  launcher=()
+  command -v ccache >/dev/null &&
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  cmake -S "$src" -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCIBUILD_TESTS=OFF \
+    "${launcher[@]}" >&2
   ninja -C "$tree" ocibuild >&2
   bin=$tree/cli/ocibuild
 fi
