@@ -6,7 +6,7 @@
 # Inputs arrive as INPUT_<NAME> variables (dashes as underscores, upper case), as
 # docker/build-push-action names them:
 #   context file tags labels build-args target push outputs cache-from cache-to secrets
-#   secret-files secret-envs no-cache platforms github-token version release-url ocibuild-args
+#   secret-files secret-envs no-cache platforms load github-token version release-url ocibuild-args
 # Lists are one item per line; tags and platforms may also be comma-separated. build-args,
 # labels, secrets, outputs and cache specs are newline-only, since values may contain commas.
 #
@@ -187,5 +187,23 @@ if [[ -z ${OCIBUILD_ROOT:-} && -n ${RUNNER_TEMP:-} ]]; then
   export OCIBUILD_ROOT=$RUNNER_TEMP/ocibuild
 fi
 
+# load: as build-push-action's, into the job's Docker daemon when there is one (ocibuild needs
+# none: the image goes through a `docker load` archive).
+load_tar=
+if truthy "${INPUT_LOAD:-false}"; then
+  load_tar=$tmp_root/ocibuild-load-$$.tar
+  args=("${args[@]:0:${#args[@]}-1}" --output "type=docker,dest=$load_tar" "${args[-1]}")
+fi
+
 log "ocibuild ${args[*]}"
-exec "$ocibuild" "${args[@]}"
+if [[ -z $load_tar ]]; then
+  exec "$ocibuild" "${args[@]}"
+fi
+"$ocibuild" "${args[@]}"
+if command -v docker >/dev/null; then
+  docker load -i "$load_tar"
+else
+  printf '::warning::load: no docker command in this job; the image is in %s\n' "$load_tar"
+  exit 0
+fi
+rm -f "$load_tar"

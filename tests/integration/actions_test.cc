@@ -246,6 +246,32 @@ TEST_F(ActionTest, DockerfileErrorsBecomeAnnotationsOnTheLine) {
   EXPECT_FALSE(PathExists(Path("layout/index.json")));
 }
 
+TEST_F(ActionTest, LoadHandsTheImageToDockerLoad) {
+  // A stand-in docker that records what it was asked to load and lists the archive.
+  std::string fakebin = Path("fakebin");
+  ASSERT_TRUE(MakeDirs(fakebin).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(fakebin, "docker"),
+                        "#!/bin/sh\n"
+                        "[ \"$1\" = load ] && [ \"$2\" = -i ] || exit 2\n"
+                        "tar -xOf \"$3\" manifest.json > \"" +
+                            Path("docker-load.json") + "\"\n",
+                        0755)
+                  .ok());
+  WriteDockerfile("FROM scratch\nCOPY busybox /bin/busybox\n");
+  auto env = ActionsEnv();
+  env["PATH"] = fakebin + ":" + env["PATH"];
+  env["INPUT_TAGS"] = "example.com/octo/app:load";
+  env["INPUT_LOAD"] = "true";
+  auto r = RunAction(env);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto loaded = ReadFile(Path("docker-load.json"));
+  ASSERT_TRUE(loaded.ok()) << "docker load was not run\n" << r.out;
+  auto manifest = nlohmann::json::parse(*loaded);
+  EXPECT_EQ(manifest[0]["RepoTags"][0], "example.com/octo/app:load") << *loaded;
+  auto outputs = ParseGithubOutput(*ReadFile(Path("github-output")));
+  EXPECT_EQ(manifest[0]["Config"], "blobs/sha256/" + outputs["imageid"].substr(7)) << *loaded;
+}
+
 TEST_F(ActionTest, InstallsTheReleaseTarballWhenNoOcibuildIsOnPath) {
   // A release-shaped tarball (bin/ocibuild) served from a file:// URL.
   std::string rel = Path("release");
