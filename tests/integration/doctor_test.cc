@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -183,6 +185,35 @@ TEST_F(DoctorTest, RegistryWithBasicAuthOverTls) {
   EXPECT_TRUE(HasLine(authed.out, "ok   push " + host + "/doctor/private: allowed"));
   // The password is never printed.
   EXPECT_EQ(authed.out.find((*reg)->password), std::string::npos);
+}
+
+TEST_F(DoctorTest, RegistryWithTokenAuthFetchesTokensForPullAndPush) {
+  if (!HaveTool("docker-registry") || !HaveTool("python3") || !HaveTool("openssl"))
+    GTEST_SKIP() << "needs docker-registry, python3 and openssl (not in this environment)";
+  auto reg = TestRegistry::Start(AuthMode::kToken);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  std::string host = (*reg)->host();
+  std::vector<std::string> args = {"doctor"};
+  if (std::string ca = (*reg)->ClientOptions().ca_file; !ca.empty()) {
+    args.push_back("--registry-ca");
+    args.push_back(ca);
+  }
+  args.push_back(host + "/doctor/tok:1");
+  auto cenv = (*reg)->ClientEnv(host);
+  auto r = Run(args, {{"DOCKER_CONFIG", cenv.vars["DOCKER_CONFIG"]}});
+  SCOPED_TRACE(r.out);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(HasLine(r.out, "ok   registry " + host + ": reachable at ")) << r.out;
+  EXPECT_NE(r.out.find("(asks for authentication)"), std::string::npos);
+  EXPECT_TRUE(HasLine(r.out, "ok   pull " + host + "/doctor/tok: allowed"));
+  EXPECT_TRUE(HasLine(r.out, "ok   push " + host + "/doctor/tok: allowed"));
+  // The push check asked the token server for push scope.
+  auto log = (*reg)->TokenLog();
+  ASSERT_TRUE(log.ok());
+  bool push_scope = false;
+  for (const auto& entry : *log)
+    if (entry.dump().find("repository:doctor/tok:push") != std::string::npos) push_scope = true;
+  EXPECT_TRUE(push_scope) << "no token with push scope was requested";
 }
 
 }  // namespace
