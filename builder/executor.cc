@@ -4,9 +4,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
+#include <set>
+#include <thread>
 
 #include "builder/copy_files.h"
+#include "builder/descendants.h"
 #include "builder/run_step.h"
 #include "builder/url_fetch.h"
 #include "oci/layer_applier.h"
@@ -125,8 +129,76 @@ std::string Executor::Created() const {
   return buf;
 }
 
+StageState* Executor::BuiltStage(int index) {
+  std::lock_guard lock(mu_);
+  auto it = stages_.find(index);
+  return it == stages_.end() ? nullptr : it->second.get();
+}
+
+Status Executor::BuildStages() {
+  // What each stage waits for: its FROM stage and the stages it copies or mounts from.
+  std::set<int> planned;
+  for (const auto& ps : plan_.stages) planned.insert(ps.index);
+  std::map<int, std::set<int>> needs;
+  for (const auto& ps : plan_.stages) {
+    auto& n = needs[ps.index];
+    if (ps.base.kind == dockerfile::StageBase::Kind::kStage) n.insert(ps.base.stage);
+    for (const auto& d : ps.deps)
+      if (d.stage >= 0 && d.stage != ps.index && planned.count(d.stage)) n.insert(d.stage);
+  }
+  size_t limit = opts_.parallelism > 0 ? static_cast<size_t>(opts_.parallelism)
+                                       : std::max<size_t>(1, std::thread::hardware_concurrency());
+  std::mutex m;
+  std::condition_variable cv;
+  std::set<int> started, done;
+  std::optional<Error> failure;
+  size_t running = 0;
+  std::vector<std::jthread> threads;
+  std::unique_lock lock(m);
+  for (;;) {
+    // Ready stages start in plan order, so a serial build (limit 1) is the plan's order.
+    for (const auto& ps : plan_.stages) {
+      if (failure || running >= limit) break;
+      if (started.count(ps.index)) continue;
+      const auto& n = needs[ps.index];
+      if (!std::includes(done.begin(), done.end(), n.begin(), n.end())) continue;
+      started.insert(ps.index);
+      ++running;
+      threads.emplace_back([this, &ps, &m, &cv, &done, &failure, &running] {
+        Status st = BuildStage(ps);
+        std::lock_guard l(m);
+        --running;
+        if (st.ok()) {
+          done.insert(ps.index);
+        } else if (!failure) {
+          failure = std::move(st).error();
+        }
+        cv.notify_all();
+      });
+    }
+    if (failure || done.size() == plan_.stages.size()) break;
+    if (running == 0) {
+      failure = Error{"internal: the stages' dependencies cannot be met"};
+      break;
+    }
+    cv.wait(lock);
+  }
+  if (failure && running > 0) {
+    // The first failure cancels the rest: no new steps, and running RUN steps are stopped.
+    cancelled_ = true;
+    lock.unlock();
+    KillDescendants();
+    lock.lock();
+  }
+  cv.wait(lock, [&] { return running == 0; });
+  lock.unlock();
+  threads.clear();  // joins
+  if (failure) return std::move(*failure);
+  return Ok();
+}
+
 Result<BuiltImage> Executor::Build() {
-  for (const auto& ps : plan_.stages) OCIB_TRY(BuildStage(ps));
+  OCIB_TRY(BuildStages());
   auto it = stages_.find(plan_.target);
   if (it == stages_.end()) return Error{"internal: the target stage was not built"};
   StageState& t = *it->second;
@@ -170,9 +242,9 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
       s.cache_key = "scratch:" + ps.platform.ToString();
       return Ok();
     case dockerfile::StageBase::Kind::kStage: {
-      auto it = stages_.find(ps.base.stage);
-      if (it == stages_.end()) return Error{"internal: base stage not built"};
-      const StageState& b = *it->second;
+      StageState* built = BuiltStage(ps.base.stage);
+      if (!built) return Error{"internal: base stage not built"};
+      const StageState& b = *built;
       s.config = b.config;
       s.layers = b.layers;
       s.cache_key = b.cache_key;
@@ -216,9 +288,15 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
     total += static_cast<int>(steps.size());
   }
   steps.insert(steps.end(), ps.steps.begin(), ps.steps.end());
-  stages_[ps.index] = std::move(owned);
+  {
+    std::lock_guard lock(mu_);
+    stages_[ps.index] = std::move(owned);
+  }
   int n = 2;
-  for (auto& step : steps) OCIB_TRY(ExecStep(ps, s, step, n++, total));
+  for (auto& step : steps) {
+    if (cancelled_) return Error{"stage " + s.name + " cancelled: another stage failed"};
+    OCIB_TRY(ExecStep(ps, s, step, n++, total));
+  }
   return Ok();
 }
 
@@ -226,15 +304,16 @@ Result<StageState*> Executor::FindStage(const std::string& from) {
   // A stage name, a stage index, or else an image reference.
   for (const auto& ps : plan_.stages) {
     if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from) {
-      auto it = stages_.find(ps.index);
-      if (it == stages_.end()) return Error{"stage " + from + " is used before it is built"};
-      return it->second.get();
+      StageState* built = BuiltStage(ps.index);
+      if (!built) return Error{"stage " + from + " is used before it is built"};
+      return built;
     }
   }
   return ImageStage(from);
 }
 
 Result<StageState*> Executor::ImageStage(const std::string& ref) {
+  std::lock_guard lock(mu_);  // one pull per image, whichever stage asks first
   auto it = image_stages_.find(ref);
   if (it != image_stages_.end()) return it->second.get();
   if (!images_) return Error{ref + ": no registry access configured"};
@@ -380,7 +459,10 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     tree = CopySourceTree{&*src_root, nullptr, nullptr, matches};
     co.several_sources = matches.size() > 1;
   } else if (from) {
-    OCIB_TRY(ws_.Materialize(*from));
+    {
+      std::lock_guard lock(from->mu);
+      OCIB_TRY(ws_.Materialize(*from));
+    }
     for (const auto& src : c.sources) {
       std::string rel = dockerfile::CleanPath(JoinGuest("/", src));
       rel = rel.size() > 1 ? rel.substr(1) : ".";
@@ -583,7 +665,10 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
           renv.plan = &plan_;
           renv.context = &context_;
           renv.find_stage = [this](const std::string& f) { return FindStage(f); };
-          renv.materialize = [this](StageState& st2) { return ws_.Materialize(st2); };
+          renv.materialize = [this](StageState& st2) {
+            std::lock_guard lock(st2.mu);
+            return ws_.Materialize(st2);
+          };
           renv.secrets = &opts_.secrets;
           renv.mounts_root = opts_.mounts_root;
           renv.scratch = scratch.path();

@@ -2,8 +2,10 @@
 // and assembles the final image (config + manifest, blobs in the content store).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,8 @@ struct ExecutorOptions {
   oci::MediaFormat format = oci::MediaFormat::kOci;
   oci::Compression compression = oci::Compression::kGzip;
   std::optional<int64_t> source_date_epoch;
+  // Independent stages build at the same time, at most this many (0: one per CPU).
+  int parallelism = 0;
 };
 
 struct BuiltImage {
@@ -47,12 +51,16 @@ class Executor {
            const ExecutorOptions& opts, oci::ContentStore& store, LayerCache& cache,
            ImageSource* images, Progress& progress);
 
+  // Builds the plan's stages, each as soon as the stages it reads are built (several at once,
+  // bounded by `parallelism`); the first failure cancels the others, and is returned.
   Result<BuiltImage> Build();
   // The target stage with its rootfs unpacked (for --output type=tar|local).
   Result<StageState*> MaterializedTarget();
 
  private:
+  Status BuildStages();
   Status BuildStage(const dockerfile::PlannedStage& ps);
+  StageState* BuiltStage(int index);
   Status InitBase(const dockerfile::PlannedStage& ps, StageState& s);
   Status ExecStep(const dockerfile::PlannedStage& ps, StageState& s, dockerfile::Step step,
                   int number, int total);
@@ -71,10 +79,12 @@ class Executor {
   ImageSource* images_;
   Progress& progress_;
   StageWorkspace ws_;
-  std::map<int, std::unique_ptr<StageState>> stages_;             // by Dockerfile index
+  std::mutex mu_;  // guards the two maps: stages build on several threads
+  std::map<int, std::unique_ptr<StageState>> stages_;                // by Dockerfile index
   std::map<std::string, std::unique_ptr<StageState>> image_stages_;  // COPY --from=<image>
   CommitOptions commit_;
-  int scratch_seq_ = 0;
+  std::atomic<int> scratch_seq_{0};
+  std::atomic<bool> cancelled_{false};  // a stage failed: the others stop at their next step
 };
 
 }  // namespace ocibuild::builder

@@ -47,9 +47,11 @@ Result<LayerCache> LayerCache::Open(const std::string& dir) {
 Result<std::optional<CachedStep>> LayerCache::Get(const std::string& key,
                                                   const oci::ContentStore& store) const {
   std::optional<CachedStep> found;
+  std::unique_lock lock(*mu_);
   if (auto it = imported_.find(key); it != imported_.end()) {
     found = it->second;
   } else {
+    lock.unlock();
     std::string path = JoinPath(dir_, key.substr(key.find(':') + 1) + ".json");
     if (!PathExists(path)) return std::optional<CachedStep>();
     OCIB_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
@@ -62,17 +64,22 @@ Result<std::optional<CachedStep>> LayerCache::Get(const std::string& key,
     OCIB_ASSIGN_OR_RETURN(bool has, store.Has(found->layer->digest));
     if (!has) return std::optional<CachedStep>();
   }
+  if (!lock.owns_lock()) lock.lock();
   touched_[key] = *found;
   return found;
 }
 
 Status LayerCache::Put(const std::string& key, const CachedStep& step) {
-  touched_[key] = step;
+  {
+    std::lock_guard lock(*mu_);
+    touched_[key] = step;
+  }
   std::string path = JoinPath(dir_, key.substr(key.find(':') + 1) + ".json");
   return WriteFileAtomic(path, step.ToJson().dump(), 0600);
 }
 
 void LayerCache::Import(const std::map<std::string, CachedStep>& entries) {
+  std::lock_guard lock(*mu_);
   for (const auto& [k, v] : entries) imported_[k] = v;
 }
 

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -47,6 +49,8 @@ class LayerCache {
 
  private:
   std::string dir_;
+  // Stages build concurrently; a pointer keeps the cache movable.
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
   mutable std::map<std::string, CachedStep> touched_;
   std::map<std::string, CachedStep> imported_;
 };

@@ -1,6 +1,7 @@
 #include "builder/run_step.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <thread>
@@ -63,12 +64,13 @@ Result<HeredocPlan> PlanHeredocs(const dockerfile::CommandLine& cmd) {
   hp.args = cmd.args;
   const auto& files = cmd.files;
   if (files.empty()) return hp;
-  if (cmd.args.size() != 1 || !cmd.shell_form) return Error{"RUN with heredocs needs the shell form"};
+  if (cmd.args.size() != 1 || !cmd.shell_form)
+    return Error{"RUN with heredocs needs the shell form"};
   std::string trimmed(TrimSpace(cmd.args[0]));
   bool only_heredoc = files.size() == 1 && dockerfile::IsHeredocWord(trimmed);
   if (only_heredoc) {
-    std::string body = files[0].chomp ? dockerfile::ChompHeredocContent(files[0].content)
-                                      : files[0].content;
+    std::string body =
+        files[0].chomp ? dockerfile::ChompHeredocContent(files[0].content) : files[0].content;
     if (StartsWith(body, "#!")) {
       hp.script_name = files[0].name;
       hp.script = body;
@@ -104,7 +106,8 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
     if (m.type == "cache" || m.type == "secret") mk["id"] = m.id;
     if (m.type == "bind") {
       if (m.from.empty()) {
-        OCIB_ASSIGN_OR_RETURN(auto matches, renv.context->Resolve(m.source.empty() ? "/" : m.source));
+        OCIB_ASSIGN_OR_RETURN(auto matches,
+                              renv.context->Resolve(m.source.empty() ? "/" : m.source));
         OCIB_ASSIGN_OR_RETURN(std::string d, renv.context->Digest(matches, {}));
         mk["digest"] = d;
       } else {
@@ -206,7 +209,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       std::optional<oci::RootDir> croot;
       CopySourceTree src;
       if (m.from.empty()) {
-        OCIB_ASSIGN_OR_RETURN(auto matches, renv.context->Resolve(m.source.empty() ? "/" : m.source));
+        OCIB_ASSIGN_OR_RETURN(auto matches,
+                              renv.context->Resolve(m.source.empty() ? "/" : m.source));
         OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(renv.context->dir()));
         croot.emplace(std::move(r));
         src = CopySourceTree{&*croot, nullptr, renv.context, matches};
@@ -217,7 +221,9 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
         OCIB_ASSIGN_OR_RETURN(UniqueFd probe, from->root->OpenAt(rel, O_PATH));
         struct stat st;
         if (::fstat(probe.get(), &st) != 0) return SysError("stat", "/" + rel);
-        src = CopySourceTree{&*from->root, from->store.get(), nullptr,
+        src = CopySourceTree{&*from->root,
+                             from->store.get(),
+                             nullptr,
                              {SourceMatch{rel.empty() ? "." : rel, S_ISDIR(st.st_mode)}}};
       }
       if (src.matches.size() == 1 && !src.matches[0].is_dir) {
@@ -226,8 +232,9 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       }
       OCIB_TRY(CopyInto(dst, scratch_store, src, co));
     } else if (m.type == "ssh") {
-      return Error{"RUN --mount=type=ssh is not supported: ocibuild does not forward an SSH "
-                   "agent; use a secret mount for keys"};
+      return Error{
+          "RUN --mount=type=ssh is not supported: ocibuild does not forward an SSH "
+          "agent; use a secret mount for keys"};
     } else {
       return Error{"unknown mount type " + m.type};
     }
@@ -247,22 +254,46 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
 
+  // The pump stops when the step has ended and the pipe is drained, not at EOF: while stages
+  // build concurrently, another step's sandbox supervisor (forked while this pipe was open)
+  // holds a copy of the write end until that other step ends.
+  int sp[2];
+  if (::pipe2(sp, O_CLOEXEC) != 0) return SysError("pipe2", "RUN output");
+  UniqueFd stop_rd(sp[0]), stop_wr(sp[1]);
+  auto emit = [&](const char* data, ssize_t n) {
+    std::string chunk(data, static_cast<size_t>(n));
+    for (const auto& s : run.secret_values) {
+      if (s.empty()) continue;
+      for (size_t i; (i = chunk.find(s)) != std::string::npos;) chunk.replace(i, s.size(), "****");
+    }
+    progress.StepOutput(step, chunk);
+  };
   std::thread pump([&] {
     char buf[16384];
     for (;;) {
-      ssize_t n = ::read(rd.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      std::string chunk(buf, static_cast<size_t>(n));
-      for (const auto& s : run.secret_values) {
-        if (s.empty()) continue;
-        for (size_t i; (i = chunk.find(s)) != std::string::npos;) chunk.replace(i, s.size(), "****");
+      struct pollfd fds[2] = {{rd.get(), POLLIN, 0}, {stop_rd.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
       }
-      progress.StepOutput(step, chunk);
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t n = ::read(rd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        emit(buf, n);
+        continue;
+      }
+      if (fds[1].revents) {
+        // The step's processes are gone: what they wrote is in the pipe already.
+        ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
+        for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) emit(buf, n);
+        break;
+      }
     }
   });
   auto res = sandbox::RunStep(run.spec);
-  wr.reset();  // the pump sees EOF once no process holds the pipe any more
+  wr.reset();
+  (void)!::write(stop_wr.get(), "x", 1);
   pump.join();
   auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
   ::unlink(run.spec.metastore_path.c_str());
@@ -270,9 +301,9 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   *stage.store = std::move(*loaded);
   if (!res.ok()) return res.error();
   if (res->exit_code != 0) {
-    std::string msg = "process \"" + Join(run.spec.argv, " ") +
-                      "\" did not complete successfully: exit code: " +
-                      std::to_string(res->exit_code);
+    std::string msg =
+        "process \"" + Join(run.spec.argv, " ") +
+        "\" did not complete successfully: exit code: " + std::to_string(res->exit_code);
     auto tail = progress.TailOf(step, 10);
     if (!tail.empty()) {
       msg += "\n  last output:";

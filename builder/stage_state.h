@@ -4,7 +4,9 @@
 // (never more than once per layer), so a fully cached build touches no files.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +38,9 @@ struct StageState {
   std::unique_ptr<oci::MetaStore> store;
   std::optional<oci::RootDir> root;
   std::optional<oci::Snapshot> snapshot;  // the rootfs as of the last applied layer
+  // Held while a finished stage is materialized for a later one (COPY --from, RUN --mount
+  // from=): stages build concurrently, and several may read the same one.
+  std::mutex mu;
 
   std::string rootfs() const { return dir + "/rootfs"; }
   bool materialized() const { return root.has_value(); }
@@ -80,7 +85,7 @@ class StageWorkspace {
   LayerCache& cache_;
   std::string work_root_;
   bool no_cache_;
-  int next_dir_ = 0;
+  std::atomic<int> next_dir_{0};
 };
 
 }  // namespace ocibuild::builder

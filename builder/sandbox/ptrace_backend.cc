@@ -216,6 +216,11 @@ class PtraceBackend : public Backend {
     }
     SupervisorGuard guard(sup);
     result_w.reset();
+    // The supervisor's exit, not EOF, ends the result: supervisors of steps running at the same
+    // time (stages build concurrently) inherit this pipe's write end. The result is a short line
+    // that fits the pipe's buffer, so the supervisor never blocks writing it.
+    int sup_status = guard.Wait();
+    ::fcntl(result_r.get(), F_SETFL, O_NONBLOCK);
     std::string msg;
     char buf[512];
     for (;;) {
@@ -224,7 +229,6 @@ class PtraceBackend : public Backend {
       if (n <= 0) break;
       msg.append(buf, static_cast<size_t>(n));
     }
-    int sup_status = guard.Wait();
     if (StartsWith(msg, "noptrace ")) {
       auto [code, text] = SplitOnce(msg.substr(9), ' ');
       int err = std::atoi(code.c_str());

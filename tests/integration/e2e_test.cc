@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -334,6 +335,32 @@ TEST_F(E2E, InterruptStopsTheStepAndLeavesNothing) {
       EXPECT_NE(s->exit_code, 0) << "the tag was pushed: " << s->out;
     }
   }
+}
+
+TEST_F(E2E, IndependentStagesBuildConcurrently) {
+  std::string ctx = Context("testdata/e2e/parallel");
+  std::string out = Out("rootfs");
+  std::string token = std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
+  auto r = Build({"--build-arg", "TOKEN=" + token, "--output", "type=local,dest=" + out, ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(JoinPath(out, "got-right")), "from-right\n");
+  EXPECT_EQ(*ReadFile(JoinPath(out, "got-left")), "from-left\n");
+  // Progress lines name their stage.
+  EXPECT_NE(r.err.find("[left 3/3] RUN --mount=type=cache"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[right 3/3] RUN --mount=type=cache"), std::string::npos) << r.err;
+
+  // The first failure cancels the stage still running.
+  auto f = Build({"-f", JoinPath(ctx, "Dockerfile.fail"), ctx});
+  EXPECT_NE(f.exit_code, 0);
+  EXPECT_NE(f.err.find("echo broken on purpose; exit 7\" did not complete successfully: exit "
+                       "code: 7"),
+            std::string::npos)
+      << f.err;
+  // (The command's text is in the step's label; only its output has the number computed.)
+  EXPECT_EQ(f.err.find("waiting ran out after 120"), std::string::npos) << f.err;
+  auto left = RunProcess({"find", JoinPath(state_, "work"), "-mindepth", "1"});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->out, "");
 }
 
 TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
