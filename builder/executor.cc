@@ -436,18 +436,35 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   created_by += " " + c.dest + " # buildkit";
 
   std::string ck = ChainKey(s.cache_key, key);
+  // COPY --link (BuildKit): the layer is built in an empty tree and keyed by the step alone, so
+  // a changed base (or any earlier step) keeps it; the stage's chain key still follows it all.
+  std::string link_key;
+  if (c.link) {
+    link_key = ChainKey("copy-link", key);
+    ck = ChainKey(s.cache_key, {{"op", "link"}, {"layer", link_key}});
+  }
   OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, created_by, commit_));
+  if (!hit && c.link && !opts_.no_cache) {
+    OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> linked, cache_.Get(link_key, store_));
+    if (linked) {
+      OCIB_TRY(AppendLinked(s, *linked, ck, created_by));
+      hit = true;
+    }
+  }
   if (hit) {
     progress_.StepFinished(pstep, StepState::kCached);
     return Ok();
   }
-  OCIB_TRY(ws_.Materialize(s));
+  StageState link_tree;  // --link: the empty tree the files are copied into
+  StageState& dst = c.link ? link_tree : s;
+  OCIB_TRY(ws_.Materialize(dst));
   CopyOptions co;
   co.dest = dest;
   co.chmod = chmod;
   co.excludes = c.excludes;
   co.parents = c.parents;
   if (!c.chown.empty()) {
+    OCIB_TRY(ws_.Materialize(s));  // names resolve against the stage's /etc/passwd, even --link
     OCIB_ASSIGN_OR_RETURN(UserDb users, s.Users());
     OCIB_ASSIGN_OR_RETURN(co.chown, users.ResolveChown(c.chown));
   }
@@ -498,7 +515,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
         char magic[512];
         ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
         if (n > 0 && LooksLikeArchive(std::string_view(magic, static_cast<size_t>(n)))) {
-          auto applied = oci::ApplyLayer(*s.root, *s.store, fd.get());
+          auto applied = oci::ApplyLayer(*dst.root, *dst.store, fd.get());
           if (!applied.ok()) return applied.error().Context("ADD " + m.rel);
           continue;
         }
@@ -518,11 +535,11 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       xo.dest = EndsWith(dest, "/") ? dest : dest + "/";
       xo.several_sources = false;
       CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true}}};
-      OCIB_TRY(CopyInto(*s.root, *s.store, xt, xo));
+      OCIB_TRY(CopyInto(*dst.root, *dst.store, xt, xo));
     }
     tree.matches = plain;
   }
-  if (!tree.matches.empty()) OCIB_TRY(CopyInto(*s.root, *s.store, tree, co));
+  if (!tree.matches.empty()) OCIB_TRY(CopyInto(*dst.root, *dst.store, tree, co));
   // Downloads: never extracted; mode 0600 unless --chmod, mtime from Last-Modified (Docker).
   for (const auto& url : remote_pending) {
     OCIB_ASSIGN_OR_RETURN(FetchedUrl f, FetchUrl(url, c.checksum, opts_.work_dir));
@@ -547,11 +564,35 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     uo.several_sources = false;
     if (!uo.chmod) uo.chmod = 0600;
     CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false}}};
-    OCIB_TRY(CopyInto(*s.root, *s.store, ut, uo));
+    OCIB_TRY(CopyInto(*dst.root, *dst.store, ut, uo));
   }
-  OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
+  if (c.link) {
+    OCIB_TRY(ws_.Commit(link_tree, link_key, created_by, commit_));
+    CachedStep made;
+    if (!link_tree.layers.empty()) {
+      made.layer = link_tree.layers.back();
+      made.diff_id = link_tree.config.diff_ids.back();
+    }
+    OCIB_TRY(AppendLinked(s, made, ck, created_by));
+    OCIB_TRY(RemoveAll(link_tree.dir));
+  } else {
+    OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
+  }
   progress_.StepFinished(pstep, StepState::kDone);
   return Ok();
+}
+
+Status Executor::AppendLinked(StageState& s, const CachedStep& step, const std::string& ck,
+                              const std::string& created_by) {
+  // The rootfs, if there is one, does not hold this layer yet: Materialize applies it when a
+  // later step needs the files.
+  if (step.layer) {
+    s.layers.push_back(*step.layer);
+    s.config.diff_ids.push_back(step.diff_id);
+  }
+  StageWorkspace::AddHistory(s, created_by, !step.layer.has_value(), commit_.created);
+  s.cache_key = ck;
+  return cache_.Put(ck, step);
 }
 
 Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, dockerfile::Step step,

@@ -66,6 +66,9 @@ class Executor {
                   int number, int total);
   Status ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const std::string& label,
                   int progress_step);
+  // Appends a COPY --link layer (made in an empty tree, or cached) to the stage.
+  Status AppendLinked(StageState& s, const CachedStep& step, const std::string& ck,
+                      const std::string& created_by);
   Status ExecWorkdir(StageState& s, const std::string& path, int progress_step);
   Result<StageState*> FindStage(const std::string& from);
   Result<StageState*> ImageStage(const std::string& ref);

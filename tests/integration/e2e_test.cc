@@ -363,6 +363,30 @@ TEST_F(E2E, IndependentStagesBuildConcurrently) {
   EXPECT_EQ(left->out, "");
 }
 
+TEST_F(E2E, CopyLinkLayerSurvivesABaseChange) {
+  std::string ctx = Context("testdata/e2e/link");
+  auto a = Build({"--output", "type=oci,dest=" + Out("l1"), ctx});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  // The --link layer holds the copied file and the directory made for it, nothing from below.
+  std::string listing = LayerListing(Out("l1"), 2);
+  EXPECT_NE(listing.find(" app/linked.txt\n"), std::string::npos) << listing;
+  EXPECT_NE(listing.find(" app/\n"), std::string::npos) << listing;
+  EXPECT_EQ(Split(TrimSpace(listing), '\n').size(), 2u) << listing;
+
+  auto b = Build({"--build-arg", "BASE=two", "--output", "type=oci,dest=" + Out("l2"), "--output",
+                  "type=local,dest=" + Out("rootfs"), ctx});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.err.find("#4 DONE"), std::string::npos) << b.err;    // RUN echo $BASE
+  EXPECT_NE(b.err.find("#5 CACHED"), std::string::npos) << b.err;  // COPY --link
+  EXPECT_NE(b.err.find("#6 DONE"), std::string::npos) << b.err;    // plain COPY
+  auto m1 = LayoutManifest(Out("l1")), m2 = LayoutManifest(Out("l2"));
+  EXPECT_NE(m1["layers"][1], m2["layers"][1]);
+  EXPECT_EQ(m1["layers"][2], m2["layers"][2]);
+  // The stage below the link and the link layer together: later steps see both.
+  EXPECT_EQ(*ReadFile(Out("rootfs/combined.txt")), "two\napp content\n");
+  EXPECT_EQ(*ReadFile(Out("rootfs/app/plain.txt")), "app content\n");
+}
+
 TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
   std::string ctx = Context("testdata/e2e/fail");
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nCOPY --chwon=1 a /b\n").ok());
