@@ -11,6 +11,7 @@
 
 #include "builder/copy_files.h"
 #include "builder/descendants.h"
+#include "builder/git_source.h"
 #include "builder/run_step.h"
 #include "builder/url_fetch.h"
 #include "oci/layer_applier.h"
@@ -381,6 +382,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   std::optional<TempDir> heredoc_dir;
   std::vector<FetchedUrl> remote;           // ADD <url>, fetched
   std::vector<std::string> remote_pending;  // ADD --checksum <url>: fetched only on a miss
+  std::vector<std::pair<GitSource, std::string>> git_pending;  // ADD <repo>: cloned on a miss
   nlohmann::json sources = nlohmann::json::array();
   if (!c.contents.empty()) {
     OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("heredoc-", opts_.work_dir));
@@ -395,6 +397,18 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     sources.push_back({{"from", from->cache_key}, {"paths", c.sources}});
   } else {
     for (const auto& src : c.sources) {
+      if (IsGitSource(src)) {
+        if (!c.is_add)
+          return Error{"COPY " + src + ": COPY does not fetch git repositories; use ADD"};
+        GitSource g = ParseGitSource(src);
+        OCIB_ASSIGN_OR_RETURN(std::string commit, ResolveGitCommit(g));
+        sources.push_back({{"git", g.url},
+                           {"commit", commit},
+                           {"subdir", g.subdir},
+                           {"keep_git_dir", c.keep_git_dir.value_or(false)}});
+        git_pending.emplace_back(std::move(g), commit);
+        continue;
+      }
       if (IsRemoteSource(src)) {
         if (!c.is_add) return Error{"COPY " + src + ": COPY does not fetch URLs; use ADD"};
         if (c.checksum.empty()) {
@@ -408,8 +422,6 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
         }
         continue;
       }
-      if (StartsWith(src, "git@") || EndsWith(src, ".git"))
-        return Error{"ADD " + src + ": git sources are not supported yet; clone in a RUN step"};
       if (!c.checksum.empty()) return Error{"ADD --checksum needs an http(s) source, not " + src};
       OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src));
       matches.insert(matches.end(), m.begin(), m.end());
@@ -540,6 +552,17 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     tree.matches = plain;
   }
   if (!tree.matches.empty()) OCIB_TRY(CopyInto(*dst.root, *dst.store, tree, co));
+  // Git repositories: the checkout's files (or its subdir's) go into the destination directory.
+  for (const auto& [g, commit] : git_pending) {
+    OCIB_ASSIGN_OR_RETURN(GitCheckout checkout,
+                          FetchGit(g, commit, c.keep_git_dir.value_or(false), opts_.work_dir));
+    OCIB_ASSIGN_OR_RETURN(oci::RootDir gr, oci::RootDir::Open(checkout.repo));
+    CopyOptions go = co;
+    go.dest = EndsWith(dest, "/") ? dest : dest + "/";
+    go.several_sources = false;
+    CopySourceTree gt{&gr, nullptr, nullptr, {SourceMatch{checkout.rel, true}}};
+    OCIB_TRY(CopyInto(*dst.root, *dst.store, gt, go));
+  }
   // Downloads: never extracted; mode 0600 unless --chmod, mtime from Last-Modified (Docker).
   for (const auto& url : remote_pending) {
     OCIB_ASSIGN_OR_RETURN(FetchedUrl f, FetchUrl(url, c.checksum, opts_.work_dir));

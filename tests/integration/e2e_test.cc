@@ -387,6 +387,102 @@ TEST_F(E2E, CopyLinkLayerSurvivesABaseChange) {
   EXPECT_EQ(*ReadFile(Out("rootfs/app/plain.txt")), "app content\n");
 }
 
+TEST_F(E2E, AddGitRepository) {
+  std::string missing = registry::testing::MissingTools({"git", "python3"});
+  if (!missing.empty()) GTEST_SKIP() << missing << " (a git repository served over HTTP)";
+  // A repository with a tag and a branch, served read-only over git's dumb HTTP protocol.
+  std::string work = Out("gitwork"), srv = Out("srv");
+  auto git = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"git",
+                                     "-c",
+                                     "user.name=t",
+                                     "-c",
+                                     "user.email=t@example.com",
+                                     "-c",
+                                     "init.defaultBranch=main"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunProcess(argv);
+    EXPECT_TRUE(r.ok() && r->success()) << ShellQuote(argv) << ": " << (r.ok() ? r->err : "");
+    return r.ok() ? std::string(TrimSpace(r->out)) : "";
+  };
+  ASSERT_TRUE(MakeDirs(JoinPath(work, "src/lib")).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(work, "README"), "v1\n").ok());
+  ASSERT_TRUE(WriteFile(JoinPath(work, "src/main.c"), "int main(void) { return 0; }\n").ok());
+  ASSERT_TRUE(WriteFile(JoinPath(work, "src/lib/util.h"), "#define UTIL 1\n").ok());
+  ASSERT_TRUE(WriteFile(JoinPath(work, "run.sh"), "#!/bin/sh\necho run\n", 0755).ok());
+  git({"init", "-q", work});
+  git({"-C", work, "add", "."});
+  git({"-C", work, "commit", "-q", "-m", "one"});
+  git({"-C", work, "tag", "v1"});
+  ASSERT_TRUE(WriteFile(JoinPath(work, "README"), "v2\n").ok());
+  git({"-C", work, "commit", "-q", "-am", "two"});
+  std::string served = JoinPath(srv, "repo.git");
+  auto publish = [&] {
+    (void)RemoveAll(served);
+    git({"clone", "-q", "--bare", work, served});
+    git({"-C", served, "update-server-info"});
+  };
+  publish();
+  auto port = registry::testing::FreePort();
+  ASSERT_TRUE(port.ok());
+  SpawnOptions so;
+  so.cwd = srv;
+  auto server = Child::Start(
+      {"python3", "-m", "http.server", "--bind", "127.0.0.1", std::to_string(*port)}, so);
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE(registry::testing::WaitForPort(*port).ok());
+  std::string url = "http://127.0.0.1:" + std::to_string(*port) + "/repo.git";
+
+  std::string ctx = Context("testdata/e2e/fail");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"),
+                        "FROM scratch\n"
+                        "ADD " +
+                            url +
+                            "#v1 /tagged/\n"
+                            "ADD " +
+                            url +
+                            "#main:src /onlysrc\n"
+                            "ADD --keep-git-dir=true " +
+                            url + " /withgit\n")
+                  .ok());
+  std::string out = Out("rootfs");
+  auto r = Build({"--output", "type=local,dest=" + out, ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(JoinPath(out, "tagged/README")), "v1\n");
+  struct stat st;
+  ASSERT_EQ(::stat(JoinPath(out, "tagged/run.sh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  EXPECT_FALSE(PathExists(JoinPath(out, "tagged/.git")));
+  EXPECT_EQ(*ReadFile(JoinPath(out, "onlysrc/main.c")), "int main(void) { return 0; }\n");
+  EXPECT_EQ(*ReadFile(JoinPath(out, "onlysrc/lib/util.h")), "#define UTIL 1\n");
+  EXPECT_FALSE(PathExists(JoinPath(out, "onlysrc/README")));
+  EXPECT_EQ(*ReadFile(JoinPath(out, "withgit/README")), "v2\n");
+  ASSERT_TRUE(PathExists(JoinPath(out, "withgit/.git")));
+  EXPECT_EQ(git({"-C", JoinPath(out, "withgit"), "rev-parse", "HEAD"}),
+            git({"-C", work, "rev-parse", "HEAD"}));
+
+  // Unchanged refs: every step cached (only `git ls-remote` asked the server).
+  auto again = Build({ctx});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  for (const char* n : {"#2 CACHED", "#3 CACHED", "#4 CACHED"})
+    EXPECT_NE(again.err.find(n), std::string::npos) << n << "\n" << again.err;
+  // A new commit on main reruns the steps that follow main, not the tag's.
+  ASSERT_TRUE(WriteFile(JoinPath(work, "src/main.c"), "int main(void) { return 1; }\n").ok());
+  git({"-C", work, "commit", "-q", "-am", "three"});
+  publish();
+  auto moved = Build({"--output", "type=local,dest=" + Out("rootfs2"), ctx});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_NE(moved.err.find("#2 CACHED"), std::string::npos) << moved.err;
+  EXPECT_NE(moved.err.find("#3 DONE"), std::string::npos) << moved.err;
+  EXPECT_EQ(*ReadFile(Out("rootfs2/onlysrc/main.c")), "int main(void) { return 1; }\n");
+  // A ref that does not exist fails with its name.
+  ASSERT_TRUE(
+      WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nADD " + url + "#nope /x\n").ok());
+  auto bad = Build({ctx});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("no ref named \"nope\""), std::string::npos) << bad.err;
+}
+
 TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
   std::string ctx = Context("testdata/e2e/fail");
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nCOPY --chwon=1 a /b\n").ok());
