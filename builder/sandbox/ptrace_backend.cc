@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -64,10 +65,26 @@ void WriteStr(int fd, const std::string& s) {
   (void)!::write(fd, s.data(), s.size());
 }
 
+// Closes every descriptor from 3 up except `keep`. The builder is multithreaded (stages build
+// concurrently): a descriptor another thread had open at fork time (a file being unpacked,
+// another step's output pipe) would otherwise stay open here for the whole step, failing execs
+// of that file with ETXTBSY and keeping that pipe from reaching EOF.
+void CloseOtherFds(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  for (int k : keep) {
+    if (k < static_cast<int>(from)) continue;
+    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, k - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0);
+}
+
 // Runs in the supervisor; never returns.
 [[noreturn]] void Supervise(const RunSpec& spec, const PathResolver& resolver,
                             const std::string& exe, const std::vector<sock_filter>& filter,
                             const std::string& host_cwd, int stdin_fd, int result_fd) {
+  CloseOtherFds({stdin_fd, spec.stdout_fd, spec.stderr_fd, result_fd});
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Orphans of the step are re-parented here, so they stay reapable (and traced).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
