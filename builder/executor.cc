@@ -734,6 +734,7 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             return ws_.Materialize(st2);
           };
           renv.secrets = &opts_.secrets;
+          renv.ssh = &opts_.ssh;
           renv.mounts_root = opts_.mounts_root;
           renv.scratch = scratch.path();
           OCIB_ASSIGN_OR_RETURN(RunIdentity id, IdentifyRun(in, s, renv));

@@ -29,6 +29,7 @@ struct ExecutorOptions {
   std::string work_dir;     // scratch space for rootfs directories (removed by the caller)
   std::string mounts_root;  // persistent RUN --mount=type=cache directories
   std::map<std::string, std::string> secrets;  // id -> content
+  std::map<std::string, std::string> ssh;      // --ssh: id -> ssh-agent socket
   oci::MediaFormat format = oci::MediaFormat::kOci;
   oci::Compression compression = oci::Compression::kGzip;
   std::optional<int64_t> source_date_epoch;

@@ -19,6 +19,30 @@ std::vector<std::string> StageShell(const StageState& s) {
   return {"/bin/sh", "-c"};
 }
 
+// Makes the missing parent directories of a mount target, recording them in `made`.
+Status MakeMountParents(const StageState& stage, const std::string& target,
+                        std::vector<std::string>* made) {
+  std::string rel = dockerfile::CleanPath(target);
+  auto parts = Split(rel.size() > 1 ? rel.substr(1) : "", '/');
+  if (!parts.empty()) parts.pop_back();
+  std::string cur;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    cur = cur.empty() ? p : cur + "/" + p;
+    if (stage.root->OpenAt(cur, O_PATH).ok()) continue;
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, stage.root->MkdirAll(cur, 0755));
+    made->push_back(cur);
+  }
+  return Ok();
+}
+
+void RemoveMountStubs(const StageState& stage, const std::vector<std::string>& stubs) {
+  for (auto it = stubs.rbegin(); it != stubs.rend(); ++it) {
+    auto parent = stage.root->OpenParent(*it);
+    if (parent.ok()) (void)::unlinkat(parent->dir.get(), parent->name.c_str(), AT_REMOVEDIR);
+  }
+}
+
 void SetEnv(std::vector<std::string>& env, const std::string& k, const std::string& v,
             bool override_existing) {
   std::string prefix = k + "=";
@@ -103,7 +127,7 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
   nlohmann::json mounts = nlohmann::json::array();
   for (const auto& m : run.mounts) {
     nlohmann::json mk = {{"type", m.type}, {"target", MountTarget(m, cwd)}};
-    if (m.type == "cache" || m.type == "secret") mk["id"] = m.id;
+    if (m.type == "cache" || m.type == "secret" || m.type == "ssh") mk["id"] = m.id;
     if (m.type == "bind") {
       if (m.from.empty()) {
         OCIB_ASSIGN_OR_RETURN(auto matches,
@@ -174,6 +198,7 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
 
   // Mounts become path mappings: none of them is inside the rootfs, so none is in the layer.
   int n = 0;
+  bool ssh_sock_set = false;  // SSH_AUTH_SOCK names the first ssh mount, as in BuildKit
   for (const auto& m : run.mounts) {
     std::string target = MountTarget(m, spec.cwd);
     std::string host = JoinPath(renv.scratch, "mount-" + std::to_string(n++));
@@ -232,12 +257,31 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       }
       OCIB_TRY(CopyInto(dst, scratch_store, src, co));
     } else if (m.type == "ssh") {
-      return Error{
-          "RUN --mount=type=ssh is not supported: ocibuild does not forward an SSH "
-          "agent; use a secret mount for keys"};
+      // The agent's socket itself appears at the target: the sandbox translates the path of
+      // connect(2), and the agent (never the keys) stays on the host, as with BuildKit.
+      const std::string* sock = nullptr;
+      if (renv.ssh) {
+        auto it = renv.ssh->find(m.id);
+        if (it != renv.ssh->end()) sock = &it->second;
+      }
+      if (!sock) {
+        if (m.required)
+          return Error{"ssh agent " + m.id + " is required but was not forwarded (pass --ssh " +
+                       m.id + "[=SOCKET])"};
+        continue;
+      }
+      struct stat st;
+      if (::stat(sock->c_str(), &st) != 0) return SysError("stat", "--ssh " + m.id + "=" + *sock);
+      if (!S_ISSOCK(st.st_mode))
+        return Error{"--ssh " + m.id + "=" + *sock +
+                     ": not a socket; ocibuild forwards an ssh-agent socket, not key files"};
+      host = *sock;
+      if (!ssh_sock_set) SetEnv(env, "SSH_AUTH_SOCK", target, true);
+      ssh_sock_set = true;
     } else {
       return Error{"unknown mount type " + m.type};
     }
+    OCIB_TRY(MakeMountParents(stage, target, &out.mount_stubs));
     maps.push_back({target, host});
   }
   spec.mappings = std::move(maps);
@@ -292,6 +336,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
     }
   });
   auto res = sandbox::RunStep(run.spec);
+  RemoveMountStubs(stage, run.mount_stubs);
   wr.reset();
   (void)!::write(stop_wr.get(), "x", 1);
   pump.join();

@@ -26,6 +26,7 @@ struct RunEnvironment {
   std::function<Result<StageState*>(const std::string& from)> find_stage;
   std::function<Status(StageState&)> materialize;
   const std::map<std::string, std::string>* secrets = nullptr;  // id -> content
+  const std::map<std::string, std::string>* ssh = nullptr;      // id -> agent socket (--ssh)
   std::string mounts_root;  // persistent cache mounts live below it
   std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
 };
@@ -46,6 +47,9 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
 struct PlannedRun {
   sandbox::RunSpec spec;
   std::vector<std::string> secret_values;  // never to be printed
+  // Directories made in the rootfs for mount targets (a scratch image has no /run), removed
+  // after the step when still empty so they never reach the layer, as BuildKit's mount stubs.
+  std::vector<std::string> mount_stubs;
 };
 
 // The stage must be materialized (its /etc/passwd resolves USER).

@@ -391,6 +391,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;
+  eo.ssh = opts.ssh;
   builder::Executor exec(*plan, *context, eo, **cache_store, *layer_cache, &images, *progress);
   auto image = exec.Build();
   if (!image.ok()) return fail(image.error());

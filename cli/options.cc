@@ -26,7 +26,7 @@ const std::vector<FlagDef>& Flags() {
       {"metadata-file", 0, true}, {"digest-file", 0, true},    {"secret", 0, true},
       {"cache-from", 0, true},    {"cache-to", 0, true},       {"insecure-registry", 0, true},
       {"registry-ca", 0, true},   {"print-plan", 0, false},    {"help", 'h', false},
-      {"version", 0, false},      {"load", 0, false},
+      {"version", 0, false},      {"load", 0, false},          {"ssh", 0, true},
   };
   return kFlags;
 }
@@ -236,6 +236,20 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
         else s.src = s.id;
       }
       o.secrets.push_back(s);
+    } else if (name == "ssh") {
+      // docker build --ssh ID[=SOCKET]: with no socket, the agent of $SSH_AUTH_SOCK.
+      bool eq = false;
+      auto [id, path] = SplitOnce(value, '=', &eq);
+      if (id.empty()) return FlagError(shown, "\"" + value + "\": expected ID[=SOCKET]");
+      if (!eq) {
+        auto sock = env.find("SSH_AUTH_SOCK");
+        if (sock == env.end() || sock->second.empty())
+          return FlagError(shown, "--ssh " + id + ": no socket given and SSH_AUTH_SOCK is not set");
+        path = sock->second;
+      }
+      if (path.find(',') != std::string::npos)
+        return FlagError(shown, "--ssh " + id + ": key files are not supported; forward an ssh-agent socket");
+      o.ssh[id] = path;
     } else if (name == "cache-from" || name == "cache-to") {
       std::string v = value;
       if (v.find('=') == std::string::npos) v = "type=registry,ref=" + v;
@@ -302,6 +316,8 @@ Options:
       --digest-file PATH      Write the pushed manifest digest to PATH
       --secret id=ID[,src=PATH|,env=VAR]
                               Expose a secret to RUN --mount=type=secret
+      --ssh ID[=SOCKET]       Forward an ssh-agent socket (default: $SSH_AUTH_SOCK) to
+                              RUN --mount=type=ssh
       --cache-from SPEC       type=registry,ref=REF | type=local,src=DIR
       --cache-to SPEC         type=registry,ref=REF[,mode=max] | type=local,dest=DIR
       --insecure-registry HOST[:PORT]

@@ -49,6 +49,7 @@ struct Options {
   std::string metadata_file;
   std::string digest_file;
   std::vector<SecretSpec> secrets;
+  std::map<std::string, std::string> ssh;  // --ssh ID[=SOCKET]: ssh-agent sockets by id
   std::vector<CacheSpec> cache_from;
   std::vector<CacheSpec> cache_to;
   std::vector<std::string> insecure_registries;

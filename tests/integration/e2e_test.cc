@@ -483,6 +483,52 @@ TEST_F(E2E, AddGitRepository) {
   EXPECT_NE(bad.err.find("no ref named \"nope\""), std::string::npos) << bad.err;
 }
 
+TEST_F(E2E, RunMountSshForwardsTheAgent) {
+  std::string missing =
+      registry::testing::MissingTools({"ssh-agent", "ssh-add", "ssh-keygen", "gcc"});
+  if (!missing.empty()) GTEST_SKIP() << missing << " (an ssh-agent and a static client)";
+  std::string ctx = Context("testdata/e2e/ssh");
+  auto cc = RunProcess(
+      {"gcc", "-static", "-O2", "-o", JoinPath(ctx, "agentls"), JoinPath(ctx, "agentls.c")});
+  ASSERT_TRUE(cc.ok());
+  if (cc->exit_code != 0) GTEST_SKIP() << "no static libc to build the agent client: " << cc->err;
+  // A real agent holding one key.
+  std::string sock = Out("agent.sock");
+  auto agent = Child::Start({"ssh-agent", "-D", "-a", sock});
+  ASSERT_TRUE(agent.ok());
+  for (int i = 0; i < 100 && !PathExists(sock); ++i) ::usleep(50 * 1000);
+  ASSERT_TRUE(PathExists(sock)) << "ssh-agent did not create its socket";
+  std::string key = Out("id_ed25519");
+  auto kg = RunProcess(
+      {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ocibuild-e2e-key", "-f", key});
+  ASSERT_TRUE(kg.ok() && kg->success()) << (kg.ok() ? kg->err : "");
+  SpawnOptions so;
+  so.extra_env["SSH_AUTH_SOCK"] = sock;
+  auto add = RunProcess({"ssh-add", key}, so);
+  ASSERT_TRUE(add.ok() && add->success()) << (add.ok() ? add->err : "");
+
+  std::string out = Out("rootfs");
+  auto r = Build(
+      {"--ssh", "default", "--ssh", "other=" + sock, "--output", "type=local,dest=" + out, ctx},
+      {{"SSH_AUTH_SOCK", sock}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(JoinPath(out, "sock.txt")), "/run/buildkit/ssh_agent.0\n");
+  EXPECT_EQ(*ReadFile(JoinPath(out, "agent.txt")), "1 ocibuild-e2e-key\n");
+  EXPECT_EQ(*ReadFile(JoinPath(out, "other.txt")), "1 ocibuild-e2e-key\n");
+  EXPECT_FALSE(PathExists(JoinPath(out, "run/buildkit/ssh_agent.0")));
+  EXPECT_FALSE(PathExists(JoinPath(out, "tmp/agent.sock")));
+  // The directories made for the mount targets are gone too (BuildKit's mount stubs).
+  EXPECT_FALSE(PathExists(JoinPath(out, "run")));
+  EXPECT_FALSE(PathExists(JoinPath(out, "tmp")));
+
+  // A required agent that was not forwarded fails the step and says how to forward it.
+  auto f = Build({"--no-cache", "--ssh", "default=" + sock, ctx});
+  EXPECT_NE(f.exit_code, 0);
+  EXPECT_NE(f.err.find("ssh agent other is required but was not forwarded (pass --ssh other"),
+            std::string::npos)
+      << f.err;
+}
+
 TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
   std::string ctx = Context("testdata/e2e/fail");
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nCOPY --chwon=1 a /b\n").ok());
