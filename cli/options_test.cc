@@ -61,6 +61,20 @@ TEST(Options, SecretsAndCache) {
   EXPECT_EQ(o->cache_to[0].type, "registry");
 }
 
+TEST(Options, SshAgentSockets) {
+  auto o = Parse({"--ssh", "default", "--ssh", "git=/run/agent.sock", "."},
+                 {{"SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"}});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->ssh.at("default"), "/tmp/ssh-x/agent.1");
+  EXPECT_EQ(o->ssh.at("git"), "/run/agent.sock");
+  EXPECT_EQ(Err({"--ssh", "default", "."}),
+            "invalid argument for --ssh: --ssh default: no socket given and SSH_AUTH_SOCK is not "
+            "set");
+  EXPECT_EQ(Err({"--ssh", "k=a.pem,b.pem", "."}),
+            "invalid argument for --ssh: --ssh k: key files are not supported; forward an "
+            "ssh-agent socket");
+}
+
 TEST(Options, PreciseErrors) {
   EXPECT_EQ(Err({"--tga", "x", "."}), "unknown flag: --tga (did you mean --tag?)\nSee 'ocibuild --help'.");
   EXPECT_EQ(Err({"--zzzzzzzz", "."}), "unknown flag: --zzzzzzzz\nSee 'ocibuild --help'.");
