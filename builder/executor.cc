@@ -136,6 +136,27 @@ StageState* Executor::BuiltStage(int index) {
   return it == stages_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::unique_lock<std::mutex>> Executor::LockCacheMounts(
+    const dockerfile::RunInstr& run) {
+  // sharing=locked (and private, which BuildKit would give a fresh directory) cache mounts are
+  // used by one step at a time: stages run concurrently, and tools such as apt lock their cache.
+  std::set<std::string> ids;
+  for (const auto& m : run.mounts)
+    if (m.type == "cache" && (m.sharing == "locked" || m.sharing == "private")) ids.insert(m.id);
+  std::vector<std::mutex*> mus;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& id : ids) {
+      auto& p = cache_mount_locks_[id];
+      if (!p) p = std::make_unique<std::mutex>();
+      mus.push_back(p.get());
+    }
+  }
+  std::vector<std::unique_lock<std::mutex>> held;  // in id order: no lock-order cycles
+  for (std::mutex* m : mus) held.emplace_back(*m);
+  return held;
+}
+
 Status Executor::BuildStages() {
   // What each stage waits for: its FROM stage and the stages it copies or mounts from.
   std::set<int> planned;
@@ -746,7 +767,9 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
           }
           OCIB_TRY(ws_.Materialize(s));
           OCIB_ASSIGN_OR_RETURN(PlannedRun pr, PlanRun(in, id, s, renv));
+          auto held = LockCacheMounts(in);
           OCIB_TRY(RunPlanned(pr, s, progress_, pstep));
+          held.clear();
           OCIB_TRY(ws_.Commit(s, ck, id.created_by, commit_));
           progress_.StepFinished(pstep, StepState::kDone);
           return Ok();

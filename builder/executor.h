@@ -62,6 +62,7 @@ class Executor {
   Status BuildStages();
   Status BuildStage(const dockerfile::PlannedStage& ps);
   StageState* BuiltStage(int index);
+  std::vector<std::unique_lock<std::mutex>> LockCacheMounts(const dockerfile::RunInstr& run);
   Status InitBase(const dockerfile::PlannedStage& ps, StageState& s);
   Status ExecStep(const dockerfile::PlannedStage& ps, StageState& s, dockerfile::Step step,
                   int number, int total);
@@ -83,9 +84,10 @@ class Executor {
   ImageSource* images_;
   Progress& progress_;
   StageWorkspace ws_;
-  std::mutex mu_;  // guards the two maps: stages build on several threads
-  std::map<int, std::unique_ptr<StageState>> stages_;                // by Dockerfile index
-  std::map<std::string, std::unique_ptr<StageState>> image_stages_;  // COPY --from=<image>
+  std::mutex mu_;  // guards the maps below: stages build on several threads
+  std::map<int, std::unique_ptr<StageState>> stages_;                     // by Dockerfile index
+  std::map<std::string, std::unique_ptr<StageState>> image_stages_;       // COPY --from=<image>
+  std::map<std::string, std::unique_ptr<std::mutex>> cache_mount_locks_;  // by cache id
   CommitOptions commit_;
   std::atomic<int> scratch_seq_{0};
   std::atomic<bool> cancelled_{false};  // a stage failed: the others stop at their next step

@@ -349,6 +349,11 @@ TEST_F(E2E, IndependentStagesBuildConcurrently) {
   EXPECT_NE(r.err.find("[left 3/3] RUN --mount=type=cache"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[right 3/3] RUN --mount=type=cache"), std::string::npos) << r.err;
 
+  // Steps sharing a sharing=locked cache mount take turns, even in concurrent stages.
+  auto l = Build({"-f", JoinPath(ctx, "Dockerfile.locked"), "--build-arg", "TOKEN=" + token, ctx});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_EQ(l.err.find("OVER1LAP"), std::string::npos) << l.err;
+
   // The first failure cancels the stage still running.
   auto f = Build({"-f", JoinPath(ctx, "Dockerfile.fail"), ctx});
   EXPECT_NE(f.exit_code, 0);
