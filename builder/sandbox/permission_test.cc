@@ -26,7 +26,8 @@ constexpr char kSetup[] =
     "echo g > /d/grp; chown 0:1000 /d/grp; chmod 660 /d/grp\n"
     "chown 0:1000 /d/grpdir; chmod 770 /d/grpdir\n"
     "echo z > /d/zero; chmod 000 /d/zero\n"
-    "echo mine > /d/open/mine; chown 1000:1000 /d/open/mine\n";
+    "echo mine > /d/open/mine; chown 1000:1000 /d/open/mine\n"
+    "echo q > /d/open/g0; chown 1000:0 /d/open/g0\n";
 
 struct Case {
   uint32_t uid;
@@ -92,6 +93,11 @@ const std::vector<Case>& Cases() {
       {1000, {"fchmodat", "/d", "pub", "777"}, "err EPERM\n"},
       {1000, {"fchmodat", "/d/open", "mine2", "600"}, "ok 0\n"},
       {1000, {"open", "/d/open/mine2"}, "ok mine\n"},
+      // Set-group-ID needs membership in the file's group.
+      {1000, {"fchmodat", "/d/open", "mine2", "2755"}, "ok 0\n"},
+      {1000, {"stat", "/d/open/mine2"}, "ok 1000:1000 102755\n"},
+      {1000, {"fchmodat", "/d/open", "g0", "2755"}, "ok 0\n"},
+      {1000, {"stat", "/d/open/g0"}, "ok 1000:0 100755\n"},
   };
   return cases;
 }

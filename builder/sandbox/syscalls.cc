@@ -565,6 +565,10 @@ Tracer::Resume Tracer::ChmodCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
   if (S_ISLNK(st.st_mode)) return Fail(r, -EOPNOTSUPP);
   oci::FileMeta m = store_->Effective(st);
   if (!t.creds.privileged() && m.uid != t.creds.fsuid) return Fail(r, -EPERM);
+  // As the kernel's setattr_copy(): set-group-ID survives only for a member of the file's group
+  // or with CAP_FSETID.
+  if ((mode & S_ISGID) && !t.creds.HasCap(4 /*CAP_FSETID*/) && !Who::Fs(t.creds).InGroup(m.gid))
+    mode &= ~static_cast<uint32_t>(S_ISGID);
   m.mode = (m.mode & S_IFMT) | (mode & 07777);
   bool faked_type = (m.mode & S_IFMT) != (st.st_mode & S_IFMT);
   uint32_t host_perm = faked_type ? HostPerm(mode, false) : HostPerm(mode, S_ISDIR(st.st_mode));
