@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "registry/ca_store.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/strings.h"
@@ -35,7 +36,8 @@ std::string Redacted(const std::string& url) {
   size_t scheme = url.find("://");
   size_t at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
   size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos || (slash != std::string::npos && at > slash))
+  if (scheme == std::string::npos || at == std::string::npos ||
+      (slash != std::string::npos && at > slash))
     return url;
   return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
 }
@@ -81,6 +83,15 @@ Result<FetchedUrl> FetchUrl(const std::string& url, const std::string& checksum,
   curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(h.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h.get(), CURLOPT_LOW_SPEED_TIME, 60L);
+  // The same trust store as the registry client: libcurl's compiled-in paths are Debian's, which
+  // the release artifact's bundled libcurl would look for on every distribution.
+  registry::CaStore ca = registry::FindCaStore("", registry::SystemCaProbe());
+  if (ca.empty() && StartsWith(url, "https://")) {
+    ::unlink(out.path.c_str());
+    return Error{"ADD " + shown + ": " + registry::NoCaStoreMessage()};
+  }
+  curl_easy_setopt(h.get(), CURLOPT_CAINFO, ca.file.empty() ? nullptr : ca.file.c_str());
+  curl_easy_setopt(h.get(), CURLOPT_CAPATH, ca.dir.empty() ? nullptr : ca.dir.c_str());
   CURLcode rc = curl_easy_perform(h.get());
   if (rc != CURLE_OK || sink.failed) {
     ::unlink(out.path.c_str());
