@@ -115,6 +115,7 @@ Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& contex
       progress_(progress),
       ws_(store, cache, opts.work_dir, opts.no_cache) {
   commit_.layer.compression = opts.compression;
+  commit_.layer.level = opts.compression_level;
   commit_.layer.source_date_epoch = opts.source_date_epoch;
   commit_.media_type = oci::LayerMediaType(opts.format, opts.compression);
   commit_.created = Created();

@@ -32,6 +32,7 @@ struct ExecutorOptions {
   std::map<std::string, std::string> ssh;      // --ssh: id -> ssh-agent socket
   oci::MediaFormat format = oci::MediaFormat::kOci;
   oci::Compression compression = oci::Compression::kGzip;
+  int compression_level = -1;  // -1: the default (gzip: ISA-L's fast level; zstd: 3)
   std::optional<int64_t> source_date_epoch;
   // Independent stages build at the same time, at most this many (0: one per CPU).
   int parallelism = 0;

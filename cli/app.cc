@@ -392,6 +392,9 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;
   eo.ssh = opts.ssh;
+  if (opts.compression == "zstd") eo.compression = oci::Compression::kZstd;
+  if (opts.compression == "uncompressed") eo.compression = oci::Compression::kNone;
+  eo.compression_level = opts.compression_level;
   builder::Executor exec(*plan, *context, eo, **cache_store, *layer_cache, &images, *progress);
   auto image = exec.Build();
   if (!image.ok()) return fail(image.error());

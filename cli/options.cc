@@ -19,14 +19,14 @@ struct FlagDef {
 
 const std::vector<FlagDef>& Flags() {
   static const std::vector<FlagDef> kFlags = {
-      {"file", 'f', true},        {"tag", 't', true},          {"build-arg", 0, true},
-      {"target", 0, true},        {"label", 0, true},          {"platform", 0, true},
-      {"no-cache", 0, false},     {"push", 0, false},          {"no-push", 0, false},
-      {"output", 'o', true},      {"progress", 0, true},       {"iidfile", 0, true},
-      {"metadata-file", 0, true}, {"digest-file", 0, true},    {"secret", 0, true},
-      {"cache-from", 0, true},    {"cache-to", 0, true},       {"insecure-registry", 0, true},
-      {"registry-ca", 0, true},   {"print-plan", 0, false},    {"help", 'h', false},
-      {"version", 0, false},      {"load", 0, false},          {"ssh", 0, true},
+      {"file", 'f', true},        {"tag", 't', true},       {"build-arg", 0, true},
+      {"target", 0, true},        {"label", 0, true},       {"platform", 0, true},
+      {"no-cache", 0, false},     {"push", 0, false},       {"no-push", 0, false},
+      {"output", 'o', true},      {"progress", 0, true},    {"iidfile", 0, true},
+      {"metadata-file", 0, true}, {"digest-file", 0, true}, {"secret", 0, true},
+      {"cache-from", 0, true},    {"cache-to", 0, true},    {"insecure-registry", 0, true},
+      {"registry-ca", 0, true},   {"print-plan", 0, false}, {"help", 'h', false},
+      {"version", 0, false},      {"load", 0, false},       {"ssh", 0, true},
   };
   return kFlags;
 }
@@ -47,8 +47,11 @@ Result<std::pair<std::string, std::map<std::string, std::string>>> ParseCsvSpec(
     if (!has_eq) {
       if (bare_is_dest && value.find('=') == std::string::npos) {
         // docker: "-o ./dir" is type=local,dest=./dir; "-o -" is a tar to stdout.
-        if (field == "-") return std::make_pair(std::string("tar"), std::map<std::string, std::string>{{"dest", "-"}});
-        return std::make_pair(std::string("local"), std::map<std::string, std::string>{{"dest", field}});
+        if (field == "-")
+          return std::make_pair(std::string("tar"),
+                                std::map<std::string, std::string>{{"dest", "-"}});
+        return std::make_pair(std::string("local"),
+                              std::map<std::string, std::string>{{"dest", field}});
       }
       return FlagError(flag, "\"" + field + "\": expected key=value");
     }
@@ -122,8 +125,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       shown = std::string("-") + c;
       for (const auto& f : Flags())
         if (f.short_name == c) def = &f;
-      if (!def) return Error{"unknown shorthand flag: '" + std::string(1, c) + "' in " + arg +
-                             "\nSee 'ocibuild --help'."};
+      if (!def)
+        return Error{"unknown shorthand flag: '" + std::string(1, c) + "' in " + arg +
+                     "\nSee 'ocibuild --help'."};
       name = def->long_name;
       if (arg.size() > 2) {
         if (!def->takes_value)
@@ -158,7 +162,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       size_t first = repo.find('/');
       std::string path_part = first == std::string::npos ? repo : repo.substr(first + 1);
       if (path_part != ToLower(path_part) || value.find_first_of(" \t\n") != std::string::npos)
-        return FlagError(shown, "\"" + value + "\": invalid reference format: repository name must be lowercase");
+        return FlagError(
+            shown,
+            "\"" + value + "\": invalid reference format: repository name must be lowercase");
       o.tags.push_back(value);
     } else if (name == "build-arg") {
       bool eq = false;
@@ -180,7 +186,10 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       o.labels.emplace_back(k, v);
     } else if (name == "platform") {
       if (value.find(',') != std::string::npos)
-        return FlagError(shown, "\"" + value + "\": building several platforms at once is not supported; run once per platform");
+        return FlagError(
+            shown,
+            "\"" + value +
+                "\": building several platforms at once is not supported; run once per platform");
       OCIB_TRY(ValidatePlatform(value));
       o.platform = value;
     } else if (name == "no-cache") {
@@ -190,26 +199,52 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
     } else if (name == "no-push") {
       o.push = !bool_value;
     } else if (name == "load") {
-      return Error{"--load needs a Docker daemon; use --output type=docker,dest=image.tar and `docker load -i image.tar`"};
+      return Error{
+          "--load needs a Docker daemon; use --output type=docker,dest=image.tar and `docker load "
+          "-i image.tar`"};
     } else if (name == "output") {
       OCIB_ASSIGN_OR_RETURN(auto spec, ParseCsvSpec(shown, value, true));
-      static const std::vector<std::string> kTypes = {"registry", "image", "oci", "docker", "tar", "local"};
+      static const std::vector<std::string> kTypes = {"registry", "image", "oci",
+                                                      "docker",   "tar",   "local"};
       if (std::find(kTypes.begin(), kTypes.end(), spec.first) == kTypes.end()) {
         std::string near = NearestMatch(spec.first, kTypes);
         return FlagError(shown, "unknown output type \"" + spec.first + "\"" +
                                     (near.empty() ? "" : " (did you mean " + near + "?)") +
                                     "; one of registry, image, oci, docker, tar, local");
       }
-      if ((spec.first == "oci" || spec.first == "docker" || spec.first == "tar" || spec.first == "local") &&
+      if ((spec.first == "oci" || spec.first == "docker" || spec.first == "tar" ||
+           spec.first == "local") &&
           spec.second["dest"].empty())
         return FlagError(shown, "type=" + spec.first + " needs dest=PATH");
+      if (auto c = spec.second.find("compression"); c != spec.second.end()) {
+        if (c->second != "gzip" && c->second != "zstd" && c->second != "uncompressed")
+          return FlagError(shown, "compression=" + c->second + ": one of gzip, zstd, uncompressed");
+        if (!o.compression.empty() && o.compression != c->second)
+          return FlagError(shown, "compression=" + c->second + " conflicts with compression=" +
+                                      o.compression + " of another output (layers are shared)");
+        o.compression = c->second;
+      }
+      if (auto l = spec.second.find("compression-level"); l != spec.second.end()) {
+        const std::string& v = l->second;
+        if (v.empty() || v.size() > 2 || v.find_first_not_of("0123456789") != std::string::npos)
+          return FlagError(shown, "compression-level=" + v + ": expected a number");
+        int level = std::stoi(v);
+        if (o.compression_level >= 0 && o.compression_level != level)
+          return FlagError(shown, "compression-level=" + v + " conflicts with another output's");
+        o.compression_level = level;
+      }
       o.outputs.push_back(OutputSpec{spec.first, spec.second, value});
     } else if (name == "progress") {
-      if (value == "auto") o.progress = Progress::kAuto;
-      else if (value == "plain") o.progress = Progress::kPlain;
-      else if (value == "tty") o.progress = Progress::kTty;
-      else if (value == "quiet") o.progress = Progress::kQuiet;
-      else return FlagError(shown, "\"" + value + "\": one of auto, plain, tty, quiet");
+      if (value == "auto")
+        o.progress = Progress::kAuto;
+      else if (value == "plain")
+        o.progress = Progress::kPlain;
+      else if (value == "tty")
+        o.progress = Progress::kTty;
+      else if (value == "quiet")
+        o.progress = Progress::kQuiet;
+      else
+        return FlagError(shown, "\"" + value + "\": one of auto, plain, tty, quiet");
     } else if (name == "iidfile") {
       o.iidfile = value;
     } else if (name == "metadata-file") {
@@ -222,18 +257,24 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
         bool eq = false;
         auto [k, v] = SplitOnce(field, '=', &eq);
         if (!eq) return FlagError(shown, "\"" + field + "\": expected key=value");
-        if (k == "id") s.id = v;
-        else if (k == "src" || k == "source") s.src = v;
-        else if (k == "env") s.env = v;
+        if (k == "id")
+          s.id = v;
+        else if (k == "src" || k == "source")
+          s.src = v;
+        else if (k == "env")
+          s.env = v;
         else if (k == "type") {
           if (v != "file" && v != "env") return FlagError(shown, "type must be file or env");
-        } else return FlagError(shown, "unknown key \"" + k + "\"; use id=, src=, env=");
+        } else
+          return FlagError(shown, "unknown key \"" + k + "\"; use id=, src=, env=");
       }
       if (s.id.empty()) return FlagError(shown, "\"" + value + "\": missing id=");
       if (s.src.empty() && s.env.empty()) {
         // docker: id=X alone reads the environment variable X if set, else file X.
-        if (env.count(s.id)) s.env = s.id;
-        else s.src = s.id;
+        if (env.count(s.id))
+          s.env = s.id;
+        else
+          s.src = s.id;
       }
       o.secrets.push_back(s);
     } else if (name == "ssh") {
@@ -248,19 +289,23 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
         path = sock->second;
       }
       if (path.find(',') != std::string::npos)
-        return FlagError(shown, "--ssh " + id + ": key files are not supported; forward an ssh-agent socket");
+        return FlagError(
+            shown, "--ssh " + id + ": key files are not supported; forward an ssh-agent socket");
       o.ssh[id] = path;
     } else if (name == "cache-from" || name == "cache-to") {
       std::string v = value;
       if (v.find('=') == std::string::npos) v = "type=registry,ref=" + v;
       OCIB_ASSIGN_OR_RETURN(auto spec, ParseCsvSpec(shown, v, false));
       if (spec.first != "registry" && spec.first != "local" && spec.first != "inline")
-        return FlagError(shown, "unknown cache type \"" + spec.first + "\"; one of registry, local, inline");
+        return FlagError(
+            shown, "unknown cache type \"" + spec.first + "\"; one of registry, local, inline");
       if (spec.first == "registry" && spec.second["ref"].empty())
         return FlagError(shown, "type=registry needs ref=IMAGE");
       if (spec.first == "local" && spec.second[name == "cache-from" ? "src" : "dest"].empty())
-        return FlagError(shown, std::string("type=local needs ") + (name == "cache-from" ? "src=DIR" : "dest=DIR"));
-      (name == "cache-from" ? o.cache_from : o.cache_to).push_back(CacheSpec{spec.first, spec.second, value});
+        return FlagError(shown, std::string("type=local needs ") +
+                                    (name == "cache-from" ? "src=DIR" : "dest=DIR"));
+      (name == "cache-from" ? o.cache_from : o.cache_to)
+          .push_back(CacheSpec{spec.first, spec.second, value});
     } else if (name == "insecure-registry") {
       o.insecure_registries.push_back(value);
     } else if (name == "registry-ca") {
@@ -280,16 +325,29 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
     return o;
   }
   if (positional.empty())
-    return Error{"ocibuild requires exactly 1 argument (the build context, e.g. \".\")\n"
-                 "Usage: ocibuild [OPTIONS] CONTEXT\nSee 'ocibuild --help'."};
+    return Error{
+        "ocibuild requires exactly 1 argument (the build context, e.g. \".\")\n"
+        "Usage: ocibuild [OPTIONS] CONTEXT\nSee 'ocibuild --help'."};
   if (positional.size() > 1)
     return Error{"ocibuild requires exactly 1 argument (the build context), got " +
                  std::to_string(positional.size()) + ": " + Join(positional, " ")};
+  if (o.compression_level >= 0) {
+    int max = o.compression == "zstd" ? 19 : 9;
+    int min = 1;
+    if (o.compression == "uncompressed")
+      return Error{"--output: compression-level needs compression=gzip or zstd"};
+    if (o.compression_level < min || o.compression_level > max)
+      return Error{"--output: compression-level=" + std::to_string(o.compression_level) + " for " +
+                   (o.compression.empty() ? std::string("gzip") : o.compression) + ": expected " +
+                   std::to_string(min) + ".." + std::to_string(max)};
+  }
   o.context_dir = positional[0];
   return o;
 }
 
-std::string VersionText() { return std::string("ocibuild ") + OCIBUILD_VERSION + "\n"; }
+std::string VersionText() {
+  return std::string("ocibuild ") + OCIBUILD_VERSION + "\n";
+}
 
 std::string UsageText() {
   return R"(Usage: ocibuild [build] [OPTIONS] CONTEXT
@@ -309,7 +367,8 @@ Options:
       --push / --no-push      Push the tagged image (default: push when -t is given)
   -o, --output SPEC           type=registry | type=oci,dest=DIR|FILE.tar |
                               type=docker,dest=FILE.tar | type=tar,dest=FILE |
-                              type=local,dest=DIR ; repeatable
+                              type=local,dest=DIR ; repeatable; layer compression with
+                              ,compression=gzip|zstd|uncompressed[,compression-level=N]
       --progress MODE         auto, plain, tty, quiet (default: auto)
       --iidfile PATH          Write the image ID (config digest) to PATH
       --metadata-file PATH    Write build metadata (JSON) to PATH

@@ -54,6 +54,10 @@ struct Options {
   std::vector<CacheSpec> cache_to;
   std::vector<std::string> insecure_registries;
   std::string registry_ca;
+  // From -o ...,compression=gzip|zstd|uncompressed,compression-level=N (BuildKit's attributes):
+  // how the layers built in this run are compressed; cached and base layers keep theirs.
+  std::string compression;               // "" = gzip
+  int compression_level = -1;            // -1 = the compressor's default
   std::vector<std::string> doctor_refs;  // `ocibuild doctor [REF]`
 };
 

@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace ocibuild::cli {
@@ -50,9 +51,8 @@ TEST(Options, Outputs) {
 }
 
 TEST(Options, SecretsAndCache) {
-  auto o = Parse({"--secret", "id=npm,src=/tmp/npmrc", "--secret", "id=TOKEN",
-                  "--cache-from", "type=registry,ref=localhost:5000/c", "--cache-to",
-                  "localhost:5000/c", "."},
+  auto o = Parse({"--secret", "id=npm,src=/tmp/npmrc", "--secret", "id=TOKEN", "--cache-from",
+                  "type=registry,ref=localhost:5000/c", "--cache-to", "localhost:5000/c", "."},
                  {{"TOKEN", "t"}});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->secrets[0].src, "/tmp/npmrc");
@@ -76,13 +76,15 @@ TEST(Options, SshAgentSockets) {
 }
 
 TEST(Options, PreciseErrors) {
-  EXPECT_EQ(Err({"--tga", "x", "."}), "unknown flag: --tga (did you mean --tag?)\nSee 'ocibuild --help'.");
+  EXPECT_EQ(Err({"--tga", "x", "."}),
+            "unknown flag: --tga (did you mean --tag?)\nSee 'ocibuild --help'.");
   EXPECT_EQ(Err({"--zzzzzzzz", "."}), "unknown flag: --zzzzzzzz\nSee 'ocibuild --help'.");
   EXPECT_EQ(Err({"-t"}), "flag needs an argument: -t");
   EXPECT_EQ(Err({"--progress", "fancy", "."}),
             "invalid argument for --progress: \"fancy\": one of auto, plain, tty, quiet");
-  EXPECT_EQ(Err({"--platform", "amd64", "."}),
-            "invalid argument for --platform: \"amd64\": expected os/arch[/variant], e.g. linux/amd64");
+  EXPECT_EQ(
+      Err({"--platform", "amd64", "."}),
+      "invalid argument for --platform: \"amd64\": expected os/arch[/variant], e.g. linux/amd64");
   EXPECT_EQ(Err({"-o", "type=ocii,dest=x", "."}),
             "invalid argument for -o: unknown output type \"ocii\" (did you mean oci?); one of "
             "registry, image, oci, docker, tar, local");
@@ -90,12 +92,15 @@ TEST(Options, PreciseErrors) {
   EXPECT_EQ(Err({"-t", "ghcr.io/Org/Img", "."}),
             "invalid argument for -t: \"ghcr.io/Org/Img\": invalid reference format: repository "
             "name must be lowercase");
-  EXPECT_EQ(Err({}), "ocibuild requires exactly 1 argument (the build context, e.g. \".\")\n"
-                     "Usage: ocibuild [OPTIONS] CONTEXT\nSee 'ocibuild --help'.");
-  EXPECT_EQ(Err({"a", "b"}), "ocibuild requires exactly 1 argument (the build context), got 2: a b");
+  EXPECT_EQ(Err({}),
+            "ocibuild requires exactly 1 argument (the build context, e.g. \".\")\n"
+            "Usage: ocibuild [OPTIONS] CONTEXT\nSee 'ocibuild --help'.");
+  EXPECT_EQ(Err({"a", "b"}),
+            "ocibuild requires exactly 1 argument (the build context), got 2: a b");
   EXPECT_EQ(Err({"--no-cache=maybe", "."}),
             "invalid argument for --no-cache: \"maybe\": a boolean flag takes true or false");
-  EXPECT_EQ(Err({"--secret", "src=x", "."}), "invalid argument for --secret: \"src=x\": missing id=");
+  EXPECT_EQ(Err({"--secret", "src=x", "."}),
+            "invalid argument for --secret: \"src=x\": missing id=");
 }
 
 TEST(Options, HelpVersionDoctor) {
@@ -106,6 +111,33 @@ TEST(Options, HelpVersionDoctor) {
   EXPECT_EQ(d->command, Command::kDoctor);
   EXPECT_EQ(d->doctor_refs, std::vector<std::string>{"ghcr.io/org/img"});
   EXPECT_EQ(Parse({"--print-plan", "."})->command, Command::kPrintPlan);
+}
+
+}  // namespace
+}  // namespace ocibuild::cli
+
+namespace ocibuild::cli {
+namespace {
+
+TEST(Options, LayerCompressionFromOutputAttributes) {
+  auto o = Parse({"-o", "type=oci,dest=x,compression=zstd,compression-level=9", "."});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->compression, "zstd");
+  EXPECT_EQ(o->compression_level, 9);
+  auto d = Parse({"-o", "type=oci,dest=x", "."});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->compression, "");
+  EXPECT_EQ(d->compression_level, -1);
+  EXPECT_THAT(Err({"-o", "type=oci,dest=x,compression=lz4", "."}),
+              ::testing::HasSubstr("one of gzip, zstd, uncompressed"));
+  EXPECT_THAT(Err({"-o", "type=oci,dest=x,compression=gzip", "-o",
+                   "type=docker,dest=y,compression=zstd", "."}),
+              ::testing::HasSubstr("layers are shared"));
+  EXPECT_THAT(Err({"-o", "type=oci,dest=x,compression-level=12", "."}),
+              ::testing::HasSubstr("expected 1..9"));
+  EXPECT_THAT(Err({"-o", "type=oci,dest=x,compression=zstd,compression-level=19", "."}), "<ok>");
+  EXPECT_THAT(Err({"-o", "type=oci,dest=x,compression=uncompressed,compression-level=3", "."}),
+              ::testing::HasSubstr("needs compression=gzip or zstd"));
 }
 
 }  // namespace

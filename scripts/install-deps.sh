@@ -5,7 +5,7 @@
 set -euo pipefail
 build=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libarchive-dev libssl-dev nlohmann-json3-dev libzstd-dev zlib1g-dev libisal-dev
+  libarchive-dev libssl-dev nlohmann-json3-dev libzstd-dev zstd zlib1g-dev libisal-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libseccomp-dev
 )
 test=(

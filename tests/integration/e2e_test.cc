@@ -156,6 +156,42 @@ TEST_F(E2E, HelloExampleToOciLayout) {
   }
 }
 
+// -o ...,compression=: BuildKit's output attributes pick how this run's layers are compressed.
+TEST_F(E2E, LayerCompressionFollowsTheOutputAttributes) {
+  std::string ctx = Context("examples/hello");
+  struct Case {
+    std::string attrs, media_suffix;
+    std::vector<std::string> check;  // a command that reads the blob (appended)
+  };
+  std::vector<Case> cases = {
+      {"compression=zstd,compression-level=5", "tar+zstd", {"zstd", "-t", "-q"}},
+      {"compression=gzip,compression-level=6", "tar+gzip", {"gzip", "-t"}},
+      {"compression=uncompressed", "tar", {"tar", "-tf"}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].attrs);
+    std::string layout = Out("layout-c" + std::to_string(i));
+    // --no-cache: cached layers keep the compression they were made with, as in BuildKit.
+    auto r = Build({"--no-cache", "-o", "type=oci,dest=" + layout + "," + cases[i].attrs, ctx});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto manifest = LayoutManifest(layout);
+    ASSERT_FALSE(manifest["layers"].empty());
+    for (const auto& l : manifest["layers"]) {
+      EXPECT_EQ(l["mediaType"], "application/vnd.oci.image.layer.v1." + cases[i].media_suffix);
+      if (!HaveTool(cases[i].check[0])) continue;
+      std::vector<std::string> argv = cases[i].check;
+      std::string d = l["digest"];
+      argv.push_back(JoinPath(layout, "blobs/sha256/" + d.substr(7)));
+      auto c = RunProcess(argv);
+      ASSERT_TRUE(c.ok());
+      EXPECT_EQ(c->exit_code, 0) << c->err;
+    }
+  }
+  auto bad = Build({"-o", "type=oci,dest=" + Out("bad") + ",compression=lz4", ctx});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("one of gzip, zstd, uncompressed"), std::string::npos) << bad.err;
+}
+
 TEST_F(E2E, RebuildIsCachedAndReproducible) {
   std::string ctx = Context("examples/hello");
   std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
