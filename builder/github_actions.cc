@@ -35,18 +35,7 @@ GithubActions::GithubActions(const EnvMap& env)
 }
 
 std::string GithubActions::EscapeData(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '%')
-      out += "%25";
-    else if (c == '\r')
-      out += "%0D";
-    else if (c == '\n')
-      out += "%0A";
-    else
-      out += c;
-  }
-  return out;
+  return EscapeWorkflowData(s);
 }
 
 std::string GithubActions::EscapeProperty(std::string_view s) {

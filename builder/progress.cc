@@ -198,21 +198,6 @@ class StreamProgress : public Progress {
     Emit("::endgroup::");
   }
 
-  static std::string EscapeWorkflowData(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-      if (c == '%')
-        out += "%25";
-      else if (c == '\r')
-        out += "%0D";
-      else if (c == '\n')
-        out += "%0A";
-      else
-        out += c;
-    }
-    return out;
-  }
-
   void FlushLine(int step, Step& s) {
     s.tail.push_back(s.partial);
     if (s.tail.size() > kTailLines) s.tail.pop_front();
@@ -289,6 +274,21 @@ std::unique_ptr<Progress> MakeProgress(ProgressMode mode, int fd) {
 std::unique_ptr<Progress> MakeProgressForTest(ProgressMode mode, int fd,
                                               std::function<Clock::time_point()> now) {
   return std::make_unique<StreamProgress>(mode, fd, std::move(now));
+}
+
+std::string EscapeWorkflowData(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else
+      out += c;
+  }
+  return out;
 }
 
 }  // namespace ocibuild::builder

@@ -62,4 +62,7 @@ std::unique_ptr<Progress> MakeProgress(ProgressMode mode, int fd);
 std::unique_ptr<Progress> MakeProgressForTest(ProgressMode mode, int fd,
                                               std::function<Clock::time_point()> now);
 
+// A GitHub Actions workflow command's data: '%', CR and LF escaped so a value stays on its line.
+std::string EscapeWorkflowData(std::string_view text);
+
 }  // namespace ocibuild::builder

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/integration_testing.h"
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -22,17 +23,8 @@ using registry::testing::AuthMode;
 using registry::testing::HaveTool;
 using registry::testing::RunSkopeo;
 using registry::testing::TestRegistry;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string Busybox() {
-  for (const char* p : {"/usr/local/bin/busybox", "/bin/busybox", "/usr/bin/busybox"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
+using testing::Busybox;
+using testing::Env;
 
 // name=value and name<<DELIM ... DELIM entries of a GITHUB_OUTPUT file.
 std::map<std::string, std::string> ParseGithubOutput(const std::string& text) {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/integration_testing.h"
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -18,12 +19,9 @@
 namespace ocibuild {
 namespace {
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-ProcessResult Exec(const std::vector<std::string>& argv, std::map<std::string, std::string> env = {}) {
+using testing::Env;
+ProcessResult Exec(const std::vector<std::string>& argv,
+                   std::map<std::string, std::string> env = {}) {
   SpawnOptions o;
   o.extra_env = std::move(env);
   auto r = RunProcess(argv, o);
@@ -32,8 +30,7 @@ ProcessResult Exec(const std::vector<std::string>& argv, std::map<std::string, s
 }
 
 TEST(DebianE2E, BaseImageAptUseraddChownUser) {
-  std::string missing =
-      registry::testing::MissingTools({"docker-registry", "skopeo", "tar", "cp"});
+  std::string missing = registry::testing::MissingTools({"docker-registry", "skopeo", "tar", "cp"});
   if (!missing.empty()) GTEST_SKIP() << missing;
   std::string base_tar = Env("OCIBUILD_DEBIAN_BASE");
   std::string build_dir = Env("OCIBUILD_BUILD_DIR");
@@ -67,8 +64,8 @@ TEST(DebianE2E, BaseImageAptUseraddChownUser) {
   ASSERT_EQ(Exec({"cp", "-r", repo, JoinPath(ctx, "apt-repo")}).exit_code, 0);
   std::string layout = JoinPath(tmp->path(), "layout");
   auto a = Exec({bin, "--progress=plain", "--build-arg", "BASE=" + base_ref, "-t", app_ref,
-                "--output", "type=oci,dest=" + layout, "--push", ctx},
-               env);
+                 "--output", "type=oci,dest=" + layout, "--push", ctx},
+                env);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_NE(a.err.find("Setting up hello"), std::string::npos) << a.err;
 
@@ -80,7 +77,8 @@ TEST(DebianE2E, BaseImageAptUseraddChownUser) {
   std::string all;
   for (const auto& l : manifest["layers"]) {
     std::string d = l["digest"];
-    auto t = Exec({"tar", "--numeric-owner", "-tvzf", JoinPath(layout, "blobs/sha256/" + d.substr(7))});
+    auto t =
+        Exec({"tar", "--numeric-owner", "-tvzf", JoinPath(layout, "blobs/sha256/" + d.substr(7))});
     ASSERT_EQ(t.exit_code, 0) << t.err;
     all += t.out;
   }
@@ -106,8 +104,8 @@ TEST(DebianE2E, BaseImageAptUseraddChownUser) {
   EXPECT_EQ(entry("srv/app/data/state.txt"), "-rw-r--r-- 1001/1001");
   EXPECT_EQ(entry("srv/app/app.sh"), "-rwxr-x--- 1001/1001");
   EXPECT_EQ(entry("srv/app/greeting.txt"), "-rw-r--r-- 0/0");
-  auto cfg = read_json(JoinPath(layout, "blobs/sha256/" +
-                                        manifest["config"]["digest"].get<std::string>().substr(7)));
+  auto cfg = read_json(JoinPath(
+      layout, "blobs/sha256/" + manifest["config"]["digest"].get<std::string>().substr(7)));
   EXPECT_EQ(cfg["config"]["User"], "app");
   EXPECT_EQ(cfg["config"]["WorkingDir"], "/srv/app");
 

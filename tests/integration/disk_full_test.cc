@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/integration_testing.h"
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -26,17 +27,8 @@ using registry::testing::AuthMode;
 using registry::testing::HaveTool;
 using registry::testing::RunSkopeo;
 using registry::testing::TestRegistry;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string Busybox() {
-  for (const char* p : {"/usr/local/bin/busybox", "/bin/busybox", "/usr/bin/busybox"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
+using testing::Busybox;
+using testing::Env;
 
 // Incompressible bytes, so the layer is as big as the file.
 void WriteRandomFile(const std::string& path, size_t bytes) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/integration_testing.h"
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -21,17 +22,8 @@ namespace {
 using registry::testing::AuthMode;
 using registry::testing::HaveTool;
 using registry::testing::TestRegistry;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string Busybox() {
-  for (const char* p : {"/usr/local/bin/busybox", "/bin/busybox", "/usr/bin/busybox"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
+using testing::Busybox;
+using testing::Env;
 
 class DoctorTest : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/integration_testing.h"
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -22,11 +23,7 @@ namespace ocibuild {
 namespace {
 
 using registry::testing::HaveTool;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
+using testing::Env;
 
 ProcessResult Exec(const std::vector<std::string>& argv,
                    std::map<std::string, std::string> env = {}) {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/integration_testing.h"
 #include "tests/registry/registry_fixture.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -24,17 +25,8 @@ namespace ocibuild {
 namespace {
 
 using registry::testing::HaveTool;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string Busybox() {
-  for (const char* p : {"/usr/local/bin/busybox", "/bin/busybox", "/usr/bin/busybox"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
+using testing::Busybox;
+using testing::Env;
 
 class E2E : public ::testing::Test {
  protected:
