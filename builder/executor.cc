@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <set>
@@ -207,11 +208,16 @@ Status Executor::BuildStages() {
     cv.wait(lock);
   }
   if (failure && running > 0) {
-    // The first failure cancels the rest: no new steps, and running RUN steps are stopped.
+    // The first failure cancels the rest: no new steps, and running RUN steps are stopped. A
+    // stage may be between its cancellation check and starting its step's processes, so the
+    // kill repeats until every stage has returned.
     cancelled_ = true;
-    lock.unlock();
-    KillDescendants();
-    lock.lock();
+    while (running > 0) {
+      lock.unlock();
+      KillDescendants();
+      lock.lock();
+      cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; });
+    }
   }
   cv.wait(lock, [&] { return running == 0; });
   lock.unlock();

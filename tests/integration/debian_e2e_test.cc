@@ -110,7 +110,9 @@ TEST(DebianE2E, BaseImageAptUseraddChownUser) {
   EXPECT_EQ(cfg["config"]["WorkingDir"], "/srv/app");
 
   // The pushed image is what the layout holds.
-  auto s = Exec({"skopeo", "inspect", "--tls-verify=false", "docker://" + app_ref});
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(tmp->path(), "auth.json"), "{}\n", 0600).ok());
+  auto s = Exec({"skopeo", "inspect", "--authfile", JoinPath(tmp->path(), "auth.json"),
+                 "--tls-verify=false", "docker://" + app_ref});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   EXPECT_NE(s.out.find(md), std::string::npos);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -346,7 +347,19 @@ Status WriteOciLayoutIndex(const std::string& dir, const oci::Descriptor& root,
 Result<std::string> RunSkopeo(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"skopeo", "--insecure-policy"};
   argv.insert(argv.end(), args.begin(), args.end());
-  OCIB_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv));
+  // An empty auth file unless the caller chose one: skopeo's default,
+  // /run/containers/<uid>/auth.json, may sit in a root-only directory (made by buildah or podman
+  // run as root), which an unprivileged test user cannot read.
+  SpawnOptions o;
+  if (!std::getenv("REGISTRY_AUTH_FILE")) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string auth =
+        JoinPath(tmp && *tmp ? tmp : "/tmp",
+                 "ocibuild-test-skopeo-auth-" + std::to_string(::getuid()) + ".json");
+    OCIB_TRY(WriteFileAtomic(auth, "{}\n", 0600));
+    o.extra_env["REGISTRY_AUTH_FILE"] = auth;
+  }
+  OCIB_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, o));
   if (!r.success()) {
     std::vector<std::string> shown = argv;
     for (auto& a : shown)
