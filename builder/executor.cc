@@ -114,7 +114,7 @@ Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& contex
       cache_(cache),
       images_(images),
       progress_(progress),
-      ws_(store, cache, opts.work_dir, opts.no_cache) {
+      ws_(store, cache, opts.work_dir, opts.no_cache, opts.rootfs_cache, opts.rootfs_cache_save_bytes) {
   commit_.layer.compression = opts.compression;
   commit_.layer.level = opts.compression_level;
   commit_.layer.source_date_epoch = opts.source_date_epoch;

@@ -14,6 +14,7 @@
 #include "builder/image_source.h"
 #include "builder/layer_cache.h"
 #include "builder/progress.h"
+#include "builder/rootfs_cache.h"
 #include "builder/stage_state.h"
 #include "dockerfile-parser/plan.h"
 #include "oci/content_store.h"
@@ -36,6 +37,10 @@ struct ExecutorOptions {
   std::optional<int64_t> source_date_epoch;
   // Independent stages build at the same time, at most this many (0: one per CPU).
   int parallelism = 0;
+  // Unpacked trees kept between builds (null: none); a tree is saved after this many bytes of
+  // layers were unpacked or written on top of the last saved one.
+  RootfsCache* rootfs_cache = nullptr;
+  uint64_t rootfs_cache_save_bytes = 16u << 20;
 };
 
 struct BuiltImage {

@@ -296,6 +296,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   run.spec.stdout_fd = wr.get();
   run.spec.stderr_fd = wr.get();
   run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
+  if (!stage.shared_inodes.empty()) run.spec.shared_inodes = &stage.shared_inodes;
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
 
   // The pump stops when the step has ended and the pipe is drained, not at EOF: while stages

@@ -1,6 +1,7 @@
 #include "builder/stage_state.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "oci/diff.h"
 #include "oci/layer_applier.h"
@@ -58,15 +59,44 @@ Status StageWorkspace::Materialize(StageState& s) {
     s.snapshot.reset();
   }
   if (s.applied < s.layers.size() || !s.snapshot) {
-    for (; s.applied < s.layers.size(); ++s.applied) {
+    bool restored = false, from_nothing = s.applied == 0;
+    if (s.applied == 0 && !s.layers.empty() && rootfs_cache_ && rootfs_cache_->Claim(&s)) {
+      OCIB_ASSIGN_OR_RETURN(size_t k, rootfs_cache_->RestoreLongest(s.config.diff_ids, s.rootfs(),
+                                                                    *s.store, &s.shared_inodes));
+      s.applied = k;
+      restored = k > 0;
+    }
+    size_t unpacked = 0;
+    for (; s.applied < s.layers.size(); ++s.applied, ++unpacked) {
       const oci::Descriptor& d = s.layers[s.applied];
       OCIB_ASSIGN_OR_RETURN(UniqueFd fd, store_.Open(d.digest));
       auto st = oci::ApplyLayer(*s.root, *s.store, fd.get());
       if (!st.ok()) return st.error().Context("unpacking layer " + d.digest.str());
+      s.unsaved_bytes += static_cast<uint64_t>(d.size);
     }
-    OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store));
-    s.snapshot = std::move(snap);
+    // A tree unpacked from nothing is always worth keeping (a base image, say); one restored
+    // and topped up only when the top-up was large.
+    s.snapshot.reset();
+    return MaybeSave(s, from_nothing && !restored && unpacked > 0, restored);
   }
+  return Ok();
+}
+
+Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
+  if (rootfs_cache_ && rootfs_cache_->Owns(&s) && s.unsaved_bytes > 0 &&
+      (force || s.unsaved_bytes >= save_bytes_)) {
+    std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
+                                   s.config.diff_ids.begin() + static_cast<long>(s.applied));
+    OCIB_TRY(rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes));
+    s.unsaved_bytes = 0;
+    linked = true;
+  }
+  if (!linked && s.snapshot) return Ok();
+  // Files whose ctime is this recent would count as racy and be hashed by the snapshot.
+  if (linked) ::usleep(25'000);
+  size_t expect = s.snapshot ? s.snapshot->size() : 0;
+  OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store, expect));
+  s.snapshot = std::move(snap);
   return Ok();
 }
 
@@ -94,18 +124,17 @@ Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
   return true;
 }
 
-Status StageWorkspace::Commit(StageState& s, const std::string& key,
-                              const std::string& created_by, const CommitOptions& opts) {
+Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::string& created_by,
+                              const CommitOptions& opts) {
   oci::Snapshot after;
   OCIB_ASSIGN_OR_RETURN(std::vector<oci::LayerChange> changes,
                         oci::Diff(*s.snapshot, *s.root, *s.store, &after));
   CachedStep step;
   if (!changes.empty()) {
     OCIB_ASSIGN_OR_RETURN(std::unique_ptr<oci::BlobWriter> w, store_.NewWriter());
-    OCIB_ASSIGN_OR_RETURN(
-        oci::LayerResult lr,
-        oci::WriteLayer(*s.root, *s.store, std::move(changes), opts.layer,
-                        [&](std::string_view data) { return w->Write(data); }));
+    OCIB_ASSIGN_OR_RETURN(oci::LayerResult lr,
+                          oci::WriteLayer(*s.root, *s.store, std::move(changes), opts.layer,
+                                          [&](std::string_view data) { return w->Write(data); }));
     OCIB_ASSIGN_OR_RETURN(oci::Digest d, w->Commit(lr.digest, static_cast<int64_t>(lr.size)));
     oci::Descriptor desc;
     desc.media_type = opts.media_type.empty() ? lr.media_type : opts.media_type;
@@ -116,8 +145,10 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key,
     s.layers.push_back(desc);
     s.config.diff_ids.push_back(lr.diff_id);
     s.applied = s.layers.size();  // the rootfs already holds this layer
+    s.unsaved_bytes += static_cast<uint64_t>(desc.size);
   }
   s.snapshot = std::move(after);
+  OCIB_TRY(MaybeSave(s, false, false));
   AddHistory(s, created_by, !step.layer.has_value(), opts.created);
   s.cache_key = key;
   return cache_.Put(key, step);

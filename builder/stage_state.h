@@ -9,9 +9,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "builder/layer_cache.h"
+#include "builder/rootfs_cache.h"
 #include "builder/user_db.h"
 #include "dockerfile-parser/shell_lex.h"
 #include "oci/content_store.h"
@@ -38,6 +40,11 @@ struct StageState {
   std::unique_ptr<oci::MetaStore> store;
   std::optional<oci::RootDir> root;
   std::optional<oci::Snapshot> snapshot;  // the rootfs as of the last applied layer
+  // Bytes of layers unpacked or written since the rootfs was last restored from or saved to the
+  // RootfsCache: what a later build would have to unpack again.
+  uint64_t unsaved_bytes = 0;
+  // Inodes of the rootfs that the RootfsCache shares: RUN steps copy them up before writing.
+  std::unordered_set<uint64_t> shared_inodes;
   // Held while a finished stage is materialized for a later one (COPY --from, RUN --mount
   // from=): stages build concurrently, and several may read the same one.
   std::mutex mu;
@@ -59,8 +66,14 @@ struct CommitOptions {
 
 class StageWorkspace {
  public:
-  StageWorkspace(oci::ContentStore& store, LayerCache& cache, std::string work_root, bool no_cache)
-      : store_(store), cache_(cache), work_root_(std::move(work_root)), no_cache_(no_cache) {}
+  StageWorkspace(oci::ContentStore& store, LayerCache& cache, std::string work_root, bool no_cache,
+                 RootfsCache* rootfs_cache = nullptr, uint64_t save_bytes = 0)
+      : store_(store),
+        cache_(cache),
+        work_root_(std::move(work_root)),
+        no_cache_(no_cache),
+        rootfs_cache_(rootfs_cache),
+        save_bytes_(save_bytes) {}
 
   // Makes sure `s` has a rootfs holding all its layers, and a snapshot of it.
   Status Materialize(StageState& s);
@@ -81,10 +94,17 @@ class StageWorkspace {
   const std::string& work_root() const { return work_root_; }
 
  private:
+  // Saves the rootfs to the RootfsCache when `s` owns it and `force` or enough is unsaved. The
+  // snapshot is retaken when missing or when the tree was just `linked` (restored) or saved:
+  // linking moves every ctime.
+  Status MaybeSave(StageState& s, bool force, bool linked);
+
   oci::ContentStore& store_;
   LayerCache& cache_;
   std::string work_root_;
   bool no_cache_;
+  RootfsCache* rootfs_cache_;
+  uint64_t save_bytes_;
   std::atomic<int> next_dir_{0};
 };
 

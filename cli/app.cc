@@ -25,6 +25,7 @@
 #include "builder/progress.h"
 #include "builder/registry_cache.h"
 #include "builder/registry_source.h"
+#include "builder/rootfs_cache.h"
 #include "cli/doctor.h"
 #include "cli/state_root.h"
 #include "dockerfile-parser/plan.h"
@@ -320,6 +321,19 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   if (!cache_store.ok()) return fail(cache_store.error().Context("opening the cache " + *root));
   auto layer_cache = builder::LayerCache::Open(JoinPath(*root, "cache"));
   if (!layer_cache.ok()) return fail(layer_cache.error());
+  // Declared before the work directory: its trees share inodes with the cache, which must stay
+  // locked until they are gone.
+  std::unique_ptr<builder::RootfsCache> rootfs_cache;
+  std::string rootfs_cache_warning;
+  if (auto e = env.find("OCIBUILD_ROOTFS_CACHE");
+      !opts.no_cache && (e == env.end() || e->second != "0")) {
+    auto rc = builder::RootfsCache::Open(JoinPath(*root, "rootfs-cache"));
+    if (rc.ok()) {
+      rootfs_cache = std::move(*rc);
+    } else {
+      rootfs_cache_warning = "the unpacked-rootfs cache is not used: " + rc.error().message;
+    }
+  }
   if (Status st = MakeDirs(JoinPath(*root, "work"), 0700); !st.ok()) return fail(st.error());
   auto work = TempDir::Create("build-", JoinPath(*root, "work"));
   if (!work.ok()) return fail(work.error());
@@ -333,6 +347,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   auto progress = builder::MakeProgress(ProgressModeFor(opts, env, gha), 2);
   live_progress = progress.get();
   for (const auto& w : plan->warnings) progress->Warning(w);
+  if (!rootfs_cache_warning.empty()) progress->Warning(rootfs_cache_warning);
 
   // 3. Execute.
   registry::RegistryOptions ropts;
@@ -388,6 +403,13 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   }
   for (auto& kv : ActionsLabels(*plan, opts, gha, eo.source_date_epoch)) eo.labels.push_back(kv);
   eo.no_cache = opts.no_cache;
+  eo.rootfs_cache = rootfs_cache.get();
+  if (auto e = env.find("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"); e != env.end() && !e->second.empty()) {
+    if (e->second.find_first_not_of("0123456789") != std::string::npos)
+      return fail(
+          Error{"OCIBUILD_ROOTFS_CACHE_SAVE_BYTES=" + e->second + ": not a number of bytes"});
+    eo.rootfs_cache_save_bytes = std::stoull(e->second);
+  }
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;

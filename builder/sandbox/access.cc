@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "builder/sandbox/copy_up.h"
 #include "builder/sandbox/tracer.h"
 
 namespace ocibuild::sandbox {
@@ -119,6 +120,8 @@ Tracer::Resume Tracer::CheckedPathCall(Tracee& t, Regs& r, int dirfd_arg, int pa
       if (int rc = Permission(who_, MetaOf(st), mask); rc != 0) return Fail(r, rc);
     }
   }
+  if ((mask & kMayWrite) && InRootfs(host_buf_))
+    BreakSharedLink(host_buf_, *store_, false, opts_.shared_inodes);
   return Resume::kToExit;
 }
 
@@ -126,7 +129,7 @@ Tracer::Resume Tracer::TimesCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
                                  TimesArg kind, bool follow) {
   if (!checks_) {
     if (path_arg < 0 || Arg(r, path_arg) == 0) return Resume::kCont;  // futimens(fd, ...)
-    return PathCall(t, r, dirfd_arg, path_arg, follow);
+    return PathWriteCall(t, r, dirfd_arg, path_arg, follow);
   }
   // Which rule applies: "now" (owner or writer) or explicit times (owner only).
   bool explicit_times = false;
@@ -150,7 +153,7 @@ Tracer::Resume Tracer::TimesCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
     if (int deny = TimesCheck(who_, MetaOf(st), explicit_times); deny != 0) return Fail(r, deny);
   }
   if (path_arg < 0 || Arg(r, path_arg) == 0) return Resume::kCont;
-  return PathCall(t, r, dirfd_arg, path_arg, follow);
+  return PathWriteCall(t, r, dirfd_arg, path_arg, follow);
 }
 
 }  // namespace ocibuild::sandbox

@@ -148,6 +148,7 @@ void CloseOtherFds(std::vector<int> keep) {
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);
   TracerOptions topts;
+  topts.shared_inodes = spec.shared_inodes;
   topts.log_fd = spec.stderr_fd;
   topts.verbose = spec.verbose;
   topts.network = spec.network;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "builder/sandbox/path_resolver.h"
@@ -40,6 +41,9 @@ struct RunSpec {
   int stderr_fd = 2;
   // Log every refused or unknown syscall to stderr_fd (always on for unknown ones).
   bool verbose = false;
+  // Inodes of the rootfs that a cached unpacked tree shares (builder/rootfs_cache.h): a write
+  // to one goes to a private copy first. Null: none.
+  const std::unordered_set<uint64_t>* shared_inodes = nullptr;
 };
 
 struct RunResult {

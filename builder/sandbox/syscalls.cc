@@ -18,6 +18,7 @@
 #include <climits>
 #include <cstring>
 
+#include "builder/sandbox/copy_up.h"
 #include "builder/sandbox/exec_image.h"
 #include "builder/sandbox/tracer.h"
 
@@ -125,6 +126,13 @@ int Tracer::TranslateArg(Tracee& t, Regs& r, int dirfd_arg, int path_arg, bool f
 
 Tracer::Resume Tracer::PathCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, bool follow) {
   if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, follow); rc != 0) return Fail(r, rc);
+  return Resume::kToExit;
+}
+
+Tracer::Resume Tracer::PathWriteCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg, bool follow) {
+  if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, follow, &host_buf_); rc != 0)
+    return Fail(r, rc);
+  if (InRootfs(host_buf_)) BreakSharedLink(host_buf_, *store_, true, opts_.shared_inodes);
   return Resume::kToExit;
 }
 
@@ -248,6 +256,9 @@ Tracer::Resume Tracer::OpenCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
     }
     if (rc != 0) return Fail(r, rc);
   }
+  bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+  if (writes && !tmpfile && !(flags & O_PATH) && InRootfs(host_buf_))
+    BreakSharedLink(host_buf_, *store_, !(flags & O_TRUNC), opts_.shared_inodes);
   if (!creat && !tmpfile) return Resume::kToExit;
   uint32_t mode = mode_arg >= 0 ? static_cast<uint32_t>(Arg(r, mode_arg)) & 07777 : 0666;
   bool odd_mode = (mode & 0600) != 0600 || (mode & 07000);
@@ -572,6 +583,11 @@ Tracer::Resume Tracer::ChmodCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
   m.mode = (m.mode & S_IFMT) | (mode & 07777);
   bool faked_type = (m.mode & S_IFMT) != (st.st_mode & S_IFMT);
   uint32_t host_perm = faked_type ? HostPerm(mode, false) : HostPerm(mode, S_ISDIR(st.st_mode));
+  if ((st.st_mode & 07777) != host_perm && S_ISREG(st.st_mode) && st.st_nlink > 1 &&
+      InRootfs(host_buf_)) {
+    BreakSharedLink(host_buf_, *store_, true, opts_.shared_inodes);
+    if (::stat(host_buf_.c_str(), &st) != 0) return Fail(r, -errno);
+  }
   if ((st.st_mode & 07777) != host_perm && ::chmod(host_buf_.c_str(), host_perm) != 0)
     return Fail(r, -errno);
   st.st_mode = (st.st_mode & S_IFMT) | host_perm;
@@ -592,7 +608,7 @@ Tracer::Resume Tracer::XattrCall(Tracee& t, Regs& r, XattrOp op, int fd_arg, boo
   bool virt = op == XattrOp::kList || IsVirtualXattr(guest_buf_);
   if (!virt) {
     if (fd_arg >= 0) return Resume::kCont;
-    return PathCall(t, r, -1, 0, follow);
+    return op == XattrOp::kSet ? PathWriteCall(t, r, -1, 0, follow) : PathCall(t, r, -1, 0, follow);
   }
   std::string name = guest_buf_;
   struct stat st;

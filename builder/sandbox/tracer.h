@@ -62,6 +62,7 @@ struct TracerOptions {
   int log_fd = 2;
   bool verbose = false;
   bool network = true;  // false: only AF_UNIX/AF_NETLINK sockets
+  const std::unordered_set<uint64_t>* shared_inodes = nullptr;  // RunSpec::shared_inodes
 };
 
 class Tracer {
@@ -105,6 +106,8 @@ class Tracer {
   Resume Fail(sys::Regs& r, int neg_errno);
   Resume Return(sys::Regs& r, int64_t value);
   Resume PathCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow);
+  // PathCall for a call that changes the file in place (utimes, setxattr): copy-up first.
+  Resume PathWriteCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, bool follow);
   Resume StatCall(Tracee& t, sys::Regs& r, int dirfd_arg, int path_arg, int flags_arg, bool follow,
                   int buf_arg, bool statx);
   bool InRootfs(const std::string& host) const;

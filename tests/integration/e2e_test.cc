@@ -2,6 +2,7 @@
 // real validators (skopeo, umoci, tar, docker) and pushed to a real docker-registry. Runs as
 // root, again as an unprivileged user and again inside `docker run --user 1000 --cap-drop=ALL`;
 // tests that need a tool the environment lacks skip and say which.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -225,6 +226,72 @@ TEST_F(E2E, ChangedSourceRebuildsFromThatStepOnly) {
   auto m1 = LayoutManifest(Out("l1")), m2 = LayoutManifest(Out("l2"));
   EXPECT_EQ(m1["layers"][1], m2["layers"][1]);
   EXPECT_NE(m1["layers"][2], m2["layers"][2]);
+}
+
+// The unpacked-tree cache (OCIBUILD_ROOT/rootfs-cache): a rebuild restores the stage's tree
+// instead of unpacking it and gives the very image a --no-cache build gives; RUN steps that
+// write cached files in place write private copies, so the cached tree stays as it was.
+TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
+  std::string ctx = Context("testdata/e2e/rootfs-cache");
+  std::string cache = JoinPath(state_, "rootfs-cache");
+  auto entries = [&] {
+    std::vector<std::string> out;
+    UniqueFd fd(::open(cache.c_str(), O_PATH | O_DIRECTORY));
+    if (!fd) return out;
+    auto names = ReadDirNames(fd.get(), cache);
+    for (const auto& n : names.ok() ? *names : std::vector<std::string>{})
+      if (n != "lock") out.push_back(JoinPath(cache, n));
+    return out;
+  };
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  auto build = [&](const std::string& step, const std::string& out,
+                   std::vector<std::string> extra = {}) {
+    EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
+    std::vector<std::string> args = {"--build-arg", "WRITE=1", "--output",
+                                     "type=local,dest=" + Out(out), "--digest-file",
+                                     Out(out + ".digest")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(ctx);
+    auto r = Build(args, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto seen = ReadFile(Out(out + "/seen"));
+    return seen.ok() ? *seen : "(no /seen) " + r.err;
+  };
+  auto want = [](const std::string& step) {
+    return "/etc/a 644 18\n/etc/b 600 9\n/etc/c 644 9\n/etc/d 644 3\n/etc/b 1700000000\n"
+           "/etc/c 981173106\noriginal\nappended\n" +
+           step + "\n";
+  };
+  // busybox touch -d reads local time; the tests run with TZ unset (UTC).
+  env["TZ"] = "UTC";
+
+  // The first build unpacks the base stage's layers and keeps the tree.
+  EXPECT_EQ(build("1", "r1"), want("1"));
+  auto saved = entries();
+  ASSERT_EQ(saved.size(), 1u);
+  struct stat before;
+  ASSERT_EQ(::stat(saved[0].c_str(), &before), 0);
+  struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, saved[0].c_str(), old, 0), 0);
+
+  // The rebuild restores that same entry (the first RUN wrote copies, not the entry's files)
+  // and sees the base's files as they were.
+  EXPECT_EQ(build("2", "r2"), want("2"));
+  struct stat after;
+  ASSERT_EQ(::stat(saved[0].c_str(), &after), 0) << "the entry was dropped: a RUN wrote it";
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the entry was dropped and saved again";
+  EXPECT_GT(after.st_mtim.tv_sec, 1000000000) << "the entry was not restored";
+
+  // A restored tree diffs like an unpacked one: the same image as without any cache.
+  EXPECT_EQ(build("2", "r3", {"--no-cache"}), want("2"));
+  EXPECT_EQ(*ReadFile(Out("r2.digest")), *ReadFile(Out("r3.digest")));
+  // So does a tree saved after every step (saving links every file again).
+  env["OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"] = "1";
+  EXPECT_EQ(build("3", "r4"), want("3"));
+  EXPECT_GE(entries().size(), 2u);
+  env.erase("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES");
+  EXPECT_EQ(build("3", "r5", {"--no-cache"}), want("3"));
+  EXPECT_EQ(*ReadFile(Out("r4.digest")), *ReadFile(Out("r5.digest")));
 }
 
 TEST_F(E2E, WhiteoutsAndOpaqueDirectories) {

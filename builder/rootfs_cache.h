@@ -1,0 +1,71 @@
+// Unpacked rootfs trees kept between builds, so that a rebuild whose first changed step sits on
+// top of large cached layers (an apt-get install, a base image) does not unpack them again.
+//
+// ext4 (CI runners, most pods) has no reflinks, so an entry is a hardlink farm: directories are
+// real copies, every other node is a hardlink to the same inode as the work tree it came from or
+// is restored into. Sharing inodes is safe because the work tree is never written in place by
+// ocibuild itself (the layer applier and COPY unlink before they write), and dpkg, apt, sed -i
+// and friends replace files by rename. A RUN step that does write a shared file in place (an
+// `echo >> file`, a chmod) changes it in the entry too: each entry records the size, mtime and
+// host mode of every inode it holds, and a restore that finds one changed drops the entry and
+// unpacks instead. The cost of such a step is one cache entry, never a wrong image.
+//
+// Linking a file changes its ctime, which the snapshot differ compares. So only one work tree
+// at a time may share inodes with the cache: the cache is locked by one build (others build
+// without it) and claimed by one stage within that build; its snapshot is retaken after every
+// restore or save.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "oci/digest.h"
+#include "oci/metastore.h"
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace ocibuild::builder {
+
+class RootfsCache {
+ public:
+  // Opens (creating) the cache in `dir` and takes its lock without waiting: nullptr when another
+  // build holds it. Leftovers of interrupted saves go, and all but the `keep` most recently used
+  // entries are evicted (no tree shares their inodes at this point).
+  static Result<std::unique_ptr<RootfsCache>> Open(const std::string& dir, size_t keep = 4);
+
+  // The first stage to ask may share inodes with the cache; later askers build without it.
+  bool Claim(const void* owner);
+  bool Owns(const void* owner) const;
+
+  // Restores into the empty directory `rootfs` (its metadata into the empty `store`) the longest
+  // cached prefix of `diff_ids` that is intact. Returns how many layers the restored tree holds:
+  // 0 when there was none (the directory and store are then empty again).
+  // The inodes now shared with the cache are added to `shared`.
+  Result<size_t> RestoreLongest(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
+                                oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
+  // Records `rootfs` (holding exactly the layers `diff_ids`) as an entry; adds the inodes it now
+  // shares to `shared`.
+  Status Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
+              const oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  RootfsCache(std::string dir, UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
+  Result<bool> Restore(const std::string& entry, const std::string& rootfs, oci::MetaStore& store,
+                       std::unordered_set<uint64_t>* shared);
+
+  std::string dir_;
+  UniqueFd lock_;  // flock(LOCK_EX) for the life of the object
+  mutable std::mutex mu_;
+  const void* owner_ = nullptr;
+};
+
+// The entry name of a layer chain (hex SHA-256 of the diff_ids in order).
+std::string RootfsChainKey(const std::vector<oci::Digest>& diff_ids);
+
+}  // namespace ocibuild::builder

@@ -1,0 +1,205 @@
+#include "builder/rootfs_cache.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "util/fs.h"
+
+namespace ocibuild::builder {
+namespace {
+
+struct Node {
+  mode_t mode;
+  off_t size;
+  int64_t mtime;
+  std::string content;  // file contents or symlink target
+  bool operator==(const Node&) const = default;
+};
+
+// path -> what a reader of the tree sees (directory mtimes included).
+std::map<std::string, Node> Describe(const std::string& root) {
+  std::map<std::string, Node> out;
+  std::vector<std::string> todo{""};
+  while (!todo.empty()) {
+    std::string rel = todo.back();
+    todo.pop_back();
+    std::string p = JoinPath(root, rel);
+    UniqueFd fd(::open(p.c_str(), O_PATH | O_DIRECTORY));
+    EXPECT_TRUE(fd) << p;
+    auto names = ReadDirNames(fd.get(), p);
+    EXPECT_TRUE(names.ok());
+    for (const auto& n : *names) {
+      std::string r = rel.empty() ? n : rel + "/" + n;
+      std::string full = JoinPath(root, r);
+      struct stat st;
+      EXPECT_EQ(::lstat(full.c_str(), &st), 0);
+      Node node{st.st_mode, S_ISDIR(st.st_mode) ? 0 : st.st_size, st.st_mtim.tv_sec, ""};
+      if (S_ISREG(st.st_mode)) node.content = *ReadFile(full);
+      if (S_ISLNK(st.st_mode)) {
+        char buf[256];
+        ssize_t k = ::readlink(full.c_str(), buf, sizeof buf);
+        node.content.assign(buf, static_cast<size_t>(k));
+      }
+      if (S_ISDIR(st.st_mode)) todo.push_back(r);
+      out[r] = node;
+    }
+  }
+  return out;
+}
+
+ino_t Ino(const std::string& p) {
+  struct stat st {};
+  ::lstat(p.c_str(), &st);
+  return st.st_ino;
+}
+
+class RootfsCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("rootfs-cache-test-");
+    ASSERT_TRUE(d.ok());
+    tmp_.emplace(std::move(*d));
+    src_ = JoinPath(tmp_->path(), "src");
+    ASSERT_TRUE(MakeDirs(JoinPath(src_, "etc/ssl"), 0755).ok());
+    ASSERT_TRUE(MakeDirs(JoinPath(src_, "tmp"), 0755).ok());
+    ASSERT_TRUE(MakeDirs(JoinPath(src_, "root"), 0755).ok());
+    ASSERT_TRUE(WriteFile(JoinPath(src_, "etc/passwd"), "root:x:0:0::/root:/bin/sh\n").ok());
+    ASSERT_TRUE(WriteFile(JoinPath(src_, "etc/ssl/key"), "secret", 0600).ok());
+    ASSERT_EQ(::link(JoinPath(src_, "etc/passwd").c_str(), JoinPath(src_, "passwd-link").c_str()),
+              0);
+    ASSERT_EQ(::symlink("etc/passwd", JoinPath(src_, "sym").c_str()), 0);
+    ASSERT_EQ(::chmod(JoinPath(src_, "root").c_str(), 0700), 0);
+    struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, JoinPath(src_, "etc").c_str(), old, 0), 0);
+    // What the image says but the host cannot hold: a sticky world-writable dir, a foreign owner.
+    store_.Set(Ino(JoinPath(src_, "tmp")), oci::FileMeta{0, 0, S_IFDIR | 01777, 0, {}});
+    store_.Set(Ino(JoinPath(src_, "etc/ssl/key")), oci::FileMeta{101, 102, S_IFREG | 0600, 0, {}});
+    cache_dir_ = JoinPath(tmp_->path(), "cache");
+  }
+
+  std::string NewDir(const std::string& name) {
+    std::string d = JoinPath(tmp_->path(), name);
+    EXPECT_TRUE(MakeDirs(d, 0755).ok());
+    return d;
+  }
+
+  std::optional<TempDir> tmp_;
+  std::string src_, cache_dir_;
+  oci::MetaStore store_;
+  std::vector<oci::Digest> chain_{oci::Digest::OfBytes("layer-1"), oci::Digest::OfBytes("layer-2"),
+                                  oci::Digest::OfBytes("layer-3")};
+};
+
+TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
+  auto cache = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(cache.ok()) << cache.error().message;
+  ASSERT_TRUE(*cache);
+  std::vector<oci::Digest> two(chain_.begin(), chain_.begin() + 2);
+  ASSERT_TRUE((*cache)->Save(two, src_, store_, nullptr).ok());
+
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  std::unordered_set<uint64_t> shared;
+  auto k = (*cache)->RestoreLongest(chain_, dst, got, &shared);
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(*k, 2u);
+  EXPECT_EQ(Describe(dst), Describe(src_));
+  // Files are the same inodes (no data copied); the image's hardlink stays one inode.
+  EXPECT_EQ(Ino(JoinPath(dst, "etc/passwd")), Ino(JoinPath(src_, "etc/passwd")));
+  EXPECT_EQ(Ino(JoinPath(dst, "passwd-link")), Ino(JoinPath(dst, "etc/passwd")));
+  // The sandbox learns which inodes to copy up before a write: files, not directories.
+  EXPECT_TRUE(shared.count(Ino(JoinPath(dst, "etc/passwd"))));
+  EXPECT_TRUE(shared.count(Ino(JoinPath(dst, "sym"))));
+  EXPECT_FALSE(shared.count(Ino(JoinPath(dst, "etc"))));
+  // Store entries follow: the file's by inode, the directory's to its new inode.
+  ASSERT_NE(got.Find(Ino(JoinPath(dst, "etc/ssl/key"))), nullptr);
+  EXPECT_EQ(got.Find(Ino(JoinPath(dst, "etc/ssl/key")))->uid, 101u);
+  EXPECT_NE(Ino(JoinPath(dst, "tmp")), Ino(JoinPath(src_, "tmp")));
+  ASSERT_NE(got.Find(Ino(JoinPath(dst, "tmp"))), nullptr);
+  EXPECT_EQ(got.Find(Ino(JoinPath(dst, "tmp")))->mode, static_cast<uint32_t>(S_IFDIR | 01777));
+
+  // No entry for a different chain.
+  std::string other = NewDir("other");
+  oci::MetaStore none;
+  auto k2 = (*cache)->RestoreLongest({oci::Digest::OfBytes("elsewhere")}, other, none, nullptr);
+  ASSERT_TRUE(k2.ok());
+  EXPECT_EQ(*k2, 0u);
+}
+
+TEST_F(RootfsCacheTest, AnEntryWrittenInPlaceIsDroppedNotRestored) {
+  auto cache = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(cache.ok() && *cache);
+  std::vector<oci::Digest> one(chain_.begin(), chain_.begin() + 1);
+  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  ASSERT_EQ(*(*cache)->RestoreLongest(one, dst, got, nullptr), 1u);
+
+  // A RUN step appending to a shared file changes the entry's inode as well.
+  {
+    UniqueFd fd(::open(JoinPath(dst, "etc/passwd").c_str(), O_WRONLY | O_APPEND));
+    ASSERT_TRUE(fd);
+    ASSERT_TRUE(WriteAll(fd.get(), "app:x:1000:1000::/home/app:/bin/sh\n", "passwd").ok());
+  }
+  std::string again = NewDir("again");
+  oci::MetaStore got2;
+  auto k = (*cache)->RestoreLongest(one, again, got2, nullptr);
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(*k, 0u);
+  EXPECT_TRUE(Describe(again).empty());
+  EXPECT_EQ(got2.size(), 0u);
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
+
+  // A chmod on disk is caught the same way.
+  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  ASSERT_EQ(::chmod(JoinPath(src_, "etc/ssl/key").c_str(), 0644), 0);
+  std::string third = NewDir("third");
+  oci::MetaStore got3;
+  EXPECT_EQ(*(*cache)->RestoreLongest(one, third, got3, nullptr), 0u);
+}
+
+TEST_F(RootfsCacheTest, OneBuildAtATimeAndOneStageWithinIt) {
+  auto first = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(first.ok() && *first);
+  auto second = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second) << "a second build must not share inodes with the first one's trees";
+  int a, b;
+  EXPECT_TRUE((*first)->Claim(&a));
+  EXPECT_FALSE((*first)->Claim(&b));
+  EXPECT_TRUE((*first)->Owns(&a));
+  EXPECT_FALSE((*first)->Owns(&b));
+  first->reset();
+  auto third = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(*third);
+}
+
+TEST_F(RootfsCacheTest, KeepsTheMostRecentlyUsedEntries) {
+  {
+    auto cache = RootfsCache::Open(cache_dir_, 2);
+    ASSERT_TRUE(cache.ok() && *cache);
+    for (size_t k = 1; k <= 3; ++k) {
+      std::vector<oci::Digest> prefix(chain_.begin(), chain_.begin() + static_cast<long>(k));
+      ASSERT_TRUE((*cache)->Save(prefix, src_, store_, nullptr).ok());
+      std::string entry = JoinPath(cache_dir_, RootfsChainKey(prefix));
+      struct timespec t[2] = {{static_cast<time_t>(2000000 + k), 0},
+                              {static_cast<time_t>(2000000 + k), 0}};
+      ASSERT_EQ(::utimensat(AT_FDCWD, entry.c_str(), t, 0), 0);
+    }
+    ASSERT_TRUE(MakeDirs(JoinPath(cache_dir_, "tmp-interrupted/tree")).ok());
+  }
+  auto reopened = RootfsCache::Open(cache_dir_, 2);
+  ASSERT_TRUE(reopened.ok() && *reopened);
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey({chain_[0]}))));
+  EXPECT_TRUE(PathExists(JoinPath(cache_dir_, RootfsChainKey({chain_[0], chain_[1]}))));
+  EXPECT_TRUE(PathExists(JoinPath(cache_dir_, RootfsChainKey(chain_))));
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, "tmp-interrupted")));
+}
+
+}  // namespace
+}  // namespace ocibuild::builder

@@ -1,0 +1,97 @@
+#include "builder/sandbox/copy_up.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "util/fd.h"
+
+namespace ocibuild::sandbox {
+namespace {
+
+bool CopyContent(int from, int to, off_t size) {
+  off_t done = 0;
+  while (done < size) {
+    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, static_cast<size_t>(size - done), 0);
+    if (n > 0) {
+      done += n;
+      continue;
+    }
+    if (n == 0) return true;  // shorter than stat said
+    if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return false;
+    char buf[65536];
+    for (;;) {
+      ssize_t r = ::read(from, buf, sizeof buf);
+      if (r < 0) return false;
+      if (r == 0) return true;
+      for (ssize_t w = 0; w < r;) {
+        ssize_t k = ::write(to, buf + w, static_cast<size_t>(r - w));
+        if (k < 0) return false;
+        w += k;
+      }
+    }
+  }
+  return true;
+}
+
+void CopyXattrs(int from, int to) {
+  char names[4096];
+  ssize_t n = ::flistxattr(from, names, sizeof names);
+  for (ssize_t off = 0; n > 0 && off < n;
+       off += static_cast<ssize_t>(std::strlen(names + off)) + 1) {
+    char value[4096];
+    ssize_t v = ::fgetxattr(from, names + off, value, sizeof value);
+    if (v >= 0) ::fsetxattr(to, names + off, value, static_cast<size_t>(v), 0);
+  }
+}
+
+}  // namespace
+
+void BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
+                     const std::unordered_set<uint64_t>* shared) {
+  if (!shared || shared->empty()) return;
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink < 2 ||
+      !shared->count(st.st_ino))
+    return;
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return;
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return;
+  struct stat dst_before;
+  if (::fstat(dfd.get(), &dst_before) != 0) return;
+  UniqueFd src(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!src) return;
+  char tmp[64];
+  UniqueFd out;
+  for (int i = 0; i < 100 && !out; ++i) {
+    snprintf(tmp, sizeof tmp, ".ocibuild-copy-up-%d-%d", static_cast<int>(::getpid()), i);
+    out.reset(::openat(dfd.get(), tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!out && errno != EEXIST) return;
+  }
+  if (!out) return;
+  bool ok = !keep_content || CopyContent(src.get(), out.get(), st.st_size);
+  if (ok) {
+    CopyXattrs(src.get(), out.get());
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ok = ::fchmod(out.get(), st.st_mode & 07777) == 0 && ::futimens(out.get(), times) == 0;
+  }
+  struct stat copy;
+  ok = ok && ::fstat(out.get(), &copy) == 0 &&
+       ::renameat(dfd.get(), tmp, dfd.get(), path.c_str() + slash + 1) == 0;
+  if (!ok) {
+    ::unlinkat(dfd.get(), tmp, 0);
+    return;
+  }
+  if (const oci::FileMeta* m = store.Find(st.st_ino)) store.Set(copy.st_ino, *m);
+  // The directory's own times stay: with or without the copy, a layer records the same parent.
+  struct timespec dir_times[2] = {{0, UTIME_OMIT}, dst_before.st_mtim};
+  ::futimens(dfd.get(), dir_times);
+}
+
+}  // namespace ocibuild::sandbox
