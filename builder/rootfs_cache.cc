@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,14 +114,7 @@ class Farm {
 
   // After a directory's children exist: its xattrs, store entry, mode and times.
   Status FinishDir(int sfd, int dfd, const struct stat& sst, const std::string& shown) {
-    char names[4096];
-    ssize_t n = ::flistxattr(sfd, names, sizeof names);
-    for (ssize_t off = 0; n > 0 && off < n;
-         off += static_cast<ssize_t>(std::strlen(names + off)) + 1) {
-      char value[4096];
-      ssize_t v = ::fgetxattr(sfd, names + off, value, sizeof value);
-      if (v >= 0) ::fsetxattr(dfd, names + off, value, static_cast<size_t>(v), 0);
-    }
+    CopyXattrs(sfd, dfd);
     struct stat dst;
     if (::fstat(dfd, &dst) != 0) return SysError("stat", shown);
     if (const oci::FileMeta* m = from_.Find(sst.st_ino)) to_.Set(dst.st_ino, *m);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <map>
@@ -73,6 +74,7 @@ class RootfsCacheTest : public ::testing::Test {
               0);
     ASSERT_EQ(::symlink("etc/passwd", JoinPath(src_, "sym").c_str()), 0);
     ASSERT_EQ(::chmod(JoinPath(src_, "root").c_str(), 0700), 0);
+    xattrs_ = ::setxattr(JoinPath(src_, "etc").c_str(), "user.ocibuild-test", "v1", 2, 0) == 0;
     struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
     ASSERT_EQ(::utimensat(AT_FDCWD, JoinPath(src_, "etc").c_str(), old, 0), 0);
     // What the image says but the host cannot hold: a sticky world-writable dir, a foreign owner.
@@ -89,6 +91,7 @@ class RootfsCacheTest : public ::testing::Test {
 
   std::optional<TempDir> tmp_;
   std::string src_, cache_dir_;
+  bool xattrs_ = false;  // the filesystem holds user.* xattrs
   oci::MetaStore store_;
   std::vector<oci::Digest> chain_{oci::Digest::OfBytes("layer-1"), oci::Digest::OfBytes("layer-2"),
                                   oci::Digest::OfBytes("layer-3")};
@@ -115,6 +118,11 @@ TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
   EXPECT_TRUE(shared.count(Ino(JoinPath(dst, "etc/passwd"))));
   EXPECT_TRUE(shared.count(Ino(JoinPath(dst, "sym"))));
   EXPECT_FALSE(shared.count(Ino(JoinPath(dst, "etc"))));
+  if (xattrs_) {
+    char v[8] = {};
+    EXPECT_EQ(::getxattr(JoinPath(dst, "etc").c_str(), "user.ocibuild-test", v, sizeof v), 2);
+    EXPECT_STREQ(v, "v1");
+  }
   // Store entries follow: the file's by inode, the directory's to its new inode.
   ASSERT_NE(got.Find(Ino(JoinPath(dst, "etc/ssl/key"))), nullptr);
   EXPECT_EQ(got.Find(Ino(JoinPath(dst, "etc/ssl/key")))->uid, 101u);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -117,8 +118,7 @@ static Status RemoveAllAt(int parent, const std::string& name, const std::string
       return SysError("rmdir", shown);
     return Ok();
   }
-  if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT)
-    return SysError("unlink", shown);
+  if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT) return SysError("unlink", shown);
   return Ok();
 }
 
@@ -142,7 +142,20 @@ Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& sho
   return names;
 }
 
-Status RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, path, path); }
+Status RemoveAll(const std::string& path) {
+  return RemoveAllAt(AT_FDCWD, path, path);
+}
+
+void CopyXattrs(int from_fd, int to_fd) {
+  char names[4096];
+  ssize_t n = ::flistxattr(from_fd, names, sizeof names);
+  for (ssize_t off = 0; n > 0 && off < n;
+       off += static_cast<ssize_t>(std::strlen(names + off)) + 1) {
+    char value[4096];
+    ssize_t v = ::fgetxattr(from_fd, names + off, value, sizeof value);
+    if (v >= 0) ::fsetxattr(to_fd, names + off, value, static_cast<size_t>(v), 0);
+  }
+}
 
 std::string JoinPath(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);

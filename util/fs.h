@@ -25,6 +25,9 @@ bool PathExists(const std::string& path);
 // *at() calls. `shown` names the directory in errors.
 Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& shown);
 Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
+// Copies the extended attributes of one open file to another, best effort: the ones the
+// caller may not set (security.*, trusted.* unprivileged) or that exceed 4 KiB are skipped.
+void CopyXattrs(int from_fd, int to_fd);
 Status WriteAll(int fd, std::string_view data, const std::string& what);
 // Joins two paths with exactly one '/'.
 std::string JoinPath(std::string_view a, std::string_view b);

@@ -2,13 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 
 #include "util/fd.h"
+#include "util/fs.h"
 
 namespace ocibuild::sandbox {
 namespace {
@@ -36,17 +35,6 @@ bool CopyContent(int from, int to, off_t size) {
     }
   }
   return true;
-}
-
-void CopyXattrs(int from, int to) {
-  char names[4096];
-  ssize_t n = ::flistxattr(from, names, sizeof names);
-  for (ssize_t off = 0; n > 0 && off < n;
-       off += static_cast<ssize_t>(std::strlen(names + off)) + 1) {
-    char value[4096];
-    ssize_t v = ::fgetxattr(from, names + off, value, sizeof value);
-    if (v >= 0) ::fsetxattr(to, names + off, value, static_cast<size_t>(v), 0);
-  }
 }
 
 }  // namespace
