@@ -87,7 +87,9 @@ Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
       (force || s.unsaved_bytes >= save_bytes_)) {
     std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                    s.config.diff_ids.begin() + static_cast<long>(s.applied));
-    OCIB_TRY(rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes));
+    // A failed save (a full disk, the link limit) costs the entry, not the build; what it
+    // linked before failing moved ctimes all the same.
+    (void)rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes);
     s.unsaved_bytes = 0;
     linked = true;
   }
