@@ -39,30 +39,30 @@ bool CopyContent(int from, int to, off_t size) {
 
 }  // namespace
 
-void BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
+bool BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
                      const std::unordered_set<uint64_t>* shared) {
-  if (!shared || shared->empty()) return;
+  if (!shared || shared->empty()) return false;
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink < 2 ||
       !shared->count(st.st_ino))
-    return;
+    return false;
   size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return;
+  if (slash == std::string::npos) return false;
   std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd) return;
+  if (!dfd) return false;
   struct stat dst_before;
-  if (::fstat(dfd.get(), &dst_before) != 0) return;
+  if (::fstat(dfd.get(), &dst_before) != 0) return false;
   UniqueFd src(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!src) return;
+  if (!src) return false;
   char tmp[64];
   UniqueFd out;
   for (int i = 0; i < 100 && !out; ++i) {
     snprintf(tmp, sizeof tmp, ".ocibuild-copy-up-%d-%d", static_cast<int>(::getpid()), i);
     out.reset(::openat(dfd.get(), tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!out && errno != EEXIST) return;
+    if (!out && errno != EEXIST) return false;
   }
-  if (!out) return;
+  if (!out) return false;
   bool ok = !keep_content || CopyContent(src.get(), out.get(), st.st_size);
   if (ok) {
     CopyXattrs(src.get(), out.get());
@@ -74,12 +74,13 @@ void BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_c
        ::renameat(dfd.get(), tmp, dfd.get(), path.c_str() + slash + 1) == 0;
   if (!ok) {
     ::unlinkat(dfd.get(), tmp, 0);
-    return;
+    return false;
   }
   if (const oci::FileMeta* m = store.Find(st.st_ino)) store.Set(copy.st_ino, *m);
   // The directory's own times stay: with or without the copy, a layer records the same parent.
   struct timespec dir_times[2] = {{0, UTIME_OMIT}, dst_before.st_mtim};
   ::futimens(dfd.get(), dir_times);
+  return true;
 }
 
 }  // namespace ocibuild::sandbox

@@ -15,10 +15,10 @@ namespace ocibuild::sandbox {
 
 // Replaces `path` (a host path inside the rootfs) by a copy when it is a regular file whose
 // inode is in `shared`; with `keep_content` false (an O_TRUNC open, truncate) the copy starts
-// empty.
+// empty. True when the file was replaced.
 // Best effort: when the copy cannot be made the write goes in place, which a cached tree
 // detects (it records the size, mtime and mode of every file it shares).
-void BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
+bool BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
                      const std::unordered_set<uint64_t>* shared);
 
 }  // namespace ocibuild::sandbox

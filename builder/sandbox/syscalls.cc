@@ -583,11 +583,11 @@ Tracer::Resume Tracer::ChmodCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg
   m.mode = (m.mode & S_IFMT) | (mode & 07777);
   bool faked_type = (m.mode & S_IFMT) != (st.st_mode & S_IFMT);
   uint32_t host_perm = faked_type ? HostPerm(mode, false) : HostPerm(mode, S_ISDIR(st.st_mode));
-  if ((st.st_mode & 07777) != host_perm && S_ISREG(st.st_mode) && st.st_nlink > 1 &&
-      InRootfs(host_buf_)) {
-    BreakSharedLink(host_buf_, *store_, true, opts_.shared_inodes);
-    if (::stat(host_buf_.c_str(), &st) != 0) return Fail(r, -errno);
-  }
+  // The chmod below reaches the disk: a cached tree's file is copied up first (a new inode).
+  if ((st.st_mode & 07777) != host_perm && InRootfs(host_buf_) &&
+      BreakSharedLink(host_buf_, *store_, true, opts_.shared_inodes) &&
+      ::stat(host_buf_.c_str(), &st) != 0)
+    return Fail(r, -errno);
   if ((st.st_mode & 07777) != host_perm && ::chmod(host_buf_.c_str(), host_perm) != 0)
     return Fail(r, -errno);
   st.st_mode = (st.st_mode & S_IFMT) | host_perm;
