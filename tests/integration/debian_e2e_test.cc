@@ -20,14 +20,7 @@ namespace ocibuild {
 namespace {
 
 using testing::Env;
-ProcessResult Exec(const std::vector<std::string>& argv,
-                   std::map<std::string, std::string> env = {}) {
-  SpawnOptions o;
-  o.extra_env = std::move(env);
-  auto r = RunProcess(argv, o);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : ProcessResult{};
-}
+using testing::Exec;
 
 TEST(DebianE2E, BaseImageAptUseraddChownUser) {
   std::string missing = registry::testing::MissingTools({"docker-registry", "skopeo", "tar", "cp"});

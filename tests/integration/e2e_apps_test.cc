@@ -24,15 +24,7 @@ namespace {
 
 using registry::testing::HaveTool;
 using testing::Env;
-
-ProcessResult Exec(const std::vector<std::string>& argv,
-                   std::map<std::string, std::string> env = {}) {
-  SpawnOptions o;
-  o.extra_env = std::move(env);
-  auto r = RunProcess(argv, o);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : ProcessResult{};
-}
+using testing::Exec;
 
 nlohmann::json ReadJson(const std::string& path) {
   auto t = ReadFile(path);
