@@ -55,7 +55,7 @@ for i in $(seq "$runs"); do
   d=$work/ocib-$i; mkdir "$d"; chown "$user:" "$d"
   runuser -u "$user" -- "$tool" --extract "$base" "$d/root"
   t0=$(now)
-  runuser -u "$user" -- env SANDBOX_RUN_STATS=1 "$tool" "$d/root" -- /bin/bash -c "$step" 2>"$work/stats"
+  runuser -u "$user" -- ${BENCH_SANDBOX_WRAP:-} env SANDBOX_RUN_STATS=1 "$tool" "$d/root" -- /bin/bash -c "$step" 2>"$work/stats"
   times[ocibuild]+="$(echo "$(now) - $t0" | bc) "
   rm -rf "$work"/native-$i "$work"/proot-$i "$d"
 done

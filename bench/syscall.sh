@@ -62,6 +62,6 @@ for i in $(seq "$runs"); do
     if [ $w = find ]; then name=syscall-find-stat; cmd=$find_cmd; else name=syscall-make-c-files; cmd=$make_cmd; fi
     bench_time "$name" native 1 chroot "$nat" /bin/sh -c "$cmd" || true
     have proot && { bench_time "$name" proot 1 proot -0 -r "$nat" -w / /bin/sh -c "$cmd" || true; }
-    bench_time "$name" ocibuild 1 runuser -u "$user" -- "$tool" "$own" -- /bin/sh -c "$cmd" || true
+    bench_time "$name" ocibuild 1 runuser -u "$user" -- ${BENCH_SANDBOX_WRAP:-} "$tool" "$own" -- /bin/sh -c "$cmd" || true
   done
 done

@@ -8,12 +8,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
 #include "builder/sandbox/tracer.h"
+#include "util/sys/affinity.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -201,10 +203,44 @@ Tracer::Resume Tracer::Dispatch(Tracee& t, Regs& r) {
     }
     case SYS_unshare:
       return Arg(r, 0) == 0 ? Return(r, 0) : Fail(r, -EPERM);
+    case SYS_sched_getaffinity:
+      return AffinityCall(t, r, false);
+    case SYS_sched_setaffinity:
+      return AffinityCall(t, r, true);
     default:
       break;
   }
   return IdentityCall(t, r, nr);
+}
+
+Tracer::Resume Tracer::AffinityCall(Tracee& t, Regs& r, bool set) {
+  pid_t target = Arg(r, 0) == 0 ? t.tid : static_cast<pid_t>(Arg(r, 0));
+  Tracee* who = Find(target);
+  if (!packing_.active() || !who) return Resume::kCont;  // the kernel's answer is the truth
+  size_t len = Arg(r, 1);
+  // The kernel refuses lengths that are not whole longs; beyond 8192 CPUs nothing is read.
+  if (len % sizeof(long) != 0) return Fail(r, -EINVAL);
+  std::vector<uint8_t> buf(std::min<size_t>(len, 1024));
+  if (set) {
+    if (!buf.empty() && !sys::ReadMem(t.tid, Arg(r, 2), buf.data(), buf.size()).ok())
+      return Fail(r, -EFAULT);
+    // The real call validates the mask and clips it to the allowed CPUs; reading it back
+    // gives what the guest will see, then the packing (if on) takes the thread back.
+    if (int rc = sys::SetAffinity(target, buf.data(), buf.size()); rc < 0) return Fail(r, rc);
+    who->cpu_mask.assign(packing_.original().size(), 0);
+    long n = sys::GetAffinity(target, who->cpu_mask.data(), who->cpu_mask.size());
+    if (n < 0) who->cpu_mask.clear();
+    packing_.Apply(target, who->cpu_mask);
+    return Return(r, 0);
+  }
+  long n = sys::GetAffinity(target, buf.data(), buf.size());  // the kernel's size and errors
+  if (n < 0) return Fail(r, static_cast<int>(n));
+  const std::vector<uint8_t>& mask = who->cpu_mask.empty() ? packing_.original() : who->cpu_mask;
+  std::fill(buf.begin(), buf.begin() + n, 0);
+  std::copy_n(mask.begin(), std::min<size_t>(mask.size(), static_cast<size_t>(n)), buf.begin());
+  if (!sys::WriteMem(t.tid, Arg(r, 2), buf.data(), static_cast<size_t>(n)).ok())
+    return Fail(r, -EFAULT);
+  return Return(r, n);
 }
 
 Tracer::Resume Tracer::IdentityCall(Tracee& t, Regs& r, long nr) {
@@ -361,7 +397,7 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
       if (int rc = GuestBase(t, dirfd, &base); rc != 0) return Fail(r, rc);
     }
     if (given.empty()) return Fail(r, -ENOENT);
-    Status st = resolver_.Resolve(given, base, true, &prog_host, &prog_guest, Search());
+    Status st = resolver_.Resolve(given, base, true, &prog_host, &prog_guest, Search(), &dirs_);
     if (!st.ok()) return Fail(r, -(st.error().sys_errno ? st.error().sys_errno : ENOENT));
   }
   // The argv as a list of either existing tracee strings (pointer) or new strings.
@@ -402,14 +438,14 @@ Tracer::Resume Tracer::ExecCall(Tracee& t, Regs& r, int dirfd_arg, int path_arg,
       given = img->interp;
       std::string base;
       if (given[0] != '/' && GuestBase(t, AT_FDCWD, &base) != 0) return Fail(r, -ENOENT);
-      Status s2 = resolver_.Resolve(given, base, true, &exec_host, &final_guest, Search());
+      Status s2 = resolver_.Resolve(given, base, true, &exec_host, &final_guest, Search(), &dirs_);
       if (!s2.ok()) return Fail(r, -ENOENT);
       continue;
     }
     if (img->kind == ExecImage::Kind::kDynamicElf) {
       // The kernel would load PT_INTERP from the host: run the guest's loader explicitly.
       std::string interp_host;
-      Status s2 = resolver_.Resolve(img->interp, "", true, &interp_host, nullptr, Search());
+      Status s2 = resolver_.Resolve(img->interp, "", true, &interp_host, nullptr, Search(), &dirs_);
       struct stat ist;
       if (!s2.ok() || ::stat(interp_host.c_str(), &ist) != 0) return Fail(r, -ENOENT);
       if (int rc = Permission(who_, MetaOf(ist), kMayExec); rc != 0) return Fail(r, rc);

@@ -65,7 +65,7 @@ const PathMapping* PathResolver::MappingFor(std::string_view guest) const {
 
 Status PathResolver::Resolve(std::string_view path, std::string_view base, bool follow_final,
                              std::string* host, std::string* guest_out,
-                             const SearchPolicy* search) const {
+                             const SearchPolicy* search, DirCache* dirs) const {
   // `todo` holds the components still to walk; symlink targets are spliced in front of it.
   std::string todo(path);
   std::string guest;  // resolved so far, "" meaning "/"
@@ -134,6 +134,10 @@ Status PathResolver::Resolve(std::string_view path, std::string_view base, bool 
       guest.swap(candidate);
       break;
     }
+    if (dirs && !search && dirs->Has(candidate)) {
+      guest.swap(candidate);
+      continue;
+    }
     std::string hostpath = rootfs_ + candidate;
     struct stat st;
     if (::lstat(hostpath.c_str(), &st) != 0) {
@@ -172,6 +176,7 @@ Status PathResolver::Resolve(std::string_view path, std::string_view base, bool 
       guest.append(todo, pos, std::string::npos);
       break;
     }
+    if (dirs && S_ISDIR(st.st_mode)) dirs->Add(candidate);
     guest.swap(candidate);
     dir_st = st;
     dir_known = true;

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "util/result.h"
@@ -34,6 +35,24 @@ class SearchPolicy {
   ~SearchPolicy() = default;
 };
 
+// Resolved guest paths known to be real directories (not symlinks), so that walking through them
+// again needs no lstat: compilers resolve the same include directories hundreds of times. Only
+// a rename or an rmdir can make an entry wrong, and the tracer sees both and clears the cache
+// after each.
+class DirCache {
+ public:
+  bool Has(const std::string& guest) const { return dirs_.count(guest) != 0; }
+  void Add(const std::string& guest) {
+    if (dirs_.size() >= kMaxEntries) dirs_.clear();
+    dirs_.insert(guest);
+  }
+  void Clear() { dirs_.clear(); }
+
+ private:
+  static constexpr size_t kMaxEntries = 8192;
+  std::unordered_set<std::string> dirs_;
+};
+
 class PathResolver {
  public:
   // `rootfs` must be an absolute, symlink-free path (see Create).
@@ -45,8 +64,10 @@ class PathResolver {
   // to *guest (if non-null). Errors carry ELOOP/ENAMETOOLONG (or what `search` returns); a
   // missing component is not an error: the rest is appended unresolved and the kernel reports
   // ENOENT/ENOTDIR itself. Directories below a mapping are the host kernel's to check.
+  // `dirs` (optional) is consulted and filled; it is not used while a search policy applies.
   Status Resolve(std::string_view path, std::string_view base, bool follow_final, std::string* host,
-                 std::string* guest = nullptr, const SearchPolicy* search = nullptr) const;
+                 std::string* guest = nullptr, const SearchPolicy* search = nullptr,
+                 DirCache* dirs = nullptr) const;
 
   // Host path -> guest path; false when the host path is outside the rootfs and every mapping.
   bool ToGuest(std::string_view host, std::string* guest) const;

@@ -100,3 +100,34 @@ TEST_F(PathResolverTest, LongPathIsEnametoolong) {
 
 }  // namespace
 }  // namespace ocibuild::sandbox
+
+namespace ocibuild::sandbox {
+namespace {
+
+// The cache answers for directories it has seen; only Clear (the tracer's reaction to rename and
+// rmdir) makes a replaced directory visible again.
+TEST_F(PathResolverTest, DirCacheSkipsKnownDirectoriesUntilCleared) {
+  DirCache dirs;
+  std::string host;
+  ASSERT_TRUE(MakeDirs(root_ + "/a/b").ok());
+  ASSERT_TRUE(resolver_->Resolve("/a/b/f", "/", true, &host, nullptr, nullptr, &dirs).ok());
+  EXPECT_EQ(host, root_ + "/a/b/f");
+  EXPECT_TRUE(dirs.Has("/a"));
+  EXPECT_TRUE(dirs.Has("/a/b"));
+  EXPECT_FALSE(dirs.Has("/a/b/f"));
+  ASSERT_EQ(::rename((root_ + "/a").c_str(), (root_ + "/gone").c_str()), 0);
+  ASSERT_EQ(::symlink("/usr", (root_ + "/a").c_str()), 0);
+  ASSERT_TRUE(resolver_->Resolve("/a/lib", "/", true, &host, nullptr, nullptr, &dirs).ok());
+  EXPECT_EQ(host, root_ + "/a/lib");  // stale, as expected without Clear
+  dirs.Clear();
+  ASSERT_TRUE(resolver_->Resolve("/a/lib", "/", true, &host, nullptr, nullptr, &dirs).ok());
+  EXPECT_EQ(host, root_ + "/usr/lib");
+  // Through a symlink the cache holds the resolved directory, never the link.
+  ASSERT_TRUE(resolver_->Resolve("/lib/x", "/", true, &host, nullptr, nullptr, &dirs).ok());
+  EXPECT_EQ(host, root_ + "/usr/lib/x");
+  EXPECT_FALSE(dirs.Has("/lib"));
+  EXPECT_TRUE(dirs.Has("/usr/lib"));
+}
+
+}  // namespace
+}  // namespace ocibuild::sandbox

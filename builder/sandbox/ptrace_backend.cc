@@ -152,6 +152,7 @@ void CloseOtherFds(std::vector<int> keep) {
   topts.log_fd = spec.stderr_fd;
   topts.verbose = spec.verbose;
   topts.network = spec.network;
+  topts.pack_cpus = spec.pack_cpus;
   Tracer tracer(resolver, &*store, topts);
   auto status = tracer.Run(child, FakeCreds::For(spec.uid, spec.gid, spec.groups), exe);
   if (spec.verbose) tracer.PrintHistogram();

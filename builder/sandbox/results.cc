@@ -82,7 +82,7 @@ int Tracer::UnixAddrToHost(Tracee& t, sockaddr_un* sa, uint32_t* len, bool follo
   if (guest_buf_[0] != '/') {
     if (int rc = GuestBase(t, AT_FDCWD, &base_buf_); rc != 0) return rc;
   }
-  Status rs = resolver_.Resolve(guest_buf_, base_buf_, follow, &host_buf_, nullptr, Search());
+  Status rs = resolver_.Resolve(guest_buf_, base_buf_, follow, &host_buf_, nullptr, Search(), &dirs_);
   if (!rs.ok()) return rs.error().sys_errno ? -rs.error().sys_errno : -EINVAL;
   if (host_buf_.size() >= sizeof sa->sun_path) return -ENAMETOOLONG;
   std::memset(sa->sun_path, 0, sizeof sa->sun_path);

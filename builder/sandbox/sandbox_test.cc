@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <seccomp.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -65,6 +66,34 @@ TEST_F(BusyboxSandbox, KilledBySignalReports128PlusSignal) {
   auto c = MustSh("kill -9 $$");
   EXPECT_EQ(c.exit_code, 137);
   EXPECT_EQ(c.term_signal, 9);
+}
+
+// The tracer may pack the step on one CPU (cpu_packing.h); the guest must not see it: nproc and
+// `make -j$(nproc)` see the CPUs they were given, and an affinity the guest sets itself holds
+// for it and its children.
+TEST_F(BusyboxSandbox, CpuPackingIsInvisibleToTheGuest) {
+  cpu_set_t set;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  int cpus = CPU_COUNT(&set);
+  int first = 0;
+  while (!CPU_ISSET(first, &set)) ++first;
+  std::string pin = std::to_string(first);
+  auto c = MustSh("nproc; taskset -c " + pin + " nproc; taskset -c " + pin +
+                  " sh -c 'sh -c nproc'; nproc");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  std::string n = std::to_string(cpus);
+  EXPECT_EQ(c.out, n + "\n1\n1\n" + n + "\n");
+}
+
+// Directories the resolver has seen are remembered (DirCache); renaming one away and putting a
+// symlink in its place must not leave the old answer behind.
+TEST_F(BusyboxSandbox, ResolutionFollowsRenamedAndReplacedDirectories) {
+  auto c = MustSh(
+      "mkdir -p /d1/sub /d3/sub && echo one > /d1/sub/f && echo two > /d3/sub/f && "
+      "cat /d1/sub/f && mv /d1 /d2 && ln -s /d3 /d1 && cat /d1/sub/f && cat /d2/sub/f && "
+      "rm /d1 && mkdir /d1 && { cat /d1/sub/f 2>/dev/null || echo gone; }");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "one\ntwo\none\ngone\n");
 }
 
 TEST_F(BusyboxSandbox, RootfsIsSlash) {

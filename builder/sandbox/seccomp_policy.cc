@@ -20,14 +20,15 @@ constexpr long kMaxKnownNr = 470;
 
 // Syscalls that touch no path and no identity: they run at full speed.
 // Not here, although they take no path: getdents/getdents64 (d_type of faked devices), sendmsg,
-// recvmsg, recvfrom, getsockname, getpeername (AF_UNIX addresses hold host paths).
+// recvmsg, recvfrom, getsockname, getpeername (AF_UNIX addresses hold host paths),
+// sched_{get,set}affinity (the step may be packed on one CPU: see cpu_packing.h).
 constexpr long kAllow[] = {
     0,   1,   3,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,  18,  19,  20,  22,
     23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
     41,  43,  48,  50,  53,  54,  55,  56,  57,  58,  60,  61,  62,  63,  64,  65,  66,  67,
     68,  69,  70,  71,  72,  73,  77,  81,  95,  96,  97,  98,  99,  100, 109, 110, 111, 112,
     121, 124, 127, 128, 129, 130, 131, 135, 138, 140, 141, 142, 143, 144, 145, 146, 147, 148,
-    149, 150, 151, 152, 154, 158, 160, 186, 187, 200, 201, 202, 203, 204, 205, 206, 207, 208,
+    149, 150, 151, 152, 154, 158, 160, 186, 187, 200, 201, 202, 205, 206, 207, 208,
     209, 210, 211, 213, 216, 218, 219, 220, 221, 222, 223, 224, 225, 226, 228, 229, 230, 231,
     232, 233, 234, 237, 238, 239, 240, 241, 242, 243, 244, 245, 247, 248, 249, 250, 251, 252,
     253, 255, 256, 270, 271, 273, 274, 275, 276, 278, 279, 281, 282, 283, 284, 285, 286, 287,

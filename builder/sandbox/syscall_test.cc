@@ -113,6 +113,14 @@ TEST_F(SyscallTest, SymlinkTextIsVerbatim) {
   EXPECT_EQ(Probe({"readlinkat", "/data", "sl"}), "ok /data/file\n");
   EXPECT_EQ(Probe({"readlink", "/data/sl"}), "ok /data/file\n");
   EXPECT_EQ(Probe({"open", "/data/sl"}), "ok content\n");
+  // Answered by the tracer without the syscall: the kernel's errors and truncation all the same.
+  EXPECT_EQ(Probe({"readlink-n", "/data/sl", "4"}), "ok /dat\n");
+  EXPECT_EQ(Probe({"readlink-n", "/data/sl", "0"}), "err EINVAL\n");
+  EXPECT_EQ(Probe({"readlink", "/data"}), "err EINVAL\n");
+  EXPECT_EQ(Probe({"readlink", "/data/file"}), "err EINVAL\n");
+  EXPECT_EQ(Probe({"readlink", "/data/missing"}), "err ENOENT\n");
+  EXPECT_EQ(Probe({"readlink", "/data/file/x"}), "err ENOTDIR\n");
+  EXPECT_EQ(Probe({"readlink", "/dev/fd"}), "ok /proc/self/fd\n");
 }
 
 TEST_F(SyscallTest, ChmodChown) {

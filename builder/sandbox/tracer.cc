@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <unistd.h>
 #include <cerrno>
@@ -16,6 +18,25 @@
 #include "util/fd.h"
 
 namespace ocibuild::sandbox {
+
+namespace {
+
+void RestoreArgs(sys::Regs* r, const sys::Regs& entry) {
+  r->rdi = entry.rdi;
+  r->rsi = entry.rsi;
+  r->rdx = entry.rdx;
+  r->r10 = entry.r10;
+  r->r8 = entry.r8;
+  r->r9 = entry.r9;
+}
+
+// Syscalls after which a path that named a directory may name something else.
+bool MayMoveDirectories(uint64_t nr) {
+  return nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2 || nr == SYS_rmdir ||
+         nr == SYS_unlinkat;
+}
+
+}  // namespace
 
 Tracee* Tracer::Find(pid_t tid) {
   auto it = tracees_.find(tid);
@@ -36,9 +57,18 @@ Result<int> Tracer::Run(pid_t main, FakeCreds creds, const std::string& exe) {
     if (S_ISCHR(m.mode) || S_ISBLK(m.mode)) has_devices_ = true;
   int main_status = -1;
   bool main_done = false;
+  packing_ = CpuPacking::Create(opts_.pack_cpus);
+  packing_.Start(main);
   for (;;) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, __WALL);
+    if (packing_.active()) {
+      timespec now;
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+      if (packing_.Tick(traced_ + exit_stops_, ns))
+        for (const auto& [tid, tracee] : tracees_) packing_.Apply(tid, tracee.cpu_mask);
+    }
     if (pid < 0) {
       if (errno == EINTR) continue;
       if (errno == ECHILD) break;
@@ -121,7 +151,10 @@ void Tracer::OnNewChild(Tracee& parent, pid_t child) {
   if (p) {
     c.creds = p->creds;
     c.exe = p->exe;
+    c.cpu_mask = p->cpu_mask;
   }
+  // It inherited its parent's affinity at fork, which may predate a change of mode.
+  packing_.Apply(child, c.cpu_mask);
   if (early_children_.erase(child)) (void)sys::Cont(child, 0);
 }
 
@@ -181,7 +214,11 @@ void Tracer::OnSeccomp(Tracee& t) {
   who_ = Who::Fs(t.creds);
   checks_ = !who_.Bypasses();
   ScratchReset(r);
+  if (MayMoveDirectories(sys::SyscallNr(r))) dirs_.Clear();
   Resume how = Dispatch(t, r);
+  // A skipped syscall never reaches an exit stop: put back any argument we rewrote before
+  // deciding to answer it ourselves.
+  if (sys::SyscallNr(r) == static_cast<uint64_t>(-1)) RestoreArgs(&r, t.entry);
   bool dirty = std::memcmp(&r, &t.entry, sizeof r) != 0;
   if (dirty) {
     if (!sys::SetRegs(t.tid, r).ok()) return;
@@ -203,14 +240,11 @@ void Tracer::OnSyscallExit(Tracee& t) {
   if (!sys::GetRegs(t.tid, &r).ok()) return;
   bool dirty = false;
   if (t.restore) {
-    r.rdi = t.entry.rdi;
-    r.rsi = t.entry.rsi;
-    r.rdx = t.entry.rdx;
-    r.r10 = t.entry.r10;
-    r.r8 = t.entry.r8;
-    r.r9 = t.entry.r9;
+    RestoreArgs(&r, t.entry);
     dirty = true;
   }
+  // Done by the kernel between the two stops (the tracer does most renames itself, at entry).
+  if (MayMoveDirectories(sys::SyscallNr(t.entry))) dirs_.Clear();
   int64_t before = sys::RetVal(r);
   switch (t.op) {
     case ExitOp::kNone:
@@ -260,7 +294,11 @@ void Tracer::OnSyscallExit(Tracee& t) {
 
 void Tracer::PrintHistogram() const {
   std::string out = "ocibuild sandbox: " + std::to_string(traced_) + " seccomp stops, " +
-                    std::to_string(exit_stops_) + " exit stops; by syscall:";
+                    std::to_string(exit_stops_) + " exit stops";
+  if (packing_.active())
+    out += ", " + std::to_string(packing_.changes()) + " packing changes (ends " +
+           (packing_.packed() ? "packed" : "spread") + ")";
+  out += "; by syscall:";
   for (int nr = 0; nr < 512; ++nr)
     if (per_nr_[nr]) out += " " + std::to_string(nr) + ":" + std::to_string(per_nr_[nr]);
   out += "\n";

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "builder/sandbox/cpu_packing.h"
 #include "builder/sandbox/fake_creds.h"
 #include "builder/sandbox/path_resolver.h"
 #include "builder/sandbox/permissions.h"
@@ -56,6 +57,9 @@ struct Tracee {
   uint64_t a0 = 0, a1 = 0, a2 = 0;
   uint32_t new_mode = 0;  // kRecordNew: virtual permission bits, or kNoMode
   std::string s0;
+  // The affinity the guest set with sched_setaffinity (empty: never): what it reads back, and
+  // what it gets when the step is spread again (cpu_packing.h).
+  std::vector<uint8_t> cpu_mask;
 };
 
 struct TracerOptions {
@@ -63,6 +67,7 @@ struct TracerOptions {
   bool verbose = false;
   bool network = true;  // false: only AF_UNIX/AF_NETLINK sockets
   const std::unordered_set<uint64_t>* shared_inodes = nullptr;  // RunSpec::shared_inodes
+  bool pack_cpus = true;  // RunSpec::pack_cpus
 };
 
 class Tracer {
@@ -135,6 +140,8 @@ class Tracer {
   Resume SockaddrCall(Tracee& t, sys::Regs& r, int addr_arg, int len_arg, bool follow);
   Resume OpenAt2Call(Tracee& t, sys::Regs& r);
   Resume IdentityCall(Tracee& t, sys::Regs& r, long nr);
+  // sched_getaffinity/sched_setaffinity: the guest's view, not the packing's.
+  Resume AffinityCall(Tracee& t, sys::Regs& r, bool set);
   Resume UnknownCall(Tracee& t, sys::Regs& r, long nr);
 
   // --- results that name files in ways paths do not (results.cc) ---
@@ -212,6 +219,8 @@ class Tracer {
   std::vector<char> dirents_buf_;
   dev_t root_dev_ = 0;
   TracerOptions opts_;
+  CpuPacking packing_;
+  DirCache dirs_;
   std::unordered_map<pid_t, Tracee> tracees_;
   // Children whose first stop arrived before their parent's fork event.
   std::unordered_set<pid_t> early_children_;

@@ -170,6 +170,14 @@ int main(int argc, char** argv) {
     printf("ok %s\n", buf);
     return 0;
   }
+  if (!strcmp(cmd, "readlink-n")) {  /* a buffer of b bytes */
+    char buf[4096];
+    long n = syscall(SYS_readlink, a, buf, atol(b));
+    if (n < 0) return report(n);
+    buf[n] = 0;
+    printf("ok %s\n", buf);
+    return 0;
+  }
   if (!strcmp(cmd, "readlink")) {
     char buf[4096];
     long n = syscall(SYS_readlink, a, buf, sizeof buf - 1);

@@ -1,0 +1,113 @@
+#include "builder/sandbox/cpu_packing.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <utility>
+
+#include "util/sys/affinity.h"
+
+namespace ocibuild::sandbox {
+namespace {
+
+// Only there to make waitpid return: the tracer re-checks the rate after every wakeup.
+void OnAlarm(int) {}
+
+int CountCpus(const std::vector<uint8_t>& mask) {
+  int n = 0;
+  for (uint8_t b : mask) n += __builtin_popcount(b);
+  return n;
+}
+
+bool HasCpu(const std::vector<uint8_t>& mask, int cpu) {
+  return cpu >= 0 && static_cast<size_t>(cpu) / 8 < mask.size() && (mask[cpu / 8] >> (cpu % 8)) & 1;
+}
+
+}  // namespace
+
+CpuPacking CpuPacking::Create(bool enabled, Thresholds th) {
+  CpuPacking p;
+  p.th_ = th;
+  p.original_ = sys::GetOwnAffinity();
+  p.active_ = enabled && CountCpus(p.original_) > 1;
+  return p;
+}
+
+CpuPacking::CpuPacking(CpuPacking&& o) noexcept { *this = std::move(o); }
+
+CpuPacking& CpuPacking::operator=(CpuPacking&& o) noexcept {
+  active_ = o.active_;
+  armed_ = std::exchange(o.armed_, false);
+  packed_ = o.packed_;
+  th_ = o.th_;
+  original_ = std::move(o.original_);
+  single_ = std::move(o.single_);
+  window_start_ns_ = o.window_start_ns_;
+  window_stops_ = o.window_stops_;
+  changes_ = o.changes_;
+  return *this;
+}
+
+CpuPacking::~CpuPacking() {
+  if (!armed_) return;
+  itimerval off = {};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+}
+
+void CpuPacking::Start(pid_t first) {
+  if (!active_) return;
+  int cpu = ::sched_getcpu();
+  if (!HasCpu(original_, cpu)) {
+    cpu = 0;
+    while (!HasCpu(original_, cpu)) ++cpu;
+  }
+  single_.assign(original_.size(), 0);
+  single_[cpu / 8] = static_cast<uint8_t>(1u << (cpu % 8));
+  struct sigaction sa = {};
+  sa.sa_handler = OnAlarm;  // no SA_RESTART: waitpid must return
+  ::sigaction(SIGALRM, &sa, nullptr);
+  itimerval every = {};
+  every.it_interval.tv_sec = static_cast<time_t>(th_.window_ns / 1'000'000'000);
+  every.it_interval.tv_usec = static_cast<suseconds_t>(th_.window_ns % 1'000'000'000 / 1000);
+  every.it_value = every.it_interval;
+  armed_ = ::setitimer(ITIMER_REAL, &every, nullptr) == 0;
+  packed_ = true;
+  (void)sys::SetAffinity(0, single_.data(), single_.size());
+  Apply(first, {});
+}
+
+bool CpuPacking::Decide(bool packed, uint64_t stops, uint64_t ns, const Thresholds& th) {
+  if (ns == 0) return packed;
+  uint64_t per_s = stops * 1'000'000'000 / ns;
+  return packed ? per_s >= th.spread_below : per_s >= th.pack_at;
+}
+
+bool CpuPacking::Tick(uint64_t stops, uint64_t now_ns) {
+  if (!active_) return false;
+  if (window_start_ns_ == 0) {
+    window_start_ns_ = now_ns;
+    window_stops_ = stops;
+    return false;
+  }
+  uint64_t elapsed = now_ns - window_start_ns_;
+  if (elapsed < th_.window_ns) return false;
+  bool packed = Decide(packed_, stops - window_stops_, elapsed, th_);
+  window_start_ns_ = now_ns;
+  window_stops_ = stops;
+  if (packed == packed_) return false;
+  packed_ = packed;
+  ++changes_;
+  const std::vector<uint8_t>& mine = packed_ ? single_ : original_;
+  (void)sys::SetAffinity(0, mine.data(), mine.size());
+  return true;
+}
+
+void CpuPacking::Apply(pid_t tid, const std::vector<uint8_t>& own) const {
+  if (!active_) return;
+  const std::vector<uint8_t>& m = packed_ ? single_ : own.empty() ? original_ : own;
+  // ESRCH (the thread just exited) is fine: there is nothing left to place.
+  (void)sys::SetAffinity(tid, m.data(), m.size());
+}
+
+}  // namespace ocibuild::sandbox

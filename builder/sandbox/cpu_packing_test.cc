@@ -1,0 +1,85 @@
+#include "builder/sandbox/cpu_packing.h"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace ocibuild::sandbox {
+namespace {
+
+int CpusOf(pid_t pid) {
+  cpu_set_t set;
+  if (::sched_getaffinity(pid, sizeof set, &set) != 0) return -1;
+  return CPU_COUNT(&set);
+}
+
+TEST(CpuPackingDecide, PacksWhenStopsAreFrequentAndSpreadsWhenQuiet) {
+  PackingThresholds th;  // pack at 2000/s, spread below 500/s
+  const uint64_t s = 1'000'000'000;
+  EXPECT_TRUE(CpuPacking::Decide(false, 2000, s, th));
+  EXPECT_FALSE(CpuPacking::Decide(false, 1999, s, th));
+  EXPECT_TRUE(CpuPacking::Decide(true, 500, s, th));  // hysteresis: stays packed
+  EXPECT_FALSE(CpuPacking::Decide(true, 499, s, th));
+  EXPECT_TRUE(CpuPacking::Decide(false, 200, s / 10, th));  // rates, not counts
+  EXPECT_TRUE(CpuPacking::Decide(true, 0, 0, th));           // no time passed: no change
+}
+
+TEST(CpuPacking, DisabledIsInactive) {
+  CpuPacking p = CpuPacking::Create(false);
+  EXPECT_FALSE(p.active());
+  EXPECT_FALSE(p.Tick(1'000'000, 1));
+  EXPECT_FALSE(p.original().empty());
+}
+
+// Start packs the caller and the given process on one CPU; a quiet window gives both every CPU
+// back; a thread with a mask of its own gets that one back.
+TEST(CpuPacking, StartPacksAndAQuietWindowSpreads) {
+  cpu_set_t before;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof before, &before), 0);
+  int cpus = CPU_COUNT(&before);
+  if (cpus < 2) GTEST_SKIP() << "one CPU: nothing to pack";
+  int first = 0;
+  while (!CPU_ISSET(first, &before)) ++first;
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  {
+    PackingThresholds th;
+    th.window_ns = 10'000'000;
+    CpuPacking p = CpuPacking::Create(true, th);
+    ASSERT_TRUE(p.active());
+    p.Start(child);
+    EXPECT_TRUE(p.packed());
+    EXPECT_EQ(CpusOf(0), 1);
+    EXPECT_EQ(CpusOf(child), 1);
+    EXPECT_FALSE(p.Tick(0, 1'000'000'000));
+    EXPECT_FALSE(p.Tick(1000, 1'005'000'000));  // window not over
+    EXPECT_FALSE(p.Tick(1000, 1'020'000'000));  // 1000 stops in 20 ms: stays packed
+    EXPECT_TRUE(p.Tick(1001, 1'040'000'000));   // 1 stop in 20 ms: spread
+    EXPECT_FALSE(p.packed());
+    EXPECT_EQ(CpusOf(0), cpus);
+    p.Apply(child, {});
+    EXPECT_EQ(CpusOf(child), cpus);
+    std::vector<uint8_t> own(p.original().size(), 0);
+    own[first / 8] = static_cast<uint8_t>(1u << (first % 8));
+    p.Apply(child, own);
+    EXPECT_EQ(CpusOf(child), 1);
+    EXPECT_TRUE(p.Tick(1001 + 1000, 1'060'000'000));  // 1000 stops in 20 ms: pack again
+    EXPECT_EQ(CpusOf(0), 1);
+  }
+  itimerval left;
+  ASSERT_EQ(::getitimer(ITIMER_REAL, &left), 0);
+  EXPECT_EQ(left.it_interval.tv_usec + left.it_value.tv_usec, 0) << "timer still armed";
+  ::sched_setaffinity(0, sizeof before, &before);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
+}  // namespace
+}  // namespace ocibuild::sandbox
