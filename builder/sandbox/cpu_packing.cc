@@ -39,12 +39,11 @@ CpuPacking::CpuPacking(CpuPacking&& o) noexcept { *this = std::move(o); }
 CpuPacking& CpuPacking::operator=(CpuPacking&& o) noexcept {
   active_ = o.active_;
   armed_ = std::exchange(o.armed_, false);
-  packed_ = o.packed_;
   th_ = o.th_;
   original_ = std::move(o.original_);
   single_ = std::move(o.single_);
   window_start_ns_ = o.window_start_ns_;
-  window_stops_ = o.window_stops_;
+  last_window_ns_ = o.last_window_ns_;
   changes_ = o.changes_;
   return *this;
 }
@@ -72,9 +71,8 @@ void CpuPacking::Start(pid_t first) {
   every.it_interval.tv_usec = static_cast<suseconds_t>(th_.window_ns % 1'000'000'000 / 1000);
   every.it_value = every.it_interval;
   armed_ = ::setitimer(ITIMER_REAL, &every, nullptr) == 0;
-  packed_ = true;
   (void)sys::SetAffinity(0, single_.data(), single_.size());
-  Apply(first, {});
+  Apply(first, true, {});
 }
 
 bool CpuPacking::Decide(bool packed, uint64_t stops, uint64_t ns, const Thresholds& th) {
@@ -83,29 +81,29 @@ bool CpuPacking::Decide(bool packed, uint64_t stops, uint64_t ns, const Threshol
   return packed ? per_s >= th.spread_below : per_s >= th.pack_at;
 }
 
-bool CpuPacking::Tick(uint64_t stops, uint64_t now_ns) {
+bool CpuPacking::WindowEnded(uint64_t now_ns) {
   if (!active_) return false;
-  if (window_start_ns_ == 0) {
-    window_start_ns_ = now_ns;
-    window_stops_ = stops;
-    return false;
-  }
-  uint64_t elapsed = now_ns - window_start_ns_;
-  if (elapsed < th_.window_ns) return false;
-  bool packed = Decide(packed_, stops - window_stops_, elapsed, th_);
+  if (window_start_ns_ == 0) window_start_ns_ = now_ns;
+  if (now_ns - window_start_ns_ < th_.window_ns) return false;
+  last_window_ns_ = now_ns - window_start_ns_;
   window_start_ns_ = now_ns;
-  window_stops_ = stops;
-  if (packed == packed_) return false;
-  packed_ = packed;
-  ++changes_;
-  const std::vector<uint8_t>& mine = packed_ ? single_ : original_;
-  (void)sys::SetAffinity(0, mine.data(), mine.size());
   return true;
 }
 
-void CpuPacking::Apply(pid_t tid, const std::vector<uint8_t>& own) const {
+bool CpuPacking::Rebalance(pid_t tid, bool packed, uint64_t stops,
+                           const std::vector<uint8_t>& own) {
+  if (!active_) return packed;
+  bool now = Decide(packed, stops, last_window_ns_, th_);
+  if (now != packed) {
+    ++changes_;
+    Apply(tid, now, own);
+  }
+  return now;
+}
+
+void CpuPacking::Apply(pid_t tid, bool packed, const std::vector<uint8_t>& own) const {
   if (!active_) return;
-  const std::vector<uint8_t>& m = packed_ ? single_ : own.empty() ? original_ : own;
+  const std::vector<uint8_t>& m = packed ? single_ : own.empty() ? original_ : own;
   // ESRCH (the thread just exited) is fine: there is nothing left to place.
   (void)sys::SetAffinity(tid, m.data(), m.size());
 }

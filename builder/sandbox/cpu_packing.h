@@ -1,10 +1,11 @@
-// Where the tracer and the step's processes may run. Every ptrace stop is two wakeups (tracee ->
+// Where the tracer and the step's threads may run. Every ptrace stop is two wakeups (tracee ->
 // tracer -> tracee); across CPUs each one is an inter-processor interrupt to a CPU that has gone
 // idle, which on a VM means a halted vCPU: ~40 us per stop on the 2-vCPU Firecracker VM of our
-// benchmarks against ~7 us when both sides share a CPU. So while the step stops often the tracer
-// and every tracee are "packed" on one CPU, and when stops get rare (a compiler crunching) the
-// step gets all of its CPUs back. The guest never sees the packing: sched_getaffinity answers
-// what it would have been (see Tracer::AffinityCall).
+// benchmarks against ~7 us when both sides share a CPU. So the tracer stays on one CPU, and a
+// thread that stops often is "packed" on that CPU with it; a thread that rarely stops (a
+// decompressor, a compiler crunching) keeps all of its CPUs, so a step's parallel work stays
+// parallel. The guest never sees any of it: sched_getaffinity answers what it would have been
+// (Tracer::AffinityCall).
 #pragma once
 
 #include <sys/types.h>
@@ -15,9 +16,9 @@
 namespace ocibuild::sandbox {
 
 struct PackingThresholds {
-  uint64_t window_ns = 50'000'000;  // how often the rate is looked at
-  uint64_t pack_at = 2000;          // stops per second that make packing pay
-  uint64_t spread_below = 500;      // packed, but this quiet: give the CPUs back
+  uint64_t window_ns = 50'000'000;  // how often each thread's stop rate is looked at
+  uint64_t pack_at = 2000;          // stops per second that make packing a thread pay
+  uint64_t spread_below = 500;      // a packed thread this quiet gets its CPUs back
 };
 
 class CpuPacking {
@@ -32,18 +33,20 @@ class CpuPacking {
   ~CpuPacking();  // disarms the timer
 
   bool active() const { return active_; }
-  bool packed() const { return packed_; }
-  int changes() const { return changes_; }  // for the verbose histogram
+  int changes() const { return changes_; }  // threads moved, for the verbose histogram
 
-  // In the tracer, with the step's first process: packs both on the CPU the tracer runs on and
-  // starts a SIGALRM interval timer so that waitpid returns (EINTR) at least once a window.
+  // In the tracer, with the step's first thread: pins the tracer to the CPU it runs on, packs
+  // `first` there and starts a SIGALRM interval timer so that waitpid returns (EINTR) at least
+  // once a window.
   void Start(pid_t first);
-  // Called after every wakeup of the tracer with the number of stops handled so far and the
-  // monotonic time. True when the mode changed: the caller then calls Apply for every tracee.
-  bool Tick(uint64_t stops, uint64_t now_ns);
-  // Sets the affinity of one thread to the current mode's mask; `own` is its guest-chosen mask
-  // (empty: the original), which a spread step gets back.
-  void Apply(pid_t tid, const std::vector<uint8_t>& own) const;
+  // Called after every wakeup of the tracer. True when a window has ended: the caller then calls
+  // Rebalance for every thread with its stop count over that window.
+  bool WindowEnded(uint64_t now_ns);
+  // Packs or spreads one thread by its stops in the window that just ended; returns its state.
+  // `own` is the mask the guest set for it (empty: the original), which a spread thread gets.
+  bool Rebalance(pid_t tid, bool packed, uint64_t stops, const std::vector<uint8_t>& own);
+  // Sets the affinity of one thread for its state.
+  void Apply(pid_t tid, bool packed, const std::vector<uint8_t>& own) const;
 
   // The affinity mask the step started with, as sched_getaffinity returned it (its length is
   // the kernel's cpumask size).
@@ -55,12 +58,11 @@ class CpuPacking {
  private:
   bool active_ = false;
   bool armed_ = false;
-  bool packed_ = false;
   Thresholds th_;
   std::vector<uint8_t> original_;
-  std::vector<uint8_t> single_;  // one CPU: the packed mask
+  std::vector<uint8_t> single_;  // the tracer's CPU: the packed mask
   uint64_t window_start_ns_ = 0;
-  uint64_t window_stops_ = 0;
+  uint64_t last_window_ns_ = 0;
   int changes_ = 0;
 };
 

@@ -30,13 +30,15 @@ TEST(CpuPackingDecide, PacksWhenStopsAreFrequentAndSpreadsWhenQuiet) {
 TEST(CpuPacking, DisabledIsInactive) {
   CpuPacking p = CpuPacking::Create(false);
   EXPECT_FALSE(p.active());
-  EXPECT_FALSE(p.Tick(1'000'000, 1));
+  EXPECT_FALSE(p.WindowEnded(1'000'000'000'000));
+  EXPECT_TRUE(p.Rebalance(1, true, 0, {}));
   EXPECT_FALSE(p.original().empty());
 }
 
-// Start packs the caller and the given process on one CPU; a quiet window gives both every CPU
-// back; a thread with a mask of its own gets that one back.
-TEST(CpuPacking, StartPacksAndAQuietWindowSpreads) {
+// Start pins the caller (the tracer) and packs the given thread on its CPU; after a window a
+// quiet thread gets every CPU back, a busy one is packed again, and a thread with a mask of its
+// own gets that one when spread.
+TEST(CpuPacking, ThreadsArePackedByTheirOwnStopRate) {
   cpu_set_t before;
   ASSERT_EQ(::sched_getaffinity(0, sizeof before, &before), 0);
   int cpus = CPU_COUNT(&before);
@@ -55,23 +57,23 @@ TEST(CpuPacking, StartPacksAndAQuietWindowSpreads) {
     CpuPacking p = CpuPacking::Create(true, th);
     ASSERT_TRUE(p.active());
     p.Start(child);
-    EXPECT_TRUE(p.packed());
     EXPECT_EQ(CpusOf(0), 1);
     EXPECT_EQ(CpusOf(child), 1);
-    EXPECT_FALSE(p.Tick(0, 1'000'000'000));
-    EXPECT_FALSE(p.Tick(1000, 1'005'000'000));  // window not over
-    EXPECT_FALSE(p.Tick(1000, 1'020'000'000));  // 1000 stops in 20 ms: stays packed
-    EXPECT_TRUE(p.Tick(1001, 1'040'000'000));   // 1 stop in 20 ms: spread
-    EXPECT_FALSE(p.packed());
-    EXPECT_EQ(CpusOf(0), cpus);
-    p.Apply(child, {});
+    EXPECT_FALSE(p.WindowEnded(1'000'000'000));
+    EXPECT_FALSE(p.WindowEnded(1'005'000'000));  // window not over
+    EXPECT_TRUE(p.WindowEnded(1'020'000'000));
+    EXPECT_TRUE(p.Rebalance(child, true, 1000, {}));  // 1000 stops in 20 ms: stays packed
+    EXPECT_EQ(CpusOf(child), 1);
+    EXPECT_FALSE(p.Rebalance(child, true, 1, {}));  // 1 stop in 20 ms: spread
     EXPECT_EQ(CpusOf(child), cpus);
+    EXPECT_EQ(CpusOf(0), 1);  // the tracer stays where it is
     std::vector<uint8_t> own(p.original().size(), 0);
     own[first / 8] = static_cast<uint8_t>(1u << (first % 8));
-    p.Apply(child, own);
+    EXPECT_TRUE(p.Rebalance(child, false, 1000, own));  // busy again: packed
     EXPECT_EQ(CpusOf(child), 1);
-    EXPECT_TRUE(p.Tick(1001 + 1000, 1'060'000'000));  // 1000 stops in 20 ms: pack again
-    EXPECT_EQ(CpusOf(0), 1);
+    EXPECT_FALSE(p.Rebalance(child, true, 0, own));
+    EXPECT_EQ(CpusOf(child), 1);  // its own mask: one CPU
+    EXPECT_EQ(p.changes(), 3);
   }
   itimerval left;
   ASSERT_EQ(::getitimer(ITIMER_REAL, &left), 0);

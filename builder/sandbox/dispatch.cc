@@ -230,7 +230,7 @@ Tracer::Resume Tracer::AffinityCall(Tracee& t, Regs& r, bool set) {
     who->cpu_mask.assign(packing_.original().size(), 0);
     long n = sys::GetAffinity(target, who->cpu_mask.data(), who->cpu_mask.size());
     if (n < 0) who->cpu_mask.clear();
-    packing_.Apply(target, who->cpu_mask);
+    packing_.Apply(target, who->packed, who->cpu_mask);
     return Return(r, 0);
   }
   long n = sys::GetAffinity(target, buf.data(), buf.size());  // the kernel's size and errors

@@ -66,8 +66,13 @@ Result<int> Tracer::Run(pid_t main, FakeCreds creds, const std::string& exe) {
       timespec now;
       ::clock_gettime(CLOCK_MONOTONIC, &now);
       uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-      if (packing_.Tick(traced_ + exit_stops_, ns))
-        for (const auto& [tid, tracee] : tracees_) packing_.Apply(tid, tracee.cpu_mask);
+      if (packing_.WindowEnded(ns)) {
+        for (auto& [tid, tracee] : tracees_) {
+          tracee.packed =
+              packing_.Rebalance(tid, tracee.packed, tracee.window_stops, tracee.cpu_mask);
+          tracee.window_stops = 0;
+        }
+      }
     }
     if (pid < 0) {
       if (errno == EINTR) continue;
@@ -152,9 +157,10 @@ void Tracer::OnNewChild(Tracee& parent, pid_t child) {
     c.creds = p->creds;
     c.exe = p->exe;
     c.cpu_mask = p->cpu_mask;
+    c.packed = p->packed;
   }
-  // It inherited its parent's affinity at fork, which may predate a change of mode.
-  packing_.Apply(child, c.cpu_mask);
+  // It inherited its parent's affinity at fork, which may predate a change of the parent's.
+  packing_.Apply(child, c.packed, c.cpu_mask);
   if (early_children_.erase(child)) (void)sys::Cont(child, 0);
 }
 
@@ -205,6 +211,7 @@ void Tracer::FixExecFn(Tracee& t) {
 
 void Tracer::OnSeccomp(Tracee& t) {
   ++traced_;
+  ++t.window_stops;
   sys::Regs r;
   if (!sys::GetRegs(t.tid, &r).ok()) return;  // killed under us
   ++per_nr_[sys::SyscallNr(r) & 511];
@@ -236,6 +243,7 @@ void Tracer::OnSeccomp(Tracee& t) {
 
 void Tracer::OnSyscallExit(Tracee& t) {
   ++exit_stops_;
+  ++t.window_stops;
   sys::Regs r;
   if (!sys::GetRegs(t.tid, &r).ok()) return;
   bool dirty = false;
@@ -296,8 +304,7 @@ void Tracer::PrintHistogram() const {
   std::string out = "ocibuild sandbox: " + std::to_string(traced_) + " seccomp stops, " +
                     std::to_string(exit_stops_) + " exit stops";
   if (packing_.active())
-    out += ", " + std::to_string(packing_.changes()) + " packing changes (ends " +
-           (packing_.packed() ? "packed" : "spread") + ")";
+    out += ", " + std::to_string(packing_.changes()) + " threads packed or spread";
   out += "; by syscall:";
   for (int nr = 0; nr < 512; ++nr)
     if (per_nr_[nr]) out += " " + std::to_string(nr) + ":" + std::to_string(per_nr_[nr]);

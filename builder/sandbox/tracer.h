@@ -60,6 +60,8 @@ struct Tracee {
   // The affinity the guest set with sched_setaffinity (empty: never): what it reads back, and
   // what it gets when the step is spread again (cpu_packing.h).
   std::vector<uint8_t> cpu_mask;
+  bool packed = true;         // on the tracer's CPU (cpu_packing.h)
+  uint32_t window_stops = 0;  // stops in the current packing window
 };
 
 struct TracerOptions {
