@@ -41,6 +41,8 @@ struct ExecutorOptions {
   // layers were unpacked or written on top of the last saved one.
   RootfsCache* rootfs_cache = nullptr;
   uint64_t rootfs_cache_save_bytes = 16u << 20;
+  // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
+  bool sandbox_pack_cpus = true;
 };
 
 struct BuiltImage {

@@ -3,6 +3,7 @@
 // root, again as an unprivileged user and again inside `docker run --user 1000 --cap-drop=ALL`;
 // tests that need a tool the environment lacks skip and say which.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -231,6 +232,40 @@ TEST_F(E2E, ChangedSourceRebuildsFromThatStepOnly) {
 // The unpacked-tree cache (OCIBUILD_ROOT/rootfs-cache): a rebuild restores the stage's tree
 // instead of unpacking it and gives the very image a --no-cache build gives; RUN steps that
 // write cached files in place write private copies, so the cached tree stays as it was.
+// RUN steps may be packed on the tracer's CPU (builder/sandbox/cpu_packing.h): invisible to
+// what the step asks (nproc), and off with OCIBUILD_SANDBOX_CPU_PACKING=0, where the step's
+// processes keep exactly the builder's CPUs.
+TEST_F(E2E, CpuPackingIsInvisibleAndCanBeTurnedOff) {
+  std::string ctx = JoinPath(tmp_->path(), "ctx-cpus");
+  ASSERT_TRUE(MakeDirs(ctx).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"),
+                        "FROM scratch\n"
+                        "COPY busybox /bin/busybox\n"
+                        "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n"
+                        "RUN nproc > /nproc && grep Cpus_allowed_list: /proc/self/status | "
+                        "cut -f2 > /cpus\n")
+                  .ok());
+  auto cp = RunProcess({"cp", Busybox(), JoinPath(ctx, "busybox")});
+  ASSERT_TRUE(cp.ok() && cp->success());
+  cpu_set_t set;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  std::string nproc = std::to_string(CPU_COUNT(&set)) + "\n";
+  std::string cpus;
+  {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (StartsWith(line, "Cpus_allowed_list:")) cpus = line.substr(line.find('\t') + 1) + "\n";
+  }
+  auto r = Build({"--output", "type=local,dest=" + Out("packed"), ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(Out("packed/nproc")), nproc);
+  r = Build({"--no-cache", "--output", "type=local,dest=" + Out("spread"), ctx},
+            {{"OCIBUILD_SANDBOX_CPU_PACKING", "0"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(Out("spread/nproc")), nproc);
+  EXPECT_EQ(*ReadFile(Out("spread/cpus")), cpus);
+}
+
 TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   std::string ctx = Context("testdata/e2e/rootfs-cache");
   std::string cache = JoinPath(state_, "rootfs-cache");
