@@ -37,8 +37,8 @@ class SearchPolicy {
 
 // Resolved guest paths known to be real directories (not symlinks), so that walking through them
 // again needs no lstat: compilers resolve the same include directories hundreds of times. Only
-// a rename or an rmdir can make an entry wrong, and the tracer sees both and clears the cache
-// after each.
+// a directory renamed or removed can make an entry wrong; the tracer sees every rename and rmdir
+// and clears the cache after each one that succeeds and may have moved a directory.
 class DirCache {
  public:
   bool Has(const std::string& guest) const { return dirs_.count(guest) != 0; }

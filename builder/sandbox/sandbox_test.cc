@@ -91,9 +91,11 @@ TEST_F(BusyboxSandbox, ResolutionFollowsRenamedAndReplacedDirectories) {
   auto c = MustSh(
       "mkdir -p /d1/sub /d3/sub && echo one > /d1/sub/f && echo two > /d3/sub/f && "
       "cat /d1/sub/f && mv /d1 /d2 && ln -s /d3 /d1 && cat /d1/sub/f && cat /d2/sub/f && "
-      "rm /d1 && mkdir /d1 && { cat /d1/sub/f 2>/dev/null || echo gone; }");
+      "rm /d1 && mkdir /d1 && { cat /d1/sub/f 2>/dev/null || echo gone; } && "
+      "rmdir /d1 && ln -s /d2 /d1 && cat /d1/sub/f && mv /d2/sub /d2/moved && "
+      "{ cat /d1/sub/f 2>/dev/null || echo moved; }");
   EXPECT_EQ(c.exit_code, 0) << c.err;
-  EXPECT_EQ(c.out, "one\ntwo\none\ngone\n");
+  EXPECT_EQ(c.out, "one\ntwo\none\ngone\none\nmoved\n");
 }
 
 TEST_F(BusyboxSandbox, RootfsIsSlash) {

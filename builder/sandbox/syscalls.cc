@@ -370,6 +370,7 @@ Tracer::Resume Tracer::UnlinkCall(Tracee& t, Regs& r, int dirfd_arg, int path_ar
     // Done by the tracer (same host credentials): one stop instead of two.
     if ((dir ? ::rmdir(host_buf_.c_str()) : ::unlink(host_buf_.c_str())) != 0)
       return Fail(r, -errno);
+    if (dir) dirs_.Clear();  // dpkg's many failing rmdirs keep the cache
     if (erase) store_->Erase(st.st_ino);
     return Return(r, 0);
   }
@@ -399,9 +400,14 @@ Tracer::Resume Tracer::RenameCall(Tracee& t, Regs& r, int olddir, int oldpath, i
                src.st_ino != dst.st_ino && (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1) &&
                store_->Find(dst.st_ino);
   if (InRootfs(host_buf_) && InRootfs(host2_buf_)) {
+    // Only a directory moving can make the resolver's DirCache wrong; files move all the time
+    // (dpkg renames every file it installs into place).
+    bool moves_dir = (flags & RENAME_EXCHANGE) || (::lstat(host_buf_.c_str(), &src) == 0 &&
+                                                   S_ISDIR(src.st_mode));
     if (::renameat2(AT_FDCWD, host_buf_.c_str(), AT_FDCWD, host2_buf_.c_str(),
                     static_cast<unsigned>(flags)) != 0)
       return Fail(r, -errno);
+    if (moves_dir) dirs_.Clear();
     if (erase) store_->Erase(dst.st_ino);
     return Return(r, 0);
   }

@@ -221,7 +221,6 @@ void Tracer::OnSeccomp(Tracee& t) {
   who_ = Who::Fs(t.creds);
   checks_ = !who_.Bypasses();
   ScratchReset(r);
-  if (MayMoveDirectories(sys::SyscallNr(r))) dirs_.Clear();
   Resume how = Dispatch(t, r);
   // A skipped syscall never reaches an exit stop: put back any argument we rewrote before
   // deciding to answer it ourselves.
@@ -251,8 +250,9 @@ void Tracer::OnSyscallExit(Tracee& t) {
     RestoreArgs(&r, t.entry);
     dirty = true;
   }
-  // Done by the kernel between the two stops (the tracer does most renames itself, at entry).
-  if (MayMoveDirectories(sys::SyscallNr(t.entry))) dirs_.Clear();
+  // Done by the kernel between the two stops (renames and rmdirs inside the rootfs the tracer
+  // does itself, and clears the cache there).
+  if (MayMoveDirectories(sys::SyscallNr(t.entry)) && sys::RetVal(r) == 0) dirs_.Clear();
   int64_t before = sys::RetVal(r);
   switch (t.op) {
     case ExitOp::kNone:
