@@ -17,7 +17,6 @@ namespace {
 
 constexpr char kManifest[] = "files";
 constexpr char kMeta[] = "meta";
-constexpr char kTree[] = "tree";
 constexpr char kTmpPrefix[] = "tmp-";
 
 // What an entry knows about each inode it shares: a change to any of these means the inode was
@@ -66,84 +65,198 @@ Result<Manifest> DecodeManifest(const std::string& data, const std::string& show
   return m;
 }
 
-// An entry found changed (or unreadable) while restoring: drop it and try a shorter one.
-struct Stale {};
+// An entry is flat: every non-directory of the tree is one hardlink in nodes/, named by its
+// inode number, and `dirs` lists the tree in pre-order (directories with their mode, times and
+// xattrs; other nodes by inode). Saving makes no directory at all: on a filesystem where making
+// an inode is slow (ext4 without a journal scans for inodes not recently deleted) thousands of
+// mkdirs were most of a save's cost; links are cheap everywhere.
+constexpr char kNodes[] = "nodes";
+constexpr char kDirs[] = "dirs";
 
-// Mirrors a tree: directories recreated with their host mode, times and xattrs, everything else
-// hardlinked. Metadata-store entries follow (files keep their inode; directories get new ones).
-// Saving records every linked inode in `record`; restoring checks each against `check`.
-class Farm {
+class Writer {
  public:
-  Farm(const oci::MetaStore& from, oci::MetaStore& to, Manifest* record, const Manifest* check,
-       std::unordered_set<uint64_t>* linked)
-      : from_(from), to_(to), record_(record), check_(check), linked_(linked) {}
-
-  bool stale() const { return stale_; }
-
-  Status Children(int sfd, int dfd, const std::string& shown) {
-    OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(sfd, shown));
-    for (const auto& name : names) {
-      std::string sub = shown + "/" + name;
-      struct stat st;
-      if (::fstatat(sfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysError("stat", sub);
-      if (S_ISDIR(st.st_mode)) {
-        if (::mkdirat(dfd, name.c_str(), 0700) != 0) return SysError("mkdir", sub);
-        UniqueFd s(::openat(sfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!s) return SysError("open", sub);
-        UniqueFd d(::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!d) return SysError("open", sub);
-        OCIB_TRY(Children(s.get(), d.get(), sub));
-        if (stale_) return Ok();
-        OCIB_TRY(FinishDir(s.get(), d.get(), st, sub));
-        continue;
-      }
-      if (check_) {
-        auto it = check_->find(st.st_ino);
-        if (it == check_->end() || !(it->second == RecordOf(st))) {
-          stale_ = true;
-          return Ok();
-        }
-      }
-      if (record_) (*record_)[st.st_ino] = RecordOf(st);
-      if (::linkat(sfd, name.c_str(), dfd, name.c_str(), 0) != 0) return SysError("link", sub);
-      if (linked_) linked_->insert(st.st_ino);
-      if (const oci::FileMeta* m = from_.Find(st.st_ino)) to_.Set(st.st_ino, *m);
-    }
-    return Ok();
+  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U32(uint32_t v) { out_.append(reinterpret_cast<const char*>(&v), 4); }
+  void U64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), 8); }
+  void Str(std::string_view v) {
+    U32(static_cast<uint32_t>(v.size()));
+    out_.append(v);
   }
+  const std::string& data() const { return out_; }
 
-  // After a directory's children exist: its xattrs, store entry, mode and times.
-  Status FinishDir(int sfd, int dfd, const struct stat& sst, const std::string& shown) {
-    CopyXattrs(sfd, dfd);
-    struct stat dst;
-    if (::fstat(dfd, &dst) != 0) return SysError("stat", shown);
-    if (const oci::FileMeta* m = from_.Find(sst.st_ino)) to_.Set(dst.st_ino, *m);
-    if (::fchmod(dfd, sst.st_mode & 07777) != 0) return SysError("chmod", shown);
-    struct timespec times[2] = {sst.st_atim, sst.st_mtim};
-    if (::futimens(dfd, times) != 0) return SysError("utimens", shown);
-    return Ok();
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& in) : in_(in) {}
+  bool done() const { return pos_ >= in_.size(); }
+  bool ok() const { return ok_; }
+  uint8_t U8() { return Take(1) ? static_cast<uint8_t>(in_[pos_ - 1]) : 0; }
+  uint32_t U32() { return Fixed<uint32_t>(); }
+  uint64_t U64() { return Fixed<uint64_t>(); }
+  std::string Str() {
+    uint32_t n = U32();
+    if (!Take(n)) return {};
+    return in_.substr(pos_ - n, n);
   }
 
  private:
-  const oci::MetaStore& from_;
-  oci::MetaStore& to_;
-  Manifest* record_;
-  const Manifest* check_;
-  std::unordered_set<uint64_t>* linked_;
-  bool stale_ = false;
+  template <typename T>
+  T Fixed() {
+    T v{};
+    if (Take(sizeof v)) std::memcpy(&v, in_.data() + pos_ - sizeof v, sizeof v);
+    return v;
+  }
+  bool Take(size_t n) {
+    if (!ok_ || in_.size() - pos_ < n) return ok_ = false;
+    pos_ += n;
+    return true;
+  }
+  const std::string& in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
 };
 
-// Mirrors the tree at `src` into the existing empty directory `dst`.
-Status FarmTree(Farm& farm, const std::string& src, const std::string& dst) {
-  UniqueFd s(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!s) return SysError("open", src);
-  UniqueFd d(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!d) return SysError("open", dst);
-  struct stat st;
-  if (::fstat(s.get(), &st) != 0) return SysError("stat", src);
-  OCIB_TRY(farm.Children(s.get(), d.get(), src));
-  if (farm.stale()) return Ok();
-  return farm.FinishDir(s.get(), d.get(), st, src);
+struct DirAttrs {
+  uint32_t mode = 0;
+  struct timespec times[2] = {};
+  XattrList xattrs;
+};
+
+void PutDirAttrs(Writer& w, int fd, const struct stat& st) {
+  w.U32(st.st_mode);
+  w.U64(static_cast<uint64_t>(st.st_atim.tv_sec));
+  w.U64(static_cast<uint64_t>(st.st_atim.tv_nsec));
+  w.U64(static_cast<uint64_t>(st.st_mtim.tv_sec));
+  w.U64(static_cast<uint64_t>(st.st_mtim.tv_nsec));
+  XattrList xs = ReadXattrs(fd);
+  w.U32(static_cast<uint32_t>(xs.size()));
+  for (const auto& [name, value] : xs) {
+    w.Str(name);
+    w.Str(value);
+  }
+}
+
+DirAttrs GetDirAttrs(Reader& r) {
+  DirAttrs a;
+  a.mode = r.U32();
+  for (auto& t : a.times) {
+    t.tv_sec = static_cast<time_t>(r.U64());
+    t.tv_nsec = static_cast<long>(r.U64());
+  }
+  for (uint32_t n = r.U32(); r.ok() && n > 0; --n) {
+    std::string name = r.Str();
+    a.xattrs.emplace_back(std::move(name), r.Str());
+  }
+  return a;
+}
+
+// Walks the work tree: links its nodes into nodes/ and lists the tree into `w`.
+class Saver {
+ public:
+  Saver(int nodes_fd, const oci::MetaStore& from, oci::MetaStore& meta, Manifest& manifest,
+        std::unordered_set<uint64_t>* linked)
+      : nodes_(nodes_fd), from_(from), meta_(meta), manifest_(manifest), linked_(linked) {}
+
+  Status Dir(int fd, const std::string& rel, const std::string& shown, const struct stat& st) {
+    w_.U8('d');
+    w_.Str(rel);
+    w_.U64(st.st_ino);
+    PutDirAttrs(w_, fd, st);
+    if (const oci::FileMeta* m = from_.Find(st.st_ino)) meta_.Set(st.st_ino, *m);
+    OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd, shown));
+    for (const auto& name : names) {
+      std::string sub_rel = rel.empty() ? name : rel + "/" + name;
+      std::string sub = shown + "/" + name;
+      struct stat cst;
+      if (::fstatat(fd, name.c_str(), &cst, AT_SYMLINK_NOFOLLOW) != 0) return SysError("stat", sub);
+      if (S_ISDIR(cst.st_mode)) {
+        UniqueFd c(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!c) return SysError("open", sub);
+        OCIB_TRY(Dir(c.get(), sub_rel, sub, cst));
+        continue;
+      }
+      if (manifest_.emplace(cst.st_ino, RecordOf(cst)).second) {
+        std::string node = std::to_string(cst.st_ino);
+        if (::linkat(fd, name.c_str(), nodes_, node.c_str(), 0) != 0) return SysError("link", sub);
+        if (linked_) linked_->insert(cst.st_ino);
+        if (const oci::FileMeta* m = from_.Find(cst.st_ino)) meta_.Set(cst.st_ino, *m);
+      }
+      w_.U8('n');
+      w_.Str(sub_rel);
+      w_.U64(cst.st_ino);
+    }
+    return Ok();
+  }
+  const std::string& listing() const { return w_.data(); }
+
+ private:
+  int nodes_;
+  const oci::MetaStore& from_;
+  oci::MetaStore& meta_;
+  Manifest& manifest_;
+  std::unordered_set<uint64_t>* linked_;
+  Writer w_;
+};
+
+// Rebuilds the tree of an entry in the empty directory `root_fd`. False when a node was changed
+// in place since the save (or the entry is damaged): the caller drops the entry.
+Result<bool> RestoreTree(const std::string& entry, int root_fd, const std::string& rootfs,
+                         const Manifest& manifest, const oci::MetaStore& meta,
+                         oci::MetaStore& store, std::unordered_set<uint64_t>* linked) {
+  auto listing = ReadFile(JoinPath(entry, kDirs));
+  if (!listing.ok()) return false;
+  std::string nodes_path = JoinPath(entry, kNodes);
+  UniqueFd nodes(::open(nodes_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!nodes) return false;
+  struct PendingDir {
+    std::string rel;
+    uint64_t key;
+    DirAttrs attrs;
+  };
+  std::vector<PendingDir> dirs;
+  Reader r(*listing);
+  while (!r.done() && r.ok()) {
+    uint8_t kind = r.U8();
+    std::string rel = r.Str();
+    uint64_t ino = r.U64();
+    if (kind == 'd') {
+      DirAttrs attrs = GetDirAttrs(r);
+      if (!rel.empty() && ::mkdirat(root_fd, rel.c_str(), 0700) != 0)
+        return SysError("mkdir", JoinPath(rootfs, rel));
+      dirs.push_back({std::move(rel), ino, std::move(attrs)});
+      continue;
+    }
+    if (kind != 'n' || rel.empty()) return false;
+    std::string node = std::to_string(ino);
+    struct stat st;
+    auto it = manifest.find(ino);
+    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        st.st_ino != ino || it == manifest.end() || !(it->second == RecordOf(st)))
+      return false;
+    if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
+      return SysError("link", JoinPath(rootfs, rel));
+    if (linked) linked->insert(ino);
+    if (const oci::FileMeta* m = meta.Find(ino)) store.Set(ino, *m);
+  }
+  if (!r.ok() || dirs.empty() || !dirs[0].rel.empty()) return false;
+  // Children first: setting a directory's times before its last child is made would not last.
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
+    std::string shown = JoinPath(rootfs, d->rel);
+    UniqueFd fd(d->rel.empty() ? ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0)
+                               : ::openat(root_fd, d->rel.c_str(),
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return SysError("open", shown);
+    WriteXattrs(fd.get(), d->attrs.xattrs);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return SysError("stat", shown);
+    if (const oci::FileMeta* m = meta.Find(d->key)) store.Set(st.st_ino, *m);
+    if (::fchmod(fd.get(), d->attrs.mode & 07777) != 0) return SysError("chmod", shown);
+    if (::futimens(fd.get(), d->attrs.times) != 0) return SysError("utimens", shown);
+  }
+  return true;
 }
 
 // Empties a directory whose descriptor others hold open (the stage's RootDir).
@@ -217,10 +330,11 @@ Result<bool> RootfsCache::Restore(const std::string& entry, const std::string& r
   auto manifest = DecodeManifest(*manifest_data, entry);
   auto meta = oci::MetaStore::Load(JoinPath(entry, kMeta));
   if (!manifest.ok() || !meta.ok()) return false;
+  UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return SysError("open", rootfs);
   std::unordered_set<uint64_t> linked;
-  Farm farm(*meta, store, nullptr, &*manifest, &linked);
-  auto st = FarmTree(farm, JoinPath(entry, kTree), rootfs);
-  if (!st.ok() || farm.stale()) return false;
+  auto ok = RestoreTree(entry, root.get(), rootfs, *manifest, *meta, store, &linked);
+  if (!ok.ok() || !*ok) return false;
   if (shared) shared->insert(linked.begin(), linked.end());
   Touch(entry);
   return true;
@@ -247,12 +361,19 @@ Status RootfsCache::Save(const std::vector<oci::Digest>& diff_ids, const std::st
                          const oci::MetaStore& store, std::unordered_set<uint64_t>* shared) {
   std::string entry = JoinPath(dir_, RootfsChainKey(diff_ids));
   OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(kTmpPrefix, dir_));
-  std::string tree = JoinPath(tmp.path(), kTree);
-  OCIB_TRY(MakeDirs(tree, 0700));
+  std::string nodes_path = JoinPath(tmp.path(), kNodes);
+  OCIB_TRY(MakeDirs(nodes_path, 0700));
+  UniqueFd nodes(::open(nodes_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!nodes) return SysError("open", nodes_path);
+  UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return SysError("open", rootfs);
+  struct stat st;
+  if (::fstat(root.get(), &st) != 0) return SysError("stat", rootfs);
   Manifest manifest;
   oci::MetaStore meta;
-  Farm farm(store, meta, &manifest, nullptr, shared);
-  OCIB_TRY(FarmTree(farm, rootfs, tree));
+  Saver saver(nodes.get(), store, meta, manifest, shared);
+  OCIB_TRY(saver.Dir(root.get(), "", rootfs, st));
+  OCIB_TRY(WriteFile(JoinPath(tmp.path(), kDirs), saver.listing(), 0600));
   OCIB_TRY(WriteFile(JoinPath(tmp.path(), kManifest), EncodeManifest(manifest), 0600));
   OCIB_TRY(meta.Save(JoinPath(tmp.path(), kMeta)));
   OCIB_TRY(RemoveAll(entry));

@@ -1,9 +1,10 @@
 // Unpacked rootfs trees kept between builds, so that a rebuild whose first changed step sits on
 // top of large cached layers (an apt-get install, a base image) does not unpack them again.
 //
-// ext4 (CI runners, most pods) has no reflinks, so an entry is a hardlink farm: directories are
-// real copies, every other node is a hardlink to the same inode as the work tree it came from or
-// is restored into. Sharing inodes is safe because the work tree is never written in place by
+// ext4 (CI runners, most pods) has no reflinks, so an entry is a flat hardlink farm: every
+// non-directory is a hardlink (nodes/<inode>) to the same inode as the work tree it came from or
+// is restored into, and the directories are only listed (with modes, times and xattrs) and made
+// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is never written in place by
 // ocibuild itself (the layer applier and COPY unlink before they write), and dpkg, apt, sed -i
 // and friends replace files by rename. A RUN step that does write a shared file in place (an
 // `echo >> file`, a chmod) changes it in the entry too: each entry records the size, mtime and

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 #include "util/fs.h"
@@ -103,6 +104,25 @@ TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
   ASSERT_TRUE(*cache);
   std::vector<oci::Digest> two(chain_.begin(), chain_.begin() + 2);
   ASSERT_TRUE((*cache)->Save(two, src_, store_, nullptr).ok());
+  // Saving makes no directory but the entry's own two: inodes are what is slow to make.
+  {
+    std::string entry = JoinPath(cache_dir_, RootfsChainKey(two));
+    UniqueFd e(::open(entry.c_str(), O_PATH | O_DIRECTORY));
+    auto names = ReadDirNames(e.get(), entry);
+    ASSERT_TRUE(names.ok());
+    std::sort(names->begin(), names->end());
+    EXPECT_EQ(*names, (std::vector<std::string>{"dirs", "files", "meta", "nodes"}));
+    std::string nodes = JoinPath(entry, "nodes");
+    UniqueFd n(::open(nodes.c_str(), O_PATH | O_DIRECTORY));
+    auto links = ReadDirNames(n.get(), nodes);
+    ASSERT_TRUE(links.ok());
+    EXPECT_EQ(links->size(), 3u);  // passwd (one inode, two paths in the tree), key, sym
+    for (const auto& l : *links) {
+      struct stat st;
+      ASSERT_EQ(::lstat(JoinPath(nodes, l).c_str(), &st), 0);
+      EXPECT_FALSE(S_ISDIR(st.st_mode)) << l;
+    }
+  }
 
   std::string dst = NewDir("dst");
   oci::MetaStore got;
@@ -168,6 +188,19 @@ TEST_F(RootfsCacheTest, AnEntryWrittenInPlaceIsDroppedNotRestored) {
   std::string third = NewDir("third");
   oci::MetaStore got3;
   EXPECT_EQ(*(*cache)->RestoreLongest(one, third, got3, nullptr), 0u);
+
+  // A damaged listing (a crash, a full disk) costs the entry, never a half tree.
+  ASSERT_EQ(::chmod(JoinPath(src_, "etc/ssl/key").c_str(), 0600), 0);
+  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  std::string listing = JoinPath(cache_dir_, RootfsChainKey(one) + "/dirs");
+  auto data = ReadFile(listing);
+  ASSERT_TRUE(data.ok());
+  ASSERT_TRUE(WriteFile(listing, data->substr(0, data->size() - 3), 0600).ok());
+  std::string fourth = NewDir("fourth");
+  oci::MetaStore got4;
+  EXPECT_EQ(*(*cache)->RestoreLongest(one, fourth, got4, nullptr), 0u);
+  EXPECT_TRUE(Describe(fourth).empty());
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
 }
 
 TEST_F(RootfsCacheTest, OneBuildAtATimeAndOneStageWithinIt) {

@@ -146,15 +146,26 @@ Status RemoveAll(const std::string& path) {
   return RemoveAllAt(AT_FDCWD, path, path);
 }
 
-void CopyXattrs(int from_fd, int to_fd) {
+XattrList ReadXattrs(int fd) {
+  XattrList out;
   char names[4096];
-  ssize_t n = ::flistxattr(from_fd, names, sizeof names);
+  ssize_t n = ::flistxattr(fd, names, sizeof names);
   for (ssize_t off = 0; n > 0 && off < n;
        off += static_cast<ssize_t>(std::strlen(names + off)) + 1) {
     char value[4096];
-    ssize_t v = ::fgetxattr(from_fd, names + off, value, sizeof value);
-    if (v >= 0) ::fsetxattr(to_fd, names + off, value, static_cast<size_t>(v), 0);
+    ssize_t v = ::fgetxattr(fd, names + off, value, sizeof value);
+    if (v >= 0) out.emplace_back(names + off, std::string(value, static_cast<size_t>(v)));
   }
+  return out;
+}
+
+void WriteXattrs(int fd, const XattrList& xattrs) {
+  for (const auto& [name, value] : xattrs)
+    ::fsetxattr(fd, name.c_str(), value.data(), value.size(), 0);
+}
+
+void CopyXattrs(int from_fd, int to_fd) {
+  WriteXattrs(to_fd, ReadXattrs(from_fd));
 }
 
 std::string JoinPath(std::string_view a, std::string_view b) {

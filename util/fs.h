@@ -27,6 +27,10 @@ Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& sho
 Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
 // Copies the extended attributes of one open file to another, best effort: the ones the
 // caller may not set (security.*, trusted.* unprivileged) or that exceed 4 KiB are skipped.
+using XattrList = std::vector<std::pair<std::string, std::string>>;  // name, value
+// Extended attributes of an open file (best effort: what the filesystem lets us read).
+XattrList ReadXattrs(int fd);
+void WriteXattrs(int fd, const XattrList& xattrs);
 void CopyXattrs(int from_fd, int to_fd);
 Status WriteAll(int fd, std::string_view data, const std::string& what);
 // Joins two paths with exactly one '/'.
