@@ -42,6 +42,7 @@ CpuPacking& CpuPacking::operator=(CpuPacking&& o) noexcept {
   th_ = o.th_;
   original_ = std::move(o.original_);
   single_ = std::move(o.single_);
+  cpu_ = o.cpu_;
   window_start_ns_ = o.window_start_ns_;
   last_window_ns_ = o.last_window_ns_;
   changes_ = o.changes_;
@@ -54,13 +55,15 @@ CpuPacking::~CpuPacking() {
   ::setitimer(ITIMER_REAL, &off, nullptr);
 }
 
-void CpuPacking::Start(pid_t first) {
+void CpuPacking::Start(pid_t first, int hint) {
   if (!active_) return;
   int cpu = ::sched_getcpu();
-  if (!HasCpu(original_, cpu)) {
-    cpu = 0;
-    while (!HasCpu(original_, cpu)) ++cpu;
+  if (hint >= 0 || !HasCpu(original_, cpu)) {
+    int skip = hint >= 0 ? hint % CountCpus(original_) : 0;
+    for (cpu = 0; !HasCpu(original_, cpu) || skip-- > 0; ++cpu) {
+    }
   }
+  cpu_ = cpu;
   single_.assign(original_.size(), 0);
   single_[cpu / 8] = static_cast<uint8_t>(1u << (cpu % 8));
   struct sigaction sa = {};

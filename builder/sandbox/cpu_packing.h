@@ -35,10 +35,11 @@ class CpuPacking {
   bool active() const { return active_; }
   int changes() const { return changes_; }  // threads moved, for the verbose histogram
 
-  // In the tracer, with the step's first thread: pins the tracer to the CPU it runs on, packs
-  // `first` there and starts a SIGALRM interval timer so that waitpid returns (EINTR) at least
-  // once a window.
-  void Start(pid_t first);
+  // In the tracer, with the step's first thread: pins the tracer to a CPU (the hint-th allowed
+  // one modulo their number; hint < 0: the one it runs on), packs `first` there and starts a
+  // SIGALRM interval timer so that waitpid returns (EINTR) at least once a window.
+  void Start(pid_t first, int hint = -1);
+  int cpu() const { return cpu_; }
   // Called after every wakeup of the tracer. True when a window has ended: the caller then calls
   // Rebalance for every thread with its stop count over that window.
   bool WindowEnded(uint64_t now_ns);
@@ -61,6 +62,7 @@ class CpuPacking {
   Thresholds th_;
   std::vector<uint8_t> original_;
   std::vector<uint8_t> single_;  // the tracer's CPU: the packed mask
+  int cpu_ = -1;
   uint64_t window_start_ns_ = 0;
   uint64_t last_window_ns_ = 0;
   int changes_ = 0;

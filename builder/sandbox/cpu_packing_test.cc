@@ -83,5 +83,28 @@ TEST(CpuPacking, ThreadsArePackedByTheirOwnStopRate) {
   ::waitpid(child, nullptr, 0);
 }
 
+// Steps running at the same time get their tracers on different CPUs through the hint.
+TEST(CpuPacking, TheHintPicksTheTracersCpu) {
+  cpu_set_t before;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof before, &before), 0);
+  int cpus = CPU_COUNT(&before);
+  if (cpus < 2) GTEST_SKIP() << "one CPU: nothing to pack";
+  std::vector<int> allowed;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &before)) allowed.push_back(c);
+  for (int hint = 0; hint <= cpus; ++hint) {
+    {
+      CpuPacking p = CpuPacking::Create(true);
+      p.Start(::getpid(), hint);
+      EXPECT_EQ(p.cpu(), allowed[static_cast<size_t>(hint % cpus)]) << hint;
+      cpu_set_t now;
+      ASSERT_EQ(::sched_getaffinity(0, sizeof now, &now), 0);
+      EXPECT_EQ(CPU_COUNT(&now), 1);
+      EXPECT_TRUE(CPU_ISSET(p.cpu(), &now));
+    }
+    ::sched_setaffinity(0, sizeof before, &before);
+  }
+}
+
 }  // namespace
 }  // namespace ocibuild::sandbox

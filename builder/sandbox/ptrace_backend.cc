@@ -153,6 +153,7 @@ void CloseOtherFds(std::vector<int> keep) {
   topts.verbose = spec.verbose;
   topts.network = spec.network;
   topts.pack_cpus = spec.pack_cpus;
+  topts.cpu_hint = spec.cpu_hint;
   Tracer tracer(resolver, &*store, topts);
   auto status = tracer.Run(child, FakeCreds::For(spec.uid, spec.gid, spec.groups), exe);
   if (spec.verbose) tracer.PrintHistogram();

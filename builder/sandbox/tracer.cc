@@ -58,7 +58,7 @@ Result<int> Tracer::Run(pid_t main, FakeCreds creds, const std::string& exe) {
   int main_status = -1;
   bool main_done = false;
   packing_ = CpuPacking::Create(opts_.pack_cpus);
-  packing_.Start(main);
+  packing_.Start(main, opts_.cpu_hint);
   for (;;) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, __WALL);

@@ -70,6 +70,7 @@ struct TracerOptions {
   bool network = true;  // false: only AF_UNIX/AF_NETLINK sockets
   const std::unordered_set<uint64_t>* shared_inodes = nullptr;  // RunSpec::shared_inodes
   bool pack_cpus = true;  // RunSpec::pack_cpus
+  int cpu_hint = -1;      // RunSpec::cpu_hint
 };
 
 class Tracer {
