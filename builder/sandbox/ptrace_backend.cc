@@ -119,6 +119,16 @@ void CloseOtherFds(std::vector<int> keep) {
     char b;
     while (::read(go[0], &b, 1) < 0 && errno == EINTR) {
     }
+    // A step starts as a container's process does: nothing blocked, nothing ignored. ocibuild
+    // blocks SIGINT and SIGTERM for its own Ctrl-C handling, and libraries may ignore SIGPIPE;
+    // inherited, either would break `timeout`, `kill $pid` of a helper daemon, `yes | head`.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig)
+      if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
     if (::dup2(stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 || ::dup2(spec.stderr_fd, 2) < 0)
       ::_exit(126);
     ::syscall(SYS_close_range, 3, ~0U, 0);

@@ -98,6 +98,24 @@ TEST_F(BusyboxSandbox, ResolutionFollowsRenamedAndReplacedDirectories) {
   EXPECT_EQ(c.out, "one\ntwo\none\ngone\none\nmoved\n");
 }
 
+// Whatever the builder blocks or ignores (it blocks SIGINT/SIGTERM for its Ctrl-C handling), a
+// step's processes start with nothing blocked and nothing ignored, as in a container.
+TEST_F(BusyboxSandbox, StepsStartWithDefaultSignals) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  struct sigaction ign = {}, old_pipe;
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGPIPE, &ign, &old_pipe), 0);
+  auto c = MustSh("grep -E 'SigBlk|SigIgn' /proc/self/status; sleep 10 & kill -TERM $! && wait $!");
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(c.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+  EXPECT_EQ(c.exit_code, 128 + SIGTERM) << "the background sleep ignored SIGTERM";
+}
+
 TEST_F(BusyboxSandbox, RootfsIsSlash) {
   auto c = MustSh("echo hello > /hello.txt && cat /etc/passwd | head -1 && ls /");
   EXPECT_EQ(c.exit_code, 0) << c.err;
