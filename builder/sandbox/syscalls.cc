@@ -465,10 +465,9 @@ Tracer::Resume Tracer::ReadlinkCall(Tracee& t, Regs& r, int dirfd_arg, int path_
       return Fail(r, -EFAULT);
     return Return(r, n);
   }
-  auto addr = ScratchPut(t, host_buf_.c_str(), host_buf_.size() + 1);
-  if (!addr.ok()) return Fail(r, -Errno(addr.error()));
-  SetArg(&r, path_arg, *addr);
-  if (dirfd_arg >= 0) SetArg(&r, dirfd_arg, static_cast<uint64_t>(AT_FDCWD));
+  // Below /proc (rare): the kernel reads the link, as the tracee.
+  if (int rc = TranslateArg(t, r, dirfd_arg, path_arg, false, &host_buf_, &guest_buf_); rc != 0)
+    return Fail(r, rc);
   {
     // /proc/<pid>/exe of a program started through its guest ld.so points at ld.so: answer with
     // the program the guest exec'd.
