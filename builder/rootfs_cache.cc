@@ -9,6 +9,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "util/bytes.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 
@@ -36,16 +37,14 @@ Recorded RecordOf(const struct stat& st) {
 }
 
 std::string EncodeManifest(const Manifest& m) {
-  std::string out;
-  out.reserve(m.size() * 28);
-  auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  ByteWriter w;
   for (const auto& [ino, r] : m) {
-    put(&ino, 8);
-    put(&r.size, 8);
-    put(&r.mtime_ns, 8);
-    put(&r.mode, 4);
+    w.U64(ino);
+    w.U64(r.size);
+    w.U64(static_cast<uint64_t>(r.mtime_ns));
+    w.U32(r.mode);
   }
-  return out;
+  return w.data();
 }
 
 Result<Manifest> DecodeManifest(const std::string& data, const std::string& shown) {
@@ -53,13 +52,13 @@ Result<Manifest> DecodeManifest(const std::string& data, const std::string& show
   if (data.size() % kRecord != 0) return Error{shown + ": truncated"};
   Manifest m;
   m.reserve(data.size() / kRecord);
-  for (size_t off = 0; off < data.size(); off += kRecord) {
-    uint64_t ino;
+  ByteReader in(data);
+  while (!in.done()) {
+    uint64_t ino = in.U64();
     Recorded r;
-    std::memcpy(&ino, data.data() + off, 8);
-    std::memcpy(&r.size, data.data() + off + 8, 8);
-    std::memcpy(&r.mtime_ns, data.data() + off + 16, 8);
-    std::memcpy(&r.mode, data.data() + off + 24, 4);
+    r.size = in.U64();
+    r.mtime_ns = static_cast<int64_t>(in.U64());
+    r.mode = in.U32();
     m.emplace(ino, r);
   }
   return m;
@@ -73,59 +72,13 @@ Result<Manifest> DecodeManifest(const std::string& data, const std::string& show
 constexpr char kNodes[] = "nodes";
 constexpr char kDirs[] = "dirs";
 
-class Writer {
- public:
-  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void U32(uint32_t v) { out_.append(reinterpret_cast<const char*>(&v), 4); }
-  void U64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), 8); }
-  void Str(std::string_view v) {
-    U32(static_cast<uint32_t>(v.size()));
-    out_.append(v);
-  }
-  const std::string& data() const { return out_; }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(const std::string& in) : in_(in) {}
-  bool done() const { return pos_ >= in_.size(); }
-  bool ok() const { return ok_; }
-  uint8_t U8() { return Take(1) ? static_cast<uint8_t>(in_[pos_ - 1]) : 0; }
-  uint32_t U32() { return Fixed<uint32_t>(); }
-  uint64_t U64() { return Fixed<uint64_t>(); }
-  std::string Str() {
-    uint32_t n = U32();
-    if (!Take(n)) return {};
-    return in_.substr(pos_ - n, n);
-  }
-
- private:
-  template <typename T>
-  T Fixed() {
-    T v{};
-    if (Take(sizeof v)) std::memcpy(&v, in_.data() + pos_ - sizeof v, sizeof v);
-    return v;
-  }
-  bool Take(size_t n) {
-    if (!ok_ || in_.size() - pos_ < n) return ok_ = false;
-    pos_ += n;
-    return true;
-  }
-  const std::string& in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
-
 struct DirAttrs {
   uint32_t mode = 0;
   struct timespec times[2] = {};
   XattrList xattrs;
 };
 
-void PutDirAttrs(Writer& w, int fd, const struct stat& st) {
+void PutDirAttrs(ByteWriter& w, int fd, const struct stat& st) {
   w.U32(st.st_mode);
   w.U64(static_cast<uint64_t>(st.st_atim.tv_sec));
   w.U64(static_cast<uint64_t>(st.st_atim.tv_nsec));
@@ -139,7 +92,7 @@ void PutDirAttrs(Writer& w, int fd, const struct stat& st) {
   }
 }
 
-DirAttrs GetDirAttrs(Reader& r) {
+DirAttrs GetDirAttrs(ByteReader& r) {
   DirAttrs a;
   a.mode = r.U32();
   for (auto& t : a.times) {
@@ -198,7 +151,7 @@ class Saver {
   oci::MetaStore& meta_;
   Manifest& manifest_;
   std::unordered_set<uint64_t>* linked_;
-  Writer w_;
+  ByteWriter w_;
 };
 
 // Rebuilds the tree of an entry in the empty directory `root_fd`. False when a node was changed
@@ -217,7 +170,7 @@ Result<bool> RestoreTree(const std::string& entry, int root_fd, const std::strin
     DirAttrs attrs;
   };
   std::vector<PendingDir> dirs;
-  Reader r(*listing);
+  ByteReader r(*listing);
   while (!r.done() && r.ok()) {
     uint8_t kind = r.U8();
     std::string rel = r.Str();

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "util/bytes.h"
 #include "util/fs.h"
 
 namespace ocibuild::oci {
@@ -9,86 +10,54 @@ namespace {
 
 constexpr char kMagic[8] = {'O', 'C', 'I', 'B', 'M', 'E', 'T', '1'};
 
-void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
-void PutStr(std::string& out, const std::string& s) {
-  PutU32(out, static_cast<uint32_t>(s.size()));
-  out += s;
-}
-
-struct Reader {
-  std::string_view data;
-  bool ok = true;
-  template <typename T>
-  T Get() {
-    T v{};
-    if (data.size() < sizeof v) {
-      ok = false;
-      return v;
-    }
-    std::memcpy(&v, data.data(), sizeof v);
-    data.remove_prefix(sizeof v);
-    return v;
-  }
-  std::string GetStr() {
-    uint32_t n = Get<uint32_t>();
-    if (!ok || data.size() < n) {
-      ok = false;
-      return {};
-    }
-    std::string s(data.substr(0, n));
-    data.remove_prefix(n);
-    return s;
-  }
-};
-
 }  // namespace
 
 Result<MetaStore> MetaStore::Load(const std::string& path) {
   MetaStore store;
   if (!PathExists(path)) return store;
   OCIB_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
-  Reader r{data};
+  ByteReader r(data);
   if (data.size() < sizeof kMagic || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
     return Error{"metadata store " + path + ": bad magic (not an ocibuild metadata store)"};
-  r.data.remove_prefix(sizeof kMagic);
-  uint64_t n = r.Get<uint64_t>();
-  for (uint64_t i = 0; r.ok && i < n; ++i) {
-    ino_t ino = static_cast<ino_t>(r.Get<uint64_t>());
+  r.Skip(sizeof kMagic);
+  uint64_t n = r.U64();
+  for (uint64_t i = 0; r.ok() && i < n; ++i) {
+    ino_t ino = static_cast<ino_t>(r.U64());
     FileMeta m;
-    m.uid = r.Get<uint32_t>();
-    m.gid = r.Get<uint32_t>();
-    m.mode = r.Get<uint32_t>();
-    m.rdev = r.Get<uint64_t>();
-    uint32_t nx = r.Get<uint32_t>();
-    for (uint32_t j = 0; r.ok && j < nx; ++j) {
-      std::string k = r.GetStr();
-      std::string v = r.GetStr();
+    m.uid = r.U32();
+    m.gid = r.U32();
+    m.mode = r.U32();
+    m.rdev = r.U64();
+    uint32_t nx = r.U32();
+    for (uint32_t j = 0; r.ok() && j < nx; ++j) {
+      std::string k = r.Str();
+      std::string v = r.Str();
       m.xattrs.emplace(std::move(k), std::move(v));
     }
     store.entries_.emplace(ino, std::move(m));
   }
-  if (!r.ok || !r.data.empty())
+  if (!r.ok() || !r.done())
     return Error{"metadata store " + path + ": truncated or corrupt"};
   return store;
 }
 
 Status MetaStore::Save(const std::string& path) const {
-  std::string out(kMagic, sizeof kMagic);
-  PutU64(out, entries_.size());
+  ByteWriter w;
+  w.Raw(kMagic, sizeof kMagic);
+  w.U64(entries_.size());
   for (const auto& [ino, m] : entries_) {
-    PutU64(out, static_cast<uint64_t>(ino));
-    PutU32(out, m.uid);
-    PutU32(out, m.gid);
-    PutU32(out, m.mode);
-    PutU64(out, m.rdev);
-    PutU32(out, static_cast<uint32_t>(m.xattrs.size()));
+    w.U64(static_cast<uint64_t>(ino));
+    w.U32(m.uid);
+    w.U32(m.gid);
+    w.U32(m.mode);
+    w.U64(m.rdev);
+    w.U32(static_cast<uint32_t>(m.xattrs.size()));
     for (const auto& [k, v] : m.xattrs) {
-      PutStr(out, k);
-      PutStr(out, v);
+      w.Str(k);
+      w.Str(v);
     }
   }
-  return WriteFileAtomic(path, out, 0600);
+  return WriteFileAtomic(path, w.data(), 0600);
 }
 
 const FileMeta* MetaStore::Find(ino_t ino) const {
