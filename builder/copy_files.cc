@@ -49,29 +49,6 @@ Status WalkTree(const oci::RootDir& root, const std::string& rel, const Skip& sk
   return Ok();
 }
 
-Status CopyData(int from, int to, const std::string& what) {
-  for (;;) {
-    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
-    if (n == 0) return Ok();
-    if (n > 0) continue;
-    if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP &&
-        errno != EPERM)
-      return SysError("copy", what);
-    break;  // fall back to read/write (e.g. across filesystems on old kernels)
-  }
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(from, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return SysError("read", what);
-    }
-    if (n == 0) return Ok();
-    OCIB_TRY(WriteAll(to, std::string_view(buf, static_cast<size_t>(n)), what));
-  }
-}
-
 class Copier {
  public:
   Copier(const oci::RootDir& dst, oci::MetaStore& store, const CopySourceTree& src,
@@ -228,7 +205,7 @@ class Copier {
                                                             O_RDONLY | (follow ? 0 : O_NOFOLLOW)));
         out.reset(::openat(pdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out) return SysError("create", Shown(to));
-        OCIB_TRY(CopyData(in.get(), out.get(), Shown(from)));
+        OCIB_TRY(CopyFileData(in.get(), out.get(), Shown(from)));
         struct timespec ts[2] = {st.st_mtim, st.st_mtim};
         ::futimens(out.get(), ts);
         break;

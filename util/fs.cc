@@ -35,6 +35,29 @@ Result<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
+Status CopyFileData(int from, int to, const std::string& what) {
+  for (;;) {
+    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
+    if (n == 0) return Ok();
+    if (n > 0) continue;
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP &&
+        errno != EPERM)
+      return SysError("copy", what);
+    break;  // fall back to read/write (e.g. across filesystems on old kernels)
+  }
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError("read", what);
+    }
+    if (n == 0) return Ok();
+    OCIB_TRY(WriteAll(to, std::string_view(buf, static_cast<size_t>(n)), what));
+  }
+}
+
 Status WriteAll(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

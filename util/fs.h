@@ -33,6 +33,9 @@ XattrList ReadXattrs(int fd);
 void WriteXattrs(int fd, const XattrList& xattrs);
 void CopyXattrs(int from_fd, int to_fd);
 Status WriteAll(int fd, std::string_view data, const std::string& what);
+// Copies the rest of `from` into `to` (copy_file_range, read/write where it cannot); `what`
+// names the source in errors.
+Status CopyFileData(int from, int to, const std::string& what);
 // Joins two paths with exactly one '/'.
 std::string JoinPath(std::string_view a, std::string_view b);
 

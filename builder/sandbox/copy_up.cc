@@ -10,35 +10,6 @@
 #include "util/fs.h"
 
 namespace ocibuild::sandbox {
-namespace {
-
-bool CopyContent(int from, int to, off_t size) {
-  off_t done = 0;
-  while (done < size) {
-    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, static_cast<size_t>(size - done), 0);
-    if (n > 0) {
-      done += n;
-      continue;
-    }
-    if (n == 0) return true;  // shorter than stat said
-    if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return false;
-    char buf[65536];
-    for (;;) {
-      ssize_t r = ::read(from, buf, sizeof buf);
-      if (r < 0) return false;
-      if (r == 0) return true;
-      for (ssize_t w = 0; w < r;) {
-        ssize_t k = ::write(to, buf + w, static_cast<size_t>(r - w));
-        if (k < 0) return false;
-        w += k;
-      }
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
 bool BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
                      const std::unordered_set<uint64_t>* shared) {
   if (!shared || shared->empty()) return false;
@@ -63,7 +34,7 @@ bool BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_c
     if (!out && errno != EEXIST) return false;
   }
   if (!out) return false;
-  bool ok = !keep_content || CopyContent(src.get(), out.get(), st.st_size);
+  bool ok = !keep_content || CopyFileData(src.get(), out.get(), path).ok();
   if (ok) {
     CopyXattrs(src.get(), out.get());
     struct timespec times[2] = {st.st_atim, st.st_mtim};
