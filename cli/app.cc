@@ -1,5 +1,6 @@
 #include "cli/app.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,6 +33,7 @@
 #include "registry/pusher.h"
 #include "util/fs.h"
 #include "util/strings.h"
+#include "util/sys/inode_flags.h"
 #include "util/sys/probe.h"
 
 namespace ocibuild::cli {
@@ -335,6 +337,12 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     }
   }
   if (Status st = MakeDirs(JoinPath(*root, "work"), 0700); !st.ok()) return fail(st.error());
+  // Each build's trees go to block groups the filesystem picks, not next to the trees the last
+  // build just removed: ext4 without a journal skips every inode freed in the last 30 s when it
+  // allocates one (recently_deleted), which made unpacking a base image 4-20x slower right after
+  // a build had cleaned up. Only a hint (chattr +T); where it cannot be set nothing changes.
+  if (auto wfd = OpenFile(JoinPath(*root, "work"), O_RDONLY | O_DIRECTORY); wfd.ok())
+    (void)sys::SetTopDir(wfd->get());
   auto work = TempDir::Create("build-", JoinPath(*root, "work"));
   if (!work.ok()) return fail(work.error());
   InterruptCleanup cleanup(work->path());
