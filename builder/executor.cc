@@ -13,9 +13,11 @@
 #include "builder/copy_files.h"
 #include "builder/descendants.h"
 #include "builder/git_source.h"
+#include "builder/precompressor.h"
 #include "builder/run_step.h"
 #include "builder/url_fetch.h"
 #include "oci/layer_applier.h"
+#include "oci/precompressed_files.h"
 #include "util/strings.h"
 
 namespace ocibuild::builder {
@@ -96,6 +98,32 @@ std::vector<std::string> WithShell(const oci::ContainerConfig& c,
   return out;
 }
 
+// Blocks for a RUN step's layer made while it runs (builder/precompressor.h): none when the
+// layers are not gzip at the default level, or where no spill file can be made.
+std::unique_ptr<oci::PrecompressedFiles> StartPrecompressing(const CommitOptions& c,
+                                                             const std::string& dir) {
+  if (c.layer.compression != oci::Compression::kGzip ||
+      c.layer.level != oci::PrecompressedFiles::kLevel)
+    return nullptr;
+  auto p = oci::PrecompressedFiles::Create(dir);
+  return p.ok() ? std::move(*p) : nullptr;
+}
+
+// What a step writes gets a ctime at or after this: file times come from the kernel's coarse
+// clock, up to a tick behind CLOCK_REALTIME.
+struct timespec StepStartTime() {
+  struct timespec t;
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  constexpr long kTick = 20'000'000;
+  if (t.tv_nsec >= kTick) {
+    t.tv_nsec -= kTick;
+  } else {
+    t.tv_sec -= 1;
+    t.tv_nsec += 1'000'000'000 - kTick;
+  }
+  return t;
+}
+
 std::string JoinGuest(const std::string& cwd, const std::string& p) {
   if (StartsWith(p, "/")) return p;
   std::string base = cwd.empty() ? "/" : cwd;
@@ -114,7 +142,8 @@ Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& contex
       cache_(cache),
       images_(images),
       progress_(progress),
-      ws_(store, cache, opts.work_dir, opts.no_cache, opts.rootfs_cache, opts.rootfs_cache_save_bytes) {
+      ws_(store, cache, opts.work_dir, opts.no_cache, opts.rootfs_cache,
+          opts.rootfs_cache_save_bytes) {
   commit_.layer.compression = opts.compression;
   commit_.layer.level = opts.compression_level;
   commit_.layer.source_date_epoch = opts.source_date_epoch;
@@ -777,9 +806,17 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
           OCIB_TRY(ws_.Materialize(s));
           OCIB_ASSIGN_OR_RETURN(PlannedRun pr, PlanRun(in, id, s, renv));
           auto held = LockCacheMounts(in);
-          OCIB_TRY(RunPlanned(pr, s, progress_, pstep));
+          std::unique_ptr<oci::PrecompressedFiles> pre =
+              StartPrecompressing(commit_, scratch.path());
+          {
+            std::optional<Precompressor> pc;
+            if (pre) pc.emplace(s.rootfs(), *pre, StepStartTime());
+            OCIB_TRY(RunPlanned(pr, s, progress_, pstep));
+          }
           held.clear();
-          OCIB_TRY(ws_.Commit(s, ck, id.created_by, commit_));
+          CommitOptions co = commit_;
+          co.layer.precompressed = pre.get();
+          OCIB_TRY(ws_.Commit(s, ck, id.created_by, co));
           progress_.StepFinished(pstep, StepState::kDone);
           return Ok();
         }

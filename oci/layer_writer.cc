@@ -17,8 +17,9 @@
 #include <thread>
 
 #include "oci/parallel_gzip.h"
+#include "oci/precompressed_files.h"
+#include "util/async_sha256.h"
 #include "util/fs.h"
-#include "util/sha256.h"
 #include "util/strings.h"
 
 namespace ocibuild::oci {
@@ -56,12 +57,12 @@ class Emitter {
     size_ += n;
     return sink_(std::string_view(static_cast<const char*>(data), n));
   }
-  Sha256& sha() { return sha_; }
+  AsyncSha256& sha() { return sha_; }
   uint64_t size() const { return size_; }
 
  private:
   const LayerSink& sink_;
-  Sha256 sha_;
+  AsyncSha256 sha_;
   uint64_t size_ = 0;
 };
 
@@ -70,6 +71,14 @@ class Compressor {
   virtual ~Compressor() = default;
   virtual Status Write(const char* data, size_t n) = 0;
   virtual Status Finish() = 0;
+  // Whether a big file's data gets blocks of its own (PrecompressedFiles::kMinSize): then the
+  // data arrives as BeginFile, FileChunk per ParallelGzip::kBlock bytes, EndFile.
+  virtual bool SeparatesFiles() const { return false; }
+  virtual Status BeginFile() { return Ok(); }
+  virtual Status FileChunk(std::string_view data, const struct stat&, size_t) {
+    return Write(data.data(), data.size());
+  }
+  virtual Status EndFile() { return Ok(); }
 };
 
 class PlainCompressor : public Compressor {
@@ -86,8 +95,9 @@ class PlainCompressor : public Compressor {
 // depend on the number of threads, so layers stay reproducible.
 class GzipCompressor : public Compressor {
  public:
-  explicit GzipCompressor(Emitter& out) : out_(out) {}
+  GzipCompressor(Emitter& out, const PrecompressedFiles* pre) : out_(out), pre_(pre) {}
   Status Init(int level, int threads) {
+    if (level != PrecompressedFiles::kLevel) pre_ = nullptr;
     OCIB_ASSIGN_OR_RETURN(gz_, ParallelGzip::Create(level, threads, [this](std::string_view d) {
                             return out_.Emit(d.data(), d.size());
                           }));
@@ -95,9 +105,25 @@ class GzipCompressor : public Compressor {
   }
   Status Write(const char* data, size_t n) override { return gz_->Write(data, n); }
   Status Finish() override { return gz_->Finish(); }
+  bool SeparatesFiles() const override { return true; }
+  uint64_t spliced() const { return spliced_; }
+  Status BeginFile() override { return gz_->Cut(true); }
+  Status FileChunk(std::string_view data, const struct stat& st, size_t index) override {
+    if (pre_) {
+      auto block = pre_->Block(st, index);
+      if (block && block->in_len == data.size() && block->crc == ParallelGzip::Crc32(data)) {
+        ++spliced_;
+        return gz_->WriteCompressed(data, std::move(*block));
+      }
+    }
+    OCIB_TRY(gz_->Write(data.data(), data.size()));
+    return gz_->Cut(false);
+  }
 
  private:
   Emitter& out_;
+  const PrecompressedFiles* pre_;
+  uint64_t spliced_ = 0;
   std::unique_ptr<ParallelGzip> gz_;
 };
 
@@ -136,19 +162,39 @@ class ZstdCompressor : public Compressor {
 };
 
 // libarchive's write callback: coalesces its small writes, hashes the tar, feeds the compressor.
+// Between BeginFile and EndFile the bytes are a big file's data, cut into chunks from its start.
 struct TarSink {
   Compressor* comp;
-  Sha256 sha;
+  AsyncSha256 sha;
   uint64_t size = 0;
   std::string pending;
   Status status;
+  const struct stat* file = nullptr;  // set between BeginFile and EndFile
+  size_t chunk_index = 0;
 
   Status Flush() {
     if (pending.empty()) return Ok();
-    Status st = comp->Write(pending.data(), pending.size());
+    Status st = file ? comp->FileChunk(pending, *file, chunk_index++)
+                     : comp->Write(pending.data(), pending.size());
     pending.clear();
     return st;
   }
+  Status BeginFile(const struct stat& st) {
+    OCIB_TRY(Flush());
+    OCIB_TRY(comp->BeginFile());
+    file = &st;
+    chunk_index = 0;
+    return Ok();
+  }
+  Status EndFile() {
+    Status flushed = Flush();
+    file = nullptr;
+    OCIB_TRY(flushed);
+    return comp->EndFile();
+  }
+  // A file's chunk is complete at ParallelGzip::kBlock bytes; other bytes are passed on in
+  // batches of 256 KiB.
+  size_t Batch() const { return file ? ParallelGzip::kBlock : size_t{256} << 10; }
 };
 
 la_ssize_t TarWrite(struct archive*, void* ctx, const void* buf, size_t n) {
@@ -156,10 +202,16 @@ la_ssize_t TarWrite(struct archive*, void* ctx, const void* buf, size_t n) {
   if (!s->status.ok()) return -1;
   s->sha.Update(buf, n);
   s->size += n;
-  s->pending.append(static_cast<const char*>(buf), n);
-  if (s->pending.size() >= (256 << 10)) {
-    s->status = s->Flush();
-    if (!s->status.ok()) return -1;
+  const char* p = static_cast<const char*>(buf);
+  for (size_t left = n; left > 0;) {
+    size_t take = s->file ? std::min(left, s->Batch() - s->pending.size()) : left;
+    s->pending.append(p, take);
+    p += take;
+    left -= take;
+    if (s->pending.size() >= s->Batch()) {
+      s->status = s->Flush();
+      if (!s->status.ok()) return -1;
+    }
   }
   return static_cast<la_ssize_t>(n);
 }
@@ -190,6 +242,7 @@ class TarBuilder {
     return Ok();
   }
   Status AddFile(const std::string& path);
+  Status WriteData(int fd, int64_t size, const std::string& path);
   Result<int> Parent(const std::string& path, std::string* name);
   int64_t Clamp(int64_t t) const {
     return opts_.source_date_epoch && t > *opts_.source_date_epoch ? *opts_.source_date_epoch : t;
@@ -308,10 +361,18 @@ Status TarBuilder::AddFile(const std::string& path) {
   archive_entry_set_size(e.get(), size);
   OCIB_TRY(WriteHeader(e.get(), path));
   if (!data) return Ok();
+  bool separate =
+      sink_.comp->SeparatesFiles() && static_cast<uint64_t>(size) >= PrecompressedFiles::kMinSize;
+  if (separate) OCIB_TRY(sink_.BeginFile(st));
+  OCIB_TRY(WriteData(fd.get(), size, path));
+  if (separate) OCIB_TRY(sink_.EndFile());
+  return Ok();
+}
+
+Status TarBuilder::WriteData(int fd, int64_t size, const std::string& path) {
   int64_t left = size;
   while (left > 0) {
-    ssize_t n =
-        ::read(fd.get(), buf_.data(), static_cast<size_t>(std::min<int64_t>(left, buf_.size())));
+    ssize_t n = ::read(fd, buf_.data(), static_cast<size_t>(std::min<int64_t>(left, buf_.size())));
     if (n < 0) {
       if (errno == EINTR) continue;
       return SysError("read", path);
@@ -380,6 +441,7 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
   SortChanges(changes);
   Emitter emitter(sink);
   std::unique_ptr<Compressor> comp;
+  GzipCompressor* gzip = nullptr;
   LayerResult result;
   switch (opts.compression) {
     case Compression::kNone:
@@ -387,8 +449,9 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
       result.media_type = kMediaTypeLayerTar;
       break;
     case Compression::kGzip: {
-      auto gz = std::make_unique<GzipCompressor>(emitter);
+      auto gz = std::make_unique<GzipCompressor>(emitter, opts.precompressed);
       OCIB_TRY(gz->Init(opts.level, DefaultThreads(opts)));
+      gzip = gz.get();
       comp = std::move(gz);
       result.media_type = kMediaTypeLayerGzip;
       break;
@@ -428,6 +491,7 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
                       ? result.diff_id
                       : Digest::Sha256Hex(emitter.sha().FinishHex());
   result.size = emitter.size();
+  if (gzip) result.spliced_blocks = gzip->spliced();
   return result;
 }
 

@@ -28,6 +28,8 @@
 
 namespace ocibuild::oci {
 
+class PrecompressedFiles;
+
 inline constexpr char kMediaTypeLayerTar[] = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr char kMediaTypeLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr char kMediaTypeLayerZstd[] = "application/vnd.oci.image.layer.v1.tar+zstd";
@@ -61,6 +63,9 @@ struct LayerWriteOptions {
   int threads = 0;
   // Clamp for mtimes (seconds since the epoch), e.g. from SOURCE_DATE_EPOCH.
   std::optional<int64_t> source_date_epoch;
+  // gzip blocks of big files made ahead of time (default level only); the bytes written do
+  // not depend on it.
+  const PrecompressedFiles* precompressed = nullptr;
 };
 
 // SOURCE_DATE_EPOCH from the environment, if set and a valid non-negative integer; an invalid
@@ -74,6 +79,7 @@ struct LayerResult {
   uint64_t uncompressed_size = 0;
   std::string media_type;
   uint64_t entries = 0;
+  uint64_t spliced_blocks = 0;  // gzip blocks taken from LayerWriteOptions::precompressed
 };
 
 using LayerSink = std::function<Status(std::string_view)>;

@@ -1,16 +1,11 @@
 #include "oci/parallel_gzip.h"
 
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 
 #include <algorithm>
 
 namespace ocibuild::oci {
-namespace {
-
-constexpr size_t kDict = 32 << 10;
-
-}  // namespace
-
 // deflateInit and ISA-L's level buffer allocate a few hundred KiB: once per thread, not per block.
 struct ParallelGzip::Deflater {
   z_stream z{};
@@ -46,9 +41,25 @@ void ParallelGzip::StopWorkers() {
   workers_.clear();
 }
 
+uint32_t ParallelGzip::Crc32(std::string_view data) {
+  return crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+Result<GzipBlock> ParallelGzip::CompressBlock(int level, std::string_view in,
+                                              std::string_view dict) {
+  ParallelGzip g(level, 1, nullptr);
+  Deflater d;
+  Job job;
+  job.in.assign(in);
+  job.in_len = in.size();
+  job.dict.assign(dict.substr(dict.size() > kDict ? dict.size() - kDict : 0));
+  g.Compress(d, job);
+  OCIB_TRY(job.status);
+  return GzipBlock{std::move(job.out), static_cast<uint32_t>(job.crc), job.in_len};
+}
+
 void ParallelGzip::Compress(Deflater& d, Job& job) const {
-  job.crc =
-      crc32(0L, reinterpret_cast<const Bytef*>(job.in.data()), static_cast<uInt>(job.in.size()));
+  job.crc = Crc32(job.in);
   if (level_ == Z_DEFAULT_COMPRESSION) {
     CompressIsal(d, job);
   } else {
@@ -152,7 +163,7 @@ void ParallelGzip::Worker() {
       if (stop_) return;
       job = queue_[next_unclaimed_++];
     }
-    Compress(d, *job);
+    if (!job->precompressed) Compress(d, *job);
     {
       std::lock_guard<std::mutex> lock(mu_);
       job->done = true;
@@ -179,6 +190,25 @@ Status ParallelGzip::EmitFront() {
   return Emit(*job);
 }
 
+void ParallelGzip::AdvanceDict(std::string_view in) {
+  if (in.size() >= kDict) {
+    dict_.assign(in.substr(in.size() - kDict));
+  } else {
+    dict_ += in;
+    if (dict_.size() > kDict) dict_.erase(0, dict_.size() - kDict);
+  }
+}
+
+Status ParallelGzip::WriteHeaderOnce() {
+  if (header_written_) return Ok();
+  // The gzip header zlib writes for windowBits 31: no name, mtime 0, OS "Unix", and the
+  // extra-flags byte for the level (0 for ISA-L, as igzip writes it).
+  const char xfl = level_ == 9 ? 2 : (level_ == 1 ? 4 : 0);
+  const char header[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, xfl, 3};
+  header_written_ = true;
+  return sink_(std::string_view(header, sizeof header));
+}
+
 Status ParallelGzip::Submit(bool last) {
   auto job = std::make_shared<Job>();
   job->in = std::move(pending_);
@@ -186,27 +216,20 @@ Status ParallelGzip::Submit(bool last) {
   job->in_len = job->in.size();
   job->dict = dict_;
   job->last = last;
-  const size_t len = job->in_len;
-  if (len >= kDict) {
-    dict_.assign(job->in, len - kDict, kDict);
-  } else {
-    dict_ += job->in;
-    if (dict_.size() > kDict) dict_.erase(0, dict_.size() - kDict);
-  }
+  AdvanceDict(job->in);
+  return Enqueue(std::move(job), last);
+}
 
-  if (!header_written_) {
-    // The gzip header zlib writes for windowBits 31: no name, mtime 0, OS "Unix", and the
-    // extra-flags byte for the level (0 for ISA-L, as igzip writes it).
-    const char xfl = level_ == 9 ? 2 : (level_ == 1 ? 4 : 0);
-    const char header[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, xfl, 3};
-    OCIB_TRY(sink_(std::string_view(header, sizeof header)));
-    header_written_ = true;
-  }
-
+Status ParallelGzip::Enqueue(std::shared_ptr<Job> job, bool last) {
+  OCIB_TRY(WriteHeaderOnce());
   // A single block in all, or a single thread: compress right here and start no thread.
   if (threads_ == 1 || (last && workers_.empty())) {
-    if (!inline_deflater_) inline_deflater_ = std::make_unique<Deflater>();
-    Compress(*inline_deflater_, *job);
+    // Blocks already in flight go first (there are none with one thread).
+    while (!queue_.empty()) OCIB_TRY(EmitFront());
+    if (!job->precompressed) {
+      if (!inline_deflater_) inline_deflater_ = std::make_unique<Deflater>();
+      Compress(*inline_deflater_, *job);
+    }
     return Emit(*job);
   }
   if (workers_.empty())
@@ -220,6 +243,27 @@ Status ParallelGzip::Submit(bool last) {
   while (!queue_.empty() && (last || queue_.size() >= static_cast<size_t>(2 * threads_)))
     OCIB_TRY(EmitFront());
   return Ok();
+}
+
+Status ParallelGzip::Cut(bool fresh_dict) {
+  if (finished_) return Error{"gzip: write after finish"};
+  if (!pending_.empty()) OCIB_TRY(Submit(false));
+  if (fresh_dict) dict_.clear();
+  return Ok();
+}
+
+Status ParallelGzip::WriteCompressed(std::string_view in, GzipBlock block) {
+  if (finished_) return Error{"gzip: write after finish"};
+  OCIB_TRY(Cut(false));
+  if (block.in_len != in.size()) return Error{"gzip: a precompressed block of the wrong length"};
+  auto job = std::make_shared<Job>();
+  job->in_len = in.size();
+  job->out = std::move(block.out);
+  job->crc = block.crc;
+  job->precompressed = true;
+  total_in_ += in.size();
+  AdvanceDict(in);
+  return Enqueue(std::move(job), false);
 }
 
 Status ParallelGzip::Write(const char* data, size_t n) {

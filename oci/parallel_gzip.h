@@ -34,10 +34,26 @@
 
 namespace ocibuild::oci {
 
+// One block compressed on its own: raw deflate ending on a byte boundary, and the CRC-32 of its
+// input. Blocks made ahead of time (a file's data compressed while a RUN step still runs) are
+// spliced in by WriteCompressed.
+struct GzipBlock {
+  std::string out;
+  uint32_t crc = 0;
+  size_t in_len = 0;
+};
+
 class ParallelGzip {
  public:
   using Sink = std::function<Status(std::string_view)>;
   static constexpr size_t kBlock = 1 << 20;
+  static constexpr size_t kDict = 32 << 10;
+
+  // Compresses `in` as a block that is not the last, with `dict` (at most kDict bytes) as its
+  // dictionary, exactly as the stream would: a block made here and one made by Write are equal.
+  static Result<GzipBlock> CompressBlock(int level, std::string_view in, std::string_view dict);
+  // The gzip CRC-32 of `data` (ISA-L's, several times faster than zlib's).
+  static uint32_t Crc32(std::string_view data);
 
   // level: zlib at 1..9, or -1 for the fast default (ISA-L level 3). threads: workers (>= 1).
   static Result<std::unique_ptr<ParallelGzip>> Create(int level, int threads, Sink sink);
@@ -46,6 +62,12 @@ class ParallelGzip {
   ParallelGzip& operator=(const ParallelGzip&) = delete;
 
   Status Write(const char* data, size_t n);
+  // Ends the current block here (if it has input). With `fresh_dict` the next block starts
+  // without a dictionary, so it depends on nothing written before it.
+  Status Cut(bool fresh_dict);
+  // Appends `in` as one block compressed ahead of time: `block` must be CompressBlock of `in`
+  // with the dictionary the stream has at this point (empty right after Cut(true)).
+  Status WriteCompressed(std::string_view in, GzipBlock block);
   // Writes the last block and the trailer; the object is done afterwards.
   Status Finish();
 
@@ -58,6 +80,7 @@ class ParallelGzip {
     std::string out;
     uLong crc = 0;
     bool done = false;
+    bool precompressed = false;  // `out` and `crc` came with the job: nothing to compress
     Status status;
   };
   // One deflate stream per thread, reused for every block (defined in the .cc: zlib or ISA-L).
@@ -67,6 +90,9 @@ class ParallelGzip {
 
   ParallelGzip(int level, int threads, Sink sink);
   Status Submit(bool last);
+  Status Enqueue(std::shared_ptr<Job> job, bool last);
+  void AdvanceDict(std::string_view in);
+  Status WriteHeaderOnce();
   Status Emit(Job& job);
   // Waits for the oldest block in flight and emits it.
   Status EmitFront();

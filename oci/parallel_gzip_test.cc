@@ -83,6 +83,62 @@ TEST(ParallelGzip, SameBytesWhateverTheThreadsAndWrites) {
   EXPECT_EQ(Gunzip(Compress(in, 2, 65536, 9)), in);
 }
 
+// A file's data as its own run of blocks (a fresh dictionary at its start, 1 MiB blocks from
+// there): blocks compressed ahead of time and spliced in give the very bytes the stream makes
+// itself, and decompress to the input.
+TEST(ParallelGzip, PrecompressedBlocksSpliceIntoTheSameBytes) {
+  const size_t b = ParallelGzip::kBlock;
+  std::string head = Input(300000), file = Input(2 * b + 4321), tail = Input(70000);
+  for (int level : {-1, 6}) {
+    for (int threads : {1, 2}) {
+      auto run = [&](bool spliced) {
+        std::string out;
+        auto gz = ParallelGzip::Create(level, threads, [&](std::string_view d) {
+          out.append(d);
+          return Ok();
+        });
+        EXPECT_TRUE(gz.ok());
+        EXPECT_TRUE((*gz)->Write(head.data(), head.size()).ok());
+        EXPECT_TRUE((*gz)->Cut(true).ok());
+        std::string dict;
+        for (size_t off = 0; off < file.size(); off += b) {
+          std::string_view chunk = std::string_view(file).substr(off, b);
+          if (spliced) {
+            auto blk = ParallelGzip::CompressBlock(level, chunk, dict);
+            EXPECT_TRUE(blk.ok());
+            EXPECT_EQ(blk->crc, ParallelGzip::Crc32(chunk));
+            EXPECT_TRUE((*gz)->WriteCompressed(chunk, std::move(*blk)).ok());
+          } else {
+            EXPECT_TRUE((*gz)->Write(chunk.data(), chunk.size()).ok());
+            EXPECT_TRUE((*gz)->Cut(false).ok());
+          }
+          dict.assign(chunk.substr(chunk.size() > ParallelGzip::kDict
+                                       ? chunk.size() - ParallelGzip::kDict
+                                       : 0));
+        }
+        EXPECT_TRUE((*gz)->Write(tail.data(), tail.size()).ok());
+        EXPECT_TRUE((*gz)->Finish().ok());
+        return out;
+      };
+      std::string plain = run(false);
+      EXPECT_EQ(run(true), plain) << "level " << level << ", " << threads << " threads";
+      EXPECT_EQ(Gunzip(plain), head + file + tail);
+    }
+  }
+  // A block that does not match its input length is refused, not spliced.
+  auto gz = ParallelGzip::Create(-1, 1, [](std::string_view) { return Ok(); });
+  ASSERT_TRUE(gz.ok());
+  auto blk = ParallelGzip::CompressBlock(-1, "abc", "");
+  ASSERT_TRUE(blk.ok());
+  EXPECT_FALSE((*gz)->WriteCompressed("abcd", std::move(*blk)).ok());
+}
+
+TEST(ParallelGzip, Crc32IsZlibs) {
+  std::string in = Input(100001);
+  EXPECT_EQ(ParallelGzip::Crc32(in),
+            crc32(0L, reinterpret_cast<const Bytef*>(in.data()), static_cast<uInt>(in.size())));
+}
+
 TEST(ParallelGzip, SinkErrorsStopTheStream) {
   std::string in = Input(4 * ParallelGzip::kBlock);
   int calls = 0;

@@ -70,6 +70,33 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
   return Ok();
 }
 
+Status PWriteAll(int fd, std::string_view data, int64_t offset, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError("pwrite", what);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += n;
+  }
+  return Ok();
+}
+
+Result<size_t> PReadFull(int fd, char* buf, size_t n, int64_t offset, const std::string& what) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, buf + got, n - got, offset + static_cast<int64_t>(got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return SysError("pread", what);
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
 Status WriteFile(const std::string& path, std::string_view data, int mode) {
   OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
   return WriteAll(fd.get(), data, path);

@@ -1,6 +1,8 @@
 // Small filesystem helpers with errors that name the path.
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,10 @@ XattrList ReadXattrs(int fd);
 void WriteXattrs(int fd, const XattrList& xattrs);
 void CopyXattrs(int from_fd, int to_fd);
 Status WriteAll(int fd, std::string_view data, const std::string& what);
+// pwrite(2) of all of `data` at `offset`.
+Status PWriteAll(int fd, std::string_view data, int64_t offset, const std::string& what);
+// pread(2) until `n` bytes or the end of the file: the bytes read.
+Result<size_t> PReadFull(int fd, char* buf, size_t n, int64_t offset, const std::string& what);
 // Copies the rest of `from` into `to` (copy_file_range, read/write where it cannot); `what`
 // names the source in errors.
 Status CopyFileData(int from, int to, const std::string& what);

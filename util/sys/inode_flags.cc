@@ -9,7 +9,9 @@ namespace ocibuild::sys {
 namespace {
 
 // The kernel reads and writes an int here, whatever the ioctl's declared type says.
-int GetFlags(int fd, int* flags) { return ::ioctl(fd, FS_IOC_GETFLAGS, flags) == 0 ? 0 : -errno; }
+int GetFlags(int fd, int* flags) {
+  return ::ioctl(fd, FS_IOC_GETFLAGS, flags) == 0 ? 0 : -errno;
+}
 
 }  // namespace
 

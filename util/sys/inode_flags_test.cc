@@ -29,6 +29,8 @@ TEST(InodeFlags, TopDirIsSetAndReadBackWhereTheFilesystemHasIt) {
   EXPECT_TRUE(WriteFileAtomic(JoinPath(sub, "f"), "x").ok());
 }
 
-TEST(InodeFlags, ABadDescriptorIsAnError) { EXPECT_EQ(SetTopDir(-1), -EBADF); }
+TEST(InodeFlags, ABadDescriptorIsAnError) {
+  EXPECT_EQ(SetTopDir(-1), -EBADF);
+}
 
 }  // namespace ocibuild::sys
