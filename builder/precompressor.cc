@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/fs.h"
@@ -47,16 +48,23 @@ void Precompressor::Loop() {
   // lower itself to SCHED_IDLE; where even that is refused it just runs at its normal weight.
   struct sched_param sp {};
   (void)::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &sp);
+  auto pause = opts_.interval;
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, opts_.interval, [&] { return stop_.load(); });
+      cv_.wait_for(lock, pause, [&] { return stop_.load(); });
       if (stop_) return;
     }
     UniqueFd root(::open(rootfs_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root.valid()) return;
+    auto t0 = std::chrono::steady_clock::now();
+    compressing_ = {};
     Walk(root.get(), 0);
     ++passes_;
+    // A big tree is walked less often: the walks (stats, mostly) stay a small part of the work.
+    auto walking = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0 - compressing_);
+    pause = std::max(opts_.interval, 4 * walking);
   }
 }
 
@@ -99,7 +107,9 @@ void Precompressor::Consider(int dir_fd, const char* name, const struct stat& st
   if (::fstat(fd.get(), &again) != 0 || !S_ISREG(again.st_mode) || again.st_ino != st.st_ino)
     return;
   // A failure (a full disk for the spill file) only means the layer writer compresses it.
+  auto t0 = std::chrono::steady_clock::now();
   (void)out_.Add(fd.get(), again, stop_);
+  compressing_ += std::chrono::steady_clock::now() - t0;
 }
 
 }  // namespace ocibuild::builder

@@ -53,6 +53,7 @@ class Precompressor {
   const Options opts_;
   std::atomic<bool> stop_{false};
   std::atomic<int> passes_{0};
+  std::chrono::steady_clock::duration compressing_{};  // of the current pass (thread only)
   std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;
