@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <set>
 
 #include "util/fs.h"
 #include "util/strings.h"
@@ -85,11 +86,13 @@ class StreamProgress : public Progress {
       Redraw();
       return;
     }
-    // Plain logs get one line per transfer at the end, not a line per chunk.
-    if (mode_ == ProgressMode::kGithubActions && finished && pending_group_)
-      OpenGroup(pending_group_);
-    if ((mode_ == ProgressMode::kPlain || mode_ == ProgressMode::kGithubActions) && finished)
-      Emit("  " + key + " " + HumanBytes(total) + " done");
+    // Plain logs get one line per transfer at the end, not a line per chunk, and not one per
+    // progress callback after the last byte (curl keeps calling while the registry answers).
+    if (!finished || (mode_ != ProgressMode::kPlain && mode_ != ProgressMode::kGithubActions))
+      return;
+    if (!reported_.insert(key).second) return;
+    if (mode_ == ProgressMode::kGithubActions && pending_group_) OpenGroup(pending_group_);
+    Emit("  " + key + " " + HumanBytes(total) + " done");
   }
 
   void Warning(std::string_view text) override {
@@ -260,6 +263,7 @@ class StreamProgress : public Progress {
   mutable std::mutex mu_;
   std::vector<Step> steps_;
   std::map<std::string, std::pair<uint64_t, uint64_t>> transfers_;
+  std::set<std::string> reported_;  // finished transfers already given their line
   int footer_lines_ = 0;
   int open_group_ = 0;     // step whose ::group:: is open (GitHub Actions), 0 for none
   int pending_group_ = 0;  // step started, its group not opened yet

@@ -40,6 +40,7 @@ TEST(Progress, PlainLooksLikeBuildKit) {
   p->StepFinished(b, StepState::kCached);
   p->Transfer("sha256:abc", 10, 100);
   p->Transfer("sha256:abc", 100, 100);
+  p->Transfer("sha256:abc", 100, 100);  // curl calls again while the server answers
   EXPECT_EQ(c.Text(),
             "#1 [app 1/2] RUN make\n"
             "#1 0.500 cc -o x x.c\n"
