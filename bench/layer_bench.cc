@@ -120,10 +120,8 @@ int main(int argc, char** argv) {
     // all, and each side would otherwise pay for deleting the other's tree, 3-10x, at random.
     std::string area = w + "/unpack";
     Check(MakeDirs(area), "mkdir");
-    {
-      UniqueFd afd(::open(area.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (afd.get() >= 0) (void)sys::SetTopDir(afd.get());
-    }
+    if (auto afd = OpenFile(area, O_RDONLY | O_DIRECTORY); afd.ok())
+      (void)sys::SetTopDir(afd->get());
     auto run_tar = [&](const std::string& d) {
       Check(MakeDirs(d), "mkdir");
       Sync();

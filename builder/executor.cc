@@ -109,18 +109,9 @@ std::unique_ptr<oci::PrecompressedFiles> StartPrecompressing(const CommitOptions
   return p.ok() ? std::move(*p) : nullptr;
 }
 
-// What a step writes gets a ctime at or after this: file times come from the kernel's coarse
-// clock, up to a tick behind CLOCK_REALTIME.
-struct timespec StepStartTime() {
+struct timespec Now() {
   struct timespec t;
   ::clock_gettime(CLOCK_REALTIME, &t);
-  constexpr long kTick = 20'000'000;
-  if (t.tv_nsec >= kTick) {
-    t.tv_nsec -= kTick;
-  } else {
-    t.tv_sec -= 1;
-    t.tv_nsec += 1'000'000'000 - kTick;
-  }
   return t;
 }
 
@@ -810,7 +801,7 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
               StartPrecompressing(commit_, scratch.path());
           {
             std::optional<Precompressor> pc;
-            if (pre) pc.emplace(s.rootfs(), *pre, StepStartTime());
+            if (pre) pc.emplace(s.rootfs(), *pre, Now());
             OCIB_TRY(RunPlanned(pr, s, progress_, pstep));
           }
           held.clear();

@@ -26,11 +26,15 @@ struct timespec Minus(struct timespec t, std::chrono::milliseconds d) {
 
 constexpr int kMaxDepth = 128;
 
+// File times come from the kernel's coarse clock, up to a tick behind CLOCK_REALTIME: a file
+// written just after `since` can carry a time just before it.
+constexpr std::chrono::milliseconds kCoarseClockSlack{20};
+
 }  // namespace
 
 Precompressor::Precompressor(std::string rootfs, oci::PrecompressedFiles& out,
                              struct timespec since, Options opts)
-    : rootfs_(std::move(rootfs)), out_(out), since_(since), opts_(opts) {
+    : rootfs_(std::move(rootfs)), out_(out), since_(Minus(since, kCoarseClockSlack)), opts_(opts) {
   thread_ = std::thread([this] { Loop(); });
 }
 

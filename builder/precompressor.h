@@ -29,7 +29,8 @@ class Precompressor {
     std::chrono::milliseconds interval{250};
     std::chrono::milliseconds settle{500};
   };
-  // Starts the thread; files changed at or after `since` (CLOCK_REALTIME) are candidates.
+  // Starts the thread; files changed at or after `since` (CLOCK_REALTIME, when the step
+  // started; the coarse clock of file times is allowed for) are candidates.
   Precompressor(std::string rootfs, oci::PrecompressedFiles& out, struct timespec since,
                 Options opts);
   Precompressor(std::string rootfs, oci::PrecompressedFiles& out, struct timespec since)
