@@ -4,54 +4,63 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "util/fd.h"
 #include "util/fs.h"
 
 namespace ocibuild::sandbox {
-bool BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
-                     const std::unordered_set<uint64_t>* shared) {
-  if (!shared || shared->empty()) return false;
+
+int BreakSharedLink(int dirfd, const std::string& name, bool keep_content,
+                    const std::unordered_set<uint64_t>* shared, CopiedUp* out) {
+  *out = {};
+  if (!shared || shared->empty()) return 0;
+  // Opened first and judged by what was opened: a rename racing us cannot swap the file.
+  UniqueFd src(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!src) return errno == ELOOP || errno == ENOENT ? 0 : -errno;
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink < 2 ||
-      !shared->count(st.st_ino))
-    return false;
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return false;
-  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd) return false;
-  struct stat dst_before;
-  if (::fstat(dfd.get(), &dst_before) != 0) return false;
-  UniqueFd src(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!src) return false;
+  if (::fstat(src.get(), &st) != 0) return -errno;
+  if (!S_ISREG(st.st_mode) || !shared->count(st.st_ino)) return 0;
+  struct stat dir_before;
+  if (::fstat(dirfd, &dir_before) != 0) return -errno;
   char tmp[64];
-  UniqueFd out;
-  for (int i = 0; i < 100 && !out; ++i) {
+  UniqueFd copy;
+  for (int i = 0; i < 100 && !copy; ++i) {
     snprintf(tmp, sizeof tmp, ".ocibuild-copy-up-%d-%d", static_cast<int>(::getpid()), i);
-    out.reset(::openat(dfd.get(), tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!out && errno != EEXIST) return false;
+    copy.reset(::openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!copy && errno != EEXIST) return -errno;
   }
-  if (!out) return false;
-  bool ok = !keep_content || CopyFileData(src.get(), out.get(), path).ok();
-  if (ok) {
-    CopyXattrs(src.get(), out.get());
+  if (!copy) return -EEXIST;
+  int err = 0;
+  if (keep_content) {
+    Status cs = CopyFileData(src.get(), copy.get(), name);
+    if (!cs.ok()) err = cs.error().sys_errno ? cs.error().sys_errno : EIO;
+  }
+  if (err == 0) {
+    CopyXattrs(src.get(), copy.get());
     struct timespec times[2] = {st.st_atim, st.st_mtim};
-    ok = ::fchmod(out.get(), st.st_mode & 07777) == 0 && ::futimens(out.get(), times) == 0;
+    if (::fchmod(copy.get(), st.st_mode & 07777) != 0 || ::futimens(copy.get(), times) != 0)
+      err = errno;
   }
-  struct stat copy;
-  ok = ok && ::fstat(out.get(), &copy) == 0 &&
-       ::renameat(dfd.get(), tmp, dfd.get(), path.c_str() + slash + 1) == 0;
-  if (!ok) {
-    ::unlinkat(dfd.get(), tmp, 0);
-    return false;
+  struct stat made;
+  if (err == 0 && ::fstat(copy.get(), &made) != 0) err = errno;
+  // Replace the name only if it still leads to the inode we copied.
+  struct stat now;
+  if (err == 0 && (::fstatat(dirfd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+                   now.st_ino != st.st_ino || now.st_dev != st.st_dev))
+    err = EAGAIN;
+  if (err == 0 && ::renameat(dirfd, tmp, dirfd, name.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlinkat(dirfd, tmp, 0);
+    return -err;
   }
-  if (const oci::FileMeta* m = store.Find(st.st_ino)) store.Set(copy.st_ino, *m);
   // The directory's own times stay: with or without the copy, a layer records the same parent.
-  struct timespec dir_times[2] = {{0, UTIME_OMIT}, dst_before.st_mtim};
-  ::futimens(dfd.get(), dir_times);
-  return true;
+  struct timespec dir_times[2] = {{0, UTIME_OMIT}, dir_before.st_mtim};
+  ::futimens(dirfd, dir_times);
+  out->from = st.st_ino;
+  out->to = made.st_ino;
+  return 0;
 }
 
 }  // namespace ocibuild::sandbox

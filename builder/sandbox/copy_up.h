@@ -1,24 +1,32 @@
 // Copy-up before an in-place write, as overlayfs does for a file of a lower layer: a file whose
 // inode a cached unpacked tree shares (builder/rootfs_cache.h) is replaced by a private copy
-// (contents, host mode, times, user xattrs and its metadata-store entry), so the write reaches
-// only this rootfs. Like overlayfs, this breaks an image hardlink between two such paths; links
-// made by the build itself are new inodes and stay links.
+// (contents, host mode, times, user xattrs), so the write reaches only this rootfs. Like
+// overlayfs, this breaks an image hardlink between two such paths; links made by the build
+// itself are new inodes and stay links.
+//
+// The decision is made on the inode the name leads to right now (not on the spelling of a path),
+// and a copy that cannot be made refuses the write: a shared inode is never written in place.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
 #include <unordered_set>
 
-#include "oci/metastore.h"
-
 namespace ocibuild::sandbox {
 
-// Replaces `path` (a host path inside the rootfs) by a copy when it is a regular file whose
-// inode is in `shared`; with `keep_content` false (an O_TRUNC open, truncate) the copy starts
-// empty. True when the file was replaced.
-// Best effort: when the copy cannot be made the write goes in place, which a cached tree
-// detects (it records the size, mtime and mode of every file it shares).
-bool BreakSharedLink(const std::string& path, oci::MetaStore& store, bool keep_content,
-                     const std::unordered_set<uint64_t>* shared);
+struct CopiedUp {
+  ino_t from = 0;  // the shared inode the name left
+  ino_t to = 0;    // the private copy now under the name (0: nothing was copied)
+};
+
+// Replaces `name` in directory `dirfd` by a copy when it is a regular file whose inode is in
+// `shared`; with `keep_content` false (an O_TRUNC open, truncate) the copy starts empty.
+// Returns 0 (copied, or nothing to do) or -errno when the file is shared and could not be
+// copied (the caller must then refuse the write). The caller moves the metadata-store entry
+// from `from` to `to`.
+int BreakSharedLink(int dirfd, const std::string& name, bool keep_content,
+                    const std::unordered_set<uint64_t>* shared, CopiedUp* out);
 
 }  // namespace ocibuild::sandbox

@@ -21,6 +21,14 @@ bool PRead(int fd, void* buf, size_t len, off_t off) {
 Result<ExecImage> InspectExecutable(const std::string& host_path) {
   UniqueFd fd(::open(host_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return SysError("open", host_path);
+  return InspectExecutableFd(fd.get(), host_path);
+}
+
+Result<ExecImage> InspectExecutableFd(int fd_num, const std::string& host_path) {
+  struct FdView {
+    int v;
+    int get() const { return v; }
+  } fd{fd_num};
   char head[256];
   ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
   if (n < 0) return SysError("read", host_path);

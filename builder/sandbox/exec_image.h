@@ -18,5 +18,7 @@ struct ExecImage {
 
 // Reads the head of a host file. Errors carry the errno of open/read (ENOENT, EACCES, ...).
 Result<ExecImage> InspectExecutable(const std::string& host_path);
+// The same for a file we hold open; `name` is only for messages.
+Result<ExecImage> InspectExecutableFd(int fd, const std::string& name);
 
 }  // namespace ocibuild::sandbox

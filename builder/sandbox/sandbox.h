@@ -1,8 +1,9 @@
 // The RUN sandbox: runs one RUN step, given as plain data, inside an unpacked rootfs directory so
 // that it behaves as if it ran as root in a container — without capabilities, user namespaces or
-// mounts. The default backend is ptrace + seccomp-bpf (see ptrace_backend.h); other backends
-// (real chroot when privileged, user namespaces, seccomp user notification) can plug in behind
-// the same interface.
+// mounts — and reaches nothing outside its rootfs, its mounts and its own processes. The
+// supervisor performs the step's path, identity and other-process syscalls (seccomp user
+// notification, supervisor.h); a tracer follows its processes and runs exec (ptrace, tracer.h).
+// See README.md in this folder for the design and docs/security.md for the threat model.
 #pragma once
 
 #include <sys/types.h>
@@ -13,7 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "builder/sandbox/path_resolver.h"
+#include "builder/sandbox/guest_fs.h"
 #include "util/result.h"
 
 namespace ocibuild::sandbox {
@@ -41,6 +42,8 @@ struct RunSpec {
   int stderr_fd = 2;
   // Log every refused or unknown syscall to stderr_fd (always on for unknown ones).
   bool verbose = false;
+  // What uname() and /proc/sys/kernel/hostname answer (BuildKit: BUILDKIT_SANDBOX_HOSTNAME).
+  std::string hostname = "buildkitsandbox";
   // Inodes of the rootfs that a cached unpacked tree shares (builder/rootfs_cache.h): a write
   // to one goes to a private copy first. Null: none.
   const std::unordered_set<uint64_t>* shared_inodes = nullptr;
@@ -55,7 +58,8 @@ struct RunSpec {
 struct RunResult {
   int exit_code = 0;             // the command's exit status; 128+N when killed by signal N
   int term_signal = 0;           // N when killed by a signal
-  uint64_t traced_syscalls = 0;  // stops handled by the tracer (for benchmarks)
+  uint64_t traced_syscalls = 0;  // notifications and tracer stops handled (for benchmarks)
+  size_t survivors = 0;          // processes still alive after the step (SIGKILL'ed; should be 0)
 };
 
 class Backend {
@@ -67,7 +71,12 @@ class Backend {
   virtual Result<RunResult> Run(const RunSpec& spec) = 0;
 };
 
-std::unique_ptr<Backend> MakePtraceBackend();
+// The supervisor backend (seccomp user notification + ptrace for exec). Needs Linux >= 5.9.
+std::unique_ptr<Backend> MakeSupervisorBackend();
+
+// Why this kernel cannot run the supervisor backend ("" when it can), and whether it lacks only
+// what makes interrupted calls exact (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, Linux 5.19).
+std::string SandboxKernelProblem();
 
 // Runs the step with the default backend.
 Result<RunResult> RunStep(const RunSpec& spec);

@@ -1,8 +1,13 @@
 #include "builder/sandbox/seccomp_policy.h"
 
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,114 +20,175 @@
 namespace ocibuild::sandbox {
 namespace {
 
-// Highest syscall number we classify; anything above is traced (and refused by the tracer).
+// Syscalls newer than this machine's kernel headers, by name.
+constexpr long kNrCachestat = 451;
+constexpr long kNrFchmodat2 = 452;
+constexpr long kNrMapShadowStack = 453;
+constexpr long kNrFutexWake = 454;
+constexpr long kNrFutexWait = 455;
+constexpr long kNrFutexRequeue = 456;
+constexpr long kNrStatmount = 457;
+constexpr long kNrListmount = 458;
+constexpr long kNrLsmGetSelfAttr = 459;
+constexpr long kNrLsmSetSelfAttr = 460;
+constexpr long kNrLsmListModules = 461;
+constexpr long kNrMseal = 462;
+constexpr long kNrSetxattrat = 463;
+constexpr long kNrGetxattrat = 464;
+constexpr long kNrListxattrat = 465;
+constexpr long kNrRemovexattrat = 466;
+constexpr long kNrOpenTreeAttr = 467;
+
+// Highest syscall number we classify; anything above is notified (and refused).
 constexpr long kMaxKnownNr = 470;
 
-// Syscalls that touch no path and no identity: they run at full speed.
-// Not here, although they take no path: getdents/getdents64 (d_type of faked devices), sendmsg,
-// recvmsg, recvfrom, getsockname, getpeername (AF_UNIX addresses hold host paths),
-// sched_{get,set}affinity (the step may be packed on one CPU: see cpu_packing.h).
+// Touch no path, no identity, no other process: they run at full speed. fds are the guest's own
+// (every descriptor it holds came from the supervisor or its own pipes and sockets).
 constexpr long kAllow[] = {
-    0,   1,   3,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,  18,  19,  20,  22,
-    23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
-    41,  43,  48,  50,  53,  54,  55,  56,  57,  58,  60,  61,  62,  63,  64,  65,  66,  67,
-    68,  69,  70,  71,  72,  73,  77,  81,  95,  96,  97,  98,  99,  100, 109, 110, 111, 112,
-    121, 124, 127, 128, 129, 130, 131, 135, 138, 140, 141, 142, 143, 144, 145, 146, 147, 148,
-    149, 150, 151, 152, 154, 158, 160, 186, 187, 200, 201, 202, 205, 206, 207, 208,
-    209, 210, 211, 213, 216, 218, 219, 220, 221, 222, 223, 224, 225, 226, 228, 229, 230, 231,
-    232, 233, 234, 237, 238, 239, 240, 241, 242, 243, 244, 245, 247, 248, 249, 250, 251, 252,
-    253, 255, 256, 270, 271, 273, 274, 275, 276, 278, 279, 281, 282, 283, 284, 285, 286, 287,
-    288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 299, 302, 307, 309, 310, 311, 312, 314,
-    315, 317, 318, 319, 324, 325, 326, 327, 328, 329, 330, 331, 333, 334, 424, 434, 435, 436,
-    438, 440, 441, 447, 448, 449, 450, 451, 453, 454, 455, 456, 462};
+    SYS_read, SYS_write, SYS_close, SYS_poll, SYS_lseek, SYS_mmap, SYS_mprotect, SYS_munmap,
+    SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_pread64, SYS_pwrite64,
+    SYS_readv, SYS_writev, SYS_pipe, SYS_select, SYS_sched_yield, SYS_mremap, SYS_msync,
+    SYS_mincore, SYS_madvise, SYS_dup, SYS_dup2, SYS_pause, SYS_nanosleep, SYS_getitimer,
+    SYS_alarm, SYS_setitimer, SYS_getpid, SYS_sendfile, SYS_accept, SYS_shutdown, SYS_listen,
+    SYS_socketpair, SYS_setsockopt, SYS_getsockopt, SYS_fork, SYS_vfork, SYS_exit, SYS_wait4,
+    SYS_shmdt, SYS_flock, SYS_ftruncate, SYS_gettimeofday, SYS_getrlimit, SYS_getrusage,
+    SYS_sysinfo, SYS_times, SYS_setpgid, SYS_getppid, SYS_getpgrp, SYS_setsid, SYS_rt_sigpending,
+    SYS_rt_sigtimedwait, SYS_rt_sigsuspend, SYS_sigaltstack, SYS_personality, SYS_fstatfs,
+    SYS_sched_get_priority_max, SYS_sched_get_priority_min, SYS_mlock, SYS_munlock,
+    SYS_mlockall, SYS_munlockall, SYS_modify_ldt, SYS_arch_prctl, SYS_setrlimit, SYS_gettid,
+    SYS_readahead, SYS_time, SYS_futex, SYS_set_thread_area, SYS_io_setup, SYS_io_destroy,
+    SYS_io_getevents, SYS_io_submit, SYS_io_cancel, SYS_get_thread_area, SYS_epoll_create,
+    SYS_remap_file_pages, SYS_set_tid_address, SYS_restart_syscall, SYS_fadvise64,
+    SYS_timer_create, SYS_timer_settime, SYS_timer_gettime, SYS_timer_getoverrun,
+    SYS_timer_delete, SYS_clock_gettime, SYS_clock_getres, SYS_clock_nanosleep, SYS_exit_group,
+    SYS_epoll_wait, SYS_epoll_ctl, SYS_mbind, SYS_set_mempolicy, SYS_get_mempolicy, SYS_waitid,
+    SYS_inotify_init, SYS_inotify_rm_watch, SYS_pselect6, SYS_ppoll, SYS_set_robust_list,
+    SYS_splice, SYS_tee, SYS_vmsplice, SYS_epoll_pwait, SYS_signalfd, SYS_timerfd_create,
+    SYS_eventfd, SYS_fallocate, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_accept4,
+    SYS_signalfd4, SYS_eventfd2, SYS_epoll_create1, SYS_dup3, SYS_pipe2, SYS_inotify_init1,
+    SYS_preadv, SYS_pwritev, SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getcpu,
+    SYS_getrandom, SYS_memfd_create, SYS_membarrier, SYS_mlock2, SYS_copy_file_range,
+    SYS_preadv2, SYS_pwritev2, SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free,
+    SYS_io_pgetevents, SYS_rseq,
+    // pidfds name only processes the guest got a pidfd for: its children (CLONE_PIDFD) and
+    // those pidfd_open() let it have (the step's own).
+    SYS_pidfd_send_signal, SYS_pidfd_getfd, SYS_process_madvise, SYS_process_mrelease,
+    SYS_close_range, SYS_epoll_pwait2, SYS_memfd_secret, SYS_futex_waitv,
+    SYS_set_mempolicy_home_node, kNrCachestat, kNrMapShadowStack, kNrFutexWake, kNrFutexWait,
+    kNrFutexRequeue, kNrMseal};
 
 // Durability is the snapshot's job: fsync & co. succeed without I/O.
-constexpr long kNoop[] = {74 /*fsync*/, 75 /*fdatasync*/, 162 /*sync*/, 277 /*sync_file_range*/,
-                          306 /*syncfs*/};
+constexpr long kNoop[] = {SYS_fsync, SYS_fdatasync, SYS_sync, SYS_sync_file_range, SYS_syncfs};
 
-// Things a build step has no business doing, or that would bypass path translation. EPERM where
-// an unprivileged root-in-container would see EPERM, ENOSYS where callers have a fallback.
+// Things a build step has no business doing, or that would reach beyond the step. EPERM where a
+// container's unprivileged root sees EPERM, ENOSYS where callers have a fallback.
 struct Refusal {
   long nr;
   int err;
 };
 constexpr Refusal kRefuse[] = {
-    {101, EPERM},  // ptrace: we are the tracer
-    {103, EPERM},
-    {134, ENOSYS},
-    {136, ENOSYS},
-    {139, ENOSYS},
-    {153, EPERM},
-    {155, EPERM},
-    {156, ENOSYS},
-    {159, EPERM},
-    {163, EPERM},
-    {164, EPERM},
-    {165, EPERM},
-    {166, EPERM},
-    {167, EPERM},
-    {168, EPERM},
-    {169, EPERM},
-    {170, EPERM},
-    {171, EPERM},
-    {172, EPERM},
-    {173, EPERM},
-    {174, ENOSYS},
-    {175, EPERM},
-    {176, EPERM},
-    {177, ENOSYS},
-    {178, ENOSYS},
-    {179, EPERM},
-    {180, ENOSYS},
-    {181, ENOSYS},
-    {182, ENOSYS},
-    {183, ENOSYS},
-    {184, ENOSYS},
-    {185, ENOSYS},
-    {212, ENOSYS},
-    {214, ENOSYS},
-    {215, ENOSYS},
-    {227, EPERM},
-    {236, ENOSYS},
-    {246, EPERM},
-    {298, ENOSYS},
-    {300, EPERM},
-    {301, EPERM},
-    {303, EOPNOTSUPP},  // name_to_handle_at: handles would bypass translation
-    {304, EPERM},
-    {305, EPERM},
-    {308, EPERM},
-    {313, EPERM},
-    {320, EPERM},
-    {321, EPERM},
-    {323, ENOSYS},
-    // io_uring does file I/O without a syscall per operation: it would escape translation.
-    {425, ENOSYS},
-    {426, ENOSYS},
-    {427, ENOSYS},
+    {SYS_ptrace, EPERM},  // we are the tracer; and another process's memory is off limits
+    {SYS_syslog, EPERM},
+    {SYS_uselib, ENOSYS},
+    {SYS_ustat, ENOSYS},
+    {SYS_sysfs, ENOSYS},
+    {SYS_vhangup, EPERM},
+    {SYS_pivot_root, EPERM},
+    {SYS__sysctl, ENOSYS},
+    {SYS_adjtimex, EPERM},
+    {SYS_acct, EPERM},
+    {SYS_settimeofday, EPERM},
+    {SYS_mount, EPERM},
+    {SYS_umount2, EPERM},
+    {SYS_swapon, EPERM},
+    {SYS_swapoff, EPERM},
+    {SYS_reboot, EPERM},
+    {SYS_sethostname, EPERM},
+    {SYS_setdomainname, EPERM},
+    {SYS_iopl, EPERM},
+    {SYS_ioperm, EPERM},
+    {SYS_create_module, ENOSYS},
+    {SYS_init_module, EPERM},
+    {SYS_delete_module, EPERM},
+    {SYS_get_kernel_syms, ENOSYS},
+    {SYS_query_module, ENOSYS},
+    {SYS_quotactl, EPERM},
+    {SYS_nfsservctl, ENOSYS},
+    {SYS_getpmsg, ENOSYS},
+    {SYS_putpmsg, ENOSYS},
+    {SYS_afs_syscall, ENOSYS},
+    {SYS_tuxcall, ENOSYS},
+    {SYS_security, ENOSYS},
+    {SYS_lookup_dcookie, ENOSYS},
+    {SYS_epoll_ctl_old, ENOSYS},
+    {SYS_epoll_wait_old, ENOSYS},
+    {SYS_clock_settime, EPERM},
+    {SYS_vserver, ENOSYS},
+    {SYS_kexec_load, EPERM},
+    {SYS_perf_event_open, ENOSYS},
+    {SYS_fanotify_init, EPERM},
+    {SYS_fanotify_mark, EPERM},
+    {SYS_name_to_handle_at, EOPNOTSUPP},  // handles would bypass the walk
+    {SYS_open_by_handle_at, EPERM},
+    {SYS_clock_adjtime, EPERM},
+    {SYS_setns, EPERM},
+    {SYS_finit_module, EPERM},
+    {SYS_kexec_file_load, EPERM},
+    {SYS_bpf, EPERM},
+    {SYS_userfaultfd, ENOSYS},
+    // The kernel keyring is per user, not per container: the runner's keys live there.
+    {SYS_add_key, EPERM},
+    {SYS_request_key, EPERM},
+    {SYS_keyctl, EPERM},
+    // POSIX message queues live in the host's IPC namespace, by name.
+    {SYS_mq_open, ENOSYS},
+    {SYS_mq_unlink, ENOSYS},
+    {SYS_mq_timedsend, ENOSYS},
+    {SYS_mq_timedreceive, ENOSYS},
+    {SYS_mq_notify, ENOSYS},
+    {SYS_mq_getsetattr, ENOSYS},
+    // clone3 passes its flags in memory, out of the filter's sight; glibc falls back to clone.
+    {SYS_clone3, ENOSYS},
+    // io_uring does file I/O without a syscall per operation: it would escape the supervisor.
+    {SYS_io_uring_setup, ENOSYS},
+    {SYS_io_uring_enter, ENOSYS},
+    {SYS_io_uring_register, ENOSYS},
     // The new mount API and mount-namespace introspection.
-    {428, ENOSYS},
-    {429, ENOSYS},
-    {430, ENOSYS},
-    {431, ENOSYS},
-    {432, ENOSYS},
-    {433, ENOSYS},
-    {442, ENOSYS},
-    {443, EPERM},
-    {444, ENOSYS},
-    {445, ENOSYS},
-    {446, ENOSYS},
-    {457, ENOSYS},
-    {458, ENOSYS},
-    {459, ENOSYS},
-    {460, ENOSYS},
-    {461, ENOSYS},
-    // *xattrat (6.13): glibc falls back to the classic calls, which we translate.
-    {463, ENOSYS},
-    {464, ENOSYS},
-    {465, ENOSYS},
-    {466, ENOSYS},
-    {467, ENOSYS}};
+    {SYS_open_tree, ENOSYS},
+    {SYS_move_mount, ENOSYS},
+    {SYS_fsopen, ENOSYS},
+    {SYS_fsconfig, ENOSYS},
+    {SYS_fsmount, ENOSYS},
+    {SYS_fspick, ENOSYS},
+    {SYS_mount_setattr, ENOSYS},
+    {SYS_quotactl_fd, EPERM},
+    {SYS_landlock_create_ruleset, ENOSYS},
+    {SYS_landlock_add_rule, ENOSYS},
+    {SYS_landlock_restrict_self, ENOSYS},
+    {kNrStatmount, ENOSYS},
+    {kNrListmount, ENOSYS},
+    {kNrLsmGetSelfAttr, ENOSYS},
+    {kNrLsmSetSelfAttr, ENOSYS},
+    {kNrLsmListModules, ENOSYS},
+    // *xattrat (6.13): glibc falls back to the classic calls, which the supervisor performs.
+    {kNrSetxattrat, ENOSYS},
+    {kNrGetxattrat, ENOSYS},
+    {kNrListxattrat, ENOSYS},
+    {kNrRemovexattrat, ENOSYS},
+    {kNrOpenTreeAttr, ENOSYS}};
+
+// Execs run in the tracer (see tracer.h): the kernel must read a filename from the guest.
+constexpr long kTrace[] = {SYS_execve, SYS_execveat};
+
+// Allowed for some argument values, notified for the rest (the supervisor checks them).
+constexpr long kSome[] = {
+    SYS_clone,      SYS_seccomp,       SYS_sendto,       SYS_socket,        SYS_fcntl,
+    SYS_ioctl,      SYS_prlimit64,     SYS_getpriority,  SYS_setpriority,   SYS_ioprio_get,
+    SYS_ioprio_set, SYS_getpgid,       SYS_getsid,       SYS_sched_setparam,
+    SYS_sched_getparam, SYS_sched_setscheduler, SYS_sched_getscheduler,
+    SYS_sched_rr_get_interval, SYS_sched_setattr, SYS_sched_getattr, SYS_sched_setaffinity,
+    SYS_sched_getaffinity, SYS_migrate_pages, SYS_move_pages, SYS_get_robust_list,
+    SYS_getdents,   SYS_getdents64};
 
 struct CtxDeleter {
   void operator()(void* ctx) const { seccomp_release(static_cast<scmp_filter_ctx>(ctx)); }
@@ -137,35 +203,78 @@ SyscallPolicy PolicyFor(long nr) {
     if (a == nr) return {Verdict::kErrno, 0};
   for (const Refusal& r : kRefuse)
     if (r.nr == nr) return {Verdict::kErrno, r.err};
-  return {Verdict::kTrace, 0};
+  for (long a : kTrace)
+    if (a == nr) return {Verdict::kTrace, 0};
+  for (long a : kSome)
+    if (a == nr) return {Verdict::kSome, 0};
+  return {Verdict::kNotify, 0};
 }
 
-Result<std::vector<sock_filter>> BuildFilter(bool network) {
-  std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_TRACE(0)));
+Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts) {
+  std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_NOTIFY));
   if (!ctx) return Error{"seccomp_init failed", ENOMEM};
   auto* c = static_cast<scmp_filter_ctx>(ctx.get());
   if (int rc = seccomp_attr_set(c, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS)); rc < 0)
     return SysError("seccomp_attr_set(ACT_BADARCH)", "", -rc);
   // A binary tree instead of a linear chain: ~9 comparisons per syscall instead of ~200.
   (void)seccomp_attr_set(c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  auto add = [&](uint32_t action, long nr, std::initializer_list<scmp_arg_cmp> args) -> Status {
+    int rc = seccomp_rule_add_exact_array(c, action, static_cast<int>(nr),
+                                          static_cast<unsigned>(args.size()), args.begin());
+    if (rc < 0) return SysError("seccomp_rule_add", "syscall " + std::to_string(nr), -rc);
+    return Ok();
+  };
   for (long nr = 0; nr <= kMaxKnownNr; ++nr) {
     SyscallPolicy p = PolicyFor(nr);
-    if (!network && nr == SYS_socket) continue;  // traced: the tracer checks the domain
-    uint32_t action;
     if (p.verdict == Verdict::kAllow) {
-      action = SCMP_ACT_ALLOW;
+      OCIB_TRY(add(SCMP_ACT_ALLOW, nr, {}));
     } else if (p.verdict == Verdict::kErrno) {
-      action = SCMP_ACT_ERRNO(static_cast<uint16_t>(p.err));
-    } else {
-      continue;  // default action
+      OCIB_TRY(add(SCMP_ACT_ERRNO(static_cast<uint16_t>(p.err)), nr, {}));
+    } else if (p.verdict == Verdict::kTrace) {
+      OCIB_TRY(add(SCMP_ACT_TRACE(0), nr, {}));
     }
-    int rc = seccomp_rule_add_exact(c, action, static_cast<int>(nr), 0);
-    if (rc < 0) return SysError("seccomp_rule_add", "syscall " + std::to_string(nr), -rc);
   }
-  // send()/recv() are sendto/recvfrom without an address: nothing to translate, full speed.
-  for (int nr : {SYS_sendto, SYS_recvfrom}) {
-    int rc = seccomp_rule_add_exact(c, SCMP_ACT_ALLOW, nr, 1, SCMP_A4(SCMP_CMP_EQ, 0));
-    if (rc < 0) return SysError("seccomp_rule_add", "syscall " + std::to_string(nr), -rc);
+  // clone: never untraced, never a new namespace (the supervisor refuses those with EPERM).
+  constexpr uint64_t kCloneDenied = CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_clone, {SCMP_A0(SCMP_CMP_MASKED_EQ, kCloneDenied, 0)}));
+  // seccomp(2): the guest may filter itself, but a second listener could answer our calls.
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_seccomp,
+               {SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0)}));
+  // send() is sendto without an address: nothing to translate.
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_sendto, {SCMP_A4(SCMP_CMP_EQ, 0)}));
+  if (opts.network) {
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_socket, {}));
+  } else {
+    // RUN --network=none: local sockets only.
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_socket, {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_socket, {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK)}));
+    // Any other family reaches the supervisor, which answers EAFNOSUPPORT.
+  }
+  // fcntl: every command but F_SETOWN/F_SETOWN_EX (whose SIGIO may target another process).
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_fcntl, {SCMP_A1(SCMP_CMP_LT, F_SETOWN)}));
+  for (long cmd = F_SETOWN + 1; cmd < F_SETOWN_EX; ++cmd)
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_fcntl, {SCMP_A1(SCMP_CMP_EQ, static_cast<uint64_t>(cmd))}));
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_fcntl, {SCMP_A1(SCMP_CMP_GT, F_SETOWN_EX)}));
+  // ioctl: every request but FIOSETOWN/SIOCSPGRP (the same, for sockets).
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_ioctl, {SCMP_A1(SCMP_CMP_LT, FIOSETOWN)}));
+  OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_ioctl, {SCMP_A1(SCMP_CMP_GT, SIOCSPGRP)}));
+  // Calls on the caller itself (pid 0) run free; another pid is checked by the supervisor.
+  for (long nr : {SYS_prlimit64, SYS_getpgid, SYS_getsid, SYS_sched_setparam,
+                  SYS_sched_getparam, SYS_sched_setscheduler, SYS_sched_getscheduler,
+                  SYS_sched_rr_get_interval, SYS_sched_setattr, SYS_sched_getattr,
+                  SYS_sched_setaffinity, SYS_sched_getaffinity, SYS_migrate_pages,
+                  SYS_move_pages, SYS_get_robust_list})
+    OCIB_TRY(add(SCMP_ACT_ALLOW, nr, {SCMP_A0(SCMP_CMP_EQ, 0)}));
+  for (long nr : {SYS_getpriority, SYS_setpriority})
+    OCIB_TRY(add(SCMP_ACT_ALLOW, nr,
+                 {SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS), SCMP_A1(SCMP_CMP_EQ, 0)}));
+  for (long nr : {SYS_ioprio_get, SYS_ioprio_set})
+    OCIB_TRY(add(SCMP_ACT_ALLOW, nr, {SCMP_A0(SCMP_CMP_EQ, 1 /*IOPRIO_WHO_PROCESS*/),
+                                      SCMP_A1(SCMP_CMP_EQ, 0)}));
+  if (!opts.getdents) {
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_getdents, {}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_getdents64, {}));
   }
   int mfd = ::memfd_create("ocibuild-seccomp", MFD_CLOEXEC);
   if (mfd < 0) return SysError("memfd_create", "seccomp filter");

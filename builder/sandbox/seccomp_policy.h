@@ -1,6 +1,7 @@
-// The seccomp-bpf filter of the ptrace sandbox: which syscalls run at full speed, which stop in
-// the tracer, which fail. Built once in the supervisor (libseccomp allocates), installed in the
-// child with util/sys/seccomp.h (one raw syscall, no allocation after fork).
+// The seccomp-bpf filter of the sandbox: which syscalls run at full speed, which the supervisor
+// performs (user notification), which stop in the tracer (exec), which fail. Built once in the
+// supervisor (libseccomp allocates), installed in the child with util/sys/seccomp.h (one raw
+// syscall, no allocation after fork).
 #pragma once
 
 #include <linux/filter.h>
@@ -11,19 +12,30 @@
 
 namespace ocibuild::sandbox {
 
-enum class Verdict { kAllow, kTrace, kErrno };
+enum class Verdict {
+  kAllow,   // runs at full speed
+  kNotify,  // the supervisor answers it (every path, identity and other-process call)
+  kTrace,   // the tracer runs it (execve, execveat)
+  kErrno,   // refused
+  kSome,    // allowed for some arguments (pid 0 = self, no address, ...), notified otherwise
+};
 
 struct SyscallPolicy {
-  Verdict verdict = Verdict::kTrace;
+  Verdict verdict = Verdict::kNotify;
   int err = 0;  // for kErrno; 0 makes the syscall a no-op that returns 0 (fsync & co.)
 };
 
-// The policy for a native x86_64 syscall number. Unknown numbers are traced, so the tracer can
-// refuse them with ENOSYS and name them; nothing unknown reaches the host unexamined.
+// The policy for a native x86_64 syscall number. Unknown numbers are notified, so the supervisor
+// can refuse them with ENOSYS and name them; nothing unknown reaches the host unexamined.
 SyscallPolicy PolicyFor(long nr);
 
-// Compiles PolicyFor() over every syscall number into a classic BPF program. Foreign
-// architectures (i386 via int 0x80, x32) get ENOSYS. Without network, socket() is traced too.
-Result<std::vector<sock_filter>> BuildFilter(bool network = true);
+struct FilterOptions {
+  bool network = true;  // false: socket() only for AF_UNIX and AF_NETLINK
+  bool getdents = false;  // notify getdents (the store holds device nodes: d_type is faked)
+};
+
+// Compiles PolicyFor() and the argument rules into a classic BPF program. Foreign architectures
+// (i386 via int 0x80, x32) get ENOSYS.
+Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts = {});
 
 }  // namespace ocibuild::sandbox

@@ -3,313 +3,666 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
-
 #include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <string>
 
-#include "util/fd.h"
+#include "builder/sandbox/exec_image.h"
+#include "builder/sandbox/permissions.h"
+#include "util/sys/pidfd.h"
+#include "util/sys/process_mem.h"
 
 namespace ocibuild::sandbox {
-
 namespace {
 
-void RestoreArgs(sys::Regs* r, const sys::Regs& entry) {
-  r->rdi = entry.rdi;
-  r->rsi = entry.rsi;
-  r->rdx = entry.rdx;
-  r->r10 = entry.r10;
-  r->r8 = entry.r8;
-  r->r9 = entry.r9;
+constexpr int kKillWaitSeconds = 10;
+
+struct ExecSearch final : SearchPolicy {
+  Who who;
+  int MaySearch(const oci::FileMeta& dir) const override { return Permission(who, dir, kMayExec); }
+};
+
+std::string Basename(const std::string& p) {
+  size_t slash = p.rfind('/');
+  std::string b = slash == std::string::npos ? p : p.substr(slash + 1);
+  return b.empty() || b == "." || b == ".." ? std::string("exe") : b;
 }
 
-// Syscalls after which a path that named a directory may name something else.
-bool MayMoveDirectories(uint64_t nr) {
-  return nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2 || nr == SYS_rmdir ||
-         nr == SYS_unlinkat;
+void RestoreArgs(sys::Regs* r, const sys::Regs& from) {
+  r->rdi = from.rdi;
+  r->rsi = from.rsi;
+  r->rdx = from.rdx;
+  r->r10 = from.r10;
+  r->r8 = from.r8;
+  r->r9 = from.r9;
 }
+
+void OnAlarm(int) {}
 
 }  // namespace
 
-Tracee* Tracer::Find(pid_t tid) {
-  auto it = tracees_.find(tid);
-  return it == tracees_.end() ? nullptr : &it->second;
+Tracer::Tracer(GuestFs& fs, ProcessTable& procs, TracerOptions opts)
+    : fs_(fs), procs_(procs), opts_(std::move(opts)) {}
+
+void Tracer::Resume(pid_t pid, int sig) {
+  (void)sys::Cont(pid, sig);
 }
 
-Result<int> Tracer::Run(pid_t main, FakeCreds creds, const std::string& exe) {
-  Tracee& first = tracees_[main];
-  first.tid = main;
-  first.creds = std::move(creds);
-  first.exe = exe;
-  struct stat root_st;
-  if (::stat(resolver_.rootfs().c_str(), &root_st) == 0) {
-    root_ino_ = root_st.st_ino;
-    root_dev_ = root_st.st_dev;
-  }
-  for (const auto& [ino, m] : store_->entries())
-    if (S_ISCHR(m.mode) || S_ISBLK(m.mode)) has_devices_ = true;
+void Tracer::Fail(pid_t tid, sys::Regs& r, int neg_errno) {
+  sys::SkipSyscall(&r, neg_errno);
+  (void)sys::SetRegs(tid, r);
+  Resume(tid);
+}
+
+Result<int> Tracer::Run(pid_t main) {
+  self_ = ::getpid();
+  states_[main].tid = main;
   int main_status = -1;
-  bool main_done = false;
-  packing_ = CpuPacking::Create(opts_.pack_cpus);
-  packing_.Start(main, opts_.cpu_hint);
+  // The bounded wait after the step: SIGALRM interrupts waitpid.
+  struct sigaction sa = {};
+  sa.sa_handler = OnAlarm;
+  ::sigaction(SIGALRM, &sa, nullptr);
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  ::pthread_sigmask(SIG_UNBLOCK, &alrm, nullptr);
   for (;;) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, __WALL);
-    if (packing_.active()) {
-      timespec now;
-      ::clock_gettime(CLOCK_MONOTONIC, &now);
-      uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-      if (packing_.WindowEnded(ns)) {
-        for (auto& [tid, tracee] : tracees_) {
-          tracee.packed =
-              packing_.Rebalance(tid, tracee.packed, tracee.window_stops, tracee.cpu_mask);
-          tracee.window_stops = 0;
-        }
-      }
-    }
     if (pid < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        if (main_done_) break;  // the bounded wait is over
+        continue;
+      }
       if (errno == ECHILD) break;
       return SysError("waitpid", "tracees");
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      tracees_.erase(pid);
-      early_children_.erase(pid);
-      if (pid == main) {
-        main_status = status;
-        main_done = true;
-        // The step is over when its command is: leftovers (daemons started by postinst
-        // scripts, ...) die with it, as in a container whose PID 1 exited.
-        for (auto& [tid, _] : tracees_) ::kill(tid, SIGKILL);
-        for (pid_t p : early_children_) ::kill(p, SIGKILL);
+    if (pid == main && (WIFEXITED(status) || WIFSIGNALED(status))) {
+      main_status = status;
+      OnExit(pid);
+      if (!main_done_) {
+        main_done_ = true;
+        KillAll();
+        struct itimerval it = {};
+        it.it_value.tv_sec = kKillWaitSeconds;
+        ::setitimer(ITIMER_REAL, &it, nullptr);
       }
+      if (states_.empty() && early_children_.empty()) break;
       continue;
     }
-    if (!WIFSTOPPED(status)) continue;
-    Tracee* t = Find(pid);
-    if (!t) {
-      if (main_done) {
-        ::kill(pid, SIGKILL);
-        continue;
-      }
-      // A new child reported before its parent's fork event: it waits until we know its parent.
-      early_children_.insert(pid);
-      continue;
-    }
-    int sig = WSTOPSIG(status);
-    int event = status >> 16;
-    if (main_done) {
-      ::kill(pid, SIGKILL);
-      (void)sys::Cont(pid, 0);
-      continue;
-    }
-    switch (event) {
-      case PTRACE_EVENT_SECCOMP:
-        OnSeccomp(*t);
-        break;
-      case PTRACE_EVENT_FORK:
-      case PTRACE_EVENT_VFORK:
-      case PTRACE_EVENT_CLONE: {
-        auto child = sys::GetEventMsg(pid);
-        if (child.ok()) OnNewChild(*t, static_cast<pid_t>(*child));
-        (void)sys::Cont(pid, 0);
-        break;
-      }
-      case PTRACE_EVENT_EXEC:
-        OnExec(pid);
-        break;
-      case PTRACE_EVENT_STOP:
-        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-          (void)sys::Listen(pid);  // group-stop: stay stopped until SIGCONT
-        } else {
-          (void)sys::Cont(pid, 0);
-        }
-        break;
-      case 0:
-        if (sig == (SIGTRAP | 0x80)) {
-          OnSyscallExit(*t);
-        } else {
-          (void)sys::Cont(pid, sig);  // signal-delivery stop: deliver it
-        }
-        break;
-      default:
-        (void)sys::Cont(pid, 0);
-        break;
-    }
+    Dispatch(pid, status);
+    if (main_done_ && states_.empty() && early_children_.empty()) break;
   }
-  if (!main_done) return Error{"tracer lost the main process", ECHILD};
+  struct itimerval off = {};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  survivors_ = states_.size();
+  if (main_status == -1) return Error{"tracer lost the main process", ECHILD};
   return main_status;
 }
 
-void Tracer::OnNewChild(Tracee& parent, pid_t child) {
-  Tracee& c = tracees_[child];
-  // `parent` may have moved if the map rehashed; look it up again.
-  Tracee* p = Find(parent.tid);
-  c.tid = child;
-  if (p) {
-    c.creds = p->creds;
-    c.exe = p->exe;
-    c.cpu_mask = p->cpu_mask;
-    c.packed = p->packed;
-  }
-  // It inherited its parent's affinity at fork, which may predate a change of the parent's.
-  packing_.Apply(child, c.packed, c.cpu_mask);
-  if (early_children_.erase(child)) (void)sys::Cont(child, 0);
+void Tracer::KillAll() {
+  // A traced task's pid cannot be reused before we have waited for it, so these are the step's.
+  for (auto& [tid, st] : states_) ::kill(tid, SIGKILL);
+  for (pid_t p : early_children_) ::kill(p, SIGKILL);
 }
 
-void Tracer::OnExec(pid_t pid) {
-  auto former = sys::GetEventMsg(pid);
-  if (former.ok() && static_cast<pid_t>(*former) != pid) {
-    // exec from a non-leader thread: it continues under the leader's pid.
-    auto it = tracees_.find(static_cast<pid_t>(*former));
-    if (it != tracees_.end()) {
-      Tracee moved = std::move(it->second);
-      tracees_.erase(it);
-      moved.tid = pid;
-      tracees_[pid] = std::move(moved);
-    }
-  }
-  if (Tracee* t = Find(pid)) {
-    if (!t->pending_execfn.empty()) FixExecFn(*t);
-    if (!t->pending_exe.empty()) t->exe.swap(t->pending_exe);
-    t->creds.OnExec();
-    t->dumpable = true;
-    t->pending_exe.clear();
-    t->pending_execfn.clear();
-    // The old image is gone: nothing to restore at the (unreported) syscall exit.
-    t->restore = false;
-    t->op = ExitOp::kNone;
-  }
-  (void)sys::Cont(pid, 0);
-}
-
-void Tracer::FixExecFn(Tracee& t) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/auxv", t.tid);
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return;
-  uint64_t auxv[2 * 64];
-  ssize_t n = ::read(fd.get(), auxv, sizeof auxv);
-  for (ssize_t i = 0; i + 1 < n / 8; i += 2) {
-    if (auxv[i] == AT_NULL) break;
-    if (auxv[i] != AT_EXECFN) continue;
-    // The kernel's copy of the filename we exec'd: ExecCall made it at least as long as the
-    // guest's name, so the guest's fits in place (a shorter name just ends earlier).
-    if (!sys::ReadString(t.tid, auxv[i + 1], &tmp_buf_, PATH_MAX).ok()) return;
-    if (t.pending_execfn.size() > tmp_buf_.size()) return;
-    (void)sys::WriteMem(t.tid, auxv[i + 1], t.pending_execfn.c_str(), t.pending_execfn.size() + 1);
+void Tracer::Dispatch(pid_t pid, int status) {
+  ++stops_;
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    OnExit(pid);
     return;
   }
+  if (!WIFSTOPPED(status)) return;
+  auto it = states_.find(pid);
+  if (it == states_.end()) {
+    if (main_done_) {
+      ::kill(pid, SIGKILL);
+      Resume(pid);
+      return;
+    }
+    // A new child reported before its parent's fork event: it waits until we know its parent.
+    early_children_.insert(pid);
+    return;
+  }
+  if (main_done_) {
+    ::kill(pid, SIGKILL);
+    Resume(pid);
+    return;
+  }
+  if (HoldIfWaited(pid, status)) return;
+  State& st = it->second;
+  st.listening = false;
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  switch (event) {
+    case PTRACE_EVENT_SECCOMP:
+      OnSeccomp(pid);
+      return;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+      OnNewChild(pid, event);
+      Resume(pid);
+      return;
+    case PTRACE_EVENT_VFORK_DONE:
+      st.in_vfork = false;
+      Resume(pid);
+      return;
+    case PTRACE_EVENT_EXEC:
+      OnExecEvent(pid);
+      return;
+    case PTRACE_EVENT_STOP:
+      if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+        st.listening = true;
+        (void)sys::Listen(pid);  // group-stop: stays stopped until SIGCONT
+      } else {
+        Resume(pid);
+      }
+      return;
+    case 0:
+      if (sig == (SIGTRAP | 0x80)) {
+        OnExecExit(pid);
+      } else {
+        Resume(pid, sig);  // signal-delivery stop: deliver it
+      }
+      return;
+    default:
+      Resume(pid);
+      return;
+  }
 }
 
-void Tracer::OnSeccomp(Tracee& t) {
-  ++traced_;
-  ++t.window_stops;
-  sys::Regs r;
-  if (!sys::GetRegs(t.tid, &r).ok()) return;  // killed under us
-  ++per_nr_[sys::SyscallNr(r) & 511];
-  t.entry = r;
-  t.restore = false;
-  t.op = ExitOp::kNone;
-  who_ = Who::Fs(t.creds);
-  checks_ = !who_.Bypasses();
-  ScratchReset(r);
-  Resume how = Dispatch(t, r);
-  // A skipped syscall never reaches an exit stop: put back any argument we rewrote before
-  // deciding to answer it ourselves.
-  if (sys::SyscallNr(r) == static_cast<uint64_t>(-1)) RestoreArgs(&r, t.entry);
-  bool dirty = std::memcmp(&r, &t.entry, sizeof r) != 0;
-  if (dirty) {
-    if (!sys::SetRegs(t.tid, r).ok()) return;
-    // Argument registers are preserved across syscalls by the ABI; the tracee's compiled code
-    // relies on that, so our rewrites must be undone at exit.
-    if (sys::SyscallNr(r) != static_cast<uint64_t>(-1)) t.restore = true;
+bool Tracer::HoldIfWaited(pid_t pid, int status) {
+  for (auto& [tid, e] : execs_) {
+    if (e->started || !e->waiting.erase(pid)) continue;
+    State& st = states_[pid];
+    st.held = true;
+    st.held_status = status;
+    e->held.push_back(pid);
+    if (e->waiting.empty()) StartExec(*e);
+    return true;
   }
-  if (t.restore || t.op != ExitOp::kNone) {
-    (void)sys::ContToSyscallExit(t.tid, 0);
+  return false;
+}
+
+void Tracer::OnNewChild(pid_t parent, int event) {
+  auto msg = sys::GetEventMsg(parent);
+  if (!msg.ok()) return;
+  pid_t child = static_cast<pid_t>(*msg);
+  std::shared_ptr<Task> ptask = procs_.Find(parent);
+  sys::Regs regs;
+  uint64_t flags = 0;
+  if (sys::GetRegs(parent, &regs).ok()) {
+    uint64_t nr = sys::SyscallNr(regs);
+    if (nr == SYS_clone) flags = regs.rdi;
+    if (nr == SYS_vfork) flags = CLONE_VM | CLONE_VFORK;
+  }
+  if (event == PTRACE_EVENT_VFORK) flags |= CLONE_VM | CLONE_VFORK;
+  auto t = std::make_shared<Task>();
+  t->tid = child;
+  if (ptask) {
+    {
+      std::lock_guard<std::mutex> lock(ptask->creds_mu);
+      t->creds = ptask->creds;
+      t->cpu_mask = ptask->cpu_mask;
+      t->fs = ptask->fs;
+    }
+    if (!(flags & CLONE_FS)) {
+      auto copy = std::make_shared<FsState>();
+      std::lock_guard<std::mutex> lock(t->fs->mu);
+      copy->cwd = t->fs->cwd;
+      copy->cwd_dir = t->fs->cwd_dir;
+      copy->cwd_gen = t->fs->cwd_gen;
+      copy->umask = t->fs->umask;
+      t->fs = std::move(copy);
+    }
+    if (flags & CLONE_THREAD) {
+      t->proc = ptask->proc;
+    } else {
+      t->proc = std::make_shared<Process>(child);
+      int pidfd = sys::PidfdOpen(child);
+      if (pidfd >= 0) t->proc->pidfd.reset(pidfd);
+      std::lock_guard<std::mutex> lock(ptask->proc->mu);
+      t->proc->exe = ptask->proc->exe;
+      t->proc->dumpable = ptask->proc->dumpable;
+      t->proc->mm = (flags & CLONE_VM) ? ptask->proc->mm : next_mm_++;
+    }
   } else {
-    (void)sys::Cont(t.tid, 0);
+    t->proc = std::make_shared<Process>(child);
+    t->fs = std::make_shared<FsState>();
+    t->proc->mm = next_mm_++;
   }
-  (void)how;
+  procs_.Add(t);
+  states_[child].tid = child;
+  if (event == PTRACE_EVENT_VFORK) states_[parent].in_vfork = true;
+  if (early_children_.erase(child)) Resume(child);
 }
 
-void Tracer::OnSyscallExit(Tracee& t) {
-  ++exit_stops_;
-  ++t.window_stops;
+void Tracer::OnSeccomp(pid_t pid) {
   sys::Regs r;
-  if (!sys::GetRegs(t.tid, &r).ok()) return;
-  bool dirty = false;
-  if (t.restore) {
-    RestoreArgs(&r, t.entry);
-    dirty = true;
+  if (!sys::GetRegs(pid, &r).ok()) return;  // killed under us
+  uint64_t nr = sys::SyscallNr(r);
+  if (nr != SYS_execve && nr != SYS_execveat) {
+    Resume(pid);  // a filter of the guest's own asked for a tracer: there is nothing to do
+    return;
   }
-  // Done by the kernel between the two stops (renames and rmdirs inside the rootfs the tracer
-  // does itself, and clears the cache there).
-  if (MayMoveDirectories(sys::SyscallNr(t.entry)) && sys::RetVal(r) == 0) dirs_.Clear();
-  int64_t before = sys::RetVal(r);
-  switch (t.op) {
-    case ExitOp::kNone:
-    case ExitOp::kRestore:
-      break;
-    case ExitOp::kStat:
-      FinishStat(t, r);
-      break;
-    case ExitOp::kStatx:
-      FinishStatx(t, r);
-      break;
-    case ExitOp::kReadlink:
-      FinishReadlink(t, r);
-      break;
-    case ExitOp::kGetcwd:
-      FinishGetcwd(t, r);
-      break;
-    case ExitOp::kErase:
-      if (sys::RetVal(r) == 0) store_->Erase(static_cast<ino_t>(t.a0));
-      break;
-    case ExitOp::kRecordNew:
-      FinishRecordNew(t, r);
-      break;
-    case ExitOp::kListXattr:
-      FinishListXattr(t, r);
-      break;
-    case ExitOp::kExec:
-      t.pending_exe.clear();
-      t.pending_execfn.clear();
-      break;
-    case ExitOp::kDirents:
-      FinishGetdents(t, r);
-      break;
-    case ExitOp::kSockName:
-      FinishSockName(t, r);
-      break;
-    case ExitOp::kMsgName:
-      FinishMsgName(t, r);
-      break;
+  auto e = std::make_unique<Exec>();
+  e->tid = pid;
+  e->orig = r;
+  if (int rc = PrepareExec(pid, r, e.get()); rc != 0) {
+    Fail(pid, r, rc);
+    return;
   }
-  if (sys::RetVal(r) != before) dirty = true;
-  if (dirty) (void)sys::SetRegs(t.tid, r);
-  t.restore = false;
-  t.op = ExitOp::kNone;
-  (void)sys::Cont(t.tid, 0);
+  // Stop every other task that shares the address space: none may rewrite the filename while
+  // the kernel reads it.
+  std::shared_ptr<Task> me = procs_.Find(pid);
+  uint64_t mm = me ? me->proc->mm : 0;
+  for (auto& [tid, st] : states_) {
+    if (tid == pid || st.in_vfork) continue;
+    std::shared_ptr<Task> t = procs_.Find(tid);
+    if (!t || t->proc->mm != mm) continue;
+    if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) e->waiting.insert(tid);
+  }
+  Exec& ref = *e;
+  execs_[pid] = std::move(e);
+  if (ref.waiting.empty()) StartExec(ref);
 }
 
-void Tracer::PrintHistogram() const {
-  std::string out = "ocibuild sandbox: " + std::to_string(traced_) + " seccomp stops, " +
-                    std::to_string(exit_stops_) + " exit stops";
-  if (packing_.active())
-    out += ", " + std::to_string(packing_.changes()) + " threads packed or spread";
-  out += "; by syscall:";
-  for (int nr = 0; nr < 512; ++nr)
-    if (per_nr_[nr]) out += " " + std::to_string(nr) + ":" + std::to_string(per_nr_[nr]);
-  out += "\n";
-  (void)!::write(opts_.log_fd, out.data(), out.size());
+int Tracer::PrepareExec(pid_t tid, const sys::Regs& r, Exec* e) {
+  std::shared_ptr<Task> task = procs_.Find(tid);
+  if (!task) return -ESRCH;
+  FakeCreds creds;
+  {
+    std::lock_guard<std::mutex> lock(task->creds_mu);
+    creds = task->creds;
+  }
+  ExecSearch search;
+  search.who = Who::Fs(creds);
+  bool checks = !search.who.Bypasses();
+  bool at = sys::SyscallNr(r) == SYS_execveat;
+  int dirfd = at ? static_cast<int>(r.rdi) : AT_FDCWD;
+  uint64_t path_addr = at ? r.rsi : r.rdi;
+  e->argv_addr = at ? r.rdx : r.rsi;
+  e->envp = at ? r.r10 : r.rdx;
+  uint64_t flags = at ? r.r8 : 0;
+  if (flags & ~static_cast<uint64_t>(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return -EINVAL;
+  std::string given;
+  if (path_addr == 0 && (flags & AT_EMPTY_PATH)) {
+    given.clear();
+  } else if (int rc = sys::ReadProcessString(tid, path_addr, &given, PATH_MAX - 1); rc != 0) {
+    return rc;
+  }
+  // AT_EXECFN as the kernel would set it: the name given, or /dev/fd/N[/name] for a dirfd.
+  e->execfn = given;
+  if (dirfd != AT_FDCWD && (given.empty() || given[0] != '/')) {
+    e->execfn = "/dev/fd/" + std::to_string(dirfd);
+    if (!given.empty()) e->execfn += "/" + given;
+  }
+  auto fd_guest = [&](int fd, std::string* guest) -> int {
+    char proc[64], buf[PATH_MAX];
+    snprintf(proc, sizeof proc, "/proc/%d/fd/%d", tid, fd);
+    ssize_t n = ::readlink(proc, buf, sizeof buf - 1);
+    if (n < 0) return -EBADF;
+    if (!fs_.ToGuest(std::string_view(buf, static_cast<size_t>(n)), guest)) return -ENOTDIR;
+    return 0;
+  };
+  std::string cwd;
+  {
+    std::lock_guard<std::mutex> lock(task->fs->mu);
+    cwd = task->fs->cwd;
+  }
+  // Opens the program `path` (relative to `base`) as the exec'ing identity: a descriptor of ours.
+  auto open_program = [&](const std::string& base, const std::string& path, bool follow,
+                          UniqueFd* out, std::string* guest, const Mount** mount) -> int {
+    WalkOptions o;
+    o.follow_final = follow;
+    o.search = checks ? &search : nullptr;
+    Resolved res;
+    int links = 0;
+    if (int rc = fs_.Walk(tid, base, path, o, &res, &links); rc != 0) return rc;
+    for (;;) {
+      if (res.in_proc()) {
+        if (res.proc.kind != ProcTarget::Kind::kFdLink) return -EACCES;
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/%s", res.proc.host.c_str());
+        out->reset(::open(proc, O_RDONLY | O_CLOEXEC));
+        if (!*out) return -errno;
+        *guest = res.guest;
+        *mount = nullptr;
+        return 0;
+      }
+      if (res.is_mount_root()) {
+        if (res.mount->is_dir) return -EACCES;
+        if (res.mount->kind != PathMapping::Kind::kBind) return -EACCES;
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", res.dir.get());
+        out->reset(::open(proc, O_RDONLY | O_CLOEXEC));
+      } else {
+        struct stat lst;
+        if (::fstatat(res.dir.get(), res.name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0)
+          return -errno;
+        if (S_ISLNK(lst.st_mode)) {
+          if (!follow) return -ELOOP;
+          if (int rc = fs_.FollowFinal(tid, &res, o, &links); rc != 0) return rc;
+          continue;
+        }
+        out->reset(::openat(res.dir.get(), res.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      }
+      if (!*out) return -errno;
+      *guest = res.guest;
+      *mount = res.mount;
+      return 0;
+    }
+  };
+  // The image's mode decides (even root needs an x bit); the host's would let anything run.
+  auto may_exec = [&](int fd, const Mount* m) -> int {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return -errno;
+    if (!S_ISREG(st.st_mode)) return -EACCES;
+    if (m && (m->kind == PathMapping::Kind::kProc || m->kind == PathMapping::Kind::kSys))
+      return -EACCES;
+    oci::FileMeta meta = m && m->store ? fs_.MetaOf(*m, st) : oci::FileMeta{0, 0, st.st_mode, 0, {}};
+    return Permission(search.who, meta, kMayExec);
+  };
+  UniqueFd prog;
+  std::string prog_guest;
+  const Mount* prog_mount = nullptr;
+  if (given.empty()) {
+    if (!(flags & AT_EMPTY_PATH) || !at) return -ENOENT;
+    // fexecve(): the file the descriptor is open on.
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%d/fd/%d", tid, dirfd);
+    prog.reset(::open(proc, O_RDONLY | O_CLOEXEC));
+    if (!prog) return -EBADF;
+    if (fd_guest(dirfd, &prog_guest) != 0) prog_guest = e->execfn;
+    struct stat st;
+    if (::fstat(prog.get(), &st) == 0) {
+      // Whose store describes it (by device): only a file of a mount.
+      std::string g;
+      const Mount* m = nullptr;
+      char buf[PATH_MAX];
+      ssize_t n = ::readlink(proc, buf, sizeof buf - 1);
+      if (n > 0 && fs_.ToGuest(std::string_view(buf, static_cast<size_t>(n)), &g, &m))
+        prog_mount = m;
+    }
+  } else {
+    std::string base = "/";
+    if (given[0] != '/') {
+      if (dirfd == AT_FDCWD) {
+        base = cwd;
+      } else if (int rc = fd_guest(dirfd, &base); rc != 0) {
+        return rc;
+      }
+    }
+    bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+    if (int rc = open_program(base, given, follow, &prog, &prog_guest, &prog_mount); rc != 0)
+      return rc;
+  }
+  // The argv as a list of either existing tracee strings (pointer) or new strings.
+  for (uint64_t p = e->argv_addr; e->argv_addr != 0; p += 8) {
+    uint64_t s = 0;
+    if (sys::ReadProcessMem(tid, p, &s, 8) != 0) return -EFAULT;
+    if (s == 0) break;
+    e->argv.push_back({s, {}, false});
+    if (e->argv.size() > (1u << 20)) return -E2BIG;
+  }
+  std::string comm_name = Basename(given.empty() ? prog_guest : given);
+  std::string shown = given.empty() ? e->execfn : given;  // what a script sees as its path
+  std::string final_guest = prog_guest;
+  for (int depth = 0;; ++depth) {
+    if (depth > 4) return -ELOOP;
+    if (int rc = may_exec(prog.get(), prog_mount); rc != 0) return rc;
+    auto img = InspectExecutableFd(prog.get(), final_guest);
+    if (!img.ok()) return -(img.error().sys_errno ? img.error().sys_errno : ENOEXEC);
+    if (img->kind == ExecImage::Kind::kScript) {
+      // argv becomes: interp [arg] script args...
+      if (e->argv.empty()) e->argv.push_back({});
+      e->argv[0] = {0, shown, true};
+      std::vector<Exec::Arg> front{{0, img->interp, true}};
+      if (!img->interp_arg.empty()) front.push_back({0, img->interp_arg, true});
+      e->argv.insert(e->argv.begin(), front.begin(), front.end());
+      e->argv_changed = true;
+      shown = img->interp;
+      if (int rc = open_program(cwd, img->interp, true, &prog, &final_guest, &prog_mount); rc != 0)
+        return rc == -EACCES ? -EACCES : -ENOENT;
+      continue;
+    }
+    if (img->kind == ExecImage::Kind::kDynamicElf) {
+      // The kernel would load PT_INTERP from the host: run the guest's loader explicitly.
+      UniqueFd interp;
+      std::string interp_guest;
+      const Mount* interp_mount = nullptr;
+      if (open_program("/", img->interp, true, &interp, &interp_guest, &interp_mount) != 0)
+        return -ENOENT;
+      if (int rc = may_exec(interp.get(), interp_mount); rc != 0) return rc;
+      bool musl = img->interp.find("ld-musl") != std::string::npos;
+      std::vector<Exec::Arg> front{{0, img->interp, true}};
+      if (!musl) {
+        front.push_back({0, "--argv0", true});
+        front.push_back(e->argv.empty() ? Exec::Arg{0, shown, true} : e->argv[0]);
+      }
+      front.push_back({0, final_guest, true});
+      if (!e->argv.empty()) e->argv.erase(e->argv.begin());
+      e->argv.insert(e->argv.begin(), front.begin(), front.end());
+      e->argv_changed = true;
+      prog = std::move(interp);
+    }
+    break;
+  }
+  e->guest_exe = final_guest;
+  e->program = std::move(prog);
+  // The kernel gets a path of ours: <exec_dir>/<n>/./././<name> -> /proc/<us>/fd/<program>. Its
+  // last component names the process (comm), as the guest's own exec would; the "/." pad makes
+  // room for the guest's AT_EXECFN, which is written over ours once the image is loaded.
+  std::string dir = opts_.exec_dir + "/" + std::to_string(next_link_++);
+  if (::mkdir(dir.c_str(), 0700) != 0) return -EAGAIN;
+  std::string target = "/proc/" + std::to_string(self_) + "/fd/" + std::to_string(e->program.get());
+  std::string link = dir + "/" + comm_name;
+  if (::symlink(target.c_str(), link.c_str()) != 0) {
+    ::rmdir(dir.c_str());
+    return -EAGAIN;
+  }
+  std::string path = dir;
+  while (path.size() + comm_name.size() + 1 < e->execfn.size()) path += "/.";
+  e->link = path + "/" + comm_name;
+  return 0;
+}
+
+void Tracer::StartExec(Exec& e) {
+  e.started = true;
+  pid_t tid = e.tid;
+  sys::Regs r = e.orig;
+  // Scratch below the stack pointer, past the red zone: only in a private mapping (a shared one
+  // could be written by another process while the kernel reads it).
+  uint64_t sp = sys::StackPointer(r);
+  bool private_stack = false;
+  {
+    char maps[64];
+    snprintf(maps, sizeof maps, "/proc/%d/maps", tid);
+    FILE* f = fopen(maps, "re");
+    if (f) {
+      char line[512];
+      while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+        if (sp - 1 >= lo && sp - 1 < hi) {
+          private_stack = perms[1] == 'w' && perms[3] == 'p';
+          break;
+        }
+      }
+      fclose(f);
+    }
+  }
+  auto fail = [&](int err) {
+    sys::Regs fr = e.orig;
+    FinishExec(tid, false);
+    Fail(tid, fr, err);
+  };
+  if (!private_stack) return fail(-EFAULT);
+  uint64_t scratch = (sp - 128) & ~uint64_t{15};
+  auto put = [&](const void* data, size_t len, uint64_t* at) -> bool {
+    scratch = (scratch - len) & ~uint64_t{15};
+    if (sys::WriteProcessMem(tid, scratch, data, len) != 0) return false;
+    *at = scratch;
+    return true;
+  };
+  uint64_t path_addr = 0;
+  if (!put(e.link.c_str(), e.link.size() + 1, &path_addr)) return fail(-EFAULT);
+  uint64_t argv_addr = e.argv_addr;
+  if (e.argv_changed) {
+    std::vector<uint64_t> ptrs;
+    ptrs.reserve(e.argv.size() + 1);
+    for (Exec::Arg& a : e.argv) {
+      if (a.fresh && !put(a.s.c_str(), a.s.size() + 1, &a.ptr)) return fail(-E2BIG);
+      ptrs.push_back(a.ptr);
+    }
+    ptrs.push_back(0);
+    if (!put(ptrs.data(), ptrs.size() * 8, &argv_addr)) return fail(-E2BIG);
+  }
+  r.orig_rax = SYS_execve;
+  sys::SetArg(&r, 0, path_addr);
+  sys::SetArg(&r, 1, argv_addr);
+  sys::SetArg(&r, 2, e.envp);
+  if (!sys::SetRegs(tid, r).ok()) return;
+  states_[tid].exec_exit = true;
+  (void)sys::ContToSyscallExit(tid, 0);
+}
+
+void Tracer::OnExecEvent(pid_t pid) {
+  auto former = sys::GetEventMsg(pid);
+  pid_t from = former.ok() ? static_cast<pid_t>(*former) : pid;
+  if (from != pid) {
+    // exec from a non-leader thread: it continues under the leader's pid.
+    auto it = execs_.find(from);
+    if (it != execs_.end()) {
+      std::unique_ptr<Exec> e = std::move(it->second);
+      execs_.erase(it);
+      e->tid = pid;
+      execs_[pid] = std::move(e);
+    }
+    State moved = states_[from];
+    states_.erase(from);
+    moved.tid = pid;
+    states_[pid] = moved;
+    procs_.Rekey(from, pid);
+  }
+  auto it = execs_.find(pid);
+  if (it == execs_.end()) {
+    // Every exec goes through OnSeccomp; one that did not is not ours to run.
+    ::kill(pid, SIGKILL);
+    Resume(pid);
+    return;
+  }
+  Exec& e = *it->second;
+  // Before the new image runs a single instruction: is it the file we opened?
+  struct stat want, got;
+  char exe[64];
+  snprintf(exe, sizeof exe, "/proc/%d/exe", pid);
+  if (::fstat(e.program.get(), &want) != 0 || ::stat(exe, &got) != 0 ||
+      want.st_ino != got.st_ino || want.st_dev != got.st_dev) {
+    static const char msg[] = "ocibuild sandbox: an exec ran another file than the one checked; killed\n";
+    (void)!::write(opts_.log_fd, msg, sizeof msg - 1);
+    ::kill(pid, SIGKILL);
+  } else if (!e.execfn.empty()) {
+    // AT_EXECFN: the kernel's copy of our path; the guest's name fits in its place.
+    char auxv_path[64];
+    snprintf(auxv_path, sizeof auxv_path, "/proc/%d/auxv", pid);
+    UniqueFd fd(::open(auxv_path, O_RDONLY | O_CLOEXEC));
+    uint64_t auxv[2 * 64];
+    ssize_t n = fd ? ::read(fd.get(), auxv, sizeof auxv) : -1;
+    for (ssize_t i = 0; i + 1 < n / 8; i += 2) {
+      if (auxv[i] == AT_NULL) break;
+      if (auxv[i] != AT_EXECFN) continue;
+      std::string cur;
+      if (sys::ReadProcessString(pid, auxv[i + 1], &cur, PATH_MAX) == 0 &&
+          e.execfn.size() <= cur.size())
+        (void)sys::WriteProcessMem(pid, auxv[i + 1], e.execfn.c_str(), e.execfn.size() + 1);
+      break;
+    }
+  }
+  if (std::shared_ptr<Task> t = procs_.Find(pid)) {
+    {
+      std::lock_guard<std::mutex> lock(t->creds_mu);
+      t->creds.OnExec();
+    }
+    std::lock_guard<std::mutex> lock(t->proc->mu);
+    t->proc->exe = e.guest_exe;
+    t->proc->dumpable = true;
+    t->proc->mm = next_mm_++;
+  }
+  states_[pid].exec_exit = false;
+  FinishExec(pid, true);
+  Resume(pid);
+}
+
+void Tracer::OnExecExit(pid_t pid) {
+  State& st = states_[pid];
+  if (!st.exec_exit) {
+    Resume(pid);
+    return;
+  }
+  st.exec_exit = false;
+  sys::Regs r;
+  auto it = execs_.find(pid);
+  if (sys::GetRegs(pid, &r).ok() && it != execs_.end()) {
+    // The exec failed: the guest's argument registers back, the kernel's error kept.
+    RestoreArgs(&r, it->second->orig);
+    (void)sys::SetRegs(pid, r);
+  }
+  FinishExec(pid, false);
+  Resume(pid);
+}
+
+void Tracer::FinishExec(pid_t tid, bool ok) {
+  (void)ok;
+  auto it = execs_.find(tid);
+  if (it == execs_.end()) return;
+  std::unique_ptr<Exec> e = std::move(it->second);
+  execs_.erase(it);
+  if (!e->link.empty()) {
+    size_t slash = e->link.rfind('/');
+    ::unlink(e->link.c_str());
+    std::string dir = e->link.substr(0, slash);
+    while (dir.size() > opts_.exec_dir.size() && dir.compare(dir.size() - 2, 2, "/.") == 0)
+      dir.resize(dir.size() - 2);
+    ::rmdir(dir.c_str());
+  }
+  // The held siblings go on as if nothing happened (those of the same thread group are gone).
+  for (pid_t h : e->held) {
+    auto st = states_.find(h);
+    if (st == states_.end() || !st->second.held) continue;
+    st->second.held = false;
+    Dispatch(h, st->second.held_status);
+  }
+}
+
+void Tracer::OnExit(pid_t pid) {
+  procs_.Remove(pid);
+  states_.erase(pid);
+  early_children_.erase(pid);
+  auto own = execs_.find(pid);
+  if (own != execs_.end()) {
+    own->second->held.clear();
+    std::vector<pid_t> held = std::move(own->second->held);
+    FinishExec(pid, false);
+  }
+  for (auto& [tid, e] : execs_) {
+    bool was_waiting = e->waiting.erase(pid) > 0;
+    std::erase(e->held, pid);
+    if (was_waiting && !e->started && e->waiting.empty()) {
+      StartExec(*e);
+      break;  // StartExec may end the exec and change execs_
+    }
+  }
 }
 
 }  // namespace ocibuild::sandbox

@@ -1,0 +1,260 @@
+// Socket calls that carry an address: performed by the supervisor on a duplicate of the guest's
+// socket, with the address copied once. AF_UNIX paths are bound/connected relative to the
+// socket's directory (the worker thread chdirs into our descriptor of it: one component, no
+// host path); abstract names get the step's private prefix, so the step never reaches an
+// abstract socket of the host (agents, containerd shims, X11) and the host's processes never
+// see the step's by name.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#include "builder/sandbox/supervisor.h"
+
+namespace ocibuild::sandbox {
+namespace {
+
+constexpr size_t kSunPathOffset = offsetof(sockaddr_un, sun_path);
+constexpr size_t kMaxAddr = sizeof(sockaddr_storage);
+
+}  // namespace
+
+int Supervisor::TranslateSockaddr(Call& c, const char* addr, size_t len, bool bind,
+                                  SockTarget* out) {
+  out->addr.assign(addr, addr + len);
+  sa_family_t family = 0;
+  if (len >= sizeof family) std::memcpy(&family, addr, sizeof family);
+  if (family != AF_UNIX || len <= kSunPathOffset) return 0;  // unnamed (autobind) or not unix
+  const char* path = addr + kSunPathOffset;
+  size_t plen = len - kSunPathOffset;
+  if (path[0] == '\0') {
+    // Abstract: "\0name" becomes "\0<prefix>name".
+    std::string name(path + 1, plen - 1);
+    std::string host = std::string(1, '\0') + opts_.abstract_prefix + name;
+    if (host.size() > sizeof(sockaddr_un::sun_path)) return -EINVAL;
+    out->addr.assign(kSunPathOffset + host.size(), 0);
+    std::memcpy(out->addr.data(), &family, sizeof family);
+    std::memcpy(out->addr.data() + kSunPathOffset, host.data(), host.size());
+    return 0;
+  }
+  std::string guest(path, strnlen(path, std::min(plen, sizeof(sockaddr_un::sun_path))));
+  Resolved r;
+  int links = 0;
+  WalkOptions o;
+  o.follow_final = !bind;
+  o.search = c.Search();
+  if (int rc = Resolve(c, AT_FDCWD, guest, o, &r); rc != 0) return rc;
+  if (!bind)
+    if (int rc = FollowIfLink(c, &r, o, &links); rc != 0) return rc;
+  if (r.in_proc() || r.is_mount_root()) return bind ? -EADDRINUSE : -ECONNREFUSED;
+  if (bind) {
+    if (int rc = r.mount->read_only ? -EROFS : 0; rc != 0) return rc;
+    if (int rc = MayCreate(c, r); rc != 0) return rc;
+  }
+  if (r.name.size() >= sizeof(sockaddr_un::sun_path)) return -ENAMETOOLONG;
+  out->addr.assign(kSunPathOffset + r.name.size() + 1, 0);
+  std::memcpy(out->addr.data(), &family, sizeof family);
+  std::memcpy(out->addr.data() + kSunPathOffset, r.name.data(), r.name.size());
+  out->dir = r.dir;
+  out->unix_path = true;
+  out->guest = r.guest;
+  return 0;
+}
+
+void Supervisor::BindConnect(Call& c, bool bind) {
+  size_t len = c.arg(2);
+  if (len > kMaxAddr) return c.Fail(-EINVAL);
+  std::vector<char> addr(len);
+  if (len && ReadMem(c, c.arg(1), addr.data(), len) != 0) return c.Fail(-EFAULT);
+  SockTarget t;
+  if (int rc = TranslateSockaddr(c, addr.data(), len, bind, &t); rc != 0) return c.Fail(rc);
+  int fd = DupGuestFd(c, c.iarg(0));
+  if (fd < 0) return c.Fail(fd);
+  UniqueFd sock(fd);
+  // A path is looked up by the kernel relative to this worker's cwd: our descriptor of the
+  // socket's directory, so nothing the guest renames meanwhile can redirect it.
+  if (t.unix_path && ::fchdir(t.dir.get()) != 0) return c.Fail(-errno);
+  auto* sa = reinterpret_cast<const sockaddr*>(t.addr.data());
+  socklen_t sl = static_cast<socklen_t>(t.addr.size());
+  int rc = bind ? ::bind(sock.get(), sa, sl) : ::connect(sock.get(), sa, sl);
+  int err = rc == 0 ? 0 : errno;
+  if (t.unix_path) (void)!::chdir("/");
+  if (err != 0) return c.Fail(-err);
+  if (bind && t.unix_path) {
+    struct stat st;
+    std::lock_guard<std::mutex> lock(sock_mu_);
+    if (::fstat(sock.get(), &st) == 0) bound_names_[st.st_ino] = t.guest;
+    // The kernel keeps the name as given (the last component): a peer's address is looked up
+    // by it (the most recent bind of that name wins).
+    size_t slash = t.guest.rfind('/');
+    bound_by_name_[t.guest.substr(slash + 1)] = t.guest;
+  }
+  c.Return(0);
+}
+
+void Supervisor::SendTo(Call& c) {
+  size_t len = c.arg(2);
+  size_t alen = c.arg(5);
+  if (alen > kMaxAddr) return c.Fail(-EINVAL);
+  if (len > (64u << 20)) len = 64u << 20;  // the kernel sends what fits anyway
+  std::vector<char> data(len), addr(alen);
+  if (len && ReadMem(c, c.arg(1), data.data(), len) != 0) return c.Fail(-EFAULT);
+  if (alen && ReadMem(c, c.arg(4), addr.data(), alen) != 0) return c.Fail(-EFAULT);
+  SockTarget t;
+  if (int rc = TranslateSockaddr(c, addr.data(), alen, false, &t); rc != 0) return c.Fail(rc);
+  int fd = DupGuestFd(c, c.iarg(0));
+  if (fd < 0) return c.Fail(fd);
+  UniqueFd sock(fd);
+  if (t.unix_path && ::fchdir(t.dir.get()) != 0) return c.Fail(-errno);
+  ssize_t n = ::sendto(sock.get(), data.data(), len, c.iarg(3) | MSG_NOSIGNAL,
+                       alen ? reinterpret_cast<const sockaddr*>(t.addr.data()) : nullptr,
+                       static_cast<socklen_t>(t.addr.size()));
+  int err = n < 0 ? errno : 0;
+  if (t.unix_path) (void)!::chdir("/");
+  if (n < 0) return c.Fail(-err);
+  c.Return(n);
+}
+
+void Supervisor::SendMsg(Call& c, bool multi) {
+  int fd = DupGuestFd(c, c.iarg(0));
+  if (fd < 0) return c.Fail(fd);
+  UniqueFd sock(fd);
+  unsigned vlen = multi ? static_cast<unsigned>(std::min<uint64_t>(c.arg(2), 1024)) : 1;
+  int flags = c.iarg(multi ? 3 : 2);
+  unsigned sent = 0;
+  for (unsigned i = 0; i < vlen; ++i) {
+    uint64_t hdr_addr = multi ? c.arg(1) + i * sizeof(mmsghdr) : c.arg(1);
+    msghdr m;
+    if (ReadMem(c, hdr_addr, &m, sizeof m) != 0) return sent ? c.Return(sent) : c.Fail(-EFAULT);
+    if (m.msg_iovlen > 1024 || m.msg_namelen > kMaxAddr || m.msg_controllen > 65536)
+      return sent ? c.Return(sent) : c.Fail(-EINVAL);
+    // The payload, copied once.
+    std::vector<iovec> iov(m.msg_iovlen);
+    if (m.msg_iovlen &&
+        ReadMem(c, reinterpret_cast<uint64_t>(m.msg_iov), iov.data(), iov.size() * sizeof(iovec)) != 0)
+      return sent ? c.Return(sent) : c.Fail(-EFAULT);
+    size_t total = 0;
+    for (const iovec& v : iov) total += std::min<size_t>(v.iov_len, 64u << 20);
+    if (total > (64u << 20)) return sent ? c.Return(sent) : c.Fail(-EMSGSIZE);
+    std::vector<char> data(total);
+    size_t off = 0;
+    for (const iovec& v : iov) {
+      if (v.iov_len && ReadMem(c, reinterpret_cast<uint64_t>(v.iov_base), data.data() + off,
+                               v.iov_len) != 0)
+        return sent ? c.Return(sent) : c.Fail(-EFAULT);
+      off += v.iov_len;
+    }
+    std::vector<char> name(m.msg_namelen);
+    if (m.msg_name && m.msg_namelen &&
+        ReadMem(c, reinterpret_cast<uint64_t>(m.msg_name), name.data(), name.size()) != 0)
+      return sent ? c.Return(sent) : c.Fail(-EFAULT);
+    std::vector<char> control(m.msg_controllen);
+    if (m.msg_control && m.msg_controllen &&
+        ReadMem(c, reinterpret_cast<uint64_t>(m.msg_control), control.data(), control.size()) != 0)
+      return sent ? c.Return(sent) : c.Fail(-EFAULT);
+    // Descriptors passed along are the guest's numbers: replace them by our duplicates.
+    std::vector<UniqueFd> passed;
+    msghdr out = {};
+    out.msg_controllen = control.size();
+    out.msg_control = control.empty() ? nullptr : control.data();
+    for (cmsghdr* cm = control.empty() ? nullptr : CMSG_FIRSTHDR(&out); cm;
+         cm = CMSG_NXTHDR(&out, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int* fds = reinterpret_cast<int*>(CMSG_DATA(cm));
+        for (size_t k = 0; k < n; ++k) {
+          int dup = DupGuestFd(c, fds[k]);
+          if (dup < 0) return sent ? c.Return(sent) : c.Fail(-EBADF);
+          passed.emplace_back(dup);
+          fds[k] = dup;
+        }
+      } else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+        // Credentials are the sender's: ours now (the kernel would refuse another pid's).
+        auto* cred = reinterpret_cast<ucred*>(CMSG_DATA(cm));
+        cred->pid = ::getpid();
+        cred->uid = ::getuid();
+        cred->gid = ::getgid();
+      }
+    }
+    SockTarget t;
+    if (!name.empty()) {
+      if (int rc = TranslateSockaddr(c, name.data(), name.size(), false, &t); rc != 0)
+        return sent ? c.Return(sent) : c.Fail(rc);
+      out.msg_name = t.addr.data();
+      out.msg_namelen = static_cast<socklen_t>(t.addr.size());
+    }
+    iovec one = {data.data(), data.size()};
+    out.msg_iov = &one;
+    out.msg_iovlen = 1;
+    if (t.unix_path && ::fchdir(t.dir.get()) != 0) return sent ? c.Return(sent) : c.Fail(-errno);
+    ssize_t n = ::sendmsg(sock.get(), &out, flags | MSG_NOSIGNAL);
+    int err = n < 0 ? errno : 0;
+    if (t.unix_path) (void)!::chdir("/");
+    if (n < 0) {
+      if (err == EPIPE && !(flags & MSG_NOSIGNAL)) {
+        // The guest asked for SIGPIPE: the kernel would have raised it in the sender.
+        ::syscall(SYS_tgkill, c.task->proc->tgid, c.tid(), SIGPIPE);
+      }
+      return sent ? c.Return(sent) : c.Fail(-err);
+    }
+    if (!multi) return c.Return(n);
+    unsigned len32 = static_cast<unsigned>(n);
+    (void)WriteMem(c, hdr_addr + offsetof(mmsghdr, msg_len), &len32, sizeof len32);
+    ++sent;
+  }
+  c.Return(sent);
+}
+
+void Supervisor::SockName(Call& c, bool peer) {
+  uint64_t addr = c.arg(1), lenp = c.arg(2);
+  uint32_t cap = 0;
+  if (ReadMem(c, lenp, &cap, sizeof cap) != 0) return c.Fail(-EFAULT);
+  int fd = DupGuestFd(c, c.iarg(0));
+  if (fd < 0) return c.Fail(fd);
+  UniqueFd sock(fd);
+  sockaddr_storage ss = {};
+  socklen_t len = sizeof ss;
+  int rc = peer ? ::getpeername(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len)
+                : ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) return c.Fail(-errno);
+  auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
+  if (ss.ss_family == AF_UNIX && len > kSunPathOffset) {
+    const std::string& pre = opts_.abstract_prefix;
+    size_t plen = len - kSunPathOffset;
+    if (sun->sun_path[0] == '\0' && plen > pre.size() &&
+        std::memcmp(sun->sun_path + 1, pre.data(), pre.size()) == 0) {
+      std::memmove(sun->sun_path + 1, sun->sun_path + 1 + pre.size(), plen - 1 - pre.size());
+      len -= static_cast<socklen_t>(pre.size());
+    } else if (sun->sun_path[0] != '\0') {
+      struct stat st;
+      std::string guest;
+      std::lock_guard<std::mutex> lock(sock_mu_);
+      if (!peer && ::fstat(sock.get(), &st) == 0) {
+        auto it = bound_names_.find(st.st_ino);
+        if (it != bound_names_.end()) guest = it->second;
+      } else if (peer) {
+        auto it = bound_by_name_.find(std::string(sun->sun_path, strnlen(sun->sun_path, plen)));
+        if (it != bound_by_name_.end()) guest = it->second;
+      }
+      if (!guest.empty() && guest.size() < sizeof sun->sun_path) {
+        std::memset(sun->sun_path, 0, sizeof sun->sun_path);
+        std::memcpy(sun->sun_path, guest.data(), guest.size());
+        len = static_cast<socklen_t>(kSunPathOffset + guest.size() + 1);
+      }
+    }
+  }
+  if (WriteMem(c, addr, &ss, std::min<size_t>(len, cap)) != 0) return c.Fail(-EFAULT);
+  // The kernel reports the full length even when the caller's buffer was smaller.
+  if (WriteMem(c, lenp, &len, sizeof len) != 0) return c.Fail(-EFAULT);
+  c.Return(0);
+}
+
+}  // namespace ocibuild::sandbox
