@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -165,9 +166,21 @@ std::string RandomHex(size_t bytes) {
     WriteStr(result_fd, "ok " + std::to_string(127 << 8) + " 0 0");
     ::_exit(0);
   }
+  // The descriptor channel (tracer.h): a SOCK_SEQPACKET pair; the step's end sits at the highest
+  // descriptor number its RLIMIT_NOFILE allows, and the limit then ends just below it, so no
+  // step process can ever put another file at that number.
+  int chan[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) fail(errno, "socketpair");
+  UniqueFd channel(chan[0]), guest_channel(chan[1]);
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) fail(errno, "getrlimit");
+  rlim_t top = nofile.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(nofile.rlim_max, 65536);
+  if (top < 64) fail(EMFILE, "RLIMIT_NOFILE is too low to run a step");
+  int channel_num = static_cast<int>(top - 1);
   FilterOptions fo;
   fo.network = spec.network;
   fo.getdents = (*fs)->HasDevices();
+  fo.channel_fd = channel_num;
   auto filter = BuildFilter(fo);
   if (!filter.ok()) fail(filter.error().sys_errno, filter.error().message);
   bool killable = sys::SeccompFlagSupported(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
@@ -180,14 +193,13 @@ std::string RandomHex(size_t bytes) {
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::string guest_exe = *exe;
-  int go[2], back[2];
-  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(back, O_CLOEXEC) != 0) fail(errno, "pipe2");
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) fail(errno, "pipe2");
   pid_t child = ::fork();
   if (child < 0) fail(errno, std::string("fork: ") + std::strerror(errno));
   if (child == 0) {
     // The step's first process. Only async-signal-safe calls from here to execve.
     ::close(go[1]);
-    ::close(back[0]);
     char b;
     while (::read(go[0], &b, 1) < 0 && errno == EINTR) {
     }
@@ -203,9 +215,19 @@ std::string RandomHex(size_t bytes) {
       if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
     if (::dup2(stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 || ::dup2(spec.stderr_fd, 2) < 0)
       ::_exit(126);
-    int back_fd = ::fcntl(back[1], F_DUPFD_CLOEXEC, 3);
-    int go_fd = ::fcntl(go[0], F_DUPFD_CLOEXEC, 3);
-    if (back_fd < 0 || go_fd < 0) ::_exit(126);
+    struct rlimit room = {top, top};
+    if (::setrlimit(RLIMIT_NOFILE, &room) != 0 ||
+        ::dup2(guest_channel.get(), channel_num) != channel_num)
+      ::_exit(126);
+    struct rlimit below = {std::min<rlim_t>(nofile.rlim_cur, top - 1), top - 1};
+    if (::setrlimit(RLIMIT_NOFILE, &below) != 0) ::_exit(126);
+    // Nothing of ours reaches the step: 0-2, the channel, and (until exec) the go pipe at 3.
+    const int go_fd = 3;
+    if (go[0] == go_fd ? ::fcntl(go_fd, F_SETFD, FD_CLOEXEC) != 0
+                       : ::dup3(go[0], go_fd, O_CLOEXEC) != go_fd)
+      ::_exit(126);
+    ::syscall(SYS_close_range, go_fd + 1, channel_num - 1, 0);
+    ::syscall(SYS_close_range, channel_num + 1, ~0U, 0);
     if (::chdir(kernel_cwd.c_str()) != 0) ::_exit(126);
     ::umask(spec.umask);
     // Its own session and process group: kill(0, ...) and kill(-pgid, ...) reach only the step.
@@ -218,19 +240,32 @@ std::string RandomHex(size_t bytes) {
       (void)!::write(2, msg, sizeof msg - 1);
       ::_exit(126);
     }
-    // From here on only calls the filter lets through without the supervisor (write, read,
-    // close): the supervisor is not listening yet.
-    (void)!::write(back_fd, &listener, sizeof listener);
+    // From here on only calls the filter lets through without the supervisor (sendmsg on the
+    // channel, read): the supervisor is not listening yet.
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    char one = 'l';
+    struct iovec iov = {&one, 1};
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &listener, sizeof listener);
+    if (::sendmsg(channel_num, &m, 0) != 1) ::_exit(126);
     while (::read(go_fd, &b, 1) < 0 && errno == EINTR) {
     }
-    // Closes everything but 0-2 (our pipes and the listener are close-on-exec).
+    // The go pipe and the listener are close-on-exec: the step keeps 0-2 and the channel.
     ::execve(guest_exe.c_str(), argv.data(), envp.data());
     static const char msg[] = "ocibuild sandbox: exec of the step's command failed\n";
     (void)!::write(2, msg, sizeof msg - 1);
     ::_exit(127);
   }
   ::close(go[0]);
-  ::close(back[1]);
+  guest_channel.reset();
   Status seized = sys::Seize(child);
   if (!seized.ok()) {
     ::kill(child, SIGKILL);
@@ -241,29 +276,37 @@ std::string RandomHex(size_t bytes) {
     ::_exit(1);
   }
   (void)!::write(go[1], "g", 1);
-  int child_listener = -1;
-  ssize_t got = 0;
-  do {
-    got = ::read(back[0], &child_listener, sizeof child_listener);
-  } while (got < 0 && errno == EINTR);
-  if (got != sizeof child_listener) {
-    ::kill(child, SIGKILL);
-    fail(EIO, "the step's first process did not install its seccomp filter");
+  int listener = -1;
+  {
+    // The listener, as the step's first process sent it over the channel.
+    char byte;
+    struct iovec iov = {&byte, 1};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    ssize_t n;
+    do {
+      n = ::recvmsg(channel.get(), &m, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    struct cmsghdr* cm = n == 1 ? CMSG_FIRSTHDR(&m) : nullptr;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+      std::memcpy(&listener, CMSG_DATA(cm), sizeof listener);
   }
-  int pidfd = sys::PidfdOpen(child);
-  int listener = pidfd >= 0 ? sys::PidfdGetfd(pidfd, child_listener) : pidfd;
   if (listener < 0) {
     ::kill(child, SIGKILL);
-    fail(-listener, "taking the step's seccomp listener (pidfd_getfd, Linux >= 5.6): " +
-                        std::string(std::strerror(-listener)));
+    fail(EIO, "the step's first process did not hand over its seccomp listener");
   }
+  int pidfd = sys::PidfdOpen(child);
   UniqueFd listener_fd(listener);
   (void)sys::NotifSetSyncWakeUp(listener);  // Linux 6.6+; one CPU hand-off per notification
   ProcessTable procs;
   auto first = std::make_shared<Task>();
   first->tid = child;
   first->proc = std::make_shared<Process>(child);
-  first->proc->pidfd.reset(pidfd);
+  if (pidfd >= 0) first->proc->pidfd.reset(pidfd);
   first->proc->exe = guest_exe;
   first->fs = std::make_shared<FsState>();
   first->fs->cwd = spec.cwd.empty() ? "/" : spec.cwd;
@@ -272,6 +315,13 @@ std::string RandomHex(size_t bytes) {
   first->fs->cwd_gen = (*fs)->generation();
   first->creds = FakeCreds::For(spec.uid, spec.gid, spec.groups);
   procs.Add(first);
+  TracerOptions topts;
+  topts.log_fd = spec.stderr_fd;
+  topts.verbose = spec.verbose;
+  topts.exec_dir = exec_dir;
+  topts.channel = channel.get();
+  topts.guest_channel = channel_num;
+  Tracer tracer(**fs, procs, topts);
   SupervisorOptions so;
   so.log_fd = spec.stderr_fd;
   so.verbose = spec.verbose;
@@ -282,15 +332,12 @@ std::string RandomHex(size_t bytes) {
   so.scratch_dir = proc_dir;
   so.replay_interrupted = !killable;
   Supervisor sv(**fs, procs, so);
+  sv.set_on_traced_done([&tracer](pid_t tid, int64_t v) { tracer.Done(tid, v); });
+  tracer.set_submit([&sv](std::unique_ptr<Call> c) { sv.Submit(std::move(c)); });
   int cpus = static_cast<int>(std::thread::hardware_concurrency());
   sv.Start(listener, std::clamp(cpus, 2, 8));
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);
-  TracerOptions topts;
-  topts.log_fd = spec.stderr_fd;
-  topts.verbose = spec.verbose;
-  topts.exec_dir = exec_dir;
-  Tracer tracer(**fs, procs, topts);
   auto status = tracer.Run(child);
   sv.Stop();
   sv.CleanupIpc();
@@ -425,10 +472,9 @@ std::string SandboxKernelProblem() {
   struct utsname u;
   int major = 0, minor = 0;
   if (::uname(&u) == 0) std::sscanf(u.release, "%d.%d", &major, &minor);
-  // SECCOMP_IOCTL_NOTIF_ADDFD (5.9) hands the step the descriptors the supervisor opens;
-  // pidfd_getfd (5.6) takes the listener and the step's sockets.
+  // SECCOMP_IOCTL_NOTIF_ADDFD (5.9) hands the step the descriptors the supervisor opens.
   if (major < 5 || (major == 5 && minor < 9))
-    return "RUN steps need Linux >= 5.9 (seccomp user notification with ADDFD, pidfd_getfd); "
+    return "RUN steps need Linux >= 5.9 (seccomp user notification with ADDFD); "
            "this kernel is " +
            std::string(u.release);
   return "";

@@ -169,7 +169,7 @@ std::string AptScript(int port) {
          "cp /usr/bin/hello /usr/local/bin/pinger\n"
          "setcap cap_net_raw+ep /usr/local/bin/pinger\n"
          "getcap /usr/local/bin/pinger\n"
-         "mknod /dev/mydev c 10 200\n"
+         "mknod /srv/mydev c 10 200\n"
          "install -m 4755 /usr/bin/hello /usr/local/bin/suidhello\n"
          "su app -c 'touch /home/app/by-app; id -un'\n"
          "sudo -u app id -un\n"
@@ -203,7 +203,7 @@ TEST_F(DebianSandbox, AptInstallUseraddSetcapMatchARealChroot) {
   auto want = testing::WalkMeta(ref, nullptr);
   auto got = testing::WalkMeta(root_, &store);
   EXPECT_GT(testing::CompareMeta(want, got), 5000);
-  for (const char* p : {"/usr/bin/sudo", "/usr/local/bin/pinger", "/dev/mydev", "/home/app",
+  for (const char* p : {"/usr/bin/sudo", "/usr/local/bin/pinger", "/srv/mydev", "/home/app",
                         "/srv/app/data/f", "/usr/local/bin/suidhello"})
     EXPECT_TRUE(got.count(p) && want.count(p)) << p;
 }

@@ -489,8 +489,10 @@ void Supervisor::Link(Call& c, int olddir, int oldpath, int newdir, int newpath,
   std::string srcname;
   if (empty) {
     if (!(flags & AT_EMPTY_PATH)) return c.Fail(-ENOENT);
-    int fd = DupGuestFd(c, c.iarg(olddir));
-    if (fd < 0) return c.Fail(fd);
+    // The object the guest's descriptor is open on, through its /proc link (an O_TMPFILE file
+    // linked into place included).
+    int fd = ::open(FdPath(c, c.iarg(olddir)).c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) return c.Fail(-EBADF);
     obj.reset(fd);
   } else if (from.in_proc()) {
     if (from.proc.kind != ProcTarget::Kind::kFdLink) return c.Fail(-EXDEV);

@@ -45,7 +45,7 @@ constexpr long kMaxKnownNr = 470;
 // Touch no path, no identity, no other process: they run at full speed. fds are the guest's own
 // (every descriptor it holds came from the supervisor or its own pipes and sockets).
 constexpr long kAllow[] = {
-    SYS_read, SYS_write, SYS_close, SYS_poll, SYS_lseek, SYS_mmap, SYS_mprotect, SYS_munmap,
+    SYS_read, SYS_write, SYS_poll, SYS_lseek, SYS_mmap, SYS_mprotect, SYS_munmap,
     SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_pread64, SYS_pwrite64,
     SYS_readv, SYS_writev, SYS_pipe, SYS_select, SYS_sched_yield, SYS_mremap, SYS_msync,
     SYS_mincore, SYS_madvise, SYS_dup, SYS_dup2, SYS_pause, SYS_nanosleep, SYS_getitimer,
@@ -66,14 +66,15 @@ constexpr long kAllow[] = {
     SYS_splice, SYS_tee, SYS_vmsplice, SYS_epoll_pwait, SYS_signalfd, SYS_timerfd_create,
     SYS_eventfd, SYS_fallocate, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_accept4,
     SYS_signalfd4, SYS_eventfd2, SYS_epoll_create1, SYS_dup3, SYS_pipe2, SYS_inotify_init1,
-    SYS_preadv, SYS_pwritev, SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getcpu,
+    SYS_preadv, SYS_pwritev, SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getsockname,
+    SYS_getpeername, SYS_getcpu,
     SYS_getrandom, SYS_memfd_create, SYS_membarrier, SYS_mlock2, SYS_copy_file_range,
     SYS_preadv2, SYS_pwritev2, SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free,
     SYS_io_pgetevents, SYS_rseq,
     // pidfds name only processes the guest got a pidfd for: its children (CLONE_PIDFD) and
     // those pidfd_open() let it have (the step's own).
     SYS_pidfd_send_signal, SYS_pidfd_getfd, SYS_process_madvise, SYS_process_mrelease,
-    SYS_close_range, SYS_epoll_pwait2, SYS_memfd_secret, SYS_futex_waitv,
+    SYS_epoll_pwait2, SYS_memfd_secret, SYS_futex_waitv,
     SYS_set_mempolicy_home_node, kNrCachestat, kNrMapShadowStack, kNrFutexWake, kNrFutexWait,
     kNrFutexRequeue, kNrMseal};
 
@@ -177,11 +178,15 @@ constexpr Refusal kRefuse[] = {
     {kNrRemovexattrat, ENOSYS},
     {kNrOpenTreeAttr, ENOSYS}};
 
-// Execs run in the tracer (see tracer.h): the kernel must read a filename from the guest.
-constexpr long kTrace[] = {SYS_execve, SYS_execveat};
+// Run by the tracer (see tracer.h): execs (the kernel must read a filename from the guest), and
+// calls that act on a descriptor of the guest's own (its sockets, its inotify instance), which
+// the tracer has the step hand over before a worker performs the call.
+constexpr long kTrace[] = {SYS_execve, SYS_execveat, SYS_connect, SYS_bind, SYS_sendmmsg,
+                           SYS_inotify_add_watch};
 
 // Allowed for some argument values, notified for the rest (the supervisor checks them).
 constexpr long kSome[] = {
+    SYS_close,      SYS_close_range,   SYS_sendmsg,
     SYS_clone,      SYS_seccomp,       SYS_sendto,       SYS_socket,        SYS_fcntl,
     SYS_ioctl,      SYS_prlimit64,     SYS_getpriority,  SYS_setpriority,   SYS_ioprio_get,
     SYS_ioprio_set, SYS_getpgid,       SYS_getsid,       SYS_sched_setparam,
@@ -241,8 +246,28 @@ Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts) {
   // seccomp(2): the guest may filter itself, but a second listener could answer our calls.
   OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_seccomp,
                {SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0)}));
-  // send() is sendto without an address: nothing to translate.
+  // send() is sendto without an address: nothing to translate; one with an address is the
+  // tracer's (it needs the guest's socket).
   OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_sendto, {SCMP_A4(SCMP_CMP_EQ, 0)}));
+  OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_sendto, {SCMP_A4(SCMP_CMP_NE, 0)}));
+  if (opts.channel_fd >= 0) {
+    auto ch = static_cast<uint64_t>(opts.channel_fd);
+    // The channel: a connected SOCK_SEQPACKET pair whose other end is ours, so a sendmsg on it
+    // reaches only the supervisor, whatever its msghdr says (the kernel ignores msg_name there).
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_sendmsg, {SCMP_A0(SCMP_CMP_EQ, ch)}));
+    OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_sendmsg, {SCMP_A0(SCMP_CMP_NE, ch)}));
+    // close_range(3, ~0) in every child of Python's subprocess: the channel survives it.
+    OCIB_TRY(add(SCMP_ACT_ERRNO(0), SYS_close, {SCMP_A0(SCMP_CMP_EQ, ch)}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_close, {SCMP_A0(SCMP_CMP_NE, ch)}));
+    OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_close_range,
+                 {SCMP_A0(SCMP_CMP_LE, ch), SCMP_A1(SCMP_CMP_GE, ch)}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_close_range, {SCMP_A0(SCMP_CMP_GT, ch)}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_close_range, {SCMP_A1(SCMP_CMP_LT, ch)}));
+  } else {
+    OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_sendmsg, {}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_close, {}));
+    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_close_range, {}));
+  }
   if (opts.network) {
     OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_socket, {}));
   } else {
@@ -251,14 +276,18 @@ Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts) {
     OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_socket, {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK)}));
     // Any other family reaches the supervisor, which answers EAFNOSUPPORT.
   }
-  // fcntl: every command but F_SETOWN/F_SETOWN_EX (whose SIGIO may target another process).
+  // fcntl: every command but F_SETOWN (checked by the supervisor) and F_SETOWN_EX (its pid is in
+  // memory: the tracer's), whose SIGIO may target another process.
   OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_fcntl, {SCMP_A1(SCMP_CMP_LT, F_SETOWN)}));
   for (long cmd = F_SETOWN + 1; cmd < F_SETOWN_EX; ++cmd)
     OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_fcntl, {SCMP_A1(SCMP_CMP_EQ, static_cast<uint64_t>(cmd))}));
   OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_fcntl, {SCMP_A1(SCMP_CMP_GT, F_SETOWN_EX)}));
-  // ioctl: every request but FIOSETOWN/SIOCSPGRP (the same, for sockets).
+  OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_fcntl, {SCMP_A1(SCMP_CMP_EQ, F_SETOWN_EX)}));
+  // ioctl: every request but FIOSETOWN/SIOCSPGRP (the same, for sockets; the pid in memory).
   OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_ioctl, {SCMP_A1(SCMP_CMP_LT, FIOSETOWN)}));
   OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_ioctl, {SCMP_A1(SCMP_CMP_GT, SIOCSPGRP)}));
+  OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_ioctl, {SCMP_A1(SCMP_CMP_EQ, FIOSETOWN)}));
+  OCIB_TRY(add(SCMP_ACT_TRACE(0), SYS_ioctl, {SCMP_A1(SCMP_CMP_EQ, SIOCSPGRP)}));
   // Calls on the caller itself (pid 0) run free; another pid is checked by the supervisor.
   for (long nr : {SYS_prlimit64, SYS_getpgid, SYS_getsid, SYS_sched_setparam,
                   SYS_sched_getparam, SYS_sched_setscheduler, SYS_sched_getscheduler,
@@ -272,10 +301,8 @@ Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts) {
   for (long nr : {SYS_ioprio_get, SYS_ioprio_set})
     OCIB_TRY(add(SCMP_ACT_ALLOW, nr, {SCMP_A0(SCMP_CMP_EQ, 1 /*IOPRIO_WHO_PROCESS*/),
                                       SCMP_A1(SCMP_CMP_EQ, 0)}));
-  if (!opts.getdents) {
-    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_getdents, {}));
-    OCIB_TRY(add(SCMP_ACT_ALLOW, SYS_getdents64, {}));
-  }
+  for (long nr : {SYS_getdents, SYS_getdents64})
+    OCIB_TRY(add(opts.getdents ? SCMP_ACT_TRACE(0) : SCMP_ACT_ALLOW, nr, {}));
   int mfd = ::memfd_create("ocibuild-seccomp", MFD_CLOEXEC);
   if (mfd < 0) return SysError("memfd_create", "seccomp filter");
   UniqueFd fd(mfd);

@@ -15,7 +15,7 @@ namespace ocibuild::sandbox {
 enum class Verdict {
   kAllow,   // runs at full speed
   kNotify,  // the supervisor answers it (every path, identity and other-process call)
-  kTrace,   // the tracer runs it (execve, execveat)
+  kTrace,   // the tracer runs it (execve, execveat; calls on the guest's sockets and others)
   kErrno,   // refused
   kSome,    // allowed for some arguments (pid 0 = self, no address, ...), notified otherwise
 };
@@ -31,7 +31,10 @@ SyscallPolicy PolicyFor(long nr);
 
 struct FilterOptions {
   bool network = true;  // false: socket() only for AF_UNIX and AF_NETLINK
-  bool getdents = false;  // notify getdents (the store holds device nodes: d_type is faked)
+  bool getdents = false;  // trace getdents (the store holds device nodes: d_type is faked)
+  // The step's end of the descriptor channel (see tracer.h): sendmsg on it is let through (the
+  // tracer's injected hand-overs), close() of it is a no-op, close_range() over it is cut short.
+  int channel_fd = -1;
 };
 
 // Compiles PolicyFor() and the argument rules into a classic BPF program. Foreign architectures

@@ -65,7 +65,6 @@ int Supervisor::TranslateSockaddr(Call& c, const char* addr, size_t len, bool bi
   std::memcpy(out->addr.data() + kSunPathOffset, r.name.data(), r.name.size());
   out->dir = r.dir;
   out->unix_path = true;
-  out->guest = r.guest;
   return 0;
 }
 
@@ -81,6 +80,8 @@ void Supervisor::BindConnect(Call& c, bool bind) {
   UniqueFd sock(fd);
   // A path is looked up by the kernel relative to this worker's cwd: our descriptor of the
   // socket's directory, so nothing the guest renames meanwhile can redirect it.
+  std::unique_lock<std::mutex> cwd_lock(cwd_mu_, std::defer_lock);
+  if (t.unix_path) cwd_lock.lock();
   if (t.unix_path && ::fchdir(t.dir.get()) != 0) return c.Fail(-errno);
   auto* sa = reinterpret_cast<const sockaddr*>(t.addr.data());
   socklen_t sl = static_cast<socklen_t>(t.addr.size());
@@ -88,15 +89,6 @@ void Supervisor::BindConnect(Call& c, bool bind) {
   int err = rc == 0 ? 0 : errno;
   if (t.unix_path) (void)!::chdir("/");
   if (err != 0) return c.Fail(-err);
-  if (bind && t.unix_path) {
-    struct stat st;
-    std::lock_guard<std::mutex> lock(sock_mu_);
-    if (::fstat(sock.get(), &st) == 0) bound_names_[st.st_ino] = t.guest;
-    // The kernel keeps the name as given (the last component): a peer's address is looked up
-    // by it (the most recent bind of that name wins).
-    size_t slash = t.guest.rfind('/');
-    bound_by_name_[t.guest.substr(slash + 1)] = t.guest;
-  }
   c.Return(0);
 }
 
@@ -113,6 +105,8 @@ void Supervisor::SendTo(Call& c) {
   int fd = DupGuestFd(c, c.iarg(0));
   if (fd < 0) return c.Fail(fd);
   UniqueFd sock(fd);
+  std::unique_lock<std::mutex> cwd_lock(cwd_mu_, std::defer_lock);
+  if (t.unix_path) cwd_lock.lock();
   if (t.unix_path && ::fchdir(t.dir.get()) != 0) return c.Fail(-errno);
   ssize_t n = ::sendto(sock.get(), data.data(), len, c.iarg(3) | MSG_NOSIGNAL,
                        alen ? reinterpret_cast<const sockaddr*>(t.addr.data()) : nullptr,
@@ -194,6 +188,8 @@ void Supervisor::SendMsg(Call& c, bool multi) {
     iovec one = {data.data(), data.size()};
     out.msg_iov = &one;
     out.msg_iovlen = 1;
+    std::unique_lock<std::mutex> cwd_lock(cwd_mu_, std::defer_lock);
+    if (t.unix_path) cwd_lock.lock();
     if (t.unix_path && ::fchdir(t.dir.get()) != 0) return sent ? c.Return(sent) : c.Fail(-errno);
     ssize_t n = ::sendmsg(sock.get(), &out, flags | MSG_NOSIGNAL);
     int err = n < 0 ? errno : 0;
@@ -211,50 +207,6 @@ void Supervisor::SendMsg(Call& c, bool multi) {
     ++sent;
   }
   c.Return(sent);
-}
-
-void Supervisor::SockName(Call& c, bool peer) {
-  uint64_t addr = c.arg(1), lenp = c.arg(2);
-  uint32_t cap = 0;
-  if (ReadMem(c, lenp, &cap, sizeof cap) != 0) return c.Fail(-EFAULT);
-  int fd = DupGuestFd(c, c.iarg(0));
-  if (fd < 0) return c.Fail(fd);
-  UniqueFd sock(fd);
-  sockaddr_storage ss = {};
-  socklen_t len = sizeof ss;
-  int rc = peer ? ::getpeername(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len)
-                : ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len);
-  if (rc != 0) return c.Fail(-errno);
-  auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
-  if (ss.ss_family == AF_UNIX && len > kSunPathOffset) {
-    const std::string& pre = opts_.abstract_prefix;
-    size_t plen = len - kSunPathOffset;
-    if (sun->sun_path[0] == '\0' && plen > pre.size() &&
-        std::memcmp(sun->sun_path + 1, pre.data(), pre.size()) == 0) {
-      std::memmove(sun->sun_path + 1, sun->sun_path + 1 + pre.size(), plen - 1 - pre.size());
-      len -= static_cast<socklen_t>(pre.size());
-    } else if (sun->sun_path[0] != '\0') {
-      struct stat st;
-      std::string guest;
-      std::lock_guard<std::mutex> lock(sock_mu_);
-      if (!peer && ::fstat(sock.get(), &st) == 0) {
-        auto it = bound_names_.find(st.st_ino);
-        if (it != bound_names_.end()) guest = it->second;
-      } else if (peer) {
-        auto it = bound_by_name_.find(std::string(sun->sun_path, strnlen(sun->sun_path, plen)));
-        if (it != bound_by_name_.end()) guest = it->second;
-      }
-      if (!guest.empty() && guest.size() < sizeof sun->sun_path) {
-        std::memset(sun->sun_path, 0, sizeof sun->sun_path);
-        std::memcpy(sun->sun_path, guest.data(), guest.size());
-        len = static_cast<socklen_t>(kSunPathOffset + guest.size() + 1);
-      }
-    }
-  }
-  if (WriteMem(c, addr, &ss, std::min<size_t>(len, cap)) != 0) return c.Fail(-EFAULT);
-  // The kernel reports the full length even when the caller's buffer was smaller.
-  if (WriteMem(c, lenp, &len, sizeof len) != 0) return c.Fail(-EFAULT);
-  c.Return(0);
 }
 
 }  // namespace ocibuild::sandbox

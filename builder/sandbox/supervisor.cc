@@ -75,6 +75,7 @@ Supervisor::Supervisor(GuestFs& fs, ProcessTable& procs, SupervisorOptions opts)
     : fs_(fs), procs_(procs), opts_(std::move(opts)), proc_view_(fs, procs, opts_.hostname) {
   fs_.set_proc(&proc_view_);
   stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  jobs_ready_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE));
 }
 
 Supervisor::~Supervisor() {
@@ -102,23 +103,47 @@ void Supervisor::Stop() {
     if (t.joinable()) t.join();
 }
 
+void Supervisor::Submit(std::unique_ptr<Call> c) {
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu_);
+    jobs_.push_back(std::move(c));
+  }
+  uint64_t one = 1;
+  (void)!::write(jobs_ready_.get(), &one, sizeof one);
+}
+
 void Supervisor::WorkerLoop() {
-  // Each worker gets its own working directory (AF_UNIX names are bound relative to the socket's
-  // directory) and a zero umask (the guest's umask is applied explicitly).
-  ::unshare(CLONE_FS);
-  ::umask(0);
+  bool listener_gone = false;
   for (;;) {
     idle_.fetch_add(1);
-    struct pollfd pfd[2] = {{listener_, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
-    int n = ::poll(pfd, 2, -1);
+    struct pollfd pfd[3] = {{listener_gone ? -1 : listener_, POLLIN, 0},
+                            {stop_.get(), POLLIN, 0},
+                            {jobs_ready_.get(), POLLIN, 0}};
+    int n = ::poll(pfd, 3, -1);
     idle_.fetch_sub(1);
     if (stopping_.load()) return;
     if (n < 0) {
       if (errno == EINTR) continue;
       return;
     }
+    if (pfd[2].revents & POLLIN) {
+      uint64_t v;
+      if (::read(jobs_ready_.get(), &v, sizeof v) == sizeof v) {
+        std::unique_ptr<Call> job;
+        {
+          std::lock_guard<std::mutex> lock(jobs_mu_);
+          if (!jobs_.empty()) {
+            job = std::move(jobs_.front());
+            jobs_.erase(jobs_.begin());
+          }
+        }
+        if (job) Handle(*job);
+      }
+      continue;
+    }
     if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-      if (!(pfd[0].revents & POLLIN)) return;  // no task is left behind the filter
+      // No task is left behind the filter; traced calls may still come until Stop().
+      if (!(pfd[0].revents & POLLIN)) listener_gone = true;
     }
     if (!(pfd[0].revents & POLLIN)) continue;
     Call c;
@@ -160,7 +185,7 @@ void Supervisor::Handle(Call& c) {
         Respond(c);
         return;
       }
-      replay_.erase(it);
+      // Another call first (the interrupting signal's handler): the restart is still to come.
     }
   }
   {
@@ -172,6 +197,12 @@ void Supervisor::Handle(Call& c) {
 }
 
 void Supervisor::Respond(Call& c) {
+  if (c.traced) {
+    // The tracer holds the thread stopped and sets the syscall's return value itself.
+    int64_t v = c.err != 0 ? c.err : c.val;
+    if (on_traced_done_) on_traced_done_(c.tid(), v);
+    return;
+  }
   if (c.addfd.valid() && c.err == 0) {
     int rc = sys::NotifAddFd(listener_, c.req.id, c.addfd.get(), c.addfd_flags, true);
     if (rc >= 0 || rc == -ENOENT) return;
@@ -211,8 +242,9 @@ int Supervisor::WriteMem(Call& c, uint64_t addr, const void* buf, size_t len) {
 int Supervisor::ReadPath(Call& c, uint64_t addr, std::string* out) {
   int rc = sys::ReadProcessString(c.tid(), addr, out, PATH_MAX - 1);
   if (rc != 0) return rc;
-  // What we read belongs to the thread that is still waiting for this very call.
-  if (sys::NotifIdValid(listener_, c.req.id) != 0) return -ESRCH;
+  // What we read belongs to the thread that is still waiting for this very call (a traced call's
+  // thread is stopped by the tracer).
+  if (!c.traced && sys::NotifIdValid(listener_, c.req.id) != 0) return -ESRCH;
   return 0;
 }
 
@@ -306,10 +338,14 @@ int Supervisor::OpenObject(const Resolved& r, bool follow, int flags) {
 }
 
 int Supervisor::DupGuestFd(Call& c, int fd) {
-  int pidfd = c.task->proc->pidfd.get();
-  int rc = sys::PidfdGetfd(pidfd, fd);
-  if (rc == -EBADF || rc == -ENOENT) return -EBADF;
-  return rc;
+  // Only the descriptors the step itself handed over for this call (pidfd_getfd would need
+  // CAP_SYS_PTRACE under the container runtimes' default seccomp profiles).
+  for (const auto& [num, ours] : c.grabbed) {
+    if (num != fd) continue;
+    int dup = ::fcntl(ours.get(), F_DUPFD_CLOEXEC, 3);
+    return dup < 0 ? -errno : dup;
+  }
+  return -EBADF;
 }
 
 const Mount* Supervisor::MountOfStat(const struct stat& st) const {
@@ -526,10 +562,6 @@ void Supervisor::Dispatch(Call& c) {
       return SendMsg(c, false);
     case SYS_sendmmsg:
       return SendMsg(c, true);
-    case SYS_getsockname:
-      return SockName(c, false);
-    case SYS_getpeername:
-      return SockName(c, true);
     // --- other processes ---
     case SYS_kill:
       return Kill(c);

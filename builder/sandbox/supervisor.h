@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -70,6 +71,11 @@ struct Call {
   bool cont = false;
   UniqueFd addfd;
   uint32_t addfd_flags = 0;  // O_CLOEXEC or 0
+  // A call the tracer stopped (seccomp RET_TRACE) because it needs the guest's own descriptors
+  // (sockets, an inotify instance, a directory being listed): the tracer had the step send them
+  // over the channel (see tracer.h), and the answer goes back to the tracer, not the listener.
+  bool traced = false;
+  std::vector<std::pair<int, UniqueFd>> grabbed;  // guest fd number -> our duplicate
   // The identity for permission checks of this call, and whether checks apply at all (fake
   // root with its capabilities bypasses them).
   Who who;
@@ -109,6 +115,10 @@ class Supervisor {
 
   // Starts `threads` workers on the listener (more are added while all are busy).
   void Start(int listener, int threads);
+  // A traced call for a worker (see Call::traced); `done(tid, value)` is called with the result
+  // (a value or -errno) on the worker's thread.
+  void Submit(std::unique_ptr<Call> c);
+  void set_on_traced_done(std::function<void(pid_t, int64_t)> done) { on_traced_done_ = std::move(done); }
   // Stops the workers (after the step's last task is gone) and joins them.
   void Stop();
 
@@ -235,14 +245,12 @@ class Supervisor {
   void BindConnect(Call& c, bool bind);
   void SendTo(Call& c);
   void SendMsg(Call& c, bool multi);
-  void SockName(Call& c, bool peer);
   // Guest sockaddr (copied) -> what the supervisor hands the kernel. For a path: the directory
   // to chdir into and the name; for an abstract name: the step's prefix added.
   struct SockTarget {
     std::vector<char> addr;
     DirRef dir;  // AF_UNIX path: the socket's directory (the worker chdirs there)
     bool unix_path = false;
-    std::string guest;  // AF_UNIX path: the guest path (for getsockname)
   };
   int TranslateSockaddr(Call& c, const char* addr, size_t len, bool bind, SockTarget* out);
   int DupGuestFd(Call& c, int fd);
@@ -253,6 +261,10 @@ class Supervisor {
   ProcView proc_view_;
   int listener_ = -1;
   UniqueFd stop_;  // eventfd: wakes idle workers for shutdown
+  UniqueFd jobs_ready_;  // eventfd: traced calls are queued
+  std::mutex jobs_mu_;
+  std::vector<std::unique_ptr<Call>> jobs_;
+  std::function<void(pid_t, int64_t)> on_traced_done_;
   std::mutex mu_;
   std::vector<std::thread> threads_;
   std::atomic<int> idle_{0};
@@ -263,6 +275,9 @@ class Supervisor {
   std::unordered_set<long> reported_unknown_;
   // getsockname of a socket bound to a path: the guest path, by socket inode.
   std::mutex sock_mu_;
+  // AF_UNIX names are bound relative to our descriptor of their directory: the process's cwd
+  // (workers share it; unshare(CLONE_FS) is refused under container seccomp profiles).
+  std::mutex cwd_mu_;
   std::unordered_map<ino_t, std::string> bound_names_;
   std::unordered_map<std::string, std::string> bound_by_name_;
   // SysV IPC objects the step made (ids), and its keys' translations.

@@ -6,16 +6,19 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
+#include "builder/sandbox/supervisor.h"
 #include "builder/sandbox/permissions.h"
 #include "util/sys/pidfd.h"
 #include "util/sys/process_mem.h"
@@ -45,7 +48,12 @@ void RestoreArgs(sys::Regs* r, const sys::Regs& from) {
   r->r9 = from.r9;
 }
 
-void OnAlarm(int) {}
+// The bounded wait after the step is over (a flag is all a signal handler may set).
+volatile sig_atomic_t g_deadline = 0;
+void OnAlarm(int) {
+  g_deadline = 1;
+}
+void OnWake(int) {}
 
 }  // namespace
 
@@ -64,22 +72,30 @@ void Tracer::Fail(pid_t tid, sys::Regs& r, int neg_errno) {
 
 Result<int> Tracer::Run(pid_t main) {
   self_ = ::getpid();
+  tracer_tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
+  // Workers wake the tracer (blocked in waitpid) with SIGUSR1 when a traced call is answered.
+  struct sigaction wake = {};
+  wake.sa_handler = OnWake;
+  ::sigaction(SIGUSR1, &wake, nullptr);
   states_[main].tid = main;
   int main_status = -1;
   // The bounded wait after the step: SIGALRM interrupts waitpid.
+  g_deadline = 0;
   struct sigaction sa = {};
   sa.sa_handler = OnAlarm;
   ::sigaction(SIGALRM, &sa, nullptr);
   sigset_t alrm;
   sigemptyset(&alrm);
   sigaddset(&alrm, SIGALRM);
+  sigaddset(&alrm, SIGUSR1);
   ::pthread_sigmask(SIG_UNBLOCK, &alrm, nullptr);
   for (;;) {
+    DrainDone();
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, __WALL);
     if (pid < 0) {
       if (errno == EINTR) {
-        if (main_done_) break;  // the bounded wait is over
+        if (main_done_ && g_deadline) break;  // the bounded wait is over
         continue;
       }
       if (errno == ECHILD) break;
@@ -169,7 +185,19 @@ void Tracer::Dispatch(pid_t pid, int status) {
       return;
     case 0:
       if (sig == (SIGTRAP | 0x80)) {
-        OnExecExit(pid);
+        if (st.grabbing) {
+          FinishGrab(pid);
+        } else if (st.restore_args) {
+          st.restore_args = false;
+          sys::Regs r;
+          if (sys::GetRegs(pid, &r).ok()) {
+            RestoreArgs(&r, st.call_regs);
+            (void)sys::SetRegs(pid, r);
+          }
+          Resume(pid);
+        } else {
+          OnExecExit(pid);
+        }
       } else {
         Resume(pid, sig);  // signal-delivery stop: deliver it
       }
@@ -250,6 +278,15 @@ void Tracer::OnSeccomp(pid_t pid) {
   sys::Regs r;
   if (!sys::GetRegs(pid, &r).ok()) return;  // killed under us
   uint64_t nr = sys::SyscallNr(r);
+  if (nr == SYS_close_range) {
+    CloseRange(pid, r);
+    return;
+  }
+  std::vector<int> fds;
+  if (NeedsGuestFds(pid, r, &fds)) {
+    StartGrab(pid, r, std::move(fds));
+    return;
+  }
   if (nr != SYS_execve && nr != SYS_execveat) {
     Resume(pid);  // a filter of the guest's own asked for a tracer: there is nothing to do
     return;
@@ -258,6 +295,11 @@ void Tracer::OnSeccomp(pid_t pid) {
   e->tid = pid;
   e->orig = r;
   if (int rc = PrepareExec(pid, r, e.get()); rc != 0) {
+    if (opts_.verbose) {
+      std::string msg = "ocibuild sandbox: exec refused before the kernel saw it: " +
+                        std::string(std::strerror(-rc)) + "\n";
+      (void)!::write(opts_.log_fd, msg.data(), msg.size());
+    }
     Fail(pid, r, rc);
     return;
   }
@@ -266,7 +308,8 @@ void Tracer::OnSeccomp(pid_t pid) {
   std::shared_ptr<Task> me = procs_.Find(pid);
   uint64_t mm = me ? me->proc->mm : 0;
   for (auto& [tid, st] : states_) {
-    if (tid == pid || st.in_vfork) continue;
+    // A task parked on a traced call is stopped already; it is resumed after the exec.
+    if (tid == pid || st.in_vfork || st.parked) continue;
     std::shared_ptr<Task> t = procs_.Find(tid);
     if (!t || t->proc->mm != mm) continue;
     if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) e->waiting.insert(tid);
@@ -615,6 +658,12 @@ void Tracer::OnExecExit(pid_t pid) {
   auto it = execs_.find(pid);
   if (sys::GetRegs(pid, &r).ok() && it != execs_.end()) {
     // The exec failed: the guest's argument registers back, the kernel's error kept.
+    if (opts_.verbose) {
+      std::string msg = "ocibuild sandbox: exec of " + it->second->guest_exe + " via " +
+                        it->second->link + " failed: " +
+                        std::strerror(static_cast<int>(-sys::RetVal(r))) + "\n";
+      (void)!::write(opts_.log_fd, msg.data(), msg.size());
+    }
     RestoreArgs(&r, it->second->orig);
     (void)sys::SetRegs(pid, r);
   }
@@ -643,6 +692,231 @@ void Tracer::FinishExec(pid_t tid, bool ok) {
     st->second.held = false;
     Dispatch(h, st->second.held_status);
   }
+  // Traced calls answered while the exec held their tasks.
+  std::vector<pid_t> answered;
+  for (auto& [tid2, st] : states_)
+    if (st.parked && st.done) answered.push_back(tid2);
+  for (pid_t t : answered) {
+    State& st = states_[t];
+    st.parked = false;
+    st.done = false;
+    Answer(t, st.result);
+  }
+}
+
+bool Tracer::NeedsGuestFds(pid_t pid, const sys::Regs& r, std::vector<int>* fds) {
+  uint64_t nr = sys::SyscallNr(r);
+  switch (nr) {
+    case SYS_connect:
+    case SYS_bind:
+    case SYS_sendto:
+    case SYS_getdents:
+    case SYS_getdents64:
+    case SYS_fcntl:
+    case SYS_ioctl:
+      fds->push_back(static_cast<int>(r.rdi));
+      return true;
+    case SYS_inotify_add_watch:
+      fds->push_back(static_cast<int>(r.rdi));
+      return true;
+    case SYS_sendmsg:
+    case SYS_sendmmsg: {
+      fds->push_back(static_cast<int>(r.rdi));
+      // Descriptors passed along (SCM_RIGHTS) are the guest's too: handed over with the socket.
+      unsigned vlen = nr == SYS_sendmmsg ? static_cast<unsigned>(std::min<uint64_t>(r.rdx, 1024)) : 1;
+      for (unsigned i = 0; i < vlen && fds->size() < 250; ++i) {
+        uint64_t at = r.rsi + (nr == SYS_sendmmsg ? i * sizeof(mmsghdr) : 0);
+        msghdr m;
+        if (sys::ReadProcessMem(pid, at, &m, sizeof m) != 0) break;
+        if (!m.msg_control || m.msg_controllen < sizeof(cmsghdr) || m.msg_controllen > 65536)
+          continue;
+        std::vector<char> control(m.msg_controllen);
+        if (sys::ReadProcessMem(pid, reinterpret_cast<uint64_t>(m.msg_control), control.data(),
+                                control.size()) != 0)
+          continue;
+        msghdr view = {};
+        view.msg_control = control.data();
+        view.msg_controllen = control.size();
+        for (cmsghdr* cm = CMSG_FIRSTHDR(&view); cm; cm = CMSG_NXTHDR(&view, cm)) {
+          if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+          size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+          const int* p = reinterpret_cast<const int*>(CMSG_DATA(cm));
+          for (size_t k = 0; k < n && fds->size() < 250; ++k) fds->push_back(p[k]);
+        }
+      }
+      std::sort(fds->begin(), fds->end());
+      fds->erase(std::unique(fds->begin(), fds->end()), fds->end());
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void Tracer::StartGrab(pid_t pid, const sys::Regs& r, std::vector<int> fds) {
+  State& st = states_[pid];
+  st.call_regs = r;
+  st.grab_fds = std::move(fds);
+  st.nonce = (static_cast<uint64_t>(pid) << 32) ^ ++next_link_ ^ 0x6f636962u;
+  // The hand-over, written below the stack pointer: a sendmsg on the channel carrying the
+  // descriptors. Another thread rewriting it can only change which of its own descriptors it
+  // sends (the channel leads nowhere but here).
+  uint64_t at = (sys::StackPointer(r) - 128) & ~uint64_t{15};
+  size_t n = st.grab_fds.size();
+  size_t cspace = CMSG_SPACE(n * sizeof(int));
+  std::vector<char> control(cspace, 0);
+  msghdr view = {};
+  view.msg_control = control.data();
+  view.msg_controllen = cspace;
+  cmsghdr* cm = CMSG_FIRSTHDR(&view);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+  std::memcpy(CMSG_DATA(cm), st.grab_fds.data(), n * sizeof(int));
+  uint64_t nonce_at = (at - 16) & ~uint64_t{15};
+  uint64_t iov_at = nonce_at - 16;
+  uint64_t control_at = (iov_at - cspace) & ~uint64_t{15};
+  uint64_t msg_at = (control_at - sizeof(msghdr)) & ~uint64_t{15};
+  iovec iov = {reinterpret_cast<void*>(nonce_at), sizeof st.nonce};
+  msghdr m = {};
+  m.msg_iov = reinterpret_cast<iovec*>(iov_at);
+  m.msg_iovlen = 1;
+  m.msg_control = reinterpret_cast<void*>(control_at);
+  m.msg_controllen = cspace;
+  sys::Regs inj = r;
+  if (sys::WriteProcessMem(pid, nonce_at, &st.nonce, sizeof st.nonce) != 0 ||
+      sys::WriteProcessMem(pid, iov_at, &iov, sizeof iov) != 0 ||
+      sys::WriteProcessMem(pid, control_at, control.data(), cspace) != 0 ||
+      sys::WriteProcessMem(pid, msg_at, &m, sizeof m) != 0) {
+    Fail(pid, inj, -EFAULT);
+    return;
+  }
+  inj.orig_rax = SYS_sendmsg;
+  sys::SetArg(&inj, 0, static_cast<uint64_t>(opts_.guest_channel));
+  sys::SetArg(&inj, 1, msg_at);
+  sys::SetArg(&inj, 2, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!sys::SetRegs(pid, inj).ok()) return;
+  st.grabbing = true;
+  (void)sys::ContToSyscallExit(pid, 0);
+}
+
+void Tracer::FinishGrab(pid_t pid) {
+  State& st = states_[pid];
+  st.grabbing = false;
+  sys::Regs r;
+  if (!sys::GetRegs(pid, &r).ok()) return;
+  int64_t sent = sys::RetVal(r);
+  if (sent < 0) {
+    // A descriptor that is not open, the channel closed by the step itself: the call fails as
+    // the kernel would fail it (EBADF).
+    Answer(pid, sent == -ENOTSOCK || sent == -EBADF ? -EBADF : sent);
+    return;
+  }
+  std::vector<UniqueFd> got;
+  for (int tries = 0; tries < 64; ++tries) {
+    uint64_t nonce = 0;
+    iovec iov = {&nonce, sizeof nonce};
+    char cbuf[CMSG_SPACE(256 * sizeof(int))];
+    msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    ssize_t n = ::recvmsg(opts_.channel, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) break;
+    std::vector<UniqueFd> fds;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+      size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const int* p = reinterpret_cast<const int*>(CMSG_DATA(cm));
+      for (size_t i = 0; i < k; ++i) fds.emplace_back(p[i]);
+    }
+    // Anything else on the channel was sent by the step on its own: dropped.
+    if (n == sizeof nonce && nonce == st.nonce && fds.size() == st.grab_fds.size()) {
+      got = std::move(fds);
+      break;
+    }
+  }
+  if (got.size() != st.grab_fds.size()) {
+    Answer(pid, -EIO);
+    return;
+  }
+  auto call = std::make_unique<Call>();
+  call->req.pid = static_cast<uint32_t>(pid);
+  call->req.data.nr = static_cast<int>(sys::SyscallNr(st.call_regs));
+  for (int i = 0; i < 6; ++i) call->req.data.args[i] = sys::Arg(st.call_regs, i);
+  call->traced = true;
+  for (size_t i = 0; i < got.size(); ++i) call->grabbed.emplace_back(st.grab_fds[i], std::move(got[i]));
+  st.parked = true;
+  submit_(std::move(call));
+}
+
+void Tracer::Answer(pid_t pid, int64_t value) {
+  auto it = states_.find(pid);
+  if (it == states_.end()) return;
+  sys::Regs r;
+  if (!sys::GetRegs(pid, &r).ok()) return;
+  sys::SetRetVal(&r, value);
+  RestoreArgs(&r, it->second.call_regs);
+  (void)sys::SetRegs(pid, r);
+  Resume(pid);
+}
+
+void Tracer::Done(pid_t tid, int64_t value) {
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    done_.emplace_back(tid, value);
+    has_done_.store(true);
+  }
+  ::syscall(SYS_tgkill, self_, tracer_tid_, SIGUSR1);
+}
+
+void Tracer::DrainDone() {
+  if (!has_done_.load()) return;
+  std::vector<std::pair<pid_t, int64_t>> done;
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    done.swap(done_);
+    has_done_.store(false);
+  }
+  for (auto [tid, value] : done) {
+    auto it = states_.find(tid);
+    if (it == states_.end() || !it->second.parked) continue;
+    // An exec of its address space is under way: the answer waits for it (FinishExec).
+    bool exec_pending = false;
+    if (std::shared_ptr<Task> t = procs_.Find(tid)) {
+      for (const auto& [etid, e] : execs_) {
+        std::shared_ptr<Task> et = procs_.Find(etid);
+        if (et && et->proc->mm == t->proc->mm) exec_pending = true;
+      }
+    }
+    if (exec_pending) {
+      it->second.done = true;
+      it->second.result = value;
+      continue;
+    }
+    it->second.parked = false;
+    Answer(tid, value);
+  }
+}
+
+void Tracer::CloseRange(pid_t pid, sys::Regs& r) {
+  // The filter sends only ranges that contain the channel: stop just before it (no descriptor
+  // above it can exist, RLIMIT_NOFILE ends there).
+  State& st = states_[pid];
+  uint64_t first = r.rdi;
+  uint64_t last = static_cast<uint64_t>(opts_.guest_channel) - 1;
+  if (opts_.guest_channel <= 0 || first > last) {
+    sys::SkipSyscall(&r, 0);
+    (void)sys::SetRegs(pid, r);
+    Resume(pid);
+    return;
+  }
+  st.call_regs = r;
+  sys::SetArg(&r, 1, last);
+  if (!sys::SetRegs(pid, r).ok()) return;
+  st.restore_args = true;
+  (void)sys::ContToSyscallExit(pid, 0);
 }
 
 void Tracer::OnExit(pid_t pid) {

@@ -14,8 +14,11 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -30,11 +33,16 @@
 
 namespace ocibuild::sandbox {
 
+struct Call;
+
 struct TracerOptions {
   int log_fd = 2;
   bool verbose = false;
   // A private directory (not reachable from the guest) for the per-exec symlinks.
   std::string exec_dir;
+  // The descriptor channel: our end, and the number of the step's end in every step process.
+  int channel = -1;
+  int guest_channel = -1;
 };
 
 class Tracer {
@@ -45,6 +53,12 @@ class Tracer {
   // exits; the step's remaining processes are then killed (bounded wait) as a container runtime
   // does when PID 1 exits. Returns the wait status of `main`.
   Result<int> Run(pid_t main);
+
+  // Hands a traced call (with the guest's descriptors it needs) to a worker, which reports
+  // through Done.
+  void set_submit(std::function<void(std::unique_ptr<Call>)> submit) { submit_ = std::move(submit); }
+  // A worker finished a traced call of `tid`: its return value. Thread-safe; wakes the tracer.
+  void Done(pid_t tid, int64_t value);
 
   uint64_t stops() const { return stops_; }
   // Tasks still alive when Run returned (did not die within the bounded wait after SIGKILL).
@@ -60,6 +74,16 @@ class Tracer {
     int held_status = 0;          // a stop deferred while another task's exec runs
     bool held = false;
     Exec* holding_for = nullptr;  // the exec this task was interrupted for
+    // A call that needs the guest's descriptors: the step is sending them over the channel
+    // (grabbing), then a worker performs the call while the task stays stopped (parked).
+    bool grabbing = false;
+    bool parked = false;
+    bool done = false;  // the worker's answer arrived while an exec held the task
+    int64_t result = 0;
+    uint64_t nonce = 0;
+    sys::Regs call_regs{};  // the call as the guest made it
+    std::vector<int> grab_fds;
+    bool restore_args = false;  // rewritten arguments to put back at the syscall's exit
   };
   // An exec in progress: the program, what the kernel gets, and the tasks held meanwhile.
   struct Exec {
@@ -89,6 +113,15 @@ class Tracer {
   void OnExecEvent(pid_t pid);
   void OnExecExit(pid_t pid);
   void OnExit(pid_t pid);
+  // Traced calls on the guest's descriptors: which ones a call needs, the injected hand-over,
+  // and the answer.
+  bool NeedsGuestFds(pid_t pid, const sys::Regs& r, std::vector<int>* fds);
+  void StartGrab(pid_t pid, const sys::Regs& r, std::vector<int> fds);
+  void FinishGrab(pid_t pid);
+  void Answer(pid_t pid, int64_t value);
+  void DrainDone();
+  // close_range() over the channel: the range is cut short of it.
+  void CloseRange(pid_t pid, sys::Regs& r);
   // Prepares an exec: resolves and opens the program, builds the arguments. 0 or -errno.
   int PrepareExec(pid_t tid, const sys::Regs& regs, Exec* e);
   void StartExec(Exec& e);
@@ -107,6 +140,11 @@ class Tracer {
   std::unordered_set<pid_t> early_children_;  // first stop seen before the parent's event
   std::unordered_map<pid_t, std::unique_ptr<Exec>> execs_;
   uint64_t next_mm_ = 1;
+  pid_t tracer_tid_ = 0;
+  std::function<void(std::unique_ptr<Call>)> submit_;
+  std::mutex done_mu_;
+  std::atomic<bool> has_done_{false};
+  std::vector<std::pair<pid_t, int64_t>> done_;
   uint64_t next_link_ = 0;
   uint64_t stops_ = 0;
   size_t survivors_ = 0;

@@ -1,6 +1,6 @@
-// Another process's memory through process_vm_readv/writev only: usable from any thread of a
-// supervisor (ptrace's PEEK/POKE only work from the tracing thread), and page protections are
-// honoured as the kernel's own copy_to_user would honour them.
+// Another process's memory, from any thread of a supervisor (ptrace's PEEK/POKE only work from
+// the tracing thread): process_vm_readv/writev, or /proc/<pid>/mem where a seccomp profile
+// refuses those (Docker's and containerd's defaults without CAP_SYS_PTRACE).
 #pragma once
 
 #include <sys/types.h>

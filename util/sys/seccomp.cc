@@ -51,7 +51,11 @@ bool SeccompFlagSupported(unsigned long flag) {
     struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     struct sock_fprog fprog = {1, &allow};
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, &fprog);
+    // Listener flags (WAIT_KILLABLE_RECV) are only accepted together with NEW_LISTENER.
+    unsigned long with = flag == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                             ? flag | SECCOMP_FILTER_FLAG_NEW_LISTENER
+                             : flag;
+    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, with, &fprog);
     ::_exit(rc < 0 ? 1 : 0);
   }
   if (child > 0) {
