@@ -1,5 +1,5 @@
-// The only place ocibuild talks ptrace and process_vm_* to the kernel. Everything above this
-// file sees a stopped tracee as registers plus readable/writable memory.
+// The only place ocibuild talks ptrace to the kernel. Everything above this file sees a stopped
+// tracee as registers (its memory: util/sys/process_mem.h).
 #pragma once
 
 #include <sys/types.h>
@@ -32,13 +32,6 @@ Status Listen(pid_t pid);
 Status GetRegs(pid_t pid, Regs* regs);
 Status SetRegs(pid_t pid, const Regs& regs);
 Result<unsigned long> GetEventMsg(pid_t pid);
-
-// Tracee memory. Reads stop at the first unreadable byte; strings stop at NUL or `max`.
-// process_vm_* first (one syscall for any size), PTRACE_PEEK/POKEDATA when that is not allowed.
-Status ReadMem(pid_t pid, uint64_t addr, void* buf, size_t len);
-Status WriteMem(pid_t pid, uint64_t addr, const void* buf, size_t len);
-// Reads a NUL-terminated string into *out (reusing its capacity). ENAMETOOLONG past `max`.
-Status ReadString(pid_t pid, uint64_t addr, std::string* out, size_t max = 4096);
 
 // Accessors for the x86_64 syscall ABI.
 inline uint64_t SyscallNr(const Regs& r) {
