@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -44,6 +45,52 @@ std::string PtraceFix(DoctorProbes& probes, const sys::ProbeOutcome& o) {
   return "run ocibuild where processes may trace their own children (see docs/kubernetes.md)";
 }
 
+// The supervisor answers a RUN step's syscalls through seccomp user notification (Linux 5.9 for
+// SECCOMP_IOCTL_NOTIF_ADDFD); see builder/sandbox/README.md for what each feature buys.
+void CheckKernelAndNotify(DoctorProbes& probes, DoctorReport* r, std::string* why_not) {
+  std::string release = Trim(probes.ReadSmallFile("/proc/sys/kernel/osrelease"));
+  int major = 0, minor = 0;
+  std::sscanf(release.c_str(), "%d.%d", &major, &minor);
+  bool new_enough = major > 5 || (major == 5 && minor >= 9);
+  const char* kernel_fix =
+      "run on Linux >= 5.9 (GitHub's ubuntu-22.04 and ubuntu-24.04 runners, Debian 12, RHEL 9, "
+      "Amazon Linux 2023, GKE/EKS/AKS nodes of 2023 or later)";
+  if (!release.empty()) {
+    if (new_enough) {
+      Add(r, CheckStatus::kOk, "kernel", release + " (RUN steps need >= 5.9)");
+    } else {
+      Add(r, CheckStatus::kFail, "kernel", release + " is older than 5.9", kernel_fix);
+      if (why_not->empty()) *why_not = "Linux " + release + " is older than 5.9; fix: " + kernel_fix;
+    }
+  }
+  sys::NotifyProbe n = probes.SeccompNotify();
+  if (!n.notify.ok || !n.addfd.ok) {
+    const sys::ProbeOutcome& bad = n.notify.ok ? n.addfd : n.notify;
+    std::string fix = new_enough ? "use the container runtime's default seccomp profile (or one "
+                                   "that allows seccomp(2) and ioctl)"
+                                 : kernel_fix;
+    Add(r, CheckStatus::kFail, "seccomp notify", "the supervisor cannot answer a step's "
+        "syscalls (" + bad.detail + ")", fix);
+    if (why_not->empty())
+      *why_not = "seccomp user notification does not work (" + bad.detail + "); fix: " + fix;
+    return;
+  }
+  Add(r, CheckStatus::kOk, "seccomp notify",
+      "the supervisor answers a step's syscalls and hands it descriptors (ADDFD)");
+  if (n.killable) {
+    Add(r, CheckStatus::kOk, "killable waits",
+        "a signal cannot interrupt a call the supervisor already made (Linux >= 5.19)");
+  } else {
+    Add(r, CheckStatus::kWarn, "killable waits",
+        "Linux < 5.19: a signal may interrupt a call the supervisor already made; its restart "
+        "gets the recorded answer",
+        "a kernel >= 5.19 makes this exact");
+  }
+  Add(r, CheckStatus::kOk, "process memory",
+      n.process_vm ? "process_vm_readv allowed"
+                   : "process_vm_* refused by the seccomp profile; /proc/<pid>/mem is used");
+}
+
 void CheckSandbox(DoctorProbes& probes, DoctorReport* r, std::string* why_not) {
   sys::ProbeOutcome seccomp = probes.Seccomp();
   sys::ProbeOutcome ptrace = probes.Ptrace(false);
@@ -68,6 +115,7 @@ void CheckSandbox(DoctorProbes& probes, DoctorReport* r, std::string* why_not) {
     Add(r, CheckStatus::kOk, "seccomp", "filters can be installed");
     return;
   }
+  CheckKernelAndNotify(probes, r, why_not);
   sys::ProbeOutcome traced = probes.Ptrace(true);
   if (traced.ok) {
     Add(r, CheckStatus::kOk, "seccomp",
@@ -230,7 +278,7 @@ DoctorReport RunDoctor(DoctorProbes& probes, const DoctorInputs& in) {
   for (const auto& ref : in.refs) CheckRegistry(probes, ref, &r);
   r.run_steps_ok = why_not.empty();
   if (r.run_steps_ok) {
-    r.verdict = std::string("RUN steps: ptrace sandbox (fake root, no privileges") +
+    r.verdict = std::string("RUN steps: supervised sandbox (fake root, no privileges") +
                 (in.root ? ", even though this process is root)" : ")");
   } else {
     r.verdict = "RUN steps: cannot run here: " + why_not + " (Dockerfiles without RUN still build)";
@@ -264,6 +312,7 @@ class RealProbes : public DoctorProbes {
   }
   sys::ProbeOutcome Ptrace(bool seccomp_trace) override { return sys::ProbePtrace(seccomp_trace); }
   sys::ProbeOutcome Seccomp() override { return sys::ProbeSeccompFilter(); }
+  sys::NotifyProbe SeccompNotify() override { return sys::ProbeSeccompNotify(); }
   sys::ProbeOutcome UserNamespace() override { return sys::ProbeUserNamespace(); }
   Result<sys::FsInfo> Filesystem(const std::string& path) override {
     return sys::FilesystemInfo(path);

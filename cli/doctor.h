@@ -51,6 +51,7 @@ class DoctorProbes {
   virtual ~DoctorProbes() = default;
   virtual sys::ProbeOutcome Ptrace(bool seccomp_trace) = 0;
   virtual sys::ProbeOutcome Seccomp() = 0;
+  virtual sys::NotifyProbe SeccompNotify() = 0;
   virtual sys::ProbeOutcome UserNamespace() = 0;
   virtual Result<sys::FsInfo> Filesystem(const std::string& path) = 0;
   virtual Result<sys::XattrSupport> Xattrs(const std::string& dir) = 0;

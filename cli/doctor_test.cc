@@ -39,6 +39,9 @@ class FakeProbes : public DoctorProbes {
     return seccomp_trace ? ptrace_seccomp : ptrace;
   }
   sys::ProbeOutcome Seccomp() override { return seccomp; }
+  sys::NotifyProbe notify{Allowed(), Allowed(), true, false};
+  sys::NotifyProbe SeccompNotify() override { return notify; }
+  std::string osrelease = "6.8.0-1017-azure\n";
   sys::ProbeOutcome UserNamespace() override { return userns; }
   Result<sys::FsInfo> Filesystem(const std::string& path) override {
     auto it = fs.find(path);
@@ -52,6 +55,7 @@ class FakeProbes : public DoctorProbes {
     return Ok();
   }
   std::string ReadSmallFile(const std::string& path) override {
+    if (path == "/proc/sys/kernel/osrelease") return osrelease;
     return path == "/proc/sys/kernel/yama/ptrace_scope" ? yama : "";
   }
   RegistryAccess Registry(const std::string& ref) override { return registries.at(ref); }
@@ -90,7 +94,10 @@ TEST(Doctor, ContainerWithDefaultSeccompRunsTheSandbox) {
             std::string::npos)
       << out;
   EXPECT_EQ(out.substr(out.rfind('\n', out.size() - 2) + 1),
-            "RUN steps: ptrace sandbox (fake root, no privileges)\n");
+            "RUN steps: supervised sandbox (fake root, no privileges)\n");
+  EXPECT_EQ(LineFor(r, "kernel"), "ok   kernel: 6.8.0-1017-azure (RUN steps need >= 5.9)") << out;
+  EXPECT_NE(LineFor(r, "process memory").find("/proc/<pid>/mem is used"), std::string::npos)
+      << out;
 }
 
 TEST(Doctor, PtraceForbiddenBySeccompProfileSaysHowToFixIt) {
@@ -123,6 +130,28 @@ TEST(Doctor, OldKernelWithoutSeccompTraceStops) {
   EXPECT_FALSE(r.run_steps_ok);
   EXPECT_NE(LineFor(r, "seccomp").find("fix: use a kernel >= 4.8"), std::string::npos)
       << FormatReport(r);
+}
+
+TEST(Doctor, KernelTooOldForTheSupervisor) {
+  FakeProbes p;
+  p.osrelease = "5.4.0-150-generic\n";
+  p.notify.addfd = Refused(EINVAL, "SECCOMP_IOCTL_NOTIF_ADDFD");
+  p.notify.killable = false;
+  DoctorReport r = RunDoctor(p, Inputs());
+  EXPECT_FALSE(r.run_steps_ok);
+  EXPECT_EQ(LineFor(r, "kernel").substr(0, 4), "FAIL") << FormatReport(r);
+  EXPECT_NE(r.verdict.find("older than 5.9"), std::string::npos) << r.verdict;
+  EXPECT_NE(LineFor(r, "seccomp notify").find("fix: run on Linux >= 5.9"), std::string::npos)
+      << FormatReport(r);
+}
+
+TEST(Doctor, KernelWithoutKillableWaitsWarns) {
+  FakeProbes p;
+  p.osrelease = "5.15.0-1057-aws\n";
+  p.notify.killable = false;
+  DoctorReport r = RunDoctor(p, Inputs());
+  EXPECT_TRUE(r.run_steps_ok);
+  EXPECT_EQ(LineFor(r, "killable waits").substr(0, 4), "warn") << FormatReport(r);
 }
 
 TEST(Doctor, LowDiskWarnsAndUnwritableStateRootFails) {

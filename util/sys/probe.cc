@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/uio.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,7 +22,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "util/fd.h"
 #include "util/fs.h"
+#include "util/sys/seccomp.h"
 
 namespace ocibuild::sys {
 namespace {
@@ -107,6 +111,136 @@ const char* FsTypeName(long magic) {
 
 ProbeOutcome ProbeSeccompFilter() {
   return InChild("installing a seccomp filter", [] { return InstallFilter(false); });
+}
+
+NotifyProbe ProbeSeccompNotify() {
+  NotifyProbe out;
+  out.killable = SeccompFlagSupported(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    out.notify = Refused(errno, "socketpair");
+    out.addfd = out.notify;
+    return out;
+  }
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    out.notify = Refused(errno, "fork");
+    out.addfd = out.notify;
+    return out;
+  }
+  if (pid == 0) {
+    ::close(sv[0]);
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    };
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(kErrnoBase + (errno & 0x3f));
+    int listener = InstallSeccompFilterWithListener(f, sizeof f / sizeof f[0], 0);
+    if (listener < 0) ::_exit(kErrnoBase + ((-listener) & 0x3f));
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    char one = 'l';
+    struct iovec iov = {&one, 1};
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &listener, sizeof listener);
+    if (::sendmsg(sv[1], &m, 0) != 1) ::_exit(kErrnoBase + (errno & 0x3f));
+    ::close(listener);
+    if (::syscall(SYS_getppid) != 4242) ::_exit(2);
+    long fd = ::syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY);
+    if (fd < 0) ::_exit(3);
+    struct stat st;
+    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISCHR(st.st_mode)) ::_exit(3);
+    ::_exit(0);
+  }
+  theirs.reset();
+  auto reap = [pid] {
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return st;
+  };
+  int listener = -1;
+  {
+    char byte;
+    struct iovec iov = {&byte, 1};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    if (::recvmsg(ours.get(), &m, MSG_CMSG_CLOEXEC) == 1) {
+      struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
+      if (cm && cm->cmsg_type == SCM_RIGHTS) std::memcpy(&listener, CMSG_DATA(cm), sizeof listener);
+    }
+  }
+  if (listener < 0) {
+    int st = reap();
+    int err = WIFEXITED(st) && WEXITSTATUS(st) >= kErrnoBase ? WEXITSTATUS(st) - kErrnoBase : EIO;
+    out.notify = Refused(err, "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)");
+    out.addfd = out.notify;
+    return out;
+  }
+  UniqueFd lfd(listener);
+  {
+    char c = 0;
+    struct iovec local = {&c, 1};
+    struct iovec remote = {&c, 1};
+    out.process_vm = ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == 1;
+  }
+  seccomp_notif req;
+  if (int rc = NotifRecv(listener, &req); rc != 0) {
+    ::kill(pid, SIGKILL);
+    reap();
+    out.notify = Refused(-rc, "SECCOMP_IOCTL_NOTIF_RECV");
+    out.addfd = out.notify;
+    return out;
+  }
+  seccomp_notif_resp resp = {};
+  resp.id = req.id;
+  resp.val = 4242;
+  if (int rc = NotifSend(listener, resp); rc != 0) {
+    ::kill(pid, SIGKILL);
+    reap();
+    out.notify = Refused(-rc, "SECCOMP_IOCTL_NOTIF_SEND");
+    out.addfd = out.notify;
+    return out;
+  }
+  out.notify = ProbeOutcome{true, 0, ""};
+  if (int rc = NotifRecv(listener, &req); rc != 0) {
+    ::kill(pid, SIGKILL);
+    reap();
+    out.addfd = Refused(-rc, "SECCOMP_IOCTL_NOTIF_RECV");
+    return out;
+  }
+  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int rc = NotifAddFd(listener, req.id, devnull.get(), 0, true);
+  if (rc < 0) {
+    resp = {};
+    resp.id = req.id;
+    resp.error = -ENOSYS;
+    NotifSend(listener, resp);
+  }
+  int st = reap();
+  if (rc < 0) {
+    out.addfd = Refused(-rc, "SECCOMP_IOCTL_NOTIF_ADDFD");
+  } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+    out.addfd = ProbeOutcome{true, 0, ""};
+  } else {
+    out.addfd = ProbeOutcome{false, EIO, "the installed descriptor did not reach the process"};
+  }
+  return out;
 }
 
 ProbeOutcome ProbeUserNamespace() {

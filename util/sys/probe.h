@@ -24,6 +24,19 @@ ProbeOutcome ProbePtrace(bool seccomp_trace);
 // prctl(PR_SET_NO_NEW_PRIVS) and an allow-all seccomp filter.
 ProbeOutcome ProbeSeccompFilter();
 
+// What the RUN sandbox's supervisor needs from seccomp user notification: a child installs a
+// filter with a listener (getppid and openat notified) and hands it over on a socket; the probe
+// answers a getppid and installs a descriptor for an openat (SECCOMP_IOCTL_NOTIF_ADDFD with
+// SEND). Also whether the listener's waits can be made killable and whether process_vm_readv
+// is allowed (else /proc/<pid>/mem is used).
+struct NotifyProbe {
+  ProbeOutcome notify;      // listener + answer
+  ProbeOutcome addfd;       // descriptor installed and answered atomically
+  bool killable = false;    // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19)
+  bool process_vm = false;  // process_vm_readv on a child
+};
+NotifyProbe ProbeSeccompNotify();
+
 // unshare(CLONE_NEWUSER).
 ProbeOutcome ProbeUserNamespace();
 
