@@ -54,17 +54,27 @@ int Supervisor::TranslateSockaddr(Call& c, const char* addr, size_t len, bool bi
   if (int rc = Resolve(c, AT_FDCWD, guest, o, &r); rc != 0) return rc;
   if (!bind)
     if (int rc = FollowIfLink(c, &r, o, &links); rc != 0) return rc;
-  if (r.in_proc() || r.is_mount_root()) return bind ? -EADDRINUSE : -ECONNREFUSED;
+  if (r.in_proc()) return bind ? -EADDRINUSE : -ECONNREFUSED;
+  std::string name;
   if (bind) {
+    if (r.is_mount_root()) return -EADDRINUSE;
     if (int rc = r.mount->read_only ? -EROFS : 0; rc != 0) return rc;
     if (int rc = MayCreate(c, r); rc != 0) return rc;
+    // Bound relative to the directory (the worker chdirs into our descriptor of it): the kernel
+    // keeps the name the peers will see.
+    name = r.name;
+    out->unix_path = true;
+  } else {
+    // Reached through our descriptor: the kernel follows the magic link to the directory (or,
+    // for a socket that is itself a mount, such as an ssh agent's, to the socket).
+    name = "/proc/self/fd/" + std::to_string(r.dir.get());
+    if (!r.is_mount_root()) name += "/" + r.name;
   }
-  if (r.name.size() >= sizeof(sockaddr_un::sun_path)) return -ENAMETOOLONG;
-  out->addr.assign(kSunPathOffset + r.name.size() + 1, 0);
+  if (name.size() >= sizeof(sockaddr_un::sun_path)) return -ENAMETOOLONG;
+  out->addr.assign(kSunPathOffset + name.size() + 1, 0);
   std::memcpy(out->addr.data(), &family, sizeof family);
-  std::memcpy(out->addr.data() + kSunPathOffset, r.name.data(), r.name.size());
+  std::memcpy(out->addr.data() + kSunPathOffset, name.data(), name.size());
   out->dir = r.dir;
-  out->unix_path = true;
   return 0;
 }
 

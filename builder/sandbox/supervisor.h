@@ -245,11 +245,12 @@ class Supervisor {
   void BindConnect(Call& c, bool bind);
   void SendTo(Call& c);
   void SendMsg(Call& c, bool multi);
-  // Guest sockaddr (copied) -> what the supervisor hands the kernel. For a path: the directory
-  // to chdir into and the name; for an abstract name: the step's prefix added.
+  // Guest sockaddr (copied) -> what the supervisor hands the kernel. A path to bind: the name,
+  // relative to the directory (`unix_path`: the worker chdirs there); a path to reach: through
+  // /proc/self/fd of our descriptor of it; an abstract name: the step's prefix added.
   struct SockTarget {
     std::vector<char> addr;
-    DirRef dir;  // AF_UNIX path: the socket's directory (the worker chdirs there)
+    DirRef dir;  // AF_UNIX path: the socket's directory (kept open for the call)
     bool unix_path = false;
   };
   int TranslateSockaddr(Call& c, const char* addr, size_t len, bool bind, SockTarget* out);
