@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6's realistic Debian build, the same Dockerfile built three ways in one run:
-#   ocibuild  as the unprivileged user ocibuild-test (no capabilities, RUN in the ptrace sandbox)
+#   ocibuild  as the unprivileged user ocibuild-test (no capabilities, RUN in the supervised sandbox)
 #   buildah   `buildah bud --layers` as root (--layers: a step cache, as the others have)
 #   docker    `docker build` with BuildKit (DOCKER_BUILDKIT=1) against dockerd, as root
 # The image: FROM a Debian 12 minbase pulled from a local docker-registry, apt-get install of

@@ -82,23 +82,26 @@ TEST_F(DoctorTest, VerdictMatchesWhatABuildWithRunDoes) {
     EXPECT_TRUE(l.starts_with("ok   ") || l.starts_with("warn ") || l.starts_with("FAIL ")) << l;
   }
   EXPECT_TRUE(lines.back().starts_with("RUN steps: ")) << lines.back();
-  for (const char* check : {"ptrace", "seccomp", "user namespaces", "overlay", "state dir",
-                            "free disk", "tmp", "xattrs"})
+  for (const char* check : {"ptrace", "kernel", "seccomp notify", "seccomp", "user namespaces",
+                            "overlay", "state dir", "free disk", "tmp", "xattrs"})
     EXPECT_TRUE(HasLine(r.out, std::string("ok   ") + check + ": ") ||
                 HasLine(r.out, std::string("warn ") + check + ": ") ||
                 HasLine(r.out, std::string("FAIL ") + check + ": "))
         << "no line for " << check;
   EXPECT_TRUE(HasLine(r.out, "ok   state dir: " + state_ + " (from OCIBUILD_ROOT)"));
 
-  bool sandbox = lines.back() == "RUN steps: ptrace sandbox (fake root, no privileges)" ||
+  bool sandbox = lines.back() == "RUN steps: supervised sandbox (fake root, no privileges)" ||
                  lines.back() ==
-                     "RUN steps: ptrace sandbox (fake root, no privileges, even though this "
+                     "RUN steps: supervised sandbox (fake root, no privileges, even though this "
                      "process is root)";
   EXPECT_EQ(r.exit_code, sandbox ? 0 : 1);
   if (Env("OCIBUILD_IN_CONTAINER") == "1") {
     // docker run --user 1000 --cap-drop=ALL, default seccomp, overlay root: what ocibuild is for.
     EXPECT_TRUE(sandbox);
     EXPECT_TRUE(HasLine(r.out, "ok   ptrace: allowed"));
+    EXPECT_TRUE(HasLine(r.out, "ok   seccomp notify: "));
+    // Docker's default profile refuses process_vm_* without CAP_SYS_PTRACE.
+    EXPECT_TRUE(HasLine(r.out, "ok   process memory: process_vm_* refused"));
     EXPECT_TRUE(HasLine(r.out, "ok   user namespaces: refused"));
     EXPECT_TRUE(HasLine(r.out, "ok   overlay: the root filesystem is overlay"));
   }

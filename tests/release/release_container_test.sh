@@ -267,7 +267,7 @@ expect_in "ok   ptrace: allowed" "$work/pod-doctor.txt" "doctor in the dev pod: 
 expect_in "ok   user namespaces: refused" "$work/pod-doctor.txt" "doctor in the dev pod: user namespaces"
 expect_in "the root filesystem is overlay" "$work/pod-doctor.txt" "doctor in the dev pod: overlay root"
 expect_in "ok   push $reg/release/app" "$work/pod-doctor.txt" "doctor in the dev pod: push access"
-expect_in "RUN steps: ptrace sandbox (fake root, no privileges)" "$work/pod-doctor.txt" "doctor in the dev pod: isolation"
+expect_in "RUN steps: supervised sandbox (fake root, no privileges)" "$work/pod-doctor.txt" "doctor in the dev pod: isolation"
 
 step "host: docker pull + run what the pod pushed"
 for i in app:1 hello:1 ocibuild:1; do "$docker" pull -q "$reg/release/$i" >/dev/null || fail "docker pull $reg/release/$i"; done

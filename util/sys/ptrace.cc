@@ -25,7 +25,7 @@ Status Seize(pid_t pid) {
     if (err == EPERM || err == ENOSYS)
       hint =
           " (ptrace is blocked here: the container's seccomp profile, AppArmor/SELinux or "
-          "kernel.yama.ptrace_scope forbids it; the ptrace sandbox cannot run RUN steps)";
+          "kernel.yama.ptrace_scope forbids it; the sandbox cannot run RUN steps)";
     return Error{
         "ptrace(PTRACE_SEIZE) pid " + std::to_string(pid) + ": " + std::strerror(err) + hint, err};
   }
