@@ -265,6 +265,10 @@ Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, s
   return std::unique_ptr<RootfsCache>(new RootfsCache(dir, std::move(lock)));
 }
 
+std::string RootfsCache::NodesDir(const std::vector<oci::Digest>& diff_ids) const {
+  return JoinPath(JoinPath(dir_, RootfsChainKey(diff_ids)), kNodes);
+}
+
 bool RootfsCache::Claim(const void* owner) {
   std::lock_guard lock(mu_);
   if (!owner_) owner_ = owner;

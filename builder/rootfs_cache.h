@@ -54,6 +54,8 @@ class RootfsCache {
               const oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
 
   const std::string& dir() const { return dir_; }
+  // The nodes/ directory of the entry for a layer chain (where its shared inodes are linked).
+  std::string NodesDir(const std::vector<oci::Digest>& diff_ids) const;
 
  private:
   RootfsCache(std::string dir, UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}

@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
 #include "builder/copy_files.h"
+#include "builder/shared_tree_guard.h"
 #include "dockerfile-parser/path_match.h"
 #include "util/sha256.h"
 #include "util/strings.h"
@@ -298,7 +300,14 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   run.spec.stdout_fd = wr.get();
   run.spec.stderr_fd = wr.get();
   run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
-  if (!stage.shared_inodes.empty()) run.spec.shared_inodes = &stage.shared_inodes;
+  std::optional<SharedTreeGuard> guard;
+  if (!stage.shared_inodes.empty()) {
+    run.spec.shared_inodes = &stage.shared_inodes;
+    run.spec.copy_up_log = run.spec.metastore_path + ".copyups";
+    OCIB_ASSIGN_OR_RETURN(SharedTreeGuard g,
+                          SharedTreeGuard::Arm(stage.shared_inodes, stage.shared_nodes));
+    guard = std::move(g);
+  }
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
 
   // The pump stops when the step has ended and the pipe is drained, not at EOF: while stages
@@ -345,6 +354,25 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   pump.join();
   auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
   ::unlink(run.spec.metastore_path.c_str());
+  if (guard) {
+    auto copy_ups = ReadCopyUpLog(run.spec.copy_up_log);
+    ::unlink(run.spec.copy_up_log.c_str());
+    auto changed = copy_ups.ok() ? guard->Changed(*copy_ups)
+                                 : Result<std::vector<uint64_t>>(copy_ups.error());
+    if (!changed.ok() || !changed->empty()) {
+      // A shared file changed in place: the entries that hold it must never be restored
+      // again (the tree keeps its own names of the files).
+      progress.StepOutput(
+          step, "ocibuild: a file of the unpacked-tree cache changed in place during this step; "
+                "the cache entry is dropped\n");
+      for (const std::string& nodes : stage.shared_nodes) {
+        size_t slash = nodes.rfind('/');
+        (void)RemoveAll(nodes.substr(0, slash));
+      }
+      stage.shared_nodes.clear();
+      stage.shared_inodes.clear();
+    }
+  }
   if (!loaded.ok()) return loaded.error();
   *stage.store = std::move(*loaded);
   if (!res.ok()) return res.error();

@@ -65,6 +65,11 @@ Status StageWorkspace::Materialize(StageState& s) {
                                                                     *s.store, &s.shared_inodes));
       s.applied = k;
       restored = k > 0;
+      if (restored) {
+        std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
+                                       s.config.diff_ids.begin() + static_cast<long>(k));
+        s.shared_nodes.push_back(rootfs_cache_->NodesDir(chain));
+      }
     }
     size_t unpacked = 0;
     for (; s.applied < s.layers.size(); ++s.applied, ++unpacked) {
@@ -90,6 +95,7 @@ Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
     // A failed save (a full disk, the link limit) costs the entry, not the build; what it
     // linked before failing moved ctimes all the same.
     (void)rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes);
+    s.shared_nodes.push_back(rootfs_cache_->NodesDir(chain));
     s.unsaved_bytes = 0;
     linked = true;
   }

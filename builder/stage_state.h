@@ -45,6 +45,9 @@ struct StageState {
   uint64_t unsaved_bytes = 0;
   // Inodes of the rootfs that the RootfsCache shares: RUN steps copy them up before writing.
   std::unordered_set<uint64_t> shared_inodes;
+  // The nodes/ directories of the cache entries that share them (the guard of a RUN step
+  // checks them there; a changed entry is removed).
+  std::vector<std::string> shared_nodes;
   // Held while a finished stage is materialized for a later one (COPY --from, RUN --mount
   // from=): stages build concurrently, and several may read the same one.
   std::mutex mu;

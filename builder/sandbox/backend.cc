@@ -27,6 +27,7 @@
 #include "builder/sandbox/supervisor.h"
 #include "builder/sandbox/tracer.h"
 #include "oci/metastore.h"
+#include "util/bytes.h"
 #include "util/fd.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -343,6 +344,16 @@ std::string RandomHex(size_t bytes) {
   sv.CleanupIpc();
   if (spec.verbose) sv.PrintHistogram();
   Status saved = store->Save(store_path);
+  if (!spec.copy_up_log.empty()) {
+    ByteWriter w;
+    for (const CopiedUp& cu : sv.copy_ups()) {
+      w.U64(cu.from);
+      w.U64(static_cast<uint64_t>(cu.ctime_before));
+      w.U64(static_cast<uint64_t>(cu.ctime_after));
+    }
+    Status logged = WriteFile(spec.copy_up_log, w.data(), 0600);
+    if (!logged.ok()) fail(logged.error().sys_errno, logged.error().message);
+  }
   if (!status.ok()) fail(status.error().sys_errno, status.error().message);
   if (!saved.ok()) fail(saved.error().sys_errno, saved.error().message);
   WriteStr(result_fd, "ok " + std::to_string(*status) + " " +

@@ -58,8 +58,14 @@ int BreakSharedLink(int dirfd, const std::string& name, bool keep_content,
   // The directory's own times stay: with or without the copy, a layer records the same parent.
   struct timespec dir_times[2] = {{0, UTIME_OMIT}, dir_before.st_mtim};
   ::futimens(dirfd, dir_times);
+  struct stat after;
   out->from = st.st_ino;
   out->to = made.st_ino;
+  auto ns = [](const struct timespec& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  out->ctime_before = ns(st.st_ctim);
+  out->ctime_after = ::fstat(src.get(), &after) == 0 ? ns(after.st_ctim) : 0;
   return 0;
 }
 

@@ -19,6 +19,10 @@ namespace ocibuild::sandbox {
 struct CopiedUp {
   ino_t from = 0;  // the shared inode the name left
   ino_t to = 0;    // the private copy now under the name (0: nothing was copied)
+  // The shared inode's ctime (ns) when it was copied, and after its name went: the cache's
+  // guard (builder/shared_tree_guard.h) accepts exactly this change of it.
+  int64_t ctime_before = 0;
+  int64_t ctime_after = 0;
 };
 
 // Replaces `name` in directory `dirfd` by a copy when it is a regular file whose inode is in

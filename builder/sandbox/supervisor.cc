@@ -414,8 +414,15 @@ int Supervisor::CopyUp(const Resolved& r, bool keep_content) {
     fs_.WithStore(*r.mount, [&](oci::MetaStore& store) {
       if (const oci::FileMeta* m = store.Find(cu.from)) store.Set(cu.to, *m);
     });
+    std::lock_guard<std::mutex> lock(copy_ups_mu_);
+    copy_ups_.push_back(cu);
   }
   return 0;
+}
+
+std::vector<CopiedUp> Supervisor::copy_ups() const {
+  std::lock_guard<std::mutex> lock(copy_ups_mu_);
+  return copy_ups_;
 }
 
 void Supervisor::Dispatch(Call& c) {

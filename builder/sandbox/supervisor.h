@@ -28,6 +28,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "builder/sandbox/copy_up.h"
 #include "builder/sandbox/guest_fs.h"
 #include "builder/sandbox/permissions.h"
 #include "builder/sandbox/process_table.h"
@@ -123,6 +124,8 @@ class Supervisor {
   void Stop();
 
   uint64_t handled() const { return handled_.load(); }
+  // The copy-ups made (builder/shared_tree_guard.h checks the cache against them).
+  std::vector<CopiedUp> copy_ups() const;
   void PrintHistogram() const;
   // Called by the tracer once the step is over: removes SysV IPC objects the step created.
   void CleanupIpc();
@@ -293,6 +296,8 @@ class Supervisor {
   };
   std::mutex replay_mu_;
   std::unordered_map<pid_t, Replayed> replay_;
+  mutable std::mutex copy_ups_mu_;
+  std::vector<CopiedUp> copy_ups_;
   // Ptys the step opened through /dev/ptmx: the only /dev/pts entries it may open.
   std::mutex pts_mu_;
   std::set<int> ptys_;

@@ -1,0 +1,115 @@
+#include "builder/shared_tree_guard.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "util/bytes.h"
+#include "util/fd.h"
+#include "util/fs.h"
+
+namespace ocibuild::builder {
+namespace {
+
+int64_t Ns(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+// The ctime of shared inode `ino`, through whichever entry still links it.
+Result<int64_t> CtimeOf(const std::vector<UniqueFd>& dirs, uint64_t ino) {
+  std::string name = std::to_string(ino);
+  for (const UniqueFd& d : dirs) {
+    struct stat st;
+    if (::fstatat(d.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (st.st_ino != ino) continue;
+    return Ns(st.st_ctim);
+  }
+  return Error{"shared inode " + name + " is in no cache entry", ENOENT};
+}
+
+Result<std::vector<UniqueFd>> OpenDirs(const std::vector<std::string>& paths) {
+  std::vector<UniqueFd> out;
+  for (const std::string& p : paths) {
+    UniqueFd fd(::open(p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+      if (errno == ENOENT) continue;  // an entry dropped since
+      return SysError("open", p);
+    }
+    out.push_back(std::move(fd));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<CopyUpRecord>> ReadCopyUpLog(const std::string& path) {
+  std::vector<CopyUpRecord> out;
+  if (!PathExists(path)) return out;
+  OCIB_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  if (data.size() % 24 != 0) return Error{path + ": truncated copy-up log", EIO};
+  ByteReader r(data);
+  while (!r.done()) {
+    CopyUpRecord c;
+    c.ino = r.U64();
+    c.ctime_before = static_cast<int64_t>(r.U64());
+    c.ctime_after = static_cast<int64_t>(r.U64());
+    out.push_back(c);
+  }
+  return out;
+}
+
+Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>& shared,
+                                             const std::vector<std::string>& nodes_dirs) {
+  SharedTreeGuard g;
+  g.nodes_dirs_ = nodes_dirs;
+  OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs));
+  int64_t newest = 0;
+  g.ctimes_.reserve(shared.size());
+  for (uint64_t ino : shared) {
+    auto c = CtimeOf(dirs, ino);
+    if (!c.ok()) continue;  // no longer in any entry: nothing to protect
+    g.ctimes_.emplace(ino, *c);
+    newest = std::max(newest, *c);
+  }
+  // ctime comes from a coarse clock: a change within the same tick as the newest recorded one
+  // would not show. Start the step only once the clock has passed it.
+  for (int i = 0; i < 1000; ++i) {
+    struct timespec now;
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (Ns(now) > newest) break;
+    ::usleep(1000);
+  }
+  return g;
+}
+
+Result<std::vector<uint64_t>> SharedTreeGuard::Changed(
+    const std::vector<CopyUpRecord>& copy_ups) const {
+  std::unordered_map<uint64_t, std::vector<const CopyUpRecord*>> copied;
+  for (const CopyUpRecord& c : copy_ups) copied[c.ino].push_back(&c);
+  OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs_));
+  std::vector<uint64_t> changed;
+  for (const auto& [ino, before] : ctimes_) {
+    auto now = CtimeOf(dirs, ino);
+    if (!now.ok() || *now == before) continue;
+    // Each copy-up of this inode must start from the ctime the last one (or the arming) left,
+    // and the last must leave the ctime it has now: anything between is a change in place.
+    int64_t expect = before;
+    bool explained = false;
+    auto it = copied.find(ino);
+    if (it != copied.end()) {
+      for (const CopyUpRecord* c : it->second) {
+        if (c->ctime_before != expect) break;
+        expect = c->ctime_after;
+      }
+      explained = expect == *now;
+    }
+    if (!explained) changed.push_back(ino);
+  }
+  return changed;
+}
+
+}  // namespace ocibuild::builder

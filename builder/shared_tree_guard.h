@@ -1,0 +1,43 @@
+// The unpacked-tree cache's guard around a RUN step. A restored rootfs shares its files' inodes
+// with a cache entry (builder/rootfs_cache.h), and the sandbox copies one up before any write
+// (builder/sandbox/copy_up.h). The guard checks that this held: before the step it records the
+// ctime of every shared inode — which no one can set (futimens sets mtime, and ctime to now) —
+// and waits until the clock has moved past the newest; after the step any shared inode whose
+// ctime moved, other than by a copy-up the sandbox reports, was changed in place, and the entry
+// it belongs to must never be restored again.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "util/result.h"
+
+namespace ocibuild::builder {
+
+struct CopyUpRecord {
+  uint64_t ino = 0;
+  int64_t ctime_before = 0;
+  int64_t ctime_after = 0;
+};
+
+// The sandbox's copy-up log (RunSpec::copy_up_log); a missing file is none.
+Result<std::vector<CopyUpRecord>> ReadCopyUpLog(const std::string& path);
+
+class SharedTreeGuard {
+ public:
+  // `nodes_dirs`: the nodes/ directories of the cache entries the tree shares inodes with
+  // (each shared inode is linked there as its number).
+  static Result<SharedTreeGuard> Arm(const std::unordered_set<uint64_t>& shared,
+                                     const std::vector<std::string>& nodes_dirs);
+  // The inodes changed otherwise than by a reported copy-up (empty: the entry is intact).
+  Result<std::vector<uint64_t>> Changed(const std::vector<CopyUpRecord>& copy_ups) const;
+
+ private:
+  std::vector<std::string> nodes_dirs_;
+  std::unordered_map<uint64_t, int64_t> ctimes_;
+};
+
+}  // namespace ocibuild::builder

@@ -1,0 +1,101 @@
+#include "builder/shared_tree_guard.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/rootfs_cache.h"
+#include "builder/sandbox/copy_up.h"
+#include "oci/digest.h"
+#include "util/fs.h"
+
+namespace ocibuild::builder {
+namespace {
+
+// A tree saved to the cache: its files share their inodes with the entry.
+class SharedTreeGuardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto tmp = TempDir::Create("ocibuild-guard-");
+    ASSERT_TRUE(tmp.ok());
+    tmp_ = std::move(*tmp);
+    root_ = JoinPath(tmp_.path(), "rootfs");
+    ASSERT_TRUE(MakeDirs(JoinPath(root_, "usr/bin")).ok());
+    ASSERT_TRUE(WriteFile(JoinPath(root_, "usr/bin/gcc"), "the compiler\n", 0755).ok());
+    ASSERT_TRUE(WriteFile(JoinPath(root_, "usr/bin/ld"), "the linker\n", 0755).ok());
+    auto cache = RootfsCache::Open(JoinPath(tmp_.path(), "cache"));
+    ASSERT_TRUE(cache.ok() && *cache);
+    cache_ = std::move(*cache);
+    chain_ = {oci::Digest::OfBytes("layer")};
+    ASSERT_TRUE(cache_->Save(chain_, root_, store_, &shared_).ok());
+    ASSERT_EQ(shared_.size(), 2u);
+  }
+
+  std::vector<uint64_t> Changed(const SharedTreeGuard& g, std::vector<CopyUpRecord> cu = {}) {
+    auto c = g.Changed(cu);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c.ok() ? *c : std::vector<uint64_t>{};
+  }
+
+  TempDir tmp_ = std::move(*TempDir::Create("ocibuild-guard-unused-"));
+  std::string root_;
+  std::unique_ptr<RootfsCache> cache_;
+  std::vector<oci::Digest> chain_;
+  oci::MetaStore store_;
+  std::unordered_set<uint64_t> shared_;
+};
+
+TEST_F(SharedTreeGuardTest, UntouchedTreeIsIntact) {
+  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)});
+  ASSERT_TRUE(g.ok());
+  // Reading changes nothing.
+  EXPECT_EQ(*ReadFile(JoinPath(root_, "usr/bin/gcc")), "the compiler\n");
+  EXPECT_TRUE(Changed(*g).empty());
+}
+
+TEST_F(SharedTreeGuardTest, WriteInPlaceIsSeenEvenWithItsTimesPutBack) {
+  std::string gcc = JoinPath(root_, "usr/bin/gcc");
+  struct stat before;
+  ASSERT_EQ(::stat(gcc.c_str(), &before), 0);
+  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)});
+  ASSERT_TRUE(g.ok());
+  // What a sandbox bypass would do: write the shared inode, then restore size and times.
+  {
+    UniqueFd fd(::open(gcc.c_str(), O_WRONLY));
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::pwrite(fd.get(), "THE", 3, 0), 3);
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::futimens(fd.get(), times), 0);
+  }
+  auto changed = Changed(*g);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0], before.st_ino);
+}
+
+TEST_F(SharedTreeGuardTest, CopyUpReportedByTheSandboxIsAccepted) {
+  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)});
+  ASSERT_TRUE(g.ok());
+  UniqueFd dir(::open(JoinPath(root_, "usr/bin").c_str(), O_PATH | O_DIRECTORY));
+  sandbox::CopiedUp cu;
+  ASSERT_EQ(sandbox::BreakSharedLink(dir.get(), "ld", true, &shared_, &cu), 0);
+  ASSERT_NE(cu.to, 0u);
+  EXPECT_EQ(*ReadFile(JoinPath(root_, "usr/bin/ld")), "the linker\n");
+  CopyUpRecord rec{cu.from, cu.ctime_before, cu.ctime_after};
+  EXPECT_TRUE(Changed(*g, {rec}).empty());
+  // Unreported, the same change is a change in place.
+  EXPECT_EQ(Changed(*g).size(), 1u);
+  // A copy-up that started from another ctime than the armed one hides a change before it.
+  CopyUpRecord forged{cu.from, cu.ctime_before + 1, cu.ctime_after};
+  EXPECT_EQ(Changed(*g, {forged}).size(), 1u);
+}
+
+TEST_F(SharedTreeGuardTest, CopyUpLogRoundTrip) {
+  std::string log = JoinPath(tmp_.path(), "log");
+  EXPECT_TRUE(ReadCopyUpLog(log)->empty());  // no file: no copy-up
+  ASSERT_TRUE(WriteFile(log, std::string(25, 'x')).ok());
+  EXPECT_FALSE(ReadCopyUpLog(log).ok());  // truncated
+}
+
+}  // namespace
+}  // namespace ocibuild::builder
