@@ -3,8 +3,9 @@
 // (builder/sandbox/copy_up.h). The guard checks that this held: before the step it records the
 // ctime of every shared inode — which no one can set (futimens sets mtime, and ctime to now) —
 // and waits until the clock has moved past the newest; after the step any shared inode whose
-// ctime moved, other than by a copy-up the sandbox reports, was changed in place, and the entry
-// it belongs to must never be restored again.
+// ctime moved, other than by what the sandbox reports doing to it (a copy-up, or one of its
+// names unlinked, renamed or linked), was changed in place, and the entry it belongs to must
+// never be restored again.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 
 namespace ocibuild::builder {
 
+// One change the sandbox made to a shared inode: its ctime before and after.
 struct CopyUpRecord {
   uint64_t ino = 0;
   int64_t ctime_before = 0;

@@ -522,14 +522,26 @@ void Supervisor::Link(Call& c, int olddir, int oldpath, int newdir, int newpath,
   if (int rc = Writable(*to.mount); rc != 0) return c.Fail(rc);
   if (int rc = MayCreate(c, to); rc != 0) return c.Fail(rc);
   int rc;
+  SharedNameChange linked;
   if (obj) {
+    struct stat ost;
+    if (::fstat(obj.get(), &ost) == 0 && Shared(ost)) {
+      linked.ino = ost.st_ino;
+      linked.ctime_before =
+          static_cast<int64_t>(ost.st_ctim.tv_sec) * 1'000'000'000 + ost.st_ctim.tv_nsec;
+      linked.fd.reset(::fcntl(obj.get(), F_DUPFD_CLOEXEC, 3));
+    }
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", obj.get());
     rc = ::linkat(AT_FDCWD, proc, to.dir.get(), to.name.c_str(), AT_SYMLINK_FOLLOW);
   } else {
+    struct stat fst;
+    if (::fstatat(from.dir.get(), from.name.c_str(), &fst, AT_SYMLINK_NOFOLLOW) == 0)
+      linked = WatchShared(from.dir, from.name, fst);
     rc = ::linkat(from.dir.get(), from.name.c_str(), to.dir.get(), to.name.c_str(), 0);
   }
   if (rc != 0) return c.Fail(-errno);
+  NoteShared(linked);
   c.Return(0);
 }
 
@@ -557,6 +569,7 @@ void Supervisor::Unlink(Call& c, int dirfd_arg, int path_arg, bool dir) {
       }
     });
   }
+  SharedNameChange watch = WatchShared(r.dir, r.name, st);
   if (::unlinkat(r.dir.get(), r.name.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
     int err = errno;
     if (erased)
@@ -565,6 +578,7 @@ void Supervisor::Unlink(Call& c, int dirfd_arg, int path_arg, bool dir) {
       });
     return c.Fail(-err);
   }
+  NoteShared(watch);
   if (dir) fs_.Invalidate();
   c.Return(0);
 }
@@ -608,6 +622,9 @@ void Supervisor::Rename(Call& c, int olddir, int oldpath, int newdir, int newpat
       }
     });
   }
+  SharedNameChange moved = WatchShared(from.dir, from.name, src);
+  SharedNameChange replaced;
+  if (exists && !same) replaced = WatchShared(to.dir, to.name, dst);
   if (::renameat2(from.dir.get(), from.name.c_str(), to.dir.get(), to.name.c_str(), flags) != 0) {
     int err = errno;
     if (erased)
@@ -616,6 +633,8 @@ void Supervisor::Rename(Call& c, int olddir, int oldpath, int newdir, int newpat
       });
     return c.Fail(-err);
   }
+  NoteShared(moved);
+  NoteShared(replaced);
   // Only a moved or replaced directory can make a cached path wrong (dpkg renames every file it
   // installs: keep the cache for those).
   if (S_ISDIR(src.st_mode) || (exists && S_ISDIR(dst.st_mode))) fs_.Invalidate();

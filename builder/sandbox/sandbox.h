@@ -47,8 +47,9 @@ struct RunSpec {
   // Inodes of the rootfs that a cached unpacked tree shares (builder/rootfs_cache.h): a write
   // to one goes to a private copy first. Null: none.
   const std::unordered_set<uint64_t>* shared_inodes = nullptr;
-  // Where to write the copy-ups made (records of 3 u64: inode, ctime before, ctime after), for
-  // the cache's guard; empty: nowhere.
+  // Where to write what the step's supervisor did to shared inodes (copy-ups, names unlinked,
+  // renamed or linked: records of 3 u64: inode, ctime before, ctime after), for the cache's
+  // guard (builder/shared_tree_guard.h); empty: nowhere.
   std::string copy_up_log;
   // Keep the tracer and the step on one CPU while the step stops often (cpu_packing.h); the
   // guest still sees its whole affinity mask.

@@ -420,6 +420,31 @@ int Supervisor::CopyUp(const Resolved& r, bool keep_content) {
   return 0;
 }
 
+Supervisor::SharedNameChange Supervisor::WatchShared(const DirRef& dir, const std::string& name,
+                                                     const struct stat& st) {
+  SharedNameChange w;
+  if (!Shared(st)) return w;
+  UniqueFd fd(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat now;
+  if (!fd || ::fstat(fd.get(), &now) != 0 || now.st_ino != st.st_ino) return w;
+  w.fd = std::move(fd);
+  w.ino = now.st_ino;
+  w.ctime_before = static_cast<int64_t>(now.st_ctim.tv_sec) * 1'000'000'000 + now.st_ctim.tv_nsec;
+  return w;
+}
+
+void Supervisor::NoteShared(SharedNameChange& w) {
+  struct stat after;
+  if (!w.fd || ::fstat(w.fd.get(), &after) != 0) return;
+  CopiedUp rec;
+  rec.from = w.ino;
+  rec.ctime_before = w.ctime_before;
+  rec.ctime_after =
+      static_cast<int64_t>(after.st_ctim.tv_sec) * 1'000'000'000 + after.st_ctim.tv_nsec;
+  std::lock_guard<std::mutex> lock(copy_ups_mu_);
+  copy_ups_.push_back(rec);
+}
+
 std::vector<CopiedUp> Supervisor::copy_ups() const {
   std::lock_guard<std::mutex> lock(copy_ups_mu_);
   return copy_ups_;

@@ -168,6 +168,17 @@ class Supervisor {
   // Copy-up: a shared file about to be changed in place gets a private copy first.
   // 0, or -errno when the file is shared and could not be copied (the write must fail).
   int CopyUp(const Resolved& r, bool keep_content);
+  // A shared inode about to lose or gain a name (unlink, rename, link) changes its ctime: the
+  // cache's guard must know the change was ours. Opened before the call (null when the file is
+  // not shared), recorded after it.
+  struct SharedNameChange {
+    UniqueFd fd;
+    ino_t ino = 0;
+    int64_t ctime_before = 0;
+  };
+  SharedNameChange WatchShared(const DirRef& dir, const std::string& name,
+                               const struct stat& st);
+  void NoteShared(SharedNameChange& w);
   bool Shared(const struct stat& st) const;
   // An fd of ours for the object at (dir, name) or the mount root, O_PATH.
   int OpenObject(const Resolved& r, bool follow, int flags = 0);
