@@ -813,7 +813,14 @@ void Tracer::FinishGrab(pid_t pid) {
     return;
   }
   std::vector<UniqueFd> got;
-  for (int tries = 0; tries < 64; ++tries) {
+  // Several tasks may be handing over at once: a message for another grab waits for it; one
+  // that no grab is waiting for was sent by the step on its own and is dropped.
+  auto stashed = stash_.find(st.nonce);
+  if (stashed != stash_.end()) {
+    got = std::move(stashed->second);
+    stash_.erase(stashed);
+  }
+  for (int tries = 0; got.empty() && tries < 256; ++tries) {
     uint64_t nonce = 0;
     iovec iov = {&nonce, sizeof nonce};
     char cbuf[CMSG_SPACE(256 * sizeof(int))];
@@ -831,10 +838,16 @@ void Tracer::FinishGrab(pid_t pid) {
       const int* p = reinterpret_cast<const int*>(CMSG_DATA(cm));
       for (size_t i = 0; i < k; ++i) fds.emplace_back(p[i]);
     }
-    // Anything else on the channel was sent by the step on its own: dropped.
-    if (n == sizeof nonce && nonce == st.nonce && fds.size() == st.grab_fds.size()) {
+    if (n != sizeof nonce) continue;
+    if (nonce == st.nonce) {
       got = std::move(fds);
       break;
+    }
+    for (const auto& [tid, other] : states_) {
+      if (other.grabbing && other.nonce == nonce) {
+        stash_[nonce] = std::move(fds);
+        break;
+      }
     }
   }
   if (got.size() != st.grab_fds.size()) {
@@ -920,6 +933,8 @@ void Tracer::CloseRange(pid_t pid, sys::Regs& r) {
 }
 
 void Tracer::OnExit(pid_t pid) {
+  auto gone = states_.find(pid);
+  if (gone != states_.end() && gone->second.grabbing) stash_.erase(gone->second.nonce);
   procs_.Remove(pid);
   states_.erase(pid);
   early_children_.erase(pid);

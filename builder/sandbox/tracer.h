@@ -142,6 +142,8 @@ class Tracer {
   uint64_t next_mm_ = 1;
   pid_t tracer_tid_ = 0;
   std::function<void(std::unique_ptr<Call>)> submit_;
+  // Hand-overs read from the channel while serving another task's (by nonce).
+  std::unordered_map<uint64_t, std::vector<UniqueFd>> stash_;
   std::mutex done_mu_;
   std::atomic<bool> has_done_{false};
   std::vector<std::pair<pid_t, int64_t>> done_;
