@@ -142,6 +142,10 @@ class TtyProgress final : public Progress {
   void Warning(std::string_view text) override {
     std::lock_guard lock(mu_);
     std::string t = "WARNING: " + std::string(text);
+    if (closed_) {  // after the view: plain text
+      (void)WriteAll(fd_, Colored(t, kYellow) + "\n", "progress");
+      return;
+    }
     // Warnings are wrapped, not cut: they are read once and must be whole.
     for (const auto& l : WrapToWidth(PrintableKeepingLines(t), Width()))
       pending_.push_back(FinishedLine{l, "", kYellow});

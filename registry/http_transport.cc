@@ -194,6 +194,12 @@ Error DescribeFailure(const std::string& what, const std::string& url, CURLcode 
       break;
     case CURLE_SSL_CONNECT_ERROR:
       return Error{what + ": TLS handshake with " + where + " failed: " + detail, err};
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+      return Error{what + ": " + detail + " (the certificate of " + where +
+                       " is not trusted; --registry-ca adds a CA)",
+                   err};
     default:
       break;
   }

@@ -307,6 +307,9 @@ TEST_F(Transfers, UntrustedCertificateFailsAtOnceNamingTheRegistry) {
   EXPECT_NE(r.err.find("GET https://" + (*tls)->host() + "/v2/: SSL certificate problem"),
             std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find("(the certificate of " + (*tls)->host() + " is not trusted"),
+            std::string::npos)
+      << r.err;
   EXPECT_LT(s, 5.0);
 }
 
