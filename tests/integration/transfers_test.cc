@@ -262,30 +262,50 @@ TEST_F(Transfers, PullAndPushThroughACuttingProxyAreByteIdenticalThreeTimesOutOf
   EXPECT_GE(total_pull.too_many, 1);
 }
 
-TEST_F(Transfers, RefusedConnectionFailsWithinFiveSecondsNamingHostAndPort) {
+// Needs nothing but the binary (so it runs in the container too).
+class FastFailure : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("ocibuild-fastfail-");
+    ASSERT_TRUE(d.ok());
+    tmp_ = std::make_unique<TempDir>(std::move(*d));
+  }
+  // Builds `FROM base`; returns the result and the seconds it took.
+  ProcessResult BuildFrom(const std::string& base, double* seconds) {
+    EXPECT_TRUE(WriteFile(JoinPath(tmp_->path(), "Dockerfile"), "FROM " + base + "\n").ok());
+    // A trust store of its own: the container's minbase has none, and https is refused before
+    // any connection without one. Nothing here gets as far as TLS.
+    std::string ca = JoinPath(tmp_->path(), "ca.pem");
+    EXPECT_TRUE(WriteFile(ca, "not reached\n").ok());
+    auto t0 = Clock::now();
+    auto r = Exec({Env("OCIBUILD_BINARY"), "--progress=plain", tmp_->path()},
+                  {{"OCIBUILD_ROOT", JoinPath(tmp_->path(), "state")}, {"SSL_CERT_FILE", ca}});
+    *seconds = Seconds(Clock::now() - t0);
+    return r;
+  }
+  std::unique_ptr<TempDir> tmp_;
+};
+
+TEST_F(FastFailure, RefusedConnectionFailsWithinFiveSecondsNamingHostAndPort) {
   auto port = registry::testing::FreePort();  // nothing listens there
   ASSERT_TRUE(port.ok());
   const std::string host = "127.0.0.1:" + std::to_string(*port);
-  auto t0 = Clock::now();
-  ProcessResult r;
-  r = Exec({Env("OCIBUILD_BINARY"), "--progress=plain", "--build-arg", "BASE=" + host + "/x/y:1",
-            shared_->app},
-           {{"OCIBUILD_ROOT", Path("refused-state")}});
-  const double s = Seconds(Clock::now() - t0);
+  double s = 0;
+  auto r = BuildFrom(host + "/x/y:1", &s);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("cannot connect to " + host + ": Connection refused"), std::string::npos)
+  EXPECT_NE(r.err.find("cannot connect to " + host +
+                       ": Connection refused (3 attempts to "
+                       "connect)"),
+            std::string::npos)
       << r.err;
   EXPECT_LT(s, 5.0);
   std::printf("refused connection reported after %.2f s\n", s);
   RecordProperty("refused_seconds", std::to_string(s));
 }
 
-TEST_F(Transfers, NameThatDoesNotResolveFailsAtOnce) {
-  auto t0 = Clock::now();
-  auto r = Exec({Env("OCIBUILD_BINARY"), "--progress=plain", "--build-arg",
-                 "BASE=registry.nonexistent.invalid/x/y:1", shared_->app},
-                {{"OCIBUILD_ROOT", Path("dns-state")}});
-  const double s = Seconds(Clock::now() - t0);
+TEST_F(FastFailure, NameThatDoesNotResolveFailsAtOnce) {
+  double s = 0;
+  auto r = BuildFrom("registry.nonexistent.invalid/x/y:1", &s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot connect to registry.nonexistent.invalid:443: the host name does "
                        "not resolve"),
