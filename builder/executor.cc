@@ -247,6 +247,9 @@ Status Executor::BuildStages() {
 }
 
 Result<BuiltImage> Executor::Build() {
+  int planned = 0;
+  for (const auto& ps : plan_.stages) planned += static_cast<int>(ps.steps.size()) + 1;
+  progress_.PlanSteps(planned);
   OCIB_TRY(BuildStages());
   auto it = stages_.find(plan_.target);
   if (it == stages_.end()) return Error{"internal: the target stage was not built"};
@@ -335,6 +338,7 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
     OCIB_ASSIGN_OR_RETURN(steps, dockerfile::ParseInstructions(*parsed));
     s.config.config.on_build.clear();
     total += static_cast<int>(steps.size());
+    progress_.PlanSteps(static_cast<int>(steps.size()));
   }
   steps.insert(steps.end(), ps.steps.begin(), ps.steps.end());
   {

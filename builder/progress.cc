@@ -6,6 +6,7 @@
 #include <deque>
 #include <set>
 
+#include "builder/tty_progress.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -78,14 +79,6 @@ class StreamProgress : public Progress {
     std::lock_guard lock(mu_);
     std::string key(what);
     bool finished = total != 0 && done >= total;
-    if (mode_ == ProgressMode::kTty) {
-      if (finished)
-        transfers_.erase(key);
-      else
-        transfers_[key] = {done, total};
-      Redraw();
-      return;
-    }
     // Plain logs get one line per transfer at the end, not a line per chunk, and not one per
     // progress callback after the last byte (curl keeps calling while the registry answers).
     if (!finished || (mode_ != ProgressMode::kPlain && mode_ != ProgressMode::kGithubActions))
@@ -103,7 +96,6 @@ class StreamProgress : public Progress {
 
   void Summary(const BuildSummary& sum) override {
     std::lock_guard lock(mu_);
-    transfers_.clear();
     if (mode_ == ProgressMode::kGithubActions) CloseGroup();
     if (mode_ == ProgressMode::kQuiet) {
       if (!sum.image_digest.empty()) Emit(sum.image_digest);
@@ -217,44 +209,7 @@ class StreamProgress : public Progress {
     s.partial.clear();
   }
 
-  // Prints a line above the live footer (tty) or as is (plain).
-  void Emit(const std::string& line) {
-    std::string out;
-    if (mode_ == ProgressMode::kTty) out += ClearFooter();
-    out += line + "\n";
-    if (mode_ == ProgressMode::kTty) out += Footer();
-    (void)WriteAll(fd_, out, "progress");
-  }
-
-  std::string ClearFooter() {
-    std::string out;
-    for (int i = 0; i < footer_lines_; ++i) out += "\x1b[1A\x1b[2K";
-    footer_lines_ = 0;
-    return out;
-  }
-
-  std::string Footer() {
-    std::string out;
-    auto now = now_();
-    for (size_t i = 0; i < steps_.size(); ++i) {
-      if (steps_[i].state != StepState::kRunning) continue;
-      double t = std::chrono::duration<double>(now - steps_[i].started).count();
-      out += "\x1b[2m=> #" + std::to_string(i + 1) + " " + steps_[i].label + "  " + Seconds(t) +
-             "\x1b[0m\n";
-      ++footer_lines_;
-    }
-    for (const auto& [what, dt] : transfers_) {
-      out += "\x1b[2m   " + what + "  " + HumanBytes(dt.first) +
-             (dt.second ? " / " + HumanBytes(dt.second) : "") + "\x1b[0m\n";
-      ++footer_lines_;
-    }
-    return out;
-  }
-
-  void Redraw() {
-    std::string out = ClearFooter() + Footer();
-    (void)WriteAll(fd_, out, "progress");
-  }
+  void Emit(const std::string& line) { (void)WriteAll(fd_, line + "\n", "progress"); }
 
   const ProgressMode mode_;
   const int fd_;
@@ -262,22 +217,27 @@ class StreamProgress : public Progress {
   const Clock::time_point start_;
   mutable std::mutex mu_;
   std::vector<Step> steps_;
-  std::map<std::string, std::pair<uint64_t, uint64_t>> transfers_;
   std::set<std::string> reported_;  // finished transfers already given their line
-  int footer_lines_ = 0;
-  int open_group_ = 0;     // step whose ::group:: is open (GitHub Actions), 0 for none
-  int pending_group_ = 0;  // step started, its group not opened yet
+  int open_group_ = 0;              // step whose ::group:: is open (GitHub Actions), 0 for none
+  int pending_group_ = 0;           // step started, its group not opened yet
 };
 
 }  // namespace
 
-std::unique_ptr<Progress> MakeProgress(ProgressMode mode, int fd) {
-  return std::make_unique<StreamProgress>(mode, fd, [] { return Clock::now(); });
+std::unique_ptr<Progress> MakeProgress(ProgressMode mode, int fd, ProgressOptions opts) {
+  if (mode == ProgressMode::kTty) return MakeTtyProgress(fd, std::move(opts));
+  auto now = opts.now ? opts.now : [] { return Clock::now(); };
+  return std::make_unique<StreamProgress>(mode, fd, std::move(now));
 }
 
 std::unique_ptr<Progress> MakeProgressForTest(ProgressMode mode, int fd,
                                               std::function<Clock::time_point()> now) {
-  return std::make_unique<StreamProgress>(mode, fd, std::move(now));
+  ProgressOptions o;
+  o.now = std::move(now);
+  o.live = false;
+  o.cols = 80;
+  o.rows = 24;
+  return MakeProgress(mode, fd, std::move(o));
 }
 
 std::string EscapeWorkflowData(std::string_view text) {

@@ -116,18 +116,5 @@ TEST(Progress, SummaryListsStepsAndDigest) {
       << out;
 }
 
-TEST(Progress, TtyRedrawsFooterInPlace) {
-  Capture c;
-  auto p = MakeProgressForTest(ProgressMode::kTty, c.fd, c.FakeClock());
-  int s = p->StepStarted("RUN sleep 1");
-  p->Transfer("layer 1", 5, 10);
-  p->StepFinished(s, StepState::kDone);
-  std::string out = c.Text();
-  // The running step appears in the footer, and is erased (cursor up + clear line) afterwards.
-  EXPECT_NE(out.find("=> #1 RUN sleep 1"), std::string::npos) << out;
-  EXPECT_NE(out.find("\x1b[1A\x1b[2K"), std::string::npos);
-  EXPECT_NE(out.find("layer 1  5 B / 10 B"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace ocibuild::builder

@@ -11,9 +11,9 @@ registry::ProgressFn TransferReporter(Progress* progress, const std::string& ver
     if (p.state == registry::BlobProgress::State::kTransferring) {
       progress->Transfer(verb + " " + p.digest.Short(), p.done, p.total);
     } else if (p.state != registry::BlobProgress::State::kCached) {
-      progress->Transfer(verb + " " + p.digest.Short() + " (" + registry::BlobStateName(p.state) +
-                             ")",
-                         p.total, p.total);
+      progress->Transfer(
+          verb + " " + p.digest.Short() + " (" + registry::BlobStateName(p.state) + ")", p.total,
+          p.total);
     }
   };
 }
@@ -36,8 +36,8 @@ Result<PulledImage> RegistryImageSource::Pull(const std::string& text,
   po.platform = platform;
   po.parallel_blobs = opts_.parallel_blobs;
   po.progress = TransferReporter(progress_, "pull");
-  auto pulled = registry::Pull(*client, cache_, ref, po);
-  if (!pulled.ok()) return pulled.error().Context("pulling " + ref.String());
+  auto pulled = registry::Pull(*client, cache_, ref, po);  // its errors say "pulling <ref>"
+  if (!pulled.ok()) return pulled.error();
   PulledImage out;
   out.name = ref.String();
   out.manifest_digest = pulled->manifest.digest;

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <iostream>
 #include <regex>
+#include <set>
 
 #include <signal.h>
 
@@ -282,10 +283,12 @@ PushPlan PlanOutputs(const Options& opts) {
 int Build(const Options& opts, const std::map<std::string, std::string>& env,
           const builder::GithubActions& gha) {
   auto t0 = std::chrono::steady_clock::now();
-  const builder::Progress* live_progress = nullptr;
+  builder::Progress* live_progress = nullptr;
   std::string state_root;  // for the disk-full hint, once chosen
   auto fail = [&](const Error& err) {
     const Error e = WithDiskFullHint(err, state_root);
+    // The live view gives way first: its final frame and failed steps' logs, then the error.
+    if (live_progress) live_progress->Close(/*build_failed=*/true);
     ReportError(e, gha);
     if (gha.active() && live_progress) {
       builder::BuildSummary sum;
@@ -352,7 +355,11 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // Masks first: the runner must know a secret before any line that could print it.
   for (const auto& [id, value] : *secrets) std::cout << gha.Mask(value);
   std::cout.flush();
-  auto progress = builder::MakeProgress(ProgressModeFor(opts, env, gha), 2);
+  builder::ProgressOptions popts;
+  // Colours only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+  auto no_color = env.find("NO_COLOR");
+  popts.color = ::isatty(2) && (no_color == env.end() || no_color->second.empty());
+  auto progress = builder::MakeProgress(ProgressModeFor(opts, env, gha), 2, popts);
   live_progress = progress.get();
   for (const auto& w : plan->warnings) progress->Warning(w);
   if (!rootfs_cache_warning.empty()) progress->Warning(rootfs_cache_warning);
@@ -428,6 +435,13 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   if (opts.compression == "uncompressed") eo.compression = oci::Compression::kNone;
   eo.compression_level = opts.compression_level;
   builder::Executor exec(*plan, *context, eo, **cache_store, *layer_cache, &images, *progress);
+  {
+    // The steps after the build: one push per registry, one per cache export.
+    std::set<std::string> registries;
+    for (const auto& t : targets) registries.insert(t.registry);
+    progress->PlanSteps((outputs.push ? static_cast<int>(registries.size()) : 0) +
+                        static_cast<int>(opts.cache_to.size()));
+  }
   auto image = exec.Build();
   if (!image.ok()) return fail(image.error());
 

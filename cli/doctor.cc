@@ -308,7 +308,8 @@ class RealProbes : public DoctorProbes {
     ropts_.insecure_registries = opts.insecure_registries;
     ropts_.ca_file = opts.registry_ca;
     // Doctor reports; it does not wait out a dead registry with the build's retry budget.
-    ropts_.retry.max_attempts = 1;
+    ropts_.retry.attempts_without_progress = 1;
+    ropts_.retry.connect_attempts = 1;
   }
   sys::ProbeOutcome Ptrace(bool seccomp_trace) override { return sys::ProbePtrace(seccomp_trace); }
   sys::ProbeOutcome Seccomp() override { return sys::ProbeSeccompFilter(); }

@@ -6,6 +6,7 @@
 #include "oci/media_types.h"
 #include "registry/api_error.h"
 #include "registry/reference.h"
+#include "registry/resume.h"
 #include "util/sha256.h"
 #include "util/strings.h"
 
@@ -32,7 +33,7 @@ void SetHeader(HttpRequest* req, const std::string& name, const std::string& val
 // Marks a failed Send as retryable when the connection, not the request, was at fault.
 template <typename T>
 void HintFromError(const Result<T>& r, RetryHint* hint) {
-  if (!r.ok() && IsTransientTransportError(r.error())) hint->retryable = true;
+  if (!r.ok()) HintFromTransportError(r.error(), hint);
 }
 
 std::string WithQuery(const std::string& url, const std::string& kv) {
@@ -125,6 +126,8 @@ Status RegistryClient::EnsurePinged() {
       Error tls_error = r.error();
       scheme = "http";
       r = ping("http", /*retry=*/true);
+      if (!r.ok() && IsConnectFailure(r.error()) && IsConnectFailure(tls_error))
+        return std::move(r).error();  // the port refused both: saying so twice adds nothing
       if (!r.ok())
         return Error{r.error().message + " (over TLS: " + tls_error.message + ")",
                      r.error().sys_errno};
@@ -154,13 +157,34 @@ Result<HttpResponse> RegistryClient::Send(HttpRequest req, std::vector<std::stri
     SetHeader(&req, "Authorization", authz);
     OCIB_ASSIGN_OR_RETURN(HttpResponse resp, transport_->Do(req));
     if (resp.status != 401 || !same_host) return resp;
+    // Credentials refused are final: no retry, and the registry's own words in the error.
     if (round > 0) {
-      return Error{DescribeHttpError(resp) + "; " +
+      return Error{DescribeHttpError(WithErrorBody(req, resp)) + "; " +
                    (auth_.has_credential() ? "the credentials were not accepted"
                                            : "no credentials found for " + registry_)};
     }
-    OCIB_TRY(auth_.OnUnauthorized(resp, &scopes, what));
+    Status st = auth_.OnUnauthorized(resp, &scopes, what);
+    if (!st.ok()) {
+      Error e = std::move(st).error();
+      const std::string plain = DescribeHttpError(resp);
+      if (StartsWith(e.message, plain))
+        e.message = DescribeHttpError(WithErrorBody(req, resp)) + e.message.substr(plain.size());
+      return e;
+    }
   }
+}
+
+HttpResponse RegistryClient::WithErrorBody(const HttpRequest& req, const HttpResponse& resp) {
+  if (req.method != "HEAD" || !resp.body.empty()) return resp;
+  // A HEAD answer has no body: the same request as a GET brings the registry's error document.
+  HttpRequest get = req;
+  get.method = "GET";
+  get.sink = nullptr;
+  get.progress = nullptr;
+  get.max_collected_body = 64 << 10;
+  auto r = transport_->Do(get);
+  if (r.ok() && r->status == resp.status) return *r;
+  return resp;
 }
 
 Result<FetchedManifest> RegistryClient::GetManifest(const std::string& repo,
@@ -304,38 +328,82 @@ Status RegistryClient::FetchBlob(const std::string& repo, const oci::Descriptor&
   const std::string what = "fetching blob " + d.digest.str() + " from " + registry_ + "/" + repo;
   if (d.digest.algorithm() != "sha256")
     return Error{what + ": digest algorithm " + d.digest.algorithm() + " is not supported"};
+  // Kept across attempts: an attempt cut short is continued with a Range request from the last
+  // byte written, the running hash continuing with it, so the blob is still verified end to end.
+  std::unique_ptr<oci::BlobWriter> writer;
+  Sha256 hash;
+  uint64_t n = 0, most = 0;
+  const uint64_t want = static_cast<uint64_t>(d.size);
+  auto start_over = [&]() -> Status {
+    writer.reset();
+    OCIB_ASSIGN_OR_RETURN(writer, store.NewWriter());
+    hash = Sha256();
+    n = 0;
+    return Ok();
+  };
+  OCIB_TRY(start_over());
   std::function<Status(RetryHint*)> attempt = [&](RetryHint* hint) -> Status {
     OCIB_TRY(EnsurePinged());
-    // A fresh writer per attempt: a failed attempt's partial data is discarded with it.
-    OCIB_ASSIGN_OR_RETURN(std::unique_ptr<oci::BlobWriter> writer, store.NewWriter());
-    Sha256 hash;
-    uint64_t n = 0;
-    const uint64_t want = static_cast<uint64_t>(d.size);
-    HttpRequest req;
-    req.url = Url("/v2/" + repo + "/blobs/" + d.digest.str());
-    req.follow_redirects = true;
-    req.sink = [&](const char* data, size_t len) -> Status {
-      if (n + len > want)
-        return Error{"registry sent more than the expected " + std::to_string(want) + " bytes"};
-      n += len;
-      hash.Update(data, len);
-      return writer->Write(std::string_view(data, len));
-    };
-    if (progress)
-      req.progress = [&](uint64_t, uint64_t, uint64_t dl, uint64_t) { progress(dl, want); };
-    auto r = Send(req, {RepositoryScope(repo, false)}, what);
-    HintFromError(r, hint);
-    if (!r.ok()) return std::move(r).error().Context(what);
-    if (r->status == 404) return Error{what + ": not found: " + DescribeHttpError(*r)};
-    if (r->status != 200) {
-      HintFromResponse(*r, hint);
-      // Presigned storage URLs (GHCR's S3 redirects) expire: a new GET gets a new one.
-      if (r->status == 403 && UrlHostPort(r->effective_url) != api_host_) hint->retryable = true;
-      return Error{what + ": " + DescribeHttpError(*r)};
+    const uint64_t from = n;
+    if (n < want) {
+      uint64_t base = from;  // where this response's first byte goes
+      HttpRequest req;
+      req.url = Url("/v2/" + repo + "/blobs/" + d.digest.str());
+      req.follow_redirects = true;
+      if (from > 0) req.headers.emplace_back("Range", "bytes=" + std::to_string(from) + "-");
+      req.on_response = [&](const HttpResponse& head) -> Status {
+        if (from == 0) return Ok();
+        if (head.status == 206) {
+          auto cr = ParseContentRange(head.Header("content-range"));
+          if (cr && cr->first == from && (!cr->total || *cr->total == want)) return Ok();
+          OCIB_TRY(start_over());
+          hint->retryable = true;
+          return Error{what + ": asked for bytes " + std::to_string(from) +
+                       "- and got Content-Range \"" + head.Header("content-range") + "\""};
+        }
+        // A registry or redirect target that ignores Range sends the whole blob again.
+        base = 0;
+        return start_over();
+      };
+      req.sink = [&](const char* data, size_t len) -> Status {
+        if (n + len > want)
+          return Error{"registry sent more than the expected " + std::to_string(want) + " bytes"};
+        n += len;
+        hash.Update(data, len);
+        return writer->Write(std::string_view(data, len));
+      };
+      if (progress)
+        req.progress = [&](uint64_t, uint64_t, uint64_t dl, uint64_t) {
+          progress(std::min(want, base + dl), want);
+        };
+      auto r = Send(req, {RepositoryScope(repo, false)}, what);
+      if (n > most) {
+        most = n;
+        hint->progressed = true;
+      }
+      if (!r.ok()) {
+        if (!hint->retryable) HintFromTransportError(r.error(), hint);
+        return std::move(r).error().Context(what);
+      }
+      if (r->status == 404) return Error{what + ": not found: " + DescribeHttpError(*r)};
+      if (r->status != 200 && r->status != 206) {
+        HintFromResponse(*r, hint);
+        // Presigned storage URLs (GHCR's S3 redirects) expire: a new GET gets a new one.
+        if (r->status == 403 && UrlHostPort(r->effective_url) != api_host_) hint->retryable = true;
+        // A range the server cannot serve: the whole blob again.
+        if (r->status == 416) {
+          OCIB_TRY(start_over());
+          hint->retryable = true;
+        }
+        return Error{what + ": " + DescribeHttpError(*r)};
+      }
     }
-    if (n != want)
+    if (n != want) {
+      // The server ended the response early but cleanly: continue from there.
+      hint->retryable = true;
       return Error{what + ": got " + std::to_string(n) + " bytes, expected " +
                    std::to_string(want)};
+    }
     std::string got = "sha256:" + hash.FinishHex();
     if (got != d.digest.str()) return Error{what + ": content has digest " + got + "; rejected"};
     OCIB_ASSIGN_OR_RETURN(oci::Digest stored, writer->Commit(d.digest, d.size));
@@ -350,101 +418,179 @@ Result<UploadOutcome> RegistryClient::UploadBlob(const std::string& repo, const 
                                                  const std::string& mount_from,
                                                  const ByteProgress& progress) {
   OCIB_ASSIGN_OR_RETURN(UniqueFd fd, store.Open(d.digest));
-  bool try_mount = !mount_from.empty() && mount_from != repo;
+  UploadState state;
+  state.try_mount = !mount_from.empty() && mount_from != repo;
   std::function<Result<UploadOutcome>(RetryHint*)> attempt =
       [&](RetryHint* hint) -> Result<UploadOutcome> {
-    return UploadAttempt(repo, d, fd.get(), &try_mount, mount_from, progress, hint);
+    return UploadAttempt(repo, d, fd.get(), &state, mount_from, progress, hint);
   };
   return retrier_.Run(attempt);
 }
 
 Result<UploadOutcome> RegistryClient::UploadAttempt(const std::string& repo,
                                                     const oci::Descriptor& d, int fd,
-                                                    bool* try_mount_io,
+                                                    UploadState* state,
                                                     const std::string& mount_from,
                                                     const ByteProgress& progress, RetryHint* hint) {
   const std::string what = "pushing blob " + d.digest.str() + " to " + registry_ + "/" + repo;
+  const uint64_t size = static_cast<uint64_t>(d.size);
   OCIB_TRY(EnsurePinged());
-  const bool try_mount = *try_mount_io;
-  std::vector<std::string> scopes = {RepositoryScope(repo, true)};
-  if (try_mount) scopes.push_back(RepositoryScope(mount_from, false));
-
-  {
-    HttpRequest head;
-    head.method = "HEAD";
-    head.url = Url("/v2/" + repo + "/blobs/" + d.digest.str());
-    auto r = Send(head, scopes, what);
-    HintFromError(r, hint);
-    if (!r.ok()) return std::move(r).error().Context(what);
-    if (r->status == 200 || r->status == 307) {
-      if (progress) progress(static_cast<uint64_t>(d.size), static_cast<uint64_t>(d.size));
-      return UploadOutcome::kExisted;
+  // The registry holds `held` bytes of the upload at state->location.
+  auto confirm = [&](uint64_t held) {
+    state->confirmed = held;
+    if (held > state->most) {
+      state->most = held;
+      hint->progressed = true;
     }
-    if (r->status != 404) {
-      HintFromResponse(*r, hint);
-      return Error{what + ": HEAD: " + DescribeHttpError(*r)};
-    }
-  }
-
-  std::string location;
-  {
-    HttpRequest post;
-    post.method = "POST";
-    post.url = Url("/v2/" + repo + "/blobs/uploads/");
-    if (try_mount)
-      post.url += "?mount=" + UrlEncode(d.digest.str()) + "&from=" + UrlEncode(mount_from);
-    auto r = Send(post, scopes, what);
-    HintFromError(r, hint);
-    if (!r.ok()) return std::move(r).error().Context(what);
-    if (try_mount && r->status == 201) {
-      if (progress) progress(static_cast<uint64_t>(d.size), static_cast<uint64_t>(d.size));
-      return UploadOutcome::kMounted;
-    }
-    if (r->status != 202) {
-      if (try_mount) {
-        // Registries may refuse mounts (Docker Hub does): a plain upload still works, and the
-        // mount is not tried again on later attempts.
-        *try_mount_io = false;
-        return UploadAttempt(repo, d, fd, try_mount_io, mount_from, progress, hint);
-      }
-      HintFromResponse(*r, hint);
-      return Error{what + ": POST: " + DescribeHttpError(*r)};
-    }
-    if (r->Header("location").empty())
-      return Error{what + ": POST: registry answered 202 without a Location"};
-    location = ResolveUrl(post.url, r->Header("location"));
-  }
-
-  auto upload_error = [&](const char* step, const HttpResponse& resp) -> Error {
+  };
+  auto report = [&](uint64_t done) {
+    if (progress) progress(std::min(done, size), size);
+  };
+  // A registry that lost or rejected the upload's data: the next step is a new upload.
+  auto upload_error = [&](const std::string& step, const HttpResponse& resp) -> Error {
     HintFromResponse(resp, hint);
-    // An upload session the registry forgot (GHCR does, intermittently) starts over.
     std::string code = RegistryErrorCode(resp);
-    if (code == "BLOB_UPLOAD_UNKNOWN" || code == "BLOB_UPLOAD_INVALID" ||
-        code == "DIGEST_INVALID" || code == "SIZE_INVALID")
+    if (resp.status == 416 || code == "BLOB_UPLOAD_UNKNOWN" || code == "BLOB_UPLOAD_INVALID" ||
+        code == "DIGEST_INVALID" || code == "SIZE_INVALID" || code == "RANGE_INVALID") {
       hint->retryable = true;
+      state->location.clear();
+    }
     return Error{what + ": " + step + ": " + DescribeHttpError(resp)};
   };
-  {
+
+  // An upload left open by a failed attempt: ask the registry how much of it arrived.
+  uint64_t offset = 0;
+  if (!state->location.empty()) {
+    HttpRequest get;
+    get.url = state->location;
+    std::vector<std::string> scopes = {RepositoryScope(repo, true)};
+    auto r = Send(get, scopes, what);
+    HintFromError(r, hint);
+    if (!r.ok()) return std::move(r).error().Context(what + ": asking for the upload's offset");
+    if (IsRetryableStatus(r->status)) {
+      HintFromResponse(*r, hint);
+      return Error{what + ": asking for the upload's offset: " + DescribeHttpError(*r)};
+    }
+    std::optional<uint64_t> held;
+    if (r->status == 204 || r->status == 200 || r->status == 202)
+      held = UploadedBytesFromRange(r->Header("range"));
+    // Less than it confirmed before means it cannot say (docker-registry 2.x cancels an upload
+    // that holds part of a cut request): only then does the upload start over.
+    if (held && *held >= state->confirmed && *held <= size) {
+      if (!r->Header("location").empty())
+        state->location = ResolveUrl(state->location, r->Header("location"));
+      offset = *held;
+      confirm(offset);
+      state->chunked = true;
+    } else {
+      state->location.clear();
+    }
+  }
+
+  if (state->location.empty()) {
+    state->confirmed = 0;
+    state->chunked = false;
+    for (;;) {
+      const bool try_mount = state->try_mount;
+      std::vector<std::string> scopes = {RepositoryScope(repo, true)};
+      if (try_mount) scopes.push_back(RepositoryScope(mount_from, false));
+      {
+        HttpRequest head;
+        head.method = "HEAD";
+        head.url = Url("/v2/" + repo + "/blobs/" + d.digest.str());
+        auto r = Send(head, scopes, what);
+        HintFromError(r, hint);
+        if (!r.ok()) return std::move(r).error().Context(what);
+        if (r->status == 200 || r->status == 307) {
+          report(size);
+          // Sent in full by an earlier attempt whose final answer was lost.
+          return state->sent_all ? UploadOutcome::kUploaded : UploadOutcome::kExisted;
+        }
+        if (r->status != 404) {
+          HintFromResponse(*r, hint);
+          return Error{what + ": HEAD: " + DescribeHttpError(*r)};
+        }
+      }
+      HttpRequest post;
+      post.method = "POST";
+      post.url = Url("/v2/" + repo + "/blobs/uploads/");
+      if (try_mount)
+        post.url += "?mount=" + UrlEncode(d.digest.str()) + "&from=" + UrlEncode(mount_from);
+      auto r = Send(post, scopes, what);
+      HintFromError(r, hint);
+      if (!r.ok()) return std::move(r).error().Context(what);
+      if (try_mount && r->status == 201) {
+        report(size);
+        return UploadOutcome::kMounted;
+      }
+      if (r->status != 202) {
+        if (try_mount) {
+          // Registries may refuse mounts (Docker Hub does): a plain upload still works, and the
+          // mount is not tried again on later attempts.
+          state->try_mount = false;
+          continue;
+        }
+        HintFromResponse(*r, hint);
+        return Error{what + ": POST: " + DescribeHttpError(*r)};
+      }
+      if (r->Header("location").empty())
+        return Error{what + ": POST: registry answered 202 without a Location"};
+      state->location = ResolveUrl(post.url, r->Header("location"));
+      break;
+    }
+  }
+
+  std::vector<std::string> scopes = {RepositoryScope(repo, true)};
+  // A new upload goes as one streaming PATCH, as docker and skopeo send it (registries that
+  // limit chunk sizes accept it). A resumed one goes in chunks with Content-Range, each
+  // confirmed by the registry, so that a later cut loses at most one chunk.
+  auto send_patch = [&](uint64_t from, uint64_t len) -> Status {
     HttpRequest patch;
     patch.method = "PATCH";
-    patch.url = location;
+    patch.url = state->location;
     patch.headers.emplace_back("Content-Type", "application/octet-stream");
+    if (state->chunked)
+      patch.headers.emplace_back("Content-Range",
+                                 std::to_string(from) + "-" + std::to_string(from + len - 1));
     patch.body_fd = fd;
-    patch.body_size = static_cast<uint64_t>(d.size);
+    patch.body_offset = from;
+    patch.body_size = len;
     if (progress)
-      patch.progress = [&](uint64_t ul, uint64_t, uint64_t, uint64_t) {
-        progress(ul, static_cast<uint64_t>(d.size));
-      };
+      patch.progress = [&](uint64_t ul, uint64_t, uint64_t, uint64_t) { report(from + ul); };
     auto r = Send(patch, scopes, what);
     HintFromError(r, hint);
     if (!r.ok()) return std::move(r).error().Context(what);
     if (r->status != 202 && r->status != 204) return upload_error("PATCH", *r);
-    if (!r->Header("location").empty()) location = ResolveUrl(location, r->Header("location"));
+    if (!r->Header("location").empty())
+      state->location = ResolveUrl(state->location, r->Header("location"));
+    const uint64_t end = from + len;
+    std::optional<uint64_t> held = UploadedBytesFromRange(r->Header("range"));
+    if (held && *held != end && end > 1) {
+      // The registry holds something else than was sent: ask it again on the next attempt.
+      hint->retryable = true;
+      return Error{what + ": PATCH of bytes " + std::to_string(from) + "-" + std::to_string(end) +
+                   ": the registry says it holds " + std::to_string(*held)};
+    }
+    confirm(end);
+    return Ok();
+  };
+  // A new upload goes as one streaming PATCH, as docker and skopeo send it (registries that
+  // limit chunk sizes accept it). A resumed one goes in chunks with Content-Range, each
+  // confirmed by the registry, so that a later cut loses at most one chunk.
+  if (!state->chunked) {
+    OCIB_TRY(send_patch(0, size));
+  } else {
+    while (offset < size) {
+      const uint64_t len = std::min<uint64_t>(opts_.upload_chunk_bytes, size - offset);
+      OCIB_TRY(send_patch(offset, len));
+      offset += len;
+    }
   }
+  state->sent_all = true;
   {
     HttpRequest put;
     put.method = "PUT";
-    put.url = WithQuery(location, "digest=" + UrlEncode(d.digest.str()));
+    put.url = WithQuery(state->location, "digest=" + UrlEncode(d.digest.str()));
     put.headers.emplace_back("Content-Type", "application/octet-stream");
     auto r = Send(put, scopes, what);
     HintFromError(r, hint);

@@ -66,12 +66,15 @@ class RegistryClient {
   // Size of the blob if the repository has it, nullopt for 404.
   Result<std::optional<int64_t>> HeadBlob(const std::string& repo, const oci::Digest& d);
   // Streams a blob into `store`, verifying size and digest on the way; a mismatch is an error
-  // naming the digest and nothing is stored. Redirects are followed without credentials.
+  // naming the digest and nothing is stored. Redirects are followed without credentials. A cut
+  // transfer continues with a Range request from the last byte written.
   Status FetchBlob(const std::string& repo, const oci::Descriptor& d, oci::ContentStore& store,
                    const ByteProgress& progress = nullptr);
   // Uploads `d` read from `store` unless the repository has it: cross-repository mount from
   // `mount_from` (a repository of this registry, "" for none; falls back to a plain upload),
-  // else POST, one streaming PATCH, PUT ?digest=. A failed attempt starts a new upload.
+  // else POST, one streaming PATCH, PUT ?digest=. After a failed attempt the registry is asked
+  // how much of the upload it holds (GET on the upload URL) and the rest follows in chunked
+  // PATCHes; only where it cannot say does a new upload start.
   Result<UploadOutcome> UploadBlob(const std::string& repo, const oci::Descriptor& d,
                                    const oci::ContentStore& store, const std::string& mount_from,
                                    const ByteProgress& progress = nullptr);
@@ -94,8 +97,19 @@ class RegistryClient {
   Result<HttpResponse> Send(HttpRequest req, std::vector<std::string> scopes,
                             const std::string& what);
   std::string Url(const std::string& path) const;
+  // `resp` to a HEAD, with the body the same request as a GET gets (for the error message).
+  HttpResponse WithErrorBody(const HttpRequest& req, const HttpResponse& resp);
+  // What one blob upload keeps across its attempts.
+  struct UploadState {
+    bool try_mount = false;
+    std::string location;    // the open upload's URL, "" when none is open
+    uint64_t confirmed = 0;  // bytes the registry said it holds
+    uint64_t most = 0;       // the most it ever held (progress, for the retry budget)
+    bool chunked = false;    // resumed: PATCHes in chunks with Content-Range
+    bool sent_all = false;   // every byte was sent and confirmed; the PUT may have been lost
+  };
   Result<UploadOutcome> UploadAttempt(const std::string& repo, const oci::Descriptor& d, int fd,
-                                      bool* try_mount, const std::string& mount_from,
+                                      UploadState* state, const std::string& mount_from,
                                       const ByteProgress& progress, RetryHint* hint);
 
   const std::string registry_;

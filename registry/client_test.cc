@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -30,7 +31,8 @@ class FakeRegistry {
   std::map<std::string, std::pair<std::string, std::string>> manifests;  // "repo@ref" -> (mt, b)
   std::map<std::string, std::string> uploads;                            // id -> data
   std::function<std::optional<HttpResponse>(const HttpRequest&)> hook;
-  std::string upload_host;  // absolute upload Locations on this host when set
+  std::string upload_host;    // absolute upload Locations on this host when set
+  bool ignore_range = false;  // blob GETs answer 200 with the whole blob to a Range request
   int next_upload = 0;
   std::mutex mu;
 
@@ -54,6 +56,16 @@ class FakeRegistry {
       if (it == repo.end())
         return FakeTransport::Respond(
             404, R"({"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]})");
+      std::string range = FakeTransport::HeaderOf(r, "range");
+      if (!range.empty() && !ignore_range && r.method == "GET") {
+        size_t from = std::stoul(range.substr(6));  // "bytes=N-"
+        const std::string& b = it->second;
+        if (from >= b.size()) return FakeTransport::Respond(416);
+        return FakeTransport::Respond(
+            206, b.substr(from),
+            {{"Content-Range", "bytes " + std::to_string(from) + "-" +
+                                   std::to_string(b.size() - 1) + "/" + std::to_string(b.size())}});
+      }
       return FakeTransport::Respond(200, r.method == "HEAD" ? "" : it->second,
                                     {{"Content-Length", std::to_string(it->second.size())}});
     }
@@ -80,9 +92,15 @@ class FakeRegistry {
         return FakeTransport::Respond(
             404,
             R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]})");
+      if (r.method == "GET" || r.method == "HEAD") return UploadStatus(204, path, id);
       if (r.method == "PATCH") {
-        uploads[id] += r.body_fd >= 0 ? ReadFd(r.body_fd, r.body_size) : r.body;
-        return FakeTransport::Respond(202, "", {{"Location", path}});
+        // As distribution 3 does: a chunk must start where the upload ends.
+        std::string cr = FakeTransport::HeaderOf(r, "content-range");
+        if (!cr.empty() && std::stoul(cr) != uploads[id].size())
+          return FakeTransport::Respond(
+              416, R"({"errors":[{"code":"RANGE_INVALID","message":"invalid content range"}]})");
+        uploads[id] += Body(r);
+        return UploadStatus(202, path, id);
       }
       if (r.method == "PUT") {
         std::string d = Unescape(query.substr(query.find("digest=") + 7));
@@ -129,11 +147,19 @@ class FakeRegistry {
     }
     return out;
   }
-  static std::string ReadFd(int fd, uint64_t n) {
+  static std::string ReadFd(int fd, uint64_t offset, uint64_t n) {
     std::string s(n, '\0');
-    ssize_t got = ::pread(fd, s.data(), n, 0);
+    ssize_t got = ::pread(fd, s.data(), n, static_cast<off_t>(offset));
     s.resize(got < 0 ? 0 : static_cast<size_t>(got));
     return s;
+  }
+  static std::string Body(const HttpRequest& r) {
+    return r.body_fd >= 0 ? ReadFd(r.body_fd, r.body_offset, r.body_size) : r.body;
+  }
+  HttpResponse UploadStatus(long status, const std::string& path, const std::string& id) {
+    size_t n = uploads[id].size();
+    return FakeTransport::Respond(
+        status, "", {{"Location", path}, {"Range", "0-" + std::to_string(n ? n - 1 : 0)}});
   }
 };
 
@@ -147,9 +173,10 @@ class ClientTest : public ::testing::Test {
   }
   std::unique_ptr<RegistryClient> Client(const std::string& host = "reg.example") {
     RegistryOptions o;
-    o.retry.max_attempts = 3;
+    o.retry.attempts_without_progress = 3;
     o.retry.sleep = [](std::chrono::milliseconds) {};
     o.parallel_blobs = 1;  // deterministic request order
+    o.upload_chunk_bytes = chunk_bytes_;
     return std::make_unique<RegistryClient>(host, transport_, std::nullopt, o);
   }
   oci::Descriptor Put(const std::string& mt, const std::string& bytes) {
@@ -168,7 +195,19 @@ class ClientTest : public ::testing::Test {
   std::unique_ptr<BlobCache> store_;
   FakeRegistry reg_;
   std::shared_ptr<FakeTransport> transport_;
+  uint64_t chunk_bytes_ = 4 << 20;
 };
+
+std::string Pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 7919) >> 3);
+  return s;
+}
+
+int CountPrefix(const std::vector<std::string>& lines, const std::string& prefix) {
+  return static_cast<int>(std::count_if(
+      lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
+}
 
 TEST_F(ClientTest, PushUploadsBlobsThenManifestAndSkipsWhatExists) {
   oci::Descriptor root = Image("layer-bytes");
@@ -350,7 +389,7 @@ TEST_F(ClientTest, PingFallsBackToPlainHttpOnlyForLoopbackHosts) {
         return reg_.Handle(r);
       });
   RegistryOptions o;
-  o.retry.max_attempts = 2;
+  o.retry.attempts_without_progress = 2;
   o.retry.sleep = [](std::chrono::milliseconds) {};
   RegistryClient local("localhost:5000", tls_fails, std::nullopt, o);
   ASSERT_TRUE(local.HeadBlob("o/a", oci::Digest::OfBytes("x")).ok());
@@ -364,6 +403,192 @@ TEST_F(ClientTest, PingFallsBackToPlainHttpOnlyForLoopbackHosts) {
   o.insecure_registries = {"reg.example"};
   RegistryClient insecure("reg.example", tls_fails, std::nullopt, o);
   EXPECT_TRUE(insecure.HeadBlob("o/a", oci::Digest::OfBytes("x")).ok());
+}
+
+// Breaks blob downloads off after `cut` bytes of each answer, and answers blob upload PATCHes
+// by storing only the first half of the body before breaking the connection (`cut_patches`
+// times), as a proxy cutting connections does.
+class CuttingTransport : public HttpTransport {
+ public:
+  CuttingTransport(FakeRegistry& reg, size_t cut) : reg_(reg), cut_(cut) {}
+  Result<HttpResponse> Do(const HttpRequest& req) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      lines_.push_back(req.method + " " + req.url + " " + FakeTransport::HeaderOf(req, "range") +
+                       FakeTransport::HeaderOf(req, "content-range"));
+    }
+    if (req.method == "PATCH" && cut_patches > 0) {
+      --cut_patches;
+      HttpRequest half = req;
+      half.body_size = req.body_size / 2;
+      (void)reg_.Handle(half);
+      return Error{"PATCH " + req.url + ": Send failure: Broken pipe", EPIPE};
+    }
+    auto r = reg_.Handle(req);
+    if (!r.ok()) return r;
+    if (req.method == "GET" && req.url.find("/blobs/sha256:") != std::string::npos &&
+        r->status / 100 == 2 && r->body.size() > cut_) {
+      if (before_any_byte > 0) {
+        --before_any_byte;
+        return Error{"GET " + req.url + ": Recv failure: Connection reset by peer", ECONNRESET};
+      }
+      return FakeTransport::CutAfter(req, *r, cut_);
+    }
+    return FakeTransport::Deliver(req, std::move(*r));
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+  int cut_patches = 0;
+  int before_any_byte = 0;
+
+ private:
+  FakeRegistry& reg_;
+  size_t cut_;
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+class ResumeTest : public ClientTest {
+ protected:
+  std::unique_ptr<RegistryClient> CuttingClient(size_t cut) {
+    cutting_ = std::make_shared<CuttingTransport>(reg_, cut);
+    RegistryOptions o;
+    o.retry.attempts_without_progress = 3;
+    o.retry.sleep = [](std::chrono::milliseconds) {};
+    o.parallel_blobs = 1;
+    o.upload_chunk_bytes = 100000;
+    return std::make_unique<RegistryClient>("reg.example", cutting_, std::nullopt, o);
+  }
+  std::shared_ptr<CuttingTransport> cutting_;
+};
+
+TEST_F(ResumeTest, CutDownloadContinuesWithRangeAndIsVerifiedEndToEnd) {
+  const std::string layer = Pattern(1000000);
+  oci::Descriptor root = Image(layer);
+  ASSERT_TRUE(Push(*Client(), *store_, root, {Ref("reg.example/o/a:1")}).ok());
+  oci::Manifest m = *oci::Manifest::Parse(*oci::ReadBlob(*store_, root.digest));
+  auto client = CuttingClient(300000);
+  auto cache = *BlobCache::Open(JoinPath(dir_.path(), "cache"));
+  std::vector<uint64_t> seen;
+  // Four attempts, each further than the last: a budget of three without progress suffices.
+  Status st = client->FetchBlob("o/a", m.layers[0], *cache,
+                                [&](uint64_t done, uint64_t) { seen.push_back(done); });
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(*oci::ReadBlob(*cache, m.layers[0].digest, 1 << 20), layer);
+  std::vector<std::string> gets;
+  for (const auto& l : cutting_->lines())
+    if (l.find("/blobs/" + m.layers[0].digest.str()) != std::string::npos) gets.push_back(l);
+  ASSERT_EQ(gets.size(), 4u);
+  EXPECT_THAT(gets[0], ::testing::EndsWith(" "));
+  EXPECT_THAT(gets[1], ::testing::EndsWith(" bytes=300000-"));
+  EXPECT_THAT(gets[2], ::testing::EndsWith(" bytes=600000-"));
+  EXPECT_THAT(gets[3], ::testing::EndsWith(" bytes=900000-"));
+  EXPECT_TRUE(std::filesystem::is_empty(JoinPath(dir_.path(), "cache/tmp")));
+}
+
+TEST_F(ResumeTest, ServerIgnoringRangeSendsTheWholeBlobAgain) {
+  const std::string layer = Pattern(500000);
+  oci::Descriptor root = Image(layer);
+  ASSERT_TRUE(Push(*Client(), *store_, root, {Ref("reg.example/o/a:1")}).ok());
+  oci::Manifest m = *oci::Manifest::Parse(*oci::ReadBlob(*store_, root.digest));
+  auto client = CuttingClient(300000);
+  reg_.ignore_range = true;
+  auto cache = *BlobCache::Open(JoinPath(dir_.path(), "cache"));
+  // Every answer is the whole blob from byte 0, cut at 300 kB: no attempt gets further.
+  Status st = client->FetchBlob("o/a", m.layers[0], *cache);
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(st.error().message,
+              HasSubstr("Connection reset by peer (gave up after 4 attempts, the last 3 "
+                        "without progress)"));
+  EXPECT_FALSE(*cache->Has(m.layers[0].digest));
+  // Uncut, a 200 to a Range request starts the blob over and it is stored intact.
+  auto whole = CuttingClient(1 << 30);
+  ASSERT_TRUE(whole->FetchBlob("o/a", m.layers[0], *cache).ok());
+  EXPECT_EQ(*oci::ReadBlob(*cache, m.layers[0].digest, 1 << 20), layer);
+}
+
+TEST_F(ResumeTest, BudgetCountsOnlyAttemptsWithoutProgress) {
+  const std::string layer = Pattern(200000);
+  oci::Descriptor root = Image(layer);
+  ASSERT_TRUE(Push(*Client(), *store_, root, {Ref("reg.example/o/a:1")}).ok());
+  oci::Manifest m = *oci::Manifest::Parse(*oci::ReadBlob(*store_, root.digest));
+  auto client = CuttingClient(50000);
+  cutting_->before_any_byte = 3;  // three resets before a byte arrives: the budget is spent
+  auto cache = *BlobCache::Open(JoinPath(dir_.path(), "cache"));
+  Status st = client->FetchBlob("o/a", m.layers[0], *cache);
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(st.error().message, HasSubstr("(gave up after 3 attempts)"));
+  cutting_->before_any_byte = 2;  // two, then progress in 50 kB steps: it completes
+  ASSERT_TRUE(client->FetchBlob("o/a", m.layers[0], *cache).ok());
+  EXPECT_EQ(*oci::ReadBlob(*cache, m.layers[0].digest, 1 << 20), layer);
+}
+
+TEST_F(ResumeTest, CutUploadContinuesFromTheOffsetTheRegistryReports) {
+  const std::string layer = Pattern(450000);
+  oci::Descriptor root = Image(layer);
+  oci::Manifest m = *oci::Manifest::Parse(*oci::ReadBlob(*store_, root.digest));
+  auto client = CuttingClient(1 << 30);
+  cutting_->cut_patches = 1;  // the first PATCH stores half of its body, then breaks
+  auto r = client->UploadBlob("o/a", m.layers[0], *store_, "");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, UploadOutcome::kUploaded);
+  EXPECT_EQ(reg_.blobs["o/a"][m.layers[0].digest.str()], layer);
+  auto lines = cutting_->lines();
+  EXPECT_EQ(CountPrefix(lines, "POST "), 1);  // one upload, resumed
+  // GET of the upload URL says 225000 bytes arrived; the rest follows in 100 kB chunks.
+  EXPECT_THAT(lines, ::testing::Contains("GET https://reg.example/v2/o/a/blobs/uploads/u1 "));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         "PATCH https://reg.example/v2/o/a/blobs/uploads/u1 225000-324999"));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         "PATCH https://reg.example/v2/o/a/blobs/uploads/u1 425000-449999"));
+  EXPECT_EQ(CountPrefix(lines, "PATCH "), 4);
+}
+
+TEST_F(ResumeTest, UploadStartsOverOnlyWhereTheRegistryCannotSay) {
+  const std::string layer = Pattern(300000);
+  oci::Descriptor root = Image(layer);
+  oci::Manifest m = *oci::Manifest::Parse(*oci::ReadBlob(*store_, root.digest));
+  auto client = CuttingClient(1 << 30);
+  cutting_->cut_patches = 1;
+  // docker-registry 2.x: the upload's state token no longer matches what it holds, so it
+  // cancels the upload and answers BLOB_UPLOAD_INVALID.
+  reg_.hook = [&](const HttpRequest& req) -> std::optional<HttpResponse> {
+    if (req.method == "GET" && req.url.find("/blobs/uploads/") != std::string::npos) {
+      reg_.uploads.clear();
+      return FakeTransport::Respond(
+          400, R"({"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"blob upload invalid"}]})");
+    }
+    return std::nullopt;
+  };
+  auto r = client->UploadBlob("o/a", m.layers[0], *store_, "");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(reg_.blobs["o/a"][m.layers[0].digest.str()], layer);
+  auto lines = cutting_->lines();
+  EXPECT_EQ(CountPrefix(lines, "POST "), 2);
+  // The new upload is one streaming PATCH again, without Content-Range.
+  EXPECT_EQ(lines.back().substr(0, 4), "PUT ");
+  EXPECT_THAT(lines, ::testing::Contains("PATCH https://reg.example/v2/o/a/blobs/uploads/u2 "));
+}
+
+TEST_F(ResumeTest, ResumedUploadLosingChunksStartsOver) {
+  const std::string layer = Pattern(300000);
+  oci::Descriptor root = Image(layer);
+  oci::Manifest m = *oci::Manifest::Parse(*oci::ReadBlob(*store_, root.digest));
+  auto client = CuttingClient(1 << 30);
+  cutting_->cut_patches = 2;  // the streaming PATCH, then the first chunk
+  int gets = 0;
+  // The second status answer reports less than the chunks the registry confirmed.
+  reg_.hook = [&](const HttpRequest& req) -> std::optional<HttpResponse> {
+    if (req.method == "GET" && req.url.find("/blobs/uploads/") != std::string::npos && ++gets == 2)
+      return FakeTransport::Respond(204, "", {{"Range", "0-0"}});
+    return std::nullopt;
+  };
+  auto r = client->UploadBlob("o/a", m.layers[0], *store_, "");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(reg_.blobs["o/a"][m.layers[0].digest.str()], layer);
+  EXPECT_EQ(CountPrefix(cutting_->lines(), "POST "), 2);
 }
 
 TEST(BlobCacheTest, DefaultRootFollowsXdg) {

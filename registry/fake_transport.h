@@ -2,6 +2,8 @@
 // so auth, pull and push logic is tested without a network.
 #pragma once
 
+#include <algorithm>
+#include <cerrno>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -21,11 +23,23 @@ class FakeTransport : public HttpTransport {
       std::lock_guard<std::mutex> lock(mu_);
       requests_.push_back(req);
     }
-    // Bodies go to the sink as the curl transport does: only for 2xx answers.
-    if (r.ok() && req.sink && r->status >= 200 && r->status < 300) {
-      Status st = req.sink(r->body.data(), r->body.size());
+    if (!r.ok()) return r;
+    return Deliver(req, std::move(*r));
+  }
+
+  // Bodies go to the sink as the curl transport does: only for 2xx answers, after on_response
+  // has seen the head.
+  static Result<HttpResponse> Deliver(const HttpRequest& req, HttpResponse r) {
+    if (req.sink && r.status >= 200 && r.status < 300 && !r.body.empty()) {
+      if (req.on_response) {
+        HttpResponse head = r;
+        head.body.clear();
+        Status st = req.on_response(head);
+        if (!st.ok()) return std::move(st).error();
+      }
+      Status st = req.sink(r.body.data(), r.body.size());
       if (!st.ok()) return std::move(st).error();
-      r->body.clear();
+      r.body.clear();
     }
     return r;
   }
@@ -49,6 +63,23 @@ class FakeTransport : public HttpTransport {
     for (auto& kv : r.headers)
       for (auto& c : kv.first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return r;
+  }
+
+  // A 2xx answer of which only the first `bytes` of the body arrive before the connection
+  // breaks: what a proxy cutting the connection does to a download.
+  static Result<HttpResponse> CutAfter(const HttpRequest& req, HttpResponse resp, size_t bytes) {
+    if (req.sink && bytes > 0) {
+      if (req.on_response) {
+        HttpResponse head = resp;
+        head.body.clear();
+        Status st = req.on_response(head);
+        if (!st.ok()) return std::move(st).error();
+      }
+      Status st = req.sink(resp.body.data(), std::min(bytes, resp.body.size()));
+      if (!st.ok()) return std::move(st).error();
+    }
+    return Error{req.method + " " + req.url + ": Recv failure: Connection reset by peer",
+                 ECONNRESET};
   }
 
   static std::string HeaderOf(const HttpRequest& req, const std::string& name) {

@@ -42,6 +42,7 @@ struct Transfer {
   uint64_t body_offset = 0;
   Error sink_error;
   bool sink_failed = false;
+  bool response_checked = false;
   bool body_too_large = false;
   int read_errno = 0;
 };
@@ -69,6 +70,16 @@ size_t OnWrite(char* data, size_t size, size_t n, void* ud) {
   long code = 0;
   curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
   if (t->req->sink && code >= 200 && code < 300) {
+    if (!t->response_checked && t->req->on_response) {
+      t->response_checked = true;
+      t->resp->status = code;
+      Status st = t->req->on_response(*t->resp);
+      if (!st.ok()) {
+        t->sink_error = std::move(st).error();
+        t->sink_failed = true;
+        return 0;
+      }
+    }
     Status st = t->req->sink(data, len);
     if (!st.ok()) {
       t->sink_error = std::move(st).error();
@@ -96,7 +107,7 @@ size_t OnRead(char* buf, size_t size, size_t n, void* ud) {
     want = std::min<uint64_t>(want, r.body_size - t->body_offset);
     ssize_t got;
     do {
-      got = ::pread(r.body_fd, buf, want, static_cast<off_t>(t->body_offset));
+      got = ::pread(r.body_fd, buf, want, static_cast<off_t>(r.body_offset + t->body_offset));
     } while (got < 0 && errno == EINTR);
     if (got < 0) {
       t->read_errno = errno;
@@ -148,6 +159,9 @@ int ErrnoFor(CURLcode rc, long os_errno) {
       return ECONNRESET;  // the peer closed mid-response: EOF
     case CURLE_COULDNT_RESOLVE_HOST:
       return EHOSTUNREACH;
+    case CURLE_SSL_CONNECT_ERROR:
+      // A handshake cut by the network is worth another try; a handshake refused is not.
+      return os_errno == ECONNRESET || os_errno == EPIPE ? static_cast<int>(os_errno) : 0;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
@@ -155,6 +169,41 @@ int ErrnoFor(CURLcode rc, long os_errno) {
     default:
       return 0;
   }
+}
+
+// The error for a transfer that failed, naming host and port when no connection was made.
+Error DescribeFailure(const std::string& what, const std::string& url, CURLcode rc, long os_errno,
+                      const std::string& detail) {
+  const std::string where = UrlHostAndPort(url);
+  int err = ErrnoFor(rc, os_errno);
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return Error{what + ": cannot connect to " + where + ": the host name does not resolve (" +
+                       detail + ")",
+                   err};
+    case CURLE_COULDNT_CONNECT:
+      return Error{what + ": cannot connect to " + where + ": " +
+                       (os_errno ? std::string(std::strerror(static_cast<int>(os_errno))) : detail),
+                   err};
+    case CURLE_OPERATION_TIMEDOUT:
+      if (detail.find("onnection timed out") != std::string::npos ||
+          detail.find("Connection time-out") != std::string::npos ||
+          detail.find("Resolving timed out") != std::string::npos)
+        return Error{what + ": cannot connect to " + where + ": no answer (" + detail + ")",
+                     EHOSTDOWN};
+      break;
+    case CURLE_SSL_CONNECT_ERROR:
+      return Error{what + ": TLS handshake with " + where + " failed: " + detail, err};
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+      return Error{what + ": " + detail + " (the certificate of " + where +
+                       " is not trusted; --registry-ca adds a CA)",
+                   err};
+    default:
+      break;
+  }
+  return Error{what + ": " + detail, err};
 }
 
 class CurlTransport final : public HttpTransport {
@@ -299,7 +348,9 @@ class CurlTransport final : public HttpTransport {
       long os_errno = 0;
       curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
       std::string detail = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
-      return Error{what + ": " + detail, ErrnoFor(rc, os_errno)};
+      char* eff = nullptr;
+      curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+      return DescribeFailure(what, eff ? eff : req.url, rc, os_errno, detail);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     char* eff = nullptr;
@@ -348,6 +399,18 @@ bool IsTransientTransportError(const Error& e) {
   }
 }
 
+bool IsConnectFailure(const Error& e) {
+  switch (e.sys_errno) {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool IsTlsVerificationError(const Error& e) {
   return e.sys_errno == EKEYREJECTED;
 }
@@ -363,6 +426,14 @@ std::string UrlHostPort(std::string_view url) {
   std::string_view rest = s == std::string_view::npos ? url : url.substr(s + 3);
   size_t end = rest.find_first_of("/?#");
   return std::string(rest.substr(0, end));
+}
+
+std::string UrlHostAndPort(std::string_view url) {
+  std::string hp = UrlHostPort(url);
+  size_t close = hp.rfind(']');
+  size_t colon = hp.rfind(':');
+  if (colon != std::string::npos && (close == std::string::npos || colon > close)) return hp;
+  return hp + (url.substr(0, 8) == "https://" ? ":443" : ":80");
 }
 
 std::string ResolveUrl(std::string_view base, std::string_view location) {

@@ -18,18 +18,25 @@ namespace ocibuild::registry {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+struct HttpResponse;
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
   HttpHeaders headers;
   // Request body: `body`, or when `body_fd` >= 0, `body_size` bytes read from that fd starting at
-  // offset 0 with pread (so a transport may rewind it, and the caller's offset is untouched).
+  // `body_offset` with pread (so a transport may rewind it, and the caller's offset is untouched).
   std::string body;
   int body_fd = -1;
+  uint64_t body_offset = 0;
   uint64_t body_size = 0;
   // Response body consumer; when unset, the body is collected into HttpResponse::body, up to
   // `max_collected_body` bytes (more is an error: registries have no business sending it).
   std::function<Status(const char* data, size_t len)> sink;
+  // With a sink: called once with the final 2xx response's status and headers (body empty)
+  // before its first byte reaches the sink; an error aborts the transfer (a resumed download
+  // checks the Content-Range here, or starts over on a 200).
+  std::function<Status(const HttpResponse& head)> on_response;
   size_t max_collected_body = 16 << 20;
   // Follow 3xx for this request. Credentials are never sent to another host, port or scheme.
   bool follow_redirects = false;
@@ -51,6 +58,10 @@ struct HttpResponse {
 // Errnos that mark a failure as worth retrying (connection reset, refused, timed out, EOF
 // mid-response; EAGAIN for a token server's 429/5xx); the transport sets Error::sys_errno.
 bool IsTransientTransportError(const Error& e);
+// No connection was made at all: refused (ECONNREFUSED), the name did not resolve or the host is
+// unreachable (EHOSTUNREACH, ENETUNREACH), no answer within the connect timeout (EHOSTDOWN).
+// The message names host and port.
+bool IsConnectFailure(const Error& e);
 // The server's certificate was not trusted (or not for this host): never a reason to fall back
 // to plain HTTP.
 bool IsTlsVerificationError(const Error& e);
@@ -75,7 +86,9 @@ struct CurlTransportOptions {
   // Per-host TLS overrides (host or host:port -> options); others get `default_tls`.
   TlsOptions default_tls;
   std::vector<std::pair<std::string, TlsOptions>> host_tls;
-  long connect_timeout_ms = 30000;
+  // Name resolution and TCP connect together; a registry that does not answer is an error
+  // after this, not after the minutes a kernel's SYN retries take.
+  long connect_timeout_ms = 10000;
   // Abort a transfer that moves fewer than `low_speed_bytes` per second for `low_speed_secs`:
   // a stalled connection becomes a retryable timeout instead of hanging a build.
   long low_speed_bytes = 1;
@@ -92,6 +105,8 @@ std::unique_ptr<HttpTransport> NewCurlTransport(CurlTransportOptions opts = {});
 
 // "https://host:5000/v2/x?y" -> "host:5000".
 std::string UrlHostPort(std::string_view url);
+// As UrlHostPort, with the scheme's default port when the URL names none: "ghcr.io:443".
+std::string UrlHostAndPort(std::string_view url);
 // Resolves a Location header against the URL it came from (absolute, "/path", or relative).
 std::string ResolveUrl(std::string_view base, std::string_view location);
 // Percent-encodes a query parameter value.

@@ -1,6 +1,7 @@
 // Settings the CLI passes to the registry client (--insecure-registry, --registry-ca, ...).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct RegistryOptions {
   // Extra CA bundle (PEM) trusted in addition to the system store.
   std::string ca_file;
   int parallel_blobs = 4;
+  // PATCH size of an upload resumed after a failure (GHCR refuses chunks over 4 MiB).
+  uint64_t upload_chunk_bytes = 4 << 20;
   RetryPolicy retry;
   std::string user_agent = "ocibuild/0.1";
 };

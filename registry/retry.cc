@@ -1,5 +1,6 @@
 #include "registry/retry.h"
 
+#include <algorithm>
 #include <ctime>
 #include <thread>
 
@@ -48,13 +49,58 @@ void HintFromResponse(const HttpResponse& resp, RetryHint* hint) {
   if (!ra.empty()) hint->retry_after = ParseRetryAfter(ra, std::chrono::system_clock::now());
 }
 
+void HintFromTransportError(const Error& e, RetryHint* hint) {
+  if (IsConnectFailure(e)) {
+    hint->retryable = true;
+    hint->connect_failure = true;
+  } else if (IsTransientTransportError(e)) {
+    hint->retryable = true;
+  }
+}
+
 Retrier::Retrier(RetryPolicy policy, uint64_t seed) : policy_(std::move(policy)), rng_(seed) {}
 
-std::optional<std::chrono::milliseconds> Retrier::Delay(int n, const RetryHint& hint) {
+std::optional<std::chrono::milliseconds> Retrier::Next(State* st, const RetryHint& hint,
+                                                       std::string* give_up) {
+  ++st->attempts;
+  st->without_progress = hint.progressed ? 0 : st->without_progress + 1;
+  if (hint.connect_failure) {
+    auto now = std::chrono::steady_clock::now();
+    if (st->connect_failures++ == 0) st->first_connect_failure = now;
+    if (st->connect_failures >= policy_.connect_attempts ||
+        now - st->first_connect_failure >= policy_.connect_window) {
+      *give_up = st->connect_failures == 1
+                     ? ""
+                     : " (" + std::to_string(st->connect_failures) + " attempts to connect)";
+      return std::nullopt;
+    }
+    return Backoff(st->connect_failures);
+  }
+  st->connect_failures = 0;
+  if (st->without_progress >= policy_.attempts_without_progress ||
+      st->attempts >= policy_.max_attempts) {
+    if (st->attempts == st->without_progress)
+      *give_up = " (gave up after " + std::to_string(st->attempts) + " attempts)";
+    else
+      *give_up = " (gave up after " + std::to_string(st->attempts) + " attempts, the last " +
+                 std::to_string(st->without_progress) + " without progress)";
+    return std::nullopt;
+  }
   if (hint.retry_after) {
-    if (*hint.retry_after > policy_.max_retry_after) return std::nullopt;
+    if (*hint.retry_after > policy_.max_retry_after) {
+      *give_up = " (the registry asked to wait " +
+                 std::to_string((hint.retry_after->count() + 999) / 1000) +
+                 " s before trying again (Retry-After); ocibuild waits at most " +
+                 std::to_string(policy_.max_retry_after.count() / 1000) + " s)";
+      return std::nullopt;
+    }
     return *hint.retry_after;
   }
+  // After progress the wait starts small again: the next attempt is likely to move on.
+  return Backoff(std::max(1, st->without_progress));
+}
+
+std::chrono::milliseconds Retrier::Backoff(int n) {
   auto base = policy_.initial_backoff;
   for (int i = 1; i < n && base < policy_.max_backoff; ++i) base *= 2;
   if (base > policy_.max_backoff) base = policy_.max_backoff;

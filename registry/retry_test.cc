@@ -9,7 +9,7 @@ using std::chrono::milliseconds;
 
 RetryPolicy Recording(std::vector<milliseconds>* sleeps, int attempts = 4) {
   RetryPolicy p;
-  p.max_attempts = attempts;
+  p.attempts_without_progress = attempts;
   p.initial_backoff = milliseconds(100);
   p.max_backoff = milliseconds(1000);
   p.sleep = [sleeps](milliseconds d) { sleeps->push_back(d); };
@@ -89,20 +89,84 @@ TEST(RetryTest, HonoursRetryAfterAndRefusesExcessiveOnes) {
     h->retry_after = milliseconds(++calls == 1 ? 3000 : 9000);
     return Error{"HTTP 429"};
   });
-  EXPECT_EQ(st.error().message, "HTTP 429 (Retry-After too long)");
+  EXPECT_EQ(st.error().message,
+            "HTTP 429 (the registry asked to wait 9 s before trying again (Retry-After); "
+            "ocibuild waits at most 5 s)");
   EXPECT_EQ(sleeps, std::vector<milliseconds>{milliseconds(3000)});
 }
 
 TEST(RetryTest, BackoffIsCapped) {
   std::vector<milliseconds> sleeps;
   Retrier r(Recording(&sleeps), 3);
-  RetryHint h;
-  for (int n = 1; n < 12; ++n) {
-    auto d = r.Delay(n, h);
-    ASSERT_TRUE(d);
-    EXPECT_LE(*d, milliseconds(1000));
-  }
-  EXPECT_GE(*r.Delay(11, h), milliseconds(500));
+  for (int n = 1; n < 12; ++n) EXPECT_LE(r.Backoff(n), milliseconds(1000));
+  EXPECT_GE(r.Backoff(11), milliseconds(500));
+}
+
+TEST(RetryTest, BudgetCountsAttemptsWithoutProgressOnly) {
+  std::vector<milliseconds> sleeps;
+  Retrier r(Recording(&sleeps, 3), 5);
+  int calls = 0;
+  // Ten failures that each got further, then success: never more than 2 in a row without.
+  Result<int> ok = r.Run<int>([&](RetryHint* h) -> Result<int> {
+    if (++calls > 12) return calls;
+    h->retryable = true;
+    h->progressed = calls % 3 != 0;
+    return Error{"cut"};
+  });
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 13);
+  // After progress the wait starts over at the initial backoff.
+  for (size_t i = 0; i < sleeps.size(); ++i) EXPECT_LE(sleeps[i], milliseconds(200)) << i;
+
+  calls = 0;
+  Status st = r.Run<void>([&](RetryHint* h) -> Status {
+    h->retryable = true;
+    h->progressed = ++calls <= 4;
+    return Error{"cut"};
+  });
+  EXPECT_EQ(st.error().message, "cut (gave up after 7 attempts, the last 3 without progress)");
+}
+
+TEST(RetryTest, ConnectFailuresHaveASmallBudgetOfTheirOwn) {
+  std::vector<milliseconds> sleeps;
+  RetryPolicy p = Recording(&sleeps, 6);
+  p.initial_backoff = milliseconds(250);
+  Retrier r(p, 9);
+  int calls = 0;
+  Status st = r.Run<void>([&](RetryHint* h) -> Status {
+    ++calls;
+    HintFromTransportError(Error{"GET x: cannot connect to h:1: Connection refused", ECONNREFUSED},
+                           h);
+    return Error{"GET x: cannot connect to h:1: Connection refused", ECONNREFUSED};
+  });
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(st.error().message,
+            "GET x: cannot connect to h:1: Connection refused (3 attempts to connect)");
+  ASSERT_EQ(sleeps.size(), 2u);
+  EXPECT_LE(sleeps[0] + sleeps[1], milliseconds(750));
+
+  // A connect timeout uses the window up at once: one attempt.
+  RetryPolicy slow = Recording(&sleeps, 6);
+  slow.connect_window = milliseconds(0);
+  Retrier once(slow, 9);
+  calls = 0;
+  st = once.Run<void>([&](RetryHint* h) -> Status {
+    ++calls;
+    h->retryable = h->connect_failure = true;
+    return Error{"no answer", EHOSTDOWN};
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(st.error().message, "no answer");
+}
+
+TEST(RetryTest, TransportErrorsAreClassified) {
+  RetryHint refused, reset, tls;
+  HintFromTransportError(Error{"x", ECONNREFUSED}, &refused);
+  HintFromTransportError(Error{"x", ECONNRESET}, &reset);
+  HintFromTransportError(Error{"x", EKEYREJECTED}, &tls);
+  EXPECT_TRUE(refused.retryable && refused.connect_failure);
+  EXPECT_TRUE(reset.retryable && !reset.connect_failure);
+  EXPECT_FALSE(tls.retryable);
 }
 
 TEST(RetryTest, HintFromResponseReadsRetryAfter) {

@@ -17,6 +17,7 @@ test=(
   python3 python3-jsonschema apache2-utils openssl   # schema validation, htpasswd, test TLS
   proot buildah hyperfine gnuplot-nox            # peers and charts for bench
   iproute2 procps psmisc file
+  tmux                                           # a real terminal for the --progress=tty tests
   openssh-client                                 # ssh-agent for RUN --mount=type=ssh
 )
 pkgs=("${build[@]}")

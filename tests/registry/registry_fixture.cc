@@ -257,7 +257,7 @@ Result<std::vector<json>> TestRegistry::TokenLog() const {
   return out;
 }
 
-Result<std::unique_ptr<FaultProxy>> FaultProxy::Start(const std::string& upstream_host) {
+Result<std::unique_ptr<FaultProxy>> FaultProxy::Start(const std::string& upstream_host, int seed) {
   OCIB_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("ocibuild-proxy-"));
   std::unique_ptr<FaultProxy> p(new FaultProxy(std::move(dir)));
   std::string port_file = JoinPath(p->dir_.path(), "port");
@@ -265,7 +265,8 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Start(const std::string& upstrea
   so.capture_stdout = so.capture_stderr = false;
   OCIB_ASSIGN_OR_RETURN(
       Child c, Child::Start({"python3", JoinPath(ScriptDir(), "fault_proxy.py"), "--upstream",
-                             "http://" + upstream_host, "--port-file", port_file},
+                             "http://" + upstream_host, "--port-file", port_file, "--seed",
+                             std::to_string(seed)},
                             so, JoinPath(p->dir_.path(), "proxy.log")));
   p->proxy_ = std::make_unique<Child>(std::move(c));
   OCIB_ASSIGN_OR_RETURN(p->port_, ReadPortFile(port_file, *p->proxy_, "fault_proxy.py"));

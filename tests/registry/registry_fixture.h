@@ -72,8 +72,8 @@ class TestRegistry {
 
 class FaultProxy {
  public:
-  // Forwards to http://<upstream_host>.
-  static Result<std::unique_ptr<FaultProxy>> Start(const std::string& upstream_host);
+  // Forwards to http://<upstream_host>; `seed` drives the rules' random choices.
+  static Result<std::unique_ptr<FaultProxy>> Start(const std::string& upstream_host, int seed = 1);
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
   // Replaces the rules (see fault_proxy.py for their shape).
   Status SetRules(const nlohmann::json& rules);
