@@ -7,7 +7,7 @@
 #   proot    Debian's `proot -0` (ptrace, fake root, nothing recorded)
 #   ocibuild ocibuild's supervised sandbox, as an unprivileged user
 # Prints the median wall time of N runs of each and the ratios to native. BENCH_SANDBOX_WRAP
-# prefixes the ocibuild run (e.g. "env OCIBUILD_SANDBOX_CPU_PACKING=0", "taskset -c 0").
+# prefixes the ocibuild run (e.g. "taskset -c 0").
 #   bench/sandbox-apt.sh [BUILD_DIR]   (needs root; BUILD_DIR holds bench/sandbox_run)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)

@@ -62,7 +62,6 @@ int main(int argc, char** argv) {
     }
   }
   for (; i < argc; ++i) spec.argv.push_back(argv[i]);
-  if (const char* p = getenv("OCIBUILD_SANDBOX_CPU_PACKING")) spec.pack_cpus = std::strcmp(p, "0") != 0;
   if (spec.argv.empty()) return 0;
   auto rr = sandbox::RunStep(spec);
   if (!rr.ok()) {

@@ -789,8 +789,6 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
           renv.ssh = &opts_.ssh;
           renv.mounts_root = opts_.mounts_root;
           renv.scratch = scratch.path();
-          renv.pack_cpus = opts_.sandbox_pack_cpus;
-          renv.cpu_hint = run_seq_++;
           OCIB_ASSIGN_OR_RETURN(RunIdentity id, IdentifyRun(in, s, renv));
           std::string ck = ChainKey(s.cache_key, id.key);
           OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, id.created_by, commit_));

@@ -42,7 +42,6 @@ struct ExecutorOptions {
   RootfsCache* rootfs_cache = nullptr;
   uint64_t rootfs_cache_save_bytes = 16u << 20;
   // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
-  bool sandbox_pack_cpus = true;
 };
 
 struct BuiltImage {
@@ -98,8 +97,6 @@ class Executor {
   std::map<std::string, std::unique_ptr<std::mutex>> cache_mount_locks_;  // by cache id
   CommitOptions commit_;
   std::atomic<int> scratch_seq_{0};
-  // Spreads the tracers of RUN steps that run at the same time (parallel stages) over the CPUs.
-  std::atomic<int> run_seq_{0};
   std::atomic<bool> cancelled_{false};  // a stage failed: the others stop at their next step
 };
 

@@ -197,8 +197,6 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   spec.umask = 022;
   spec.rootfs = stage.rootfs();
   spec.network = run.network != "none";
-  spec.pack_cpus = renv.pack_cpus;
-  spec.cpu_hint = renv.cpu_hint;
 
   // Mounts become path mappings: none of them is inside the rootfs, so none is in the layer.
   int n = 0;

@@ -29,8 +29,6 @@ struct RunEnvironment {
   const std::map<std::string, std::string>* ssh = nullptr;      // id -> agent socket (--ssh)
   std::string mounts_root;  // persistent cache mounts live below it
   std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
-  bool pack_cpus = true;    // sandbox::RunSpec::pack_cpus
-  int cpu_hint = -1;        // sandbox::RunSpec::cpu_hint
 };
 
 struct RunIdentity {

@@ -425,8 +425,6 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
           Error{"OCIBUILD_ROOTFS_CACHE_SAVE_BYTES=" + e->second + ": not a number of bytes"});
     eo.rootfs_cache_save_bytes = std::stoull(e->second);
   }
-  if (auto e = env.find("OCIBUILD_SANDBOX_CPU_PACKING"); e != env.end() && e->second == "0")
-    eo.sandbox_pack_cpus = false;
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;

@@ -51,12 +51,6 @@ struct RunSpec {
   // renamed or linked: records of 3 u64: inode, ctime before, ctime after), for the cache's
   // guard (builder/shared_tree_guard.h); empty: nowhere.
   std::string copy_up_log;
-  // Keep the tracer and the step on one CPU while the step stops often (cpu_packing.h); the
-  // guest still sees its whole affinity mask.
-  bool pack_cpus = true;
-  // Which allowed CPU the tracer takes (modulo their number), so that steps running at the same
-  // time do not share one; -1: the CPU the supervisor starts on.
-  int cpu_hint = -1;
 };
 
 struct RunResult {

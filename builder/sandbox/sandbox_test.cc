@@ -68,10 +68,10 @@ TEST_F(BusyboxSandbox, KilledBySignalReports128PlusSignal) {
   EXPECT_EQ(c.term_signal, 9);
 }
 
-// The tracer may pack the step on one CPU (cpu_packing.h); the guest must not see it: nproc and
-// `make -j$(nproc)` see the CPUs they were given, and an affinity the guest sets itself holds
-// for it and its children.
-TEST_F(BusyboxSandbox, CpuPackingIsInvisibleToTheGuest) {
+// nproc and `make -j$(nproc)` see the CPUs they were given, and an affinity the guest sets
+// itself (on itself, or on another of its processes through the supervisor) holds for it and
+// its children.
+TEST_F(BusyboxSandbox, AffinityIsTheGuestsOwn) {
   cpu_set_t set;
   ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
   int cpus = CPU_COUNT(&set);

@@ -232,10 +232,8 @@ TEST_F(E2E, ChangedSourceRebuildsFromThatStepOnly) {
 // The unpacked-tree cache (OCIBUILD_ROOT/rootfs-cache): a rebuild restores the stage's tree
 // instead of unpacking it and gives the very image a --no-cache build gives; RUN steps that
 // write cached files in place write private copies, so the cached tree stays as it was.
-// RUN steps may be packed on the tracer's CPU (builder/sandbox/cpu_packing.h): invisible to
-// what the step asks (nproc), and off with OCIBUILD_SANDBOX_CPU_PACKING=0, where the step's
-// processes keep exactly the builder's CPUs.
-TEST_F(E2E, CpuPackingIsInvisibleAndCanBeTurnedOff) {
+// A RUN step's processes run on the builder's CPUs: nproc and the affinity mask are the same.
+TEST_F(E2E, RunStepsSeeTheBuildersCpus) {
   std::string ctx = JoinPath(tmp_->path(), "ctx-cpus");
   ASSERT_TRUE(MakeDirs(ctx).ok());
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"),
@@ -256,14 +254,10 @@ TEST_F(E2E, CpuPackingIsInvisibleAndCanBeTurnedOff) {
     for (std::string line; std::getline(status, line);)
       if (StartsWith(line, "Cpus_allowed_list:")) cpus = line.substr(line.find('\t') + 1) + "\n";
   }
-  auto r = Build({"--output", "type=local,dest=" + Out("packed"), ctx});
+  auto r = Build({"--output", "type=local,dest=" + Out("cpus"), ctx});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(*ReadFile(Out("packed/nproc")), nproc);
-  r = Build({"--no-cache", "--output", "type=local,dest=" + Out("spread"), ctx},
-            {{"OCIBUILD_SANDBOX_CPU_PACKING", "0"}});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(*ReadFile(Out("spread/nproc")), nproc);
-  EXPECT_EQ(*ReadFile(Out("spread/cpus")), cpus);
+  EXPECT_EQ(*ReadFile(Out("cpus/nproc")), nproc);
+  EXPECT_EQ(*ReadFile(Out("cpus/cpus")), cpus);
 }
 
 TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
