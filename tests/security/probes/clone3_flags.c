@@ -37,7 +37,9 @@ int main(void) {
   long c = syscall(SYS_clone3, &a, sizeof a);
   if (c == 0) syscall(SYS_exit_group, 0);
   if (c > 0) waitpid((pid_t)c, NULL, 0);
-  p_control(c > 0, "plain clone3", "%s", c < 0 ? p_err(errno) : "");
+  // Docker's default seccomp profile answers clone3 with ENOSYS (glibc then uses clone): the
+  // variants below are still tried, they must all fail the same way then.
+  ATT(c, "plain clone3");
   try_clone3("CLONE_UNTRACED", CLONE_UNTRACED, -1, 0);
   try_clone3("CLONE_PARENT", CLONE_PARENT, -1, 0);
   try_clone3("CLONE_NEWUSER", CLONE_NEWUSER, -1, 0);

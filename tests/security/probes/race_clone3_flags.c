@@ -42,7 +42,12 @@ int main(void) {
   if (c == 0) syscall(SYS_exit_group, 0);
   int st = 0;
   if (c > 0) waitpid((pid_t)c, &st, 0);
-  p_control(c > 0, "plain clone3", "%s", c < 0 ? p_err(errno) : "");
+  // Docker's default seccomp profile answers clone3 with ENOSYS (glibc then uses clone): not a
+  // control, but nothing to race then.
+  if (ATT(c, "plain clone3") < 0 && errno == ENOSYS) {
+    p_line("ATTEMPT", "clone3 is ENOSYS here: the flags race cannot be tried");
+    p_end();
+  }
   args.flags = CLONE_UNTRACED;
   c = syscall(SYS_clone3, &args, sizeof args);
   ATT(c, "clone3(CLONE_UNTRACED)");

@@ -77,8 +77,8 @@ int main(void) {
   char got[64] = "";
   struct iovec l = {got, sizeof got}, rv = {shared_marker, sizeof got};
   long rc = process_vm_readv(c, &l, 1, &rv, 1, 0);
-  p_control(rc > 0 && !strcmp(got, "child-changed-marker"), "process_vm_readv(own child)", "%s",
-            rc < 0 ? p_err(errno) : got);
+  // Not a control: Docker's default profile refuses process_vm_* without CAP_SYS_PTRACE.
+  ATT(rc > 0 && !strcmp(got, "child-changed-marker") ? rc : -1, "process_vm_readv(own child)");
   ssize_t w = write(pipefd[1], "x", 1);
   (void)w;
   waitpid(c, NULL, 0);
