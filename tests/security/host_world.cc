@@ -69,6 +69,32 @@ socklen_t AbstractAddr(sockaddr_un* a, const std::string& name) {
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
 }
 
+// "'a' -> 'b'"; for multi-line values (/proc/<pid>/limits) only the lines that differ.
+std::string Change(const std::string& a, const std::string& b) {
+  if (a.find('\n') == std::string::npos) return "'" + a + "' -> '" + b + "'";
+  auto lines = [](const std::string& s) {
+    std::vector<std::string> out;
+    size_t p = 0;
+    while (p < s.size()) {
+      size_t n = s.find('\n', p);
+      if (n == std::string::npos) n = s.size();
+      out.push_back(s.substr(p, n - p));
+      p = n + 1;
+    }
+    return out;
+  };
+  auto la = lines(a), lb = lines(b);
+  std::string d;
+  for (size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
+    std::string x = i < la.size() ? la[i] : "", y = i < lb.size() ? lb[i] : "";
+    if (x == y) continue;
+    while (!x.empty() && x.back() == ' ') x.pop_back();
+    while (!y.empty() && y.back() == ' ') y.pop_back();
+    d += (d.empty() ? "" : "; ") + ("'" + x + "' -> '" + y + "'");
+  }
+  return d;
+}
+
 long Keyctl(int op, unsigned long a, unsigned long b = 0, unsigned long c = 0,
             unsigned long d = 0) {
   return ::syscall(SYS_keyctl, op, a, b, c, d);
@@ -487,8 +513,7 @@ void HostWorld::CheckVictims(std::vector<std::string>& f) {
     }
     auto now = ProcessProps(v.pid);
     for (const auto& [k, val] : v.props)
-      if (now[k] != val)
-        f.push_back(who + ": " + k + " changed: '" + val + "' -> '" + now[k] + "'");
+      if (now[k] != val) f.push_back(who + ": " + k + " changed: " + Change(val, now[k]));
     if (::write(v.in, "s\n", 2) != 2) {
       f.push_back(who + " does not answer");
       continue;
@@ -500,7 +525,7 @@ void HostWorld::CheckVictims(std::vector<std::string>& f) {
   auto me = ProcessProps(::getpid());
   for (const auto& [k, val] : self_props_)
     if (me[k] != val && k != "comm")
-      f.push_back("the harness itself: " + k + " changed: '" + val + "' -> '" + me[k] + "'");
+      f.push_back("the harness itself: " + k + " changed: " + Change(val, me[k]));
 }
 
 void HostWorld::CheckIpc(std::vector<std::string>& f) {
