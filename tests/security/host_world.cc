@@ -24,6 +24,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -484,8 +485,13 @@ Snapshot HostWorld::Snap() const {
   return s;
 }
 
+// Places a probe's in-root paths ("/ocib-loot", "/ocib-stolen-1"...) land in when a call reaches
+// the host untranslated.
+static const char* const kHostDirs[] = {"/", "/tmp", "/var/tmp", "/dev/shm"};
+
 void HostWorld::Before() {
   before_ = Snap();
+  for (const char* d : kHostDirs) names_before_[d] = NamesContaining(d, "ocib-");
   for (auto& v : victims_)
     if (v.pid > 0) v.props = ProcessProps(v.pid);
   self_props_ = ProcessProps(::getpid());
@@ -619,6 +625,15 @@ std::vector<std::string> HostWorld::After(const BuildResult& r) {
     for (const auto& p : NamesContaining(dir, nonce))
       if (p != devshm_path_ && p != "/dev/mqueue" + mq_name_ && p.rfind(t, 0) != 0)
         f.push_back("new on the host: " + p);
+  for (const char* d : kHostDirs) {
+    const auto& was = names_before_[d];
+    for (const auto& p : NamesContaining(d, "ocib-"))
+      if (std::find(was.begin(), was.end(), p) == was.end() && p.find(nonce) == std::string::npos &&
+          p != devshm_path_) {
+        f.push_back("new on the host (a probe's in-root path, untranslated): " + p);
+        strays_.push_back(p);
+      }
+  }
 
   std::set<std::string> sources = {home + "/.docker/config.json", home + "/.ssh/id_ed25519",
                                    home + "/.git-credentials",    ctx + "/.env",
@@ -665,6 +680,9 @@ void HostWorld::Cleanup() {
   if (msg_id_ >= 0) ::msgctl(msg_id_, IPC_RMID, nullptr);
   if (!mq_name_.empty()) ::mq_unlink(mq_name_.c_str());
   for (const auto& p : NamesContaining("/dev/shm", nonce)) ::unlink(p.c_str());
+  for (const char* d : {"/", "/tmp", "/var/tmp"})
+    for (const auto& p : NamesContaining(d, nonce)) (void)RemoveAll(p);
+  for (const auto& p : strays_) (void)RemoveAll(p);
   if (!devshm_name_path_.empty()) ::unlink(devshm_name_path_.c_str());
   if (key_id_ >= 0)
     Keyctl(KEYCTL_UNLINK, static_cast<unsigned long>(key_id_),

@@ -105,6 +105,7 @@ class HostWorld {
   long key_id_ = -1;
 
   Snapshot before_;
+  std::vector<std::string> strays_;  // probe files found on the host, removed at the end
   std::map<std::string, std::vector<std::string>> names_before_;
 };
 
