@@ -1,0 +1,23 @@
+// Cache poisoning through extended attributes: fsetxattr on a READ-ONLY fd (the kernel checks
+// write permission on the inode, not the fd's mode), setxattr through the magic link, and on the
+// path. user.* xattrs travel into layers; the trusted step's report lists them.
+#include <sys/xattr.h>
+
+#include "cache.h"
+
+int main(void) {
+  p_start();
+  cache_open_targets();
+  for (int i = 0; i < 2; ++i) {
+    struct target* t = &tg[i];
+    if (ATT(fsetxattr(t->ro, "user.ocib-poison", "ro-fd", 5, 0), "fsetxattr(read-only fd of %s)",
+            t->path) == 0)
+      p_escape("set an xattr on the shared %s through a read-only fd", t->path);
+    char* magic = p_strf("/proc/self/fd/%d", t->ro);
+    ATT(setxattr(magic, "user.ocib-poison2", "magic", 5, 0), "setxattr(%s)", magic);
+    ATT(lsetxattr(t->path, "user.ocib-poison3", "path", 4, 0), "lsetxattr(%s)", t->path);
+    restore_times(t);
+  }
+  cache_report();
+  p_end();
+}
