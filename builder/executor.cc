@@ -420,9 +420,9 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   (void)label;
   std::string dest = JoinGuest(s.config.config.working_dir, c.dest);
   if (EndsWith(c.dest, "/") && !EndsWith(dest, "/")) dest += "/";
-  std::optional<uint32_t> chmod;
+  std::optional<ChmodSpec> chmod;
   if (!c.chmod.empty()) {
-    OCIB_ASSIGN_OR_RETURN(chmod, ParseChmod(c.chmod));
+    OCIB_ASSIGN_OR_RETURN(chmod, ChmodSpec::Parse(c.chmod));
   }
   // Where the files come from, and what identifies them for the cache.
   StageState* from = nullptr;
@@ -470,8 +470,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
         }
         continue;
       }
-      if (!c.checksum.empty()) return Error{"ADD --checksum needs an http(s) source, not " + src};
-      OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src));
+      if (!c.checksum.empty()) return Error{"checksum requires HTTP(S) or Git sources"};
+      OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src, c.parents));
       matches.insert(matches.end(), m.begin(), m.end());
     }
     if (!matches.empty()) {
@@ -522,7 +522,6 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   co.dest = dest;
   co.chmod = chmod;
   co.excludes = c.excludes;
-  co.parents = c.parents;
   if (!c.chown.empty()) {
     OCIB_TRY(ws_.Materialize(s));  // names resolve against the stage's /etc/passwd, even --link
     OCIB_ASSIGN_OR_RETURN(UserDb users, s.Users());
@@ -534,37 +533,34 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(heredoc_dir->path()));
     src_root.emplace(std::move(r));
     tree = CopySourceTree{&*src_root, nullptr, nullptr, matches};
-    co.several_sources = matches.size() > 1;
   } else if (from) {
     {
       std::lock_guard lock(from->mu);
       OCIB_TRY(ws_.Materialize(*from));
     }
+    // Sources in another stage or image: the same wildcard and --parents rules as the context.
+    auto none = [](std::string_view) { return false; };
+    auto not_found = [](const std::string& rel) {
+      return Error{"\"/" + std::string(rel == "." ? "" : rel) + "\": not found", ENOENT};
+    };
     for (const auto& src : c.sources) {
-      std::string rel = dockerfile::CleanPath(JoinGuest("/", src));
-      rel = rel.size() > 1 ? rel.substr(1) : ".";
-      OCIB_ASSIGN_OR_RETURN(UniqueFd probe, from->root->OpenAt(rel == "." ? "" : rel, O_PATH));
-      struct stat st;
-      if (::fstat(probe.get(), &st) != 0) return SysError("stat", src);
-      tree.matches.push_back(SourceMatch{rel, S_ISDIR(st.st_mode)});
+      OCIB_ASSIGN_OR_RETURN(auto m, c.parents
+                                        ? ResolveParentsSource(*from->root, src, none, not_found)
+                                        : ResolveSource(*from->root, src, none, not_found));
+      tree.matches.insert(tree.matches.end(), m.begin(), m.end());
     }
     tree.root = &*from->root;
     tree.store = from->store.get();
-    co.several_sources = c.sources.size() > 1;
   } else {
     OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(context_.dir()));
     src_root.emplace(std::move(r));
     tree = CopySourceTree{&*src_root, nullptr, &context_, matches};
-    co.several_sources = c.sources.size() > 1 ||
-                         std::any_of(c.sources.begin(), c.sources.end(), [](const std::string& x) {
-                           return !IsRemoteSource(x) && dockerfile::HasPathMeta(x);
-                         });
   }
   // ADD auto-extracts local tar archives (any compression) into the destination directory.
   if (c.is_add && !heredoc_dir && !from && (!c.unpack.has_value() || *c.unpack)) {
     std::vector<SourceMatch> plain;
     for (const auto& m : tree.matches) {
-      if (m.is_dir) {
+      if (m.is_dir || m.include) {
         plain.push_back(m);
         continue;
       }
@@ -593,8 +589,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       OCIB_ASSIGN_OR_RETURN(oci::RootDir xr, oci::RootDir::Open(JoinPath(x.path(), "root")));
       CopyOptions xo = co;
       xo.dest = EndsWith(dest, "/") ? dest : dest + "/";
-      xo.several_sources = false;
-      CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true}}};
+      CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true, std::nullopt}}};
       OCIB_TRY(CopyInto(*dst.root, *dst.store, xt, xo));
     }
     tree.matches = plain;
@@ -607,8 +602,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     OCIB_ASSIGN_OR_RETURN(oci::RootDir gr, oci::RootDir::Open(checkout.repo));
     CopyOptions go = co;
     go.dest = EndsWith(dest, "/") ? dest : dest + "/";
-    go.several_sources = false;
-    CopySourceTree gt{&gr, nullptr, nullptr, {SourceMatch{checkout.rel, true}}};
+    CopySourceTree gt{&gr, nullptr, nullptr, {SourceMatch{checkout.rel, true, std::nullopt}}};
     OCIB_TRY(CopyInto(*dst.root, *dst.store, gt, go));
   }
   // Downloads: never extracted; mode 0600 unless --chmod, mtime from Last-Modified (Docker).
@@ -617,12 +611,22 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     remote.push_back(std::move(f));
   }
   for (const auto& f : remote) {
-    bool into_dir = EndsWith(dest, "/") || remote.size() + tree.matches.size() > 1;
-    if (into_dir && f.file_name.empty())
-      return Error{"cannot determine a file name for the download to " + dest +
-                   "; name the destination file"};
+    // BuildKit: "__unnamed__" when the URL's path gives no name; copied like any single file
+    // (into DEST when it ends in '/' or is a directory); extracted only with --unpack=true.
+    std::string name = f.file_name.empty() ? "__unnamed__" : f.file_name;
+    if (c.unpack.value_or(false)) {
+      OCIB_ASSIGN_OR_RETURN(TempDir x, TempDir::Create("add-", opts_.work_dir));
+      oci::MetaStore xstore;
+      if (oci::ApplyLayerFile(JoinPath(x.path(), "root"), xstore, f.path).ok()) {
+        OCIB_ASSIGN_OR_RETURN(oci::RootDir xr, oci::RootDir::Open(JoinPath(x.path(), "root")));
+        CopyOptions xo = co;
+        xo.dest = EndsWith(dest, "/") ? dest : dest + "/";
+        CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true, std::nullopt}}};
+        OCIB_TRY(CopyInto(*dst.root, *dst.store, xt, xo));
+        continue;
+      }
+    }
     OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("url-", opts_.work_dir));
-    std::string name = f.file_name.empty() ? "download" : f.file_name;
     if (::rename(f.path.c_str(), JoinPath(td.path(), name).c_str()) != 0)
       return SysError("rename", f.path);
     if (f.last_modified) {
@@ -631,10 +635,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     }
     OCIB_ASSIGN_OR_RETURN(oci::RootDir ur, oci::RootDir::Open(td.path()));
     CopyOptions uo = co;
-    uo.dest = into_dir && !EndsWith(dest, "/") ? dest + "/" : dest;
-    uo.several_sources = false;
-    if (!uo.chmod) uo.chmod = 0600;
-    CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false}}};
+    if (!uo.chmod) uo.chmod = *ChmodSpec::Parse("0600");
+    CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false, std::nullopt}}};
     OCIB_TRY(CopyInto(*dst.root, *dst.store, ut, uo));
   }
   if (c.link) {

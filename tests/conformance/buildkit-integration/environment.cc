@@ -41,6 +41,26 @@ constexpr char kGroup[] =
     "mail:x:8:\nkmem:x:9:\nwheel:x:10:root\ncdrom:x:11:\ndialout:x:18:\nfloppy:x:19:\n"
     "video:x:28:\naudio:x:29:\ntape:x:32:\nwww-data:x:33:\noperator:x:37:\nutmp:x:43:\n"
     "plugdev:x:46:\nstaff:x:50:\nlock:x:54:\nnetdev:x:82:\nusers:x:100:\nnobody:x:65534:\n";
+// Debian's busybox-static has no adduser applet; the official image's does `adduser -D NAME`
+// (the only form BuildKit's tests use): the first free id from 1000 for the user and its group,
+// home /home/NAME owned by it.
+constexpr char kAdduser[] = R"(#!/bin/sh
+set -e
+uid=
+while [ $# -gt 1 ]; do
+  case "$1" in
+    -u) uid=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+name=$1
+taken() { cut -d: -f3 /etc/passwd /etc/group | grep -qx "$1"; }
+if [ -z "$uid" ]; then uid=1000; while taken $uid; do uid=$((uid + 1)); done; fi
+echo "$name:x:$uid:" >> /etc/group
+echo "$name:x:$uid:$uid:Linux User,,,:/home/$name:/bin/sh" >> /etc/passwd
+[ ! -f /etc/shadow ] || echo "$name:!:19000:0:99999:7:::" >> /etc/shadow
+mkdir -p "/home/$name" && chown "$uid:$uid" "/home/$name"
+)";
 constexpr char kShadow[] =
     "root:*::0:::::\ndaemon:*::0:::::\nbin:*::0:::::\nsys:*::0:::::\nsync:*::0:::::\n"
     "mail:*::0:::::\nwww-data:*::0:::::\noperator:*::0:::::\nnobody:*::0:::::\n";
@@ -112,7 +132,10 @@ Result<std::string> Environment::Busybox() {
   if (busybox_) return *busybox_;
   std::string ctx = JoinPath(tmp(), "base-busybox");
   std::string root = JoinPath(ctx, "rootfs");
-  for (const char* d : {"bin", "etc", "home", "usr/sbin", "var/spool/mail", "var/www"})
+  // Empty /dev, /proc and /sys as in images made with `docker export`: the cases about images
+  // without them (dev/*) make such an image themselves.
+  for (const char* d :
+       {"bin", "dev", "etc", "home", "proc", "sys", "usr/sbin", "var/spool/mail", "var/www"})
     OCIB_TRY(MakeDirs(JoinPath(root, d), 0755));
   OCIB_TRY(MakeDirs(JoinPath(root, "root"), 0700));
   OCIB_TRY(MakeDirs(JoinPath(root, "tmp"), 0755));
@@ -124,8 +147,9 @@ Result<std::string> Environment::Busybox() {
   OCIB_ASSIGN_OR_RETURN(std::string bb, ReadFile(HostBusybox()));
   OCIB_TRY(WriteFile(JoinPath(root, "bin/busybox"), bb, 0755));
   OCIB_ASSIGN_OR_RETURN(ProcessResult list, RunProcess({HostBusybox(), "--list"}));
+  OCIB_TRY(WriteFile(JoinPath(root, "bin/adduser"), kAdduser, 0755));
   for (const auto& applet : Split(list.out, '\n')) {
-    if (applet.empty() || applet == "busybox") continue;
+    if (applet.empty() || applet == "busybox" || applet == "adduser") continue;
     if (::symlink("busybox", JoinPath(root, "bin/" + applet).c_str()) != 0 && errno != EEXIST)
       return SysError("symlink", applet);
   }
