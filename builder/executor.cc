@@ -38,6 +38,44 @@ std::string GoQuotedList(const std::vector<std::string>& v) {
   return out + "]";
 }
 
+// Gives history entries without a time (config-only steps) one, as BuildKit's exporter does:
+// the first new layer's time for those before it, else the time of the layer before them.
+void NormalizeHistoryTimes(std::vector<oci::HistoryEntry>& history, const std::string& now) {
+  std::string first_new;
+  bool seen_missing = false;
+  for (const auto& h : history) {
+    if (h.created.empty()) {
+      seen_missing = true;
+    } else if (seen_missing) {
+      first_new = h.created;
+      break;
+    }
+  }
+  if (first_new.empty()) {
+    for (const auto& h : history)
+      if (!h.created.empty()) first_new = h.created;
+  }
+  if (first_new.empty()) first_new = now;
+  std::string cur = first_new;
+  seen_missing = false;
+  for (auto& h : history) {
+    if (!h.created.empty()) {
+      if (seen_missing) cur = h.created;
+    } else {
+      seen_missing = true;
+      h.created = cur;
+    }
+  }
+}
+
+// BuildKit's "[stage N/M] " prefix, N padded to M's width.
+std::string StepPrefix(const std::string& stage, int n, int total) {
+  std::string num = std::to_string(n);
+  size_t width = std::to_string(total).size();
+  if (num.size() < width) num.insert(0, width - num.size(), ' ');
+  return "[" + stage + " " + num + "/" + std::to_string(total) + "] ";
+}
+
 // Go's %v of a []string: [a b].
 std::string GoList(const std::vector<std::string>& v) {
   return "[" + Join(v, " ") + "]";
@@ -140,6 +178,10 @@ Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& contex
   commit_.layer.source_date_epoch = opts.source_date_epoch;
   commit_.media_type = oci::LayerMediaType(opts.format, opts.compression);
   commit_.created = Created();
+}
+
+std::string Executor::MetaCreated() const {
+  return opts_.source_date_epoch ? Created() : std::string();
 }
 
 std::string Executor::Created() const {
@@ -255,7 +297,13 @@ Result<BuiltImage> Executor::Build() {
   BuiltImage img;
   img.config = t.config;
   for (const auto& [k, v] : opts_.labels) img.config.config.labels[k] = v;
-  img.config.created = Created();
+  // BuildKit's exporter: config-only steps take the time of the layer before them (the first
+  // new layer's when none), and the image was created when its last history entry was, so a
+  // build served from the cache gives the same image.
+  NormalizeHistoryTimes(img.config.history, Created());
+  img.config.created = img.config.history.empty() || img.config.history.back().created.empty()
+                           ? Created()
+                           : img.config.history.back().created;
   img.config_bytes = img.config.Serialize();
   std::string config_mt(opts_.format == oci::MediaFormat::kOci ? oci::media_type::kOciConfig
                                                                : oci::media_type::kDockerConfig);
@@ -288,6 +336,7 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
     case dockerfile::StageBase::Kind::kScratch:
       s.config.SetPlatform(platform);
       s.config.config.env = {std::string("PATH=") + kDefaultPath};
+      s.config.config.working_dir = "/";  // BuildKit's empty image has WorkingDir "/"
       s.cache_key = "scratch:" + ps.platform.ToString();
       return Ok();
     case dockerfile::StageBase::Kind::kStage: {
@@ -305,6 +354,10 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
       s.config = std::move(img.config);
       s.layers = std::move(img.layers);
       s.cache_key = "image:" + img.manifest_digest.str();
+      // BuildKit makes sure every stage has a PATH, whatever the base image says.
+      bool has_path = std::any_of(s.config.config.env.begin(), s.config.config.env.end(),
+                                  [](const std::string& e) { return StartsWith(e, "PATH="); });
+      if (!has_path) s.config.config.env.push_back(std::string("PATH=") + kDefaultPath);
       return Ok();
     }
   }
@@ -316,13 +369,26 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
   StageState& s = *owned;
   s.name = ps.display_name;
   std::vector<dockerfile::Step> steps;
-  int total = static_cast<int>(ps.steps.size()) + 1;
+  // BuildKit numbers the steps that make a vertex: a FROM of an image, and each RUN, COPY, ADD
+  // and WORKDIR ("[base 2/3] RUN ..."); FROM scratch or another stage and config-only steps
+  // have no number.
+  auto counted = [](const dockerfile::Step& st) {
+    return std::holds_alternative<dockerfile::RunInstr>(st.instr) ||
+           std::holds_alternative<dockerfile::CopyInstr>(st.instr) ||
+           std::holds_alternative<dockerfile::WorkdirInstr>(st.instr);
+  };
+  bool from_image = ps.base.kind == dockerfile::StageBase::Kind::kImage;
+  int total = from_image ? 1 : 0;
+  for (const auto& st : ps.steps) total += counted(st) ? 1 : 0;
   {
-    std::string label =
-        "[" + s.name + " 1/" + std::to_string(total) + "] FROM " +
-        (ps.base.kind == dockerfile::StageBase::Kind::kImage ? ps.base.image : ps.base_expr);
+    std::string label = from_image ? StepPrefix(s.name, 1, total) + "FROM " + ps.base.image
+                                   : "[" + s.name + "] FROM " + ps.base_expr;
     int pstep = progress_.StepStarted(label);
     Status st = InitBase(ps, s);
+    // Layers are written with their times clamped to SOURCE_DATE_EPOCH: a layer made under
+    // another epoch (or none) is not the same layer, so the epoch is part of every key.
+    if (st.ok() && opts_.source_date_epoch && ps.base.kind != dockerfile::StageBase::Kind::kStage)
+      s.cache_key += "|source-date-epoch=" + std::to_string(*opts_.source_date_epoch);
     progress_.StepFinished(pstep, st.ok() ? StepState::kDone : StepState::kFailed);
     if (!st.ok())
       return st.error().Context(plan_.filename + ":" + std::to_string(ps.line) + ": FROM");
@@ -334,17 +400,17 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
     if (!parsed.ok()) return parsed.error().Context("base image ONBUILD triggers");
     OCIB_ASSIGN_OR_RETURN(steps, dockerfile::ParseInstructions(*parsed));
     s.config.config.on_build.clear();
-    total += static_cast<int>(steps.size());
+    for (const auto& st : steps) total += counted(st) ? 1 : 0;
   }
   steps.insert(steps.end(), ps.steps.begin(), ps.steps.end());
   {
     std::lock_guard lock(mu_);
     stages_[ps.index] = std::move(owned);
   }
-  int n = 2;
+  int n = from_image ? 1 : 0;
   for (auto& step : steps) {
     if (cancelled_) return Error{"stage " + s.name + " cancelled: another stage failed"};
-    OCIB_TRY(ExecStep(ps, s, step, n++, total));
+    OCIB_TRY(ExecStep(ps, s, step, counted(step) ? ++n : 0, total));
   }
   return Ok();
 }
@@ -382,7 +448,7 @@ Status Executor::ExecWorkdir(StageState& s, const std::string& path, int pstep) 
   s.config.config.working_dir = wd;
   std::string created_by = "WORKDIR " + wd;
   if (wd == "/") {
-    StageWorkspace::AddHistory(s, created_by, true, commit_.created);
+    StageWorkspace::AddHistory(s, created_by, true, MetaCreated());
     progress_.StepFinished(pstep, StepState::kDone);
     return Ok();
   }
@@ -663,7 +729,8 @@ Status Executor::AppendLinked(StageState& s, const CachedStep& step, const std::
     s.layers.push_back(*step.layer);
     s.config.diff_ids.push_back(step.diff_id);
   }
-  StageWorkspace::AddHistory(s, created_by, !step.layer.has_value(), commit_.created);
+  StageWorkspace::AddHistory(s, created_by, !step.layer.has_value(),
+                             step.created.empty() ? commit_.created : step.created);
   s.cache_key = ck;
   return cache_.Put(ck, step);
 }
@@ -677,11 +744,11 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
     Status st = dockerfile::ExpandInstruction(&step.instr, s.ExpansionEnv(), lex);
     if (!st.ok()) return st.error().Context(where);
   }
-  std::string label = "[" + s.name + " " + std::to_string(number) + "/" + std::to_string(total) +
-                      "] " + dockerfile::FormatInstruction(step);
+  std::string label = (number > 0 ? StepPrefix(s.name, number, total) : "[" + s.name + "] ") +
+                      dockerfile::FormatInstruction(step);
   int pstep = progress_.StepStarted(label);
   auto meta = [&](const std::string& created_by) {
-    StageWorkspace::AddHistory(s, created_by, true, commit_.created);
+    StageWorkspace::AddHistory(s, created_by, true, MetaCreated());
     progress_.StepFinished(pstep, StepState::kDone);
     return Ok();
   };
@@ -727,9 +794,14 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             OCIB_ASSIGN_OR_RETURN(auto ports, ExpandPorts(p));
             cfg.c.exposed_ports.insert(ports.begin(), ports.end());
           }
+          // BuildKit's history lists this instruction's ports, in the order given (the parser
+          // sorted the words): "EXPOSE [1234/udp 80/tcp]".
           std::vector<std::string> shown;
-          for (const auto& p : cfg.c.exposed_ports) shown.push_back(p + ":{}");
-          return meta("EXPOSE map[" + Join(shown, " ") + "]");
+          for (const auto& p : in.ports) {
+            OCIB_ASSIGN_OR_RETURN(auto ports, ExpandPorts(p));
+            shown.insert(shown.end(), ports.begin(), ports.end());
+          }
+          return meta("EXPOSE [" + Join(shown, " ") + "]");
         } else if constexpr (std::is_same_v<T, dockerfile::VolumeInstr>) {
           for (const auto& v : in.volumes) {
             if (TrimSpace(v).empty()) return Error{"VOLUME specified can not be an empty string"};
@@ -739,6 +811,8 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
         } else if constexpr (std::is_same_v<T, dockerfile::CmdInstr>) {
           std::vector<std::string> cmd = WithShell(cfg.c, in.command);
           cfg.c.cmd = cmd;
+          // BuildKit sets the (deprecated) ArgsEscaped on every CMD, for Docker's image format.
+          cfg.c.args_escaped = true;
           s.cmd_set = true;
           return meta("CMD " + GoQuotedList(cmd));
         } else if constexpr (std::is_same_v<T, dockerfile::EntrypointInstr>) {

@@ -83,6 +83,9 @@ class Executor {
   Result<StageState*> FindStage(const std::string& from);
   Result<StageState*> ImageStage(const std::string& ref);
   std::string Created() const;
+  // A config-only step's history time: none yet ("", filled when the image is assembled), or
+  // SOURCE_DATE_EPOCH.
+  std::string MetaCreated() const;
 
   const dockerfile::BuildPlan& plan_;
   const BuildContext& context_;

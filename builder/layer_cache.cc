@@ -14,12 +14,14 @@ nlohmann::json CachedStep::ToJson() const {
   } else {
     j["empty"] = true;
   }
+  if (!created.empty()) j["created"] = created;
   return j;
 }
 
 Result<CachedStep> CachedStep::FromJson(const nlohmann::json& j, const std::string& what) {
   CachedStep s;
   if (!j.is_object()) return Error{what + ": not a JSON object"};
+  if (j.contains("created") && j["created"].is_string()) s.created = j["created"];
   if (j.contains("empty") && j["empty"] == true) return s;
   if (!j.contains("layer") || !j.contains("diff_id") || !j["diff_id"].is_string())
     return Error{what + ": missing layer or diff_id"};

@@ -24,6 +24,9 @@ namespace ocibuild::builder {
 struct CachedStep {
   std::optional<oci::Descriptor> layer;  // nullopt: the step changed nothing
   oci::Digest diff_id;                   // of the layer's uncompressed tar
+  // When the layer was made (RFC 3339; "" in older entries): a cached step keeps its history
+  // time, so a rebuild from the cache is the same image, as with BuildKit.
+  std::string created;
 
   nlohmann::json ToJson() const;
   static Result<CachedStep> FromJson(const nlohmann::json& j, const std::string& what);

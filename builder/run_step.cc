@@ -173,6 +173,16 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   OCIB_TRY(MakeDirs(private_dir, 0755));
   std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings(private_dir);
 
+  // What BuildKit's container runtime leaves in the rootfs: the mount points /dev, /proc and
+  // /sys (made when the image has none, and kept in the step's layer), and /etc touched by the
+  // /etc/hosts and /etc/resolv.conf stubs when the image has neither file.
+  for (const char* d : {"dev", "proc", "sys"}) {
+    if (stage.root->OpenAt(d, O_PATH | O_NOFOLLOW).ok()) continue;
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, stage.root->MkdirAll(d, 0755));
+  }
+  for (const char* f : {"etc/hosts", "etc/resolv.conf"})
+    if (!stage.root->OpenAt(f, O_PATH).ok()) out.touch_etc = true;
+
   OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
   if (!hp.script_name.empty()) {
     std::string dir = JoinPath(renv.scratch, "pipes");
@@ -182,7 +192,20 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   }
 
   std::vector<std::string> env = StepEnv(stage);
-  for (const auto& [k, v] : renv.plan->proxy_env) SetEnv(env, k, v, false);
+  // Proxy build args reach every RUN under both spellings (BuildKit's llb.ProxyEnv), without
+  // an ARG and outside the cache key; of two spellings given, the one sorting last wins.
+  {
+    std::map<std::string, std::string> proxies;  // lower-case name -> value
+    std::vector<std::pair<std::string, std::string>> given = renv.plan->proxy_env;
+    std::sort(given.begin(), given.end());
+    for (const auto& [k, v] : given) proxies[ToLower(k)] = v;
+    for (const auto& [k, v] : proxies) {
+      std::string upper = k;
+      for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      SetEnv(env, upper, v, false);
+      SetEnv(env, k, v, false);
+    }
+  }
   SetEnv(env, "PATH", kDefaultPath, false);
   OCIB_ASSIGN_OR_RETURN(UserDb users, stage.Users());
   auto who = users.ResolveUser(stage.config.config.user);
@@ -340,6 +363,10 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   });
   auto res = sandbox::RunStep(run.spec);
   RemoveMountStubs(stage, run.mount_stubs);
+  if (run.touch_etc && stage.root->MkdirAll("etc", 0755).ok()) {
+    auto etc = stage.root->OpenAt("etc", O_RDONLY | O_DIRECTORY);
+    if (etc.ok()) ::futimens(etc->get(), nullptr);
+  }
   wr.reset();
   (void)!::write(stop_wr.get(), "x", 1);
   pump.join();

@@ -52,6 +52,10 @@ struct PlannedRun {
   // Directories made in the rootfs for mount targets (a scratch image has no /run), removed
   // after the step when still empty so they never reach the layer, as BuildKit's mount stubs.
   std::vector<std::string> mount_stubs;
+  // The image has no /etc/hosts or /etc/resolv.conf: BuildKit's runtime made a mount stub in
+  // /etc and removed it, so the step's layer holds /etc (touched) even when nothing else
+  // changed. Replayed after the step.
+  bool touch_etc = false;
 };
 
 // The stage must be materialized (its /etc/passwd resolves USER).

@@ -121,7 +121,8 @@ Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
     s.layers.push_back(*hit->layer);
     s.config.diff_ids.push_back(hit->diff_id);
   }
-  AddHistory(s, created_by, !hit->layer.has_value(), opts.created);
+  AddHistory(s, created_by, !hit->layer.has_value(),
+             hit->created.empty() ? opts.created : hit->created);
   s.cache_key = key;
   return true;
 }
@@ -132,7 +133,9 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   OCIB_ASSIGN_OR_RETURN(std::vector<oci::LayerChange> changes,
                         oci::Diff(*s.snapshot, *s.root, *s.store, &after));
   CachedStep step;
-  if (!changes.empty()) {
+  // A step that changed nothing still makes a layer (an empty tar), as in BuildKit: the layer
+  // count and diff_ids follow the Dockerfile.
+  {
     OCIB_ASSIGN_OR_RETURN(std::unique_ptr<oci::BlobWriter> w, store_.NewWriter());
     OCIB_ASSIGN_OR_RETURN(oci::LayerResult lr,
                           oci::WriteLayer(*s.root, *s.store, std::move(changes), opts.layer,
@@ -144,6 +147,7 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
     desc.size = static_cast<int64_t>(lr.size);
     step.layer = desc;
     step.diff_id = lr.diff_id;
+    step.created = opts.created;
     s.layers.push_back(desc);
     s.config.diff_ids.push_back(lr.diff_id);
     s.applied = s.layers.size();  // the rootfs already holds this layer

@@ -83,7 +83,8 @@ class StageWorkspace {
   Result<bool> TryCache(StageState& s, const std::string& key, const std::string& created_by,
                         const CommitOptions& opts);
   // After a step ran in the materialized rootfs: diff against the snapshot, write the layer
-  // (or record an empty one), append it with its history entry, remember it under `key`.
+  // (an empty one when nothing changed, as BuildKit does), append it with its history entry,
+  // remember it under `key`.
   Status Commit(StageState& s, const std::string& key, const std::string& created_by,
                 const CommitOptions& opts);
   // A history entry for a step that changes only the config.

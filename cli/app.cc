@@ -72,9 +72,14 @@ Result<DockerfileSource> ReadDockerfile(const Options& opts) {
   return src;
 }
 
-dockerfile::PlanOptions PlanOptionsFrom(const Options& opts) {
+dockerfile::PlanOptions PlanOptionsFrom(const Options& opts,
+                                        const std::map<std::string, std::string>& env) {
   dockerfile::PlanOptions po;
   for (const auto& [k, v] : opts.build_args) po.build_args[k] = v;
+  // As docker buildx does: $SOURCE_DATE_EPOCH is the build arg unless --build-arg gives one, so
+  // it also overrides a Dockerfile's `ARG SOURCE_DATE_EPOCH=<default>`.
+  if (auto e = env.find("SOURCE_DATE_EPOCH"); e != env.end())
+    po.build_args.emplace("SOURCE_DATE_EPOCH", e->second);
   po.target = opts.target;
   po.target_platform = opts.platform;
   return po;
@@ -107,13 +112,14 @@ void ReportError(const Error& e, const builder::GithubActions& gha) {
             << (e.message.empty() || e.message.back() != '\n' ? "\n" : "");
 }
 
-int PrintPlan(const Options& opts, const builder::GithubActions& gha) {
+int PrintPlan(const Options& opts, const std::map<std::string, std::string>& env,
+              const builder::GithubActions& gha) {
   auto src = ReadDockerfile(opts);
   if (!src.ok()) {
     ReportError(src.error(), gha);
     return 1;
   }
-  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts));
+  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
   if (!plan.ok()) {
     ReportError(plan.error(), gha);
     return 1;
@@ -301,7 +307,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // 1. Dockerfile -> plan.
   auto src = ReadDockerfile(opts);
   if (!src.ok()) return fail(src.error());
-  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts));
+  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
   if (!plan.ok()) return fail(plan.error());
   PushPlan outputs = PlanOutputs(opts);
   std::vector<registry::Reference> targets;
@@ -399,16 +405,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   builder::ExecutorOptions eo;
   eo.labels = opts.labels;
   std::string created_label;
-  {
-    auto e = env.find("SOURCE_DATE_EPOCH");
-    if (plan->source_date_epoch) {
-      eo.source_date_epoch = plan->source_date_epoch;
-    } else if (e != env.end() && !e->second.empty()) {
-      if (e->second.find_first_not_of("0123456789") != std::string::npos)
-        return fail(Error{"SOURCE_DATE_EPOCH=" + e->second + ": not a number of seconds"});
-      eo.source_date_epoch = std::stoll(e->second);
-    }
-  }
+  eo.source_date_epoch = plan->source_date_epoch;
   for (auto& kv : ActionsLabels(*plan, opts, gha, eo.source_date_epoch)) eo.labels.push_back(kv);
   eo.no_cache = opts.no_cache;
   eo.rootfs_cache = rootfs_cache.get();
@@ -548,7 +545,7 @@ int Run(const Options& opts, const std::map<std::string, std::string>& env) {
       std::cout << VersionText();
       return 0;
     case Command::kPrintPlan:
-      return PrintPlan(opts, gha);
+      return PrintPlan(opts, env, gha);
     case Command::kBuild:
       return Build(opts, env, gha);
     case Command::kDoctor:

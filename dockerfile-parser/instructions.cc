@@ -584,7 +584,8 @@ Status ExpandInstruction(Instruction* instr, const Env& env, const ShellLex& lex
       OCIB_ASSIGN_OR_RETURN(auto split, lex.ProcessWords(p, env));
       ports.insert(ports.end(), split.begin(), split.end());
     }
-    std::sort(ports.begin(), ports.end());
+    // Sorted before expansion only (at parse time), as BuildKit does: "EXPOSE $PORTS" keeps
+    // the variable's order.
     x->ports = std::move(ports);
   } else if (auto* r = std::get_if<RunInstr>(instr)) {
     int ssh_index = 0;

@@ -126,16 +126,20 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
 
   const BuildPlatform& bp = plan.build_platform;
   const BuildPlatform& tp = plan.target_platform;
+  // An unnamed target stage is "default" to TARGETSTAGE (BuildKit), not "stage-N".
+  const std::string& target_name = list.stages[target].name;
   const std::pair<const char*, std::string> predefined[] = {
       {"BUILDPLATFORM", bp.ToString()},
       {"BUILDOS", bp.os},
+      {"BUILDOSVERSION", ""},
       {"BUILDARCH", bp.arch},
       {"BUILDVARIANT", bp.variant},
       {"TARGETPLATFORM", tp.ToString()},
       {"TARGETOS", tp.os},
+      {"TARGETOSVERSION", ""},
       {"TARGETARCH", tp.arch},
       {"TARGETVARIANT", tp.variant},
-      {"TARGETSTAGE", list.stages[target].DisplayName()}};
+      {"TARGETSTAGE", target_name.empty() ? "default" : target_name}};
   for (const auto& [k, v] : predefined) {
     auto it = opts.build_args.find(k);
     plan.global_args.Set(k, it != opts.build_args.end() ? it->second : v);
@@ -161,10 +165,20 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   for (const auto& [k, v] : opts.build_args) {
     if (IsProxyArg(k)) plan.proxy_env.emplace_back(k, v);
   }
+  // SOURCE_DATE_EPOCH: the build arg, else a global `ARG SOURCE_DATE_EPOCH=<default>`; empty
+  // means none. (BuildKit also takes a stage name or "context" here; ocibuild does not yet.)
+  std::optional<std::string> epoch;
   if (auto it = opts.build_args.find("SOURCE_DATE_EPOCH"); it != opts.build_args.end()) {
-    const std::string& v = it->second;
-    bool ok = !v.empty() && v.size() <= 18 &&
-              std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    epoch = it->second;
+  } else if (declared.count("SOURCE_DATE_EPOCH")) {
+    if (auto v = plan.global_args.Get("SOURCE_DATE_EPOCH")) epoch = *v;
+  }
+  if (epoch && !epoch->empty()) {
+    const std::string& v = *epoch;
+    size_t digits = v[0] == '-' ? 1 : 0;
+    bool ok = v.size() > digits && v.size() <= 18 &&
+              std::all_of(v.begin() + static_cast<long>(digits), v.end(),
+                          [](char c) { return c >= '0' && c <= '9'; });
     if (!ok) return Error{"invalid SOURCE_DATE_EPOCH: " + v};
     plan.source_date_epoch = std::stoll(v);
   }

@@ -465,7 +465,9 @@ class Runner {
     std::string tag = "bki-" + ToLower(id_) + ":" + std::to_string(builds_);
     for (auto& ch : tag)
       if (ch == '_') ch = '-';
-    std::vector<std::string> argv = {env_.DockerCli(), "build", "--progress=plain", "-t", tag};
+    // The test daemon has no bridge network (scripts/dockerd.sh): RUN steps use the host's.
+    std::vector<std::string> argv = {env_.DockerCli(), "build", "--progress=plain", "--network",
+                                     "host", "-t", tag};
     for (size_t i = 0; i < last_.flags.size(); ++i) {
       const std::string& f = last_.flags[i];
       if (f == "-o" || f == "--output" || f == "-t" || f == "--tag") {
