@@ -234,40 +234,44 @@ Status Executor::BuildStages() {
   }
   size_t limit = opts_.parallelism > 0 ? static_cast<size_t>(opts_.parallelism)
                                        : std::max<size_t>(1, std::thread::hardware_concurrency());
-  std::mutex m;
-  std::condition_variable cv;
-  std::set<int> started, done;
   std::optional<Error> failure;
   size_t running = 0;
   std::vector<std::jthread> threads;
-  std::unique_lock lock(m);
+  std::unique_lock lock(sched_mu_);
+  auto all_done = [&] {
+    for (int i : planned)
+      if (!done_.count(i)) return false;
+    return true;
+  };
   for (;;) {
-    // Ready stages start in plan order, so a serial build (limit 1) is the plan's order.
+    // Ready stages start in plan order, so a serial build (limit 1) is the plan's order. A
+    // stage an ONBUILD trigger built on demand is claimed already.
     for (const auto& ps : plan_.stages) {
       if (failure || running >= limit) break;
-      if (started.count(ps.index)) continue;
+      if (claimed_.count(ps.index)) continue;
       const auto& n = needs[ps.index];
-      if (!std::includes(done.begin(), done.end(), n.begin(), n.end())) continue;
-      started.insert(ps.index);
+      if (!std::includes(done_.begin(), done_.end(), n.begin(), n.end())) continue;
+      claimed_.insert(ps.index);
       ++running;
-      threads.emplace_back([this, &ps, &m, &cv, &done, &failure, &running] {
+      threads.emplace_back([this, &ps, &failure, &running] {
         Status st = BuildStage(ps);
-        std::lock_guard l(m);
+        std::lock_guard l(sched_mu_);
         --running;
         if (st.ok()) {
-          done.insert(ps.index);
+          done_.insert(ps.index);
         } else if (!failure) {
           failure = std::move(st).error();
         }
-        cv.notify_all();
+        if (!st.ok()) failed_.insert(ps.index);
+        sched_cv_.notify_all();
       });
     }
-    if (failure || done.size() == plan_.stages.size()) break;
+    if (failure || all_done()) break;
     if (running == 0) {
       failure = Error{"internal: the stages' dependencies cannot be met"};
       break;
     }
-    cv.wait(lock);
+    sched_cv_.wait(lock);
   }
   if (failure && running > 0) {
     // The first failure cancels the rest: no new steps, and running RUN steps are stopped. A
@@ -278,14 +282,41 @@ Status Executor::BuildStages() {
       lock.unlock();
       KillDescendants();
       lock.lock();
-      cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; });
+      sched_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; });
     }
   }
-  cv.wait(lock, [&] { return running == 0; });
+  sched_cv_.wait(lock, [&] { return running == 0; });
   lock.unlock();
   threads.clear();  // joins
   if (failure) return std::move(*failure);
   return Ok();
+}
+
+Result<StageState*> Executor::EnsureStage(int index) {
+  const dockerfile::PlannedStage* ps = nullptr;
+  for (const auto* list : {&plan_.stages, &plan_.other_stages})
+    for (const auto& p : *list)
+      if (p.index == index) ps = &p;
+  if (!ps) return Error{"internal: no stage " + std::to_string(index)};
+  std::unique_lock lock(sched_mu_);
+  if (!claimed_.count(index)) {
+    // Not started: build it here (an ONBUILD trigger named a stage the Dockerfile alone did
+    // not make this one need).
+    claimed_.insert(index);
+    lock.unlock();
+    Status st = BuildStage(*ps);
+    lock.lock();
+    (st.ok() ? done_ : failed_).insert(index);
+    sched_cv_.notify_all();
+    if (!st.ok()) return std::move(st).error();
+  }
+  // Being built by another thread: wait for it.
+  sched_cv_.wait(lock, [&] { return done_.count(index) || failed_.count(index) || cancelled_; });
+  if (!done_.count(index)) return Error{"stage " + ps->display_name + " failed"};
+  lock.unlock();
+  StageState* built = BuiltStage(index);
+  if (!built) return Error{"internal: stage " + ps->display_name + " was not built"};
+  return built;
 }
 
 Result<BuiltImage> Executor::Build() {
@@ -340,8 +371,7 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
       s.cache_key = "scratch:" + ps.platform.ToString();
       return Ok();
     case dockerfile::StageBase::Kind::kStage: {
-      StageState* built = BuiltStage(ps.base.stage);
-      if (!built) return Error{"internal: base stage not built"};
+      OCIB_ASSIGN_OR_RETURN(StageState * built, EnsureStage(ps.base.stage));
       const StageState& b = *built;
       s.config = b.config;
       s.layers = b.layers;
@@ -416,14 +446,12 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
 }
 
 Result<StageState*> Executor::FindStage(const std::string& from) {
-  // A stage name, a stage index, or else an image reference.
-  for (const auto& ps : plan_.stages) {
-    if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from) {
-      StageState* built = BuiltStage(ps.index);
-      if (!built) return Error{"stage " + from + " is used before it is built"};
-      return built;
-    }
-  }
+  // A stage name, a stage index, or else an image reference. Stages the Dockerfile alone did
+  // not make this step need (an ONBUILD trigger's --from) are built now.
+  for (const auto* list : {&plan_.stages, &plan_.other_stages})
+    for (const auto& ps : *list)
+      if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from)
+        return EnsureStage(ps.index);
   return ImageStage(from);
 }
 

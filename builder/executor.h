@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +83,9 @@ class Executor {
                       const std::string& created_by);
   Status ExecWorkdir(StageState& s, const std::string& path, int progress_step);
   Result<StageState*> FindStage(const std::string& from);
+  // The stage, built: waits for the thread building it, or builds it on this one when no one
+  // has started it.
+  Result<StageState*> EnsureStage(int index);
   Result<StageState*> ImageStage(const std::string& ref);
   std::string Created() const;
   // A config-only step's history time: none yet ("", filled when the image is assembled), or
@@ -104,6 +109,10 @@ class Executor {
   // Spreads the tracers of RUN steps that run at the same time (parallel stages) over the CPUs.
   std::atomic<int> run_seq_{0};
   std::atomic<bool> cancelled_{false};  // a stage failed: the others stop at their next step
+  // Which stages are started (by the scheduler or on demand), finished, failed.
+  std::mutex sched_mu_;
+  std::condition_variable sched_cv_;
+  std::set<int> claimed_, done_, failed_;
 };
 
 }  // namespace ocibuild::builder

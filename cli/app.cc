@@ -57,8 +57,13 @@ Result<DockerfileSource> ReadDockerfile(const Options& opts) {
     return src;
   }
   if (opts.dockerfile.empty()) {
-    src.path = JoinPath(opts.context_dir, "Dockerfile");
-    src.display = opts.context_dir == "." ? "Dockerfile" : src.path;
+    // Docker's default name, else the lower-case one (moby/moby#10858), as BuildKit looks.
+    std::string name = "Dockerfile";
+    if (!PathExists(JoinPath(opts.context_dir, name)) &&
+        PathExists(JoinPath(opts.context_dir, "dockerfile")))
+      name = "dockerfile";
+    src.path = JoinPath(opts.context_dir, name);
+    src.display = opts.context_dir == "." ? name : src.path;
   } else {
     src.path = src.display = opts.dockerfile;
   }

@@ -234,6 +234,10 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   OCIB_ASSIGN_OR_RETURN(auto deps, ResolveDependencies(file, list.stages, bases));
   OCIB_ASSIGN_OR_RETURN(std::vector<int> order, NeededStages(file, list.stages, deps, target));
 
+  std::vector<bool> needed(list.stages.size(), false);
+  for (int i : order) needed[i] = true;
+  for (size_t i = 0; i < list.stages.size(); ++i)
+    if (!needed[i]) order.push_back(static_cast<int>(i));
   for (int i : order) {
     Stage& st = list.stages[i];
     PlannedStage ps;
@@ -252,7 +256,7 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
       }
     }
     ps.steps = std::move(st.steps);
-    plan.stages.push_back(std::move(ps));
+    (needed[i] ? plan.stages : plan.other_stages).push_back(std::move(ps));
   }
 
   std::vector<std::string> unused;

@@ -58,6 +58,9 @@ struct BuildPlan {
   std::vector<std::pair<std::string, std::string>> proxy_env;
   std::optional<int64_t> source_date_epoch;  // from the SOURCE_DATE_EPOCH build arg
   std::vector<PlannedStage> stages;          // needed stages only, in build order
+  // The stages the target does not need as far as the Dockerfile says: an ONBUILD trigger of a
+  // base image may still name one (`ONBUILD COPY --from=builder`), and it is built then.
+  std::vector<PlannedStage> other_stages;
   int target = 0;                            // Dockerfile index of the target stage
   std::vector<std::string> warnings;         // unused build args, parser warnings
 };

@@ -50,8 +50,9 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
     out.stages.back().steps.push_back(std::move(step));
   }
   if (out.stages.empty()) {
+    // Only global ARGs: BuildKit's words.
     int line = out.meta_args.empty() ? 0 : out.meta_args.back().line;
-    return file.ErrorAt(file.FindOnLine(line, ""), "no build stage in current context");
+    return file.ErrorAt(file.FindOnLine(line, ""), "dockerfile contains no stages to build");
   }
   std::unordered_map<std::string_view, const Stage*> seen;
   for (const Stage& s : out.stages) {

@@ -178,7 +178,8 @@ TEST(GlobalArgs, ExpandFromAndPlatform) {
   EXPECT_EQ(p.stages[1].platform.ToString(), "linux/arm64");
   EXPECT_EQ(p.global_args.Get("TARGETARCH"), std::optional<std::string>("arm64"));
   EXPECT_EQ(p.global_args.Get("BUILDPLATFORM"), std::optional<std::string>("linux/amd64"));
-  EXPECT_EQ(p.global_args.Get("TARGETSTAGE"), std::optional<std::string>("stage-1"));
+  // An unnamed target stage is "default" (BuildKit).
+  EXPECT_EQ(p.global_args.Get("TARGETSTAGE"), std::optional<std::string>("default"));
   // A stage re-declares a global/predefined ARG to see it.
   ShellLex lex;
   auto vals = ResolveStageArg(std::get<ArgInstr>(p.stages[0].steps[0].instr), p, Env{}, lex);

@@ -87,6 +87,42 @@ std::string NearestMatch(std::string_view word, const std::vector<std::string>& 
   return best_d <= limit ? best : "";
 }
 
+std::string BuildkitSuggestion(std::string_view word, const std::vector<std::string>& candidates) {
+  auto levenshtein = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  std::string lw = ToLower(word);
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& c : candidates) {
+    std::string lc = ToLower(c);
+    if (lc == lw) return "";
+    size_t d = levenshtein(lw, lc);
+    if (d < best_d) {
+      best_d = d;
+      best = lc;
+    }
+  }
+  if (best.empty()) return best;
+  std::string upper = best;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string upper_word(word);
+  for (auto& ch : upper_word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (word == lw) return best;
+  if (word == upper_word) return upper;
+  for (const auto& c : candidates)
+    if (ToLower(c) == best) return c;
+  return best;
+}
+
 std::string HumanBytes(uint64_t n) {
   static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB"};
   double v = static_cast<double>(n);
