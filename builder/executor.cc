@@ -398,6 +398,8 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
   auto owned = std::make_unique<StageState>();
   StageState& s = *owned;
   s.name = ps.display_name;
+  s.no_cache = std::find(opts_.no_cache_stages.begin(), opts_.no_cache_stages.end(), ps.name) !=
+               opts_.no_cache_stages.end();
   std::vector<dockerfile::Step> steps;
   // BuildKit numbers the steps that make a vertex: a FROM of an image, and each RUN, COPY, ADD
   // and WORKDIR ("[base 2/3] RUN ..."); FROM scratch or another stage and config-only steps
@@ -598,7 +600,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     ck = ChainKey(s.cache_key, {{"op", "link"}, {"layer", link_key}});
   }
   OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, created_by, commit_));
-  if (!hit && c.link && !opts_.no_cache) {
+  if (!hit && c.link && !opts_.no_cache && !s.no_cache) {
     OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> linked, cache_.Get(link_key, store_));
     if (linked) {
       OCIB_TRY(AppendLinked(s, *linked, ck, created_by));
@@ -759,7 +761,7 @@ Status Executor::AppendLinked(StageState& s, const CachedStep& step, const std::
   }
   StageWorkspace::AddHistory(s, created_by, !step.layer.has_value(),
                              step.created.empty() ? commit_.created : step.created);
-  s.cache_key = ck;
+  s.cache_key = ContentChainKey(ck, step);
   return cache_.Put(ck, step);
 }
 
@@ -885,9 +887,25 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             std::lock_guard lock(st2.mu);
             return ws_.Materialize(st2);
           };
+          renv.mount_digest = [this](StageState& st2,
+                                     const std::string& rel) -> Result<std::string> {
+            std::string memo = ChainKey(st2.cache_key, {{"mount-digest", rel}});
+            if (auto d = cache_.GetMemo(memo)) return *d;
+            std::lock_guard lock(st2.mu);
+            OCIB_TRY(ws_.Materialize(st2));
+            OCIB_ASSIGN_OR_RETURN(std::string d, TreeDigest(*st2.root, *st2.store, rel));
+            OCIB_TRY(cache_.PutMemo(memo, d));
+            return d;
+          };
           renv.secrets = &opts_.secrets;
           renv.ssh = &opts_.ssh;
           renv.mounts_root = opts_.mounts_root;
+          if (opts_.no_cache || s.no_cache) {
+            renv.reset_cache = [this](const std::string& id) {
+              std::lock_guard lock(mu_);
+              return reset_cache_mounts_.insert(id).second;
+            };
+          }
           renv.scratch = scratch.path();
           renv.pack_cpus = opts_.sandbox_pack_cpus;
           renv.cpu_hint = run_seq_++;

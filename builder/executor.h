@@ -29,6 +29,7 @@ namespace ocibuild::builder {
 struct ExecutorOptions {
   std::vector<std::pair<std::string, std::string>> labels;  // --label, applied last
   bool no_cache = false;
+  std::vector<std::string> no_cache_stages;  // --no-cache-filter: these stages only
   std::string work_dir;     // scratch space for rootfs directories (removed by the caller)
   std::string mounts_root;  // persistent RUN --mount=type=cache directories
   std::map<std::string, std::string> secrets;  // id -> content
@@ -104,6 +105,7 @@ class Executor {
   std::map<int, std::unique_ptr<StageState>> stages_;                     // by Dockerfile index
   std::map<std::string, std::unique_ptr<StageState>> image_stages_;       // COPY --from=<image>
   std::map<std::string, std::unique_ptr<std::mutex>> cache_mount_locks_;  // by cache id
+  std::set<std::string> reset_cache_mounts_;  // --no-cache: cache ids emptied in this build
   CommitOptions commit_;
   std::atomic<int> scratch_seq_{0};
   // Spreads the tracers of RUN steps that run at the same time (parallel stages) over the CPUs.

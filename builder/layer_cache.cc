@@ -39,6 +39,11 @@ std::string ChainKey(const std::string& parent, const nlohmann::json& step) {
   return "sha256:" + h.FinishHex();
 }
 
+std::string ContentChainKey(const std::string& key, const CachedStep& step) {
+  if (!step.layer) return key;
+  return ChainKey(key, {{"layer", step.diff_id.str()}});
+}
+
 Result<LayerCache> LayerCache::Open(const std::string& dir) {
   LayerCache c;
   c.dir_ = JoinPath(dir, "steps");
@@ -69,6 +74,16 @@ Result<std::optional<CachedStep>> LayerCache::Get(const std::string& key,
   if (!lock.owns_lock()) lock.lock();
   touched_[key] = *found;
   return found;
+}
+
+std::optional<std::string> LayerCache::GetMemo(const std::string& key) const {
+  auto text = ReadFile(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)));
+  if (!text.ok()) return std::nullopt;
+  return *text;
+}
+
+Status LayerCache::PutMemo(const std::string& key, const std::string& value) {
+  return WriteFileAtomic(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)), value, 0600);
 }
 
 Status LayerCache::Put(const std::string& key, const CachedStep& step) {

@@ -1,7 +1,9 @@
 #include "builder/run_step.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <thread>
@@ -76,6 +78,25 @@ std::string CleanRel(const std::string& p) {
   return rel;
 }
 
+Status SaveCacheRootMeta(const std::string& path, const oci::FileMeta& m) {
+  nlohmann::json j = {{"uid", m.uid}, {"gid", m.gid}, {"mode", m.mode}};
+  return WriteFileAtomic(path, j.dump() + "\n", 0644);
+}
+
+Result<oci::FileMeta> LoadCacheRootMeta(const std::string& path) {
+  oci::FileMeta m;
+  m.mode = S_IFDIR | 0755;
+  auto text = ReadFile(path);
+  if (!text.ok()) return m;  // a cache made before owners were kept: root's, 0755
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_object()) {
+    m.uid = j.value("uid", 0u);
+    m.gid = j.value("gid", 0u);
+    m.mode = j.value("mode", static_cast<uint32_t>(S_IFDIR | 0755));
+  }
+  return m;
+}
+
 // A heredoc-only RUN runs its body; with a shebang, as a file (BuildKit's rules).
 struct HeredocPlan {
   std::vector<std::string> args;
@@ -128,6 +149,14 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
   for (const auto& m : run.mounts) {
     nlohmann::json mk = {{"type", m.type}, {"target", MountTarget(m, cwd)}};
     if (m.type == "cache" || m.type == "secret" || m.type == "ssh") mk["id"] = m.id;
+    if (m.type == "cache") {
+      // As BuildKit's exec op digest: the mount's options are part of the step.
+      mk["source"] = m.source;
+      mk["sharing"] = m.sharing;
+      if (m.uid) mk["uid"] = *m.uid;
+      if (m.gid) mk["gid"] = *m.gid;
+      if (m.mode) mk["mode"] = *m.mode;
+    }
     if (m.type == "bind") {
       if (m.from.empty()) {
         OCIB_ASSIGN_OR_RETURN(auto matches,
@@ -136,8 +165,8 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
         mk["digest"] = d;
       } else {
         OCIB_ASSIGN_OR_RETURN(StageState * from, renv.find_stage(m.from));
-        mk["from"] = from->cache_key;
-        mk["source"] = CleanRel(m.source);
+        // By content, as BuildKit: an unrelated change in the other stage keeps the step.
+        OCIB_ASSIGN_OR_RETURN(mk["digest"], renv.mount_digest(*from, CleanRel(m.source)));
       }
     }
     mounts.push_back(mk);
@@ -228,8 +257,44 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
     std::string target = MountTarget(m, spec.cwd);
     std::string host = JoinPath(renv.scratch, "mount-" + std::to_string(n++));
     if (m.type == "cache") {
-      host = JoinPath(renv.mounts_root, "cache/" + Sha256::HexOf(m.id).substr(0, 24));
-      OCIB_TRY(MakeDirs(host, 0755));
+      std::string dir = JoinPath(renv.mounts_root, "cache/" + Sha256::HexOf(m.id).substr(0, 24));
+      std::string meta_file = dir + ".meta.json";
+      if (renv.reset_cache && renv.reset_cache(m.id)) {
+        OCIB_TRY(RemoveAll(dir));
+        (void)::unlink(meta_file.c_str());
+      }
+      if (!PathExists(dir)) {
+        // A new cache: uid, gid and mode (0755 by default) are its root's, as BuildKit makes it.
+        OCIB_TRY(MakeDirs(dir, 0755));
+        oci::FileMeta root_meta;
+        root_meta.uid = m.uid.value_or(0);
+        root_meta.gid = m.gid.value_or(0);
+        root_meta.mode = S_IFDIR | (m.mode.value_or(0755) & 07777);
+        OCIB_TRY(SaveCacheRootMeta(meta_file, root_meta));
+      }
+      OCIB_ASSIGN_OR_RETURN(oci::FileMeta root_meta, LoadCacheRootMeta(meta_file));
+      struct stat st;
+      if (::stat(dir.c_str(), &st) != 0) return SysError("stat", dir);
+      out.mount_meta.emplace_back(st.st_ino, root_meta);
+      out.cache_roots.push_back({dir, meta_file});
+      host = dir;
+      if (!m.source.empty()) {
+        // source= mounts a directory inside the cache, resolved in it: a symlink cannot lead
+        // out of the cache.
+        OCIB_ASSIGN_OR_RETURN(oci::RootDir cache_root, oci::RootDir::Open(dir));
+        std::string rel = CleanRel(m.source);
+        auto sub = cache_root.OpenAt(rel, O_PATH | O_DIRECTORY);
+        if (!sub.ok())
+          return Error{"cache mount " + m.id + ": source " + m.source +
+                       " is not a directory inside the cache"};
+        char resolved[PATH_MAX];
+        std::string proc = "/proc/self/fd/" + std::to_string(sub->get());
+        ssize_t n = ::readlink(proc.c_str(), resolved, sizeof resolved - 1);
+        if (n <= 0) return SysError("readlink", proc);
+        host.assign(resolved, static_cast<size_t>(n));
+        if (!StartsWith(host + "/", dir + "/"))
+          return Error{"cache mount " + m.id + ": source " + m.source + " leaves the cache"};
+      }
     } else if (m.type == "tmpfs") {
       OCIB_TRY(MakeDirs(host, 0755));
     } else if (m.type == "secret") {
@@ -240,8 +305,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       }
       if (!secret) {
         if (m.required)
-          return Error{"secret " + m.id + " is required but was not provided (pass --secret id=" +
-                       m.id + ",src=FILE or env=VAR)"};
+          return Error{"secret " + m.id + ": not found (pass --secret id=" + m.id +
+                       ",src=FILE or env=VAR)"};
         continue;
       }
       out.secret_values.push_back(*secret);
@@ -249,6 +314,14 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       if (m.env && m.target.empty()) continue;
       OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(host, O_WRONLY | O_CREAT | O_EXCL, 0600));
       OCIB_TRY(WriteAll(fd.get(), *secret, "secret " + m.id));
+      // BuildKit's secret file: 0400 root:root unless mode, uid, gid say otherwise.
+      struct stat st;
+      if (::fstat(fd.get(), &st) != 0) return SysError("fstat", "secret " + m.id);
+      oci::FileMeta sm;
+      sm.uid = m.uid.value_or(0);
+      sm.gid = m.gid.value_or(0);
+      sm.mode = S_IFREG | (m.mode.value_or(0400) & 07777);
+      out.mount_meta.emplace_back(st.st_ino, sm);
     } else if (m.type == "bind") {
       // A private copy: writes (allowed with rw) are thrown away and never reach the source.
       OCIB_TRY(MakeDirs(host, 0755));
@@ -281,6 +354,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
         host = JoinPath(host, co.dest);
       }
       OCIB_TRY(CopyInto(dst, scratch_store, src, co));
+      // The copied files' owners and modes (another stage's) as the step sees them.
+      for (const auto& [ino, meta] : scratch_store.entries()) out.mount_meta.emplace_back(ino, meta);
     } else if (m.type == "ssh") {
       // The agent's socket itself appears at the target: the sandbox translates the path of
       // connect(2), and the agent (never the keys) stays on the host, as with BuildKit.
@@ -301,6 +376,12 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
         return Error{"--ssh " + m.id + "=" + *sock +
                      ": not a socket; ocibuild forwards an ssh-agent socket, not key files"};
       host = *sock;
+      // The socket as the step sees it: 0600 root:root unless mode, uid, gid say otherwise.
+      oci::FileMeta sm;
+      sm.uid = m.uid.value_or(0);
+      sm.gid = m.gid.value_or(0);
+      sm.mode = S_IFSOCK | (m.mode.value_or(0600) & 07777);
+      out.mount_meta.emplace_back(st.st_ino, sm);
       if (!ssh_sock_set) SetEnv(env, "SSH_AUTH_SOCK", target, true);
       ssh_sock_set = true;
     } else {
@@ -322,6 +403,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   run.spec.stderr_fd = wr.get();
   run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
   if (!stage.shared_inodes.empty()) run.spec.shared_inodes = &stage.shared_inodes;
+  for (const auto& [ino, meta] : run.mount_meta) stage.store->Set(ino, meta);
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
 
   // The pump stops when the step has ended and the pipe is drained, not at EOF: while stages
@@ -374,6 +456,14 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   ::unlink(run.spec.metastore_path.c_str());
   if (!loaded.ok()) return loaded.error();
   *stage.store = std::move(*loaded);
+  // Mounted files are not the rootfs's: their entries go (a cache root's, changed or not, is
+  // kept beside the cache for the next step).
+  for (const auto& c : run.cache_roots) {
+    struct stat st;
+    if (::stat(c.dir.c_str(), &st) != 0) continue;
+    (void)SaveCacheRootMeta(c.meta_file, stage.store->Effective(st));
+  }
+  for (const auto& [ino, meta] : run.mount_meta) stage.store->Erase(static_cast<ino_t>(ino));
   if (!res.ok()) return res.error();
   if (res->exit_code != 0) {
     std::string msg =

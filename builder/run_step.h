@@ -25,9 +25,16 @@ struct RunEnvironment {
   // Finds a mount's from= (stage name/index or image), and gives it a rootfs when needed.
   std::function<Result<StageState*>(const std::string& from)> find_stage;
   std::function<Status(StageState&)> materialize;
+  // The content digest of `rel` in a stage (TreeDigest), remembered between builds by the
+  // stage's chain key: a bind mount from another stage is keyed by what it mounts.
+  std::function<Result<std::string>(StageState&, const std::string& rel)> mount_digest;
   const std::map<std::string, std::string>* secrets = nullptr;  // id -> content
   const std::map<std::string, std::string>* ssh = nullptr;      // id -> agent socket (--ssh)
   std::string mounts_root;  // persistent cache mounts live below it
+  // --no-cache (or --no-cache-filter for this stage): a cache mount is emptied at its first
+  // use in the build, as BuildKit gives such steps a new cache. Returns true for the first use
+  // of an id.
+  std::function<bool(const std::string& id)> reset_cache;
   std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
   bool pack_cpus = true;    // sandbox::RunSpec::pack_cpus
   int cpu_hint = -1;        // sandbox::RunSpec::cpu_hint
@@ -56,6 +63,16 @@ struct PlannedRun {
   // /etc and removed it, so the step's layer holds /etc (touched) even when nothing else
   // changed. Replayed after the step.
   bool touch_etc = false;
+  // Owners and modes of mounted files (host inodes outside the rootfs: secret files, the
+  // ssh socket, a cache's root, a bind mount's files from another stage), given to the
+  // sandbox through the stage's metadata store for the step only.
+  std::vector<std::pair<uint64_t, oci::FileMeta>> mount_meta;
+  // A cache mount's root: its owner and mode are kept beside it between steps.
+  struct CacheRoot {
+    std::string dir;
+    std::string meta_file;
+  };
+  std::vector<CacheRoot> cache_roots;
 };
 
 // The stage must be materialized (its /etc/passwd resolves USER).

@@ -33,6 +33,7 @@ struct StageState {
   std::string cache_key;                // chain key after the last step
   dockerfile::Env args;                 // ARGs declared in this stage, with values
   bool cmd_set = false;                 // CMD given in this stage (ENTRYPOINT keeps it)
+  bool no_cache = false;                // --no-cache-filter named this stage
 
   // Lazily materialized filesystem.
   std::string dir;     // work directory; rootfs is <dir>/rootfs
@@ -57,6 +58,12 @@ struct StageState {
   // /etc/passwd and /etc/group of the rootfs (read in-root; empty when absent).
   Result<UserDb> Users() const;
 };
+
+// A digest of what the directory (or file) `rel` of a rootfs holds: names, types, owners and
+// modes as the image sees them, link targets and file contents, not times — what BuildKit's
+// content-based cache keys cover.
+Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& store,
+                               const std::string& rel);
 
 struct CommitOptions {
   oci::LayerWriteOptions layer;

@@ -413,6 +413,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   eo.source_date_epoch = plan->source_date_epoch;
   for (auto& kv : ActionsLabels(*plan, opts, gha, eo.source_date_epoch)) eo.labels.push_back(kv);
   eo.no_cache = opts.no_cache;
+  eo.no_cache_stages = opts.no_cache_filter;
   eo.rootfs_cache = rootfs_cache.get();
   if (auto e = env.find("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"); e != env.end() && !e->second.empty()) {
     if (e->second.find_first_not_of("0123456789") != std::string::npos)

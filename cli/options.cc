@@ -27,6 +27,7 @@ const std::vector<FlagDef>& Flags() {
       {"cache-from", 0, true},    {"cache-to", 0, true},    {"insecure-registry", 0, true},
       {"registry-ca", 0, true},   {"print-plan", 0, false}, {"help", 'h', false},
       {"version", 0, false},      {"load", 0, false},       {"ssh", 0, true},
+      {"no-cache-filter", 0, true},
   };
   return kFlags;
 }
@@ -194,6 +195,10 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       o.platform = value;
     } else if (name == "no-cache") {
       o.no_cache = bool_value;
+    } else if (name == "no-cache-filter") {
+      // docker buildx: stage names, repeatable or comma-separated.
+      for (const auto& st : Split(value, ','))
+        if (!st.empty()) o.no_cache_filter.push_back(ToLower(st));
     } else if (name == "push") {
       o.push = bool_value;
     } else if (name == "no-push") {
@@ -364,6 +369,7 @@ Options:
       --label KEY=VAL         Add a label to the image; repeatable
       --platform OS/ARCH[/V]  Target platform (default: the host's)
       --no-cache              Do not use the layer cache
+      --no-cache-filter STAGE Do not use the layer cache for these stages (repeatable)
       --push / --no-push      Push the tagged image (default: push when -t is given)
   -o, --output SPEC           type=registry | type=oci,dest=DIR|FILE.tar |
                               type=docker,dest=FILE.tar | type=tar,dest=FILE |
