@@ -544,12 +544,22 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       if (IsGitSource(src)) {
         if (!c.is_add)
           return Error{"COPY " + src + ": COPY does not fetch git repositories; use ADD"};
-        GitSource g = ParseGitSource(src);
-        OCIB_ASSIGN_OR_RETURN(std::string commit, ResolveGitCommit(g));
+        OCIB_ASSIGN_OR_RETURN(GitSource g, ParseGitSource(src));
+        // --checksum and ?commit=, --keep-git-dir and ?keep-git-dir must agree (BuildKit).
+        if (!c.checksum.empty() && !g.checksum.empty() && c.checksum != g.checksum)
+          return Error{"checksum mismatch \"" + c.checksum + "\" != \"" + g.checksum + "\""};
+        if (c.keep_git_dir && g.keep_git_dir && *c.keep_git_dir != *g.keep_git_dir)
+          return Error{"inconsistent keep-git-dir configuration"};
+        if (!g.keep_git_dir) g.keep_git_dir = c.keep_git_dir;
+        OCIB_ASSIGN_OR_RETURN(std::string commit,
+                              ResolveGitCommit(g, c.checksum.empty() ? g.checksum : c.checksum));
+        // The commit is the content: --checksum itself is not part of the key, so adding it
+        // keeps the cache.
         sources.push_back({{"git", g.url},
                            {"commit", commit},
                            {"subdir", g.subdir},
-                           {"keep_git_dir", c.keep_git_dir.value_or(false)}});
+                           {"keep_git_dir", g.keep_git_dir.value_or(false)},
+                           {"submodules", g.submodules.value_or(true)}});
         git_pending.emplace_back(std::move(g), commit);
         continue;
       }
@@ -694,7 +704,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   // Git repositories: the checkout's files (or its subdir's) go into the destination directory.
   for (const auto& [g, commit] : git_pending) {
     OCIB_ASSIGN_OR_RETURN(GitCheckout checkout,
-                          FetchGit(g, commit, c.keep_git_dir.value_or(false), opts_.work_dir));
+                          FetchGit(g, commit, g.keep_git_dir.value_or(false), opts_.work_dir));
     OCIB_ASSIGN_OR_RETURN(oci::RootDir gr, oci::RootDir::Open(checkout.repo));
     CopyOptions go = co;
     go.dest = EndsWith(dest, "/") ? dest : dest + "/";

@@ -70,6 +70,32 @@ void AddLintWarnings(const ParsedDockerfile& file, const StageList& list, std::s
 
 }  // namespace
 
+bool IsDockerfileFrontend(std::string_view ref) {
+  std::string r(ref);
+  if (size_t at = r.find('@'); at != std::string::npos) {
+    std::string digest = r.substr(at + 1);
+    if (!StartsWith(digest, "sha256:") || digest.size() != 71 ||
+        digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
+      return false;
+    r = r.substr(0, at);
+  }
+  for (const char* prefix : {"docker.io/", "index.docker.io/", "registry-1.docker.io/"})
+    if (StartsWith(r, prefix)) r = r.substr(std::string_view(prefix).size());
+  auto [repo, tag] = SplitOnce(r, ':');
+  if (repo != "docker/dockerfile" && repo != "docker/dockerfile-upstream") return false;
+  if (tag.empty() || tag == "latest" || tag == "labs" || tag == "experimental" ||
+      tag == "master")
+    return true;
+  if (EndsWith(tag, "-labs")) tag = tag.substr(0, tag.size() - 5);
+  if (EndsWith(tag, "-experimental")) tag = tag.substr(0, tag.size() - 13);
+  // 1, 1.7, 1.7.1 (any version of the 1.x syntax).
+  auto parts = Split(tag, '.');
+  if (parts.empty() || parts.size() > 3 || parts[0] != "1") return false;
+  for (const auto& p : parts)
+    if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  return true;
+}
+
 bool IsProxyArg(std::string_view name) {
   std::string l = ToLower(name);
   return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" ||
@@ -85,7 +111,17 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   BuildPlan plan;
   plan.filename = filename;
   plan.escape = file.escape;
-  if (const Directive* d = file.FindDirective("syntax")) plan.syntax = d->value;
+  if (const Directive* d = file.FindDirective("syntax")) {
+    plan.syntax = d->value;
+    // BuildKit would run the named frontend image; ocibuild is the docker/dockerfile:1
+    // frontend itself, so anything else fails here, as a frontend that cannot be pulled does.
+    if (!IsDockerfileFrontend(d->value)) {
+      return file.ErrorAt(file.FindOnLine(d->line, d->value),
+                          "unsupported frontend \"" + d->value +
+                              "\" in # syntax=: ocibuild builds with the docker/dockerfile:1 "
+                              "syntax itself and runs no other frontend");
+    }
+  }
   if (const Directive* d = file.FindDirective("check")) plan.check = d->value;
   for (const auto& w : file.warnings) {
     plan.warnings.push_back(filename + ":" + std::to_string(w.line) + ": " + w.message);

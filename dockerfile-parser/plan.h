@@ -79,4 +79,8 @@ std::string FormatPlan(const BuildPlan& plan);
 // The names BuildKit predefines without an ARG declaration.
 bool IsProxyArg(std::string_view name);
 
+// Whether a `# syntax=` value names the Dockerfile frontend ocibuild implements:
+// [docker.io/]docker/dockerfile[-upstream][:1[.N[.N]][-labs]][@sha256:...].
+bool IsDockerfileFrontend(std::string_view ref);
+
 }  // namespace ocibuild::dockerfile

@@ -311,3 +311,24 @@ TEST(FormatPlan, ResolvedBasesImagesAndWarnings) {
 
 }  // namespace
 }  // namespace ocibuild::dockerfile
+
+namespace ocibuild::dockerfile {
+namespace {
+
+TEST(Syntax, OnlyTheDockerfileFrontend) {
+  for (const char* ok : {"docker/dockerfile:1", "docker/dockerfile:1.7", "docker/dockerfile:1.7.1",
+                         "docker/dockerfile:1-labs", "docker.io/docker/dockerfile:1",
+                         "docker/dockerfile-upstream:master", "docker/dockerfile",
+                         "docker/dockerfile:1@sha256:"
+                         "9857836c9ee4268391bb5b09f9f157f3c91bb15821bb77969642813b0d00518d"})
+    EXPECT_TRUE(IsDockerfileFrontend(ok)) << ok;
+  for (const char* bad : {"foobar", "docker/dockerfile:0.9", "example.com/my/frontend:1",
+                          "docker/dockerfile:1@md5:abc"})
+    EXPECT_FALSE(IsDockerfileFrontend(bad)) << bad;
+  auto p = PlanDockerfile("#syntax=foobar\nFROM scratch\n", "Dockerfile", {});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().message.substr(0, 14), "Dockerfile:1:9");
+}
+
+}  // namespace
+}  // namespace ocibuild::dockerfile
