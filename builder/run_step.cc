@@ -112,7 +112,16 @@ Result<HeredocPlan> PlanHeredocs(const dockerfile::CommandLine& cmd) {
   if (cmd.args.size() != 1 || !cmd.shell_form)
     return Error{"RUN with heredocs needs the shell form"};
   std::string trimmed(TrimSpace(cmd.args[0]));
+  // "RUN <<EOF" alone runs the body; "RUN <<EOF sh > /out" (more than the one word after
+  // "<<") is a command line for the shell, heredoc included, as BuildKit tells them apart.
   bool only_heredoc = files.size() == 1 && dockerfile::IsHeredocWord(trimmed);
+  if (only_heredoc) {
+    size_t i = trimmed.find("<<") + 2;
+    if (i < trimmed.size() && trimmed[i] == '-') ++i;
+    dockerfile::ShellLex lex;
+    auto words = lex.ProcessWords(trimmed.substr(i), dockerfile::Env());
+    only_heredoc = words.ok() && words->size() == 1;
+  }
   if (only_heredoc) {
     std::string body =
         files[0].chomp ? dockerfile::ChompHeredocContent(files[0].content) : files[0].content;
