@@ -218,8 +218,11 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
     if (stage.root->OpenAt(d, O_PATH | O_NOFOLLOW).ok()) continue;
     OCIB_ASSIGN_OR_RETURN(UniqueFd fd, stage.root->MkdirAll(d, 0755));
   }
-  for (const char* f : {"etc/hosts", "etc/resolv.conf"})
-    if (!stage.root->OpenAt(f, O_PATH).ok()) out.touch_etc = true;
+  // With no /etc at all, BuildKit removes the /etc it made for the stubs (recursively), and
+  // nothing is left.
+  if (stage.root->OpenAt("etc", O_PATH | O_DIRECTORY).ok())
+    for (const char* f : {"etc/hosts", "etc/resolv.conf"})
+      if (!stage.root->OpenAt(f, O_PATH).ok()) out.touch_etc = true;
 
   OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
   if (!hp.script_name.empty()) {
@@ -454,7 +457,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   });
   auto res = sandbox::RunStep(run.spec);
   RemoveMountStubs(stage, run.mount_stubs);
-  if (run.touch_etc && stage.root->MkdirAll("etc", 0755).ok()) {
+  if (run.touch_etc) {
     auto etc = stage.root->OpenAt("etc", O_RDONLY | O_DIRECTORY);
     if (etc.ok()) ::futimens(etc->get(), nullptr);
   }
