@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "dockerfile-parser/path_match.h"
 #include "dockerfile-parser/run_mount.h"
 #include "util/strings.h"
@@ -208,6 +210,9 @@ Result<GitCheckout> FetchGit(const GitSource& src, const std::string& commit, bo
                  what));
   }
   OCIB_TRY(Git({"-C", repo, "checkout", "-q", "--detach", commit}, what));
+  OCIB_ASSIGN_OR_RETURN(std::string when,
+                        Git({"-C", repo, "show", "-s", "--format=%ct", commit}, what));
+  int64_t commit_time = std::atoll(std::string(TrimSpace(when)).c_str());
   std::vector<std::string> submodules;
   if (src.submodules.value_or(true)) {
     // Submodules come from the URLs .gitmodules gives (never local paths).
@@ -228,7 +233,7 @@ Result<GitCheckout> FetchGit(const GitSource& src, const std::string& commit, bo
     OCIB_TRY(Git({"-C", repo, "remote", "add", "origin", src.url}, what));
   }
   // The subdirectory is resolved in-root by the copy, so a symlink cannot lead out of the clone.
-  GitCheckout out{std::move(dir), repo, src.subdir.empty() ? "." : src.subdir};
+  GitCheckout out{std::move(dir), repo, src.subdir.empty() ? "." : src.subdir, commit_time};
   return out;
 }
 

@@ -5,6 +5,7 @@
 // the step's cache key, so an unchanged branch costs one round trip and no clone.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -39,6 +40,7 @@ struct GitCheckout {
   TempDir dir;       // owns the clone
   std::string repo;  // the work tree
   std::string rel;   // what to copy, relative to `repo`: "." or the subdir
+  int64_t commit_time = 0;  // the commit's committer time (SOURCE_DATE_EPOCH=context)
 };
 
 // Clones `src.url` under `work_dir` and checks out `commit` with its submodules (unless

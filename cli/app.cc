@@ -29,6 +29,7 @@
 #include "builder/rootfs_cache.h"
 #include "cli/doctor.h"
 #include "cli/state_root.h"
+#include "builder/remote_context.h"
 #include "dockerfile-parser/plan.h"
 #include "registry/pusher.h"
 #include "util/fs.h"
@@ -309,11 +310,61 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     }
     return 1;
   };
+  // 0. A remote context (git, http(s), "-") is fetched first: the Dockerfile may be in it.
+  Options local_opts = opts;
+  std::optional<builder::LocalContext> remote;
+  std::optional<TempDir> remote_work;
+  if (builder::IsRemoteContext(opts.context_dir)) {
+    if (opts.context_dir == "-" && opts.dockerfile == "-")
+      return fail(Error{"the build context and the Dockerfile cannot both come from stdin"});
+    auto root = StateRoot(env);
+    if (!root.ok()) return fail(root.error());
+    std::string work_parent = JoinPath(*root, "work");
+    if (Status st = MakeDirs(work_parent, 0700); !st.ok()) return fail(st.error());
+    auto w = TempDir::Create("context-", work_parent);
+    if (!w.ok()) return fail(w.error());
+    remote_work.emplace(std::move(*w));
+    auto lc = builder::FetchRemoteContext(opts.context_dir, remote_work->path(), STDIN_FILENO);
+    if (!lc.ok()) return fail(lc.error().Context("build context " + opts.context_dir));
+    remote = std::move(*lc);
+    local_opts.context_dir = remote->root;
+    if (remote->dockerfile) {
+      // The source was a Dockerfile alone: -f names nothing then (docker ignores it too).
+      std::string df = JoinPath(remote_work->path(), "Dockerfile");
+      if (Status st = WriteFile(df, *remote->dockerfile); !st.ok()) return fail(st.error());
+      local_opts.dockerfile = df;
+    } else if (!opts.dockerfile.empty() && opts.dockerfile != "-") {
+      // -f is relative to the remote context's root, as for docker build.
+      local_opts.dockerfile = JoinPath(remote->root, opts.dockerfile);
+    }
+  }
   // 1. Dockerfile -> plan.
-  auto src = ReadDockerfile(opts);
+  auto src = ReadDockerfile(local_opts);
   if (!src.ok()) return fail(src.error());
+  if (remote) src->display = opts.dockerfile.empty() || remote->dockerfile ? "Dockerfile" : opts.dockerfile;
   auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
   if (!plan.ok()) return fail(plan.error());
+  if (plan->epoch_source) {
+    // SOURCE_DATE_EPOCH=context or =<source stage>: the source's time (none for a local
+    // directory), which stages that declare the ARG then see as a number.
+    std::optional<int64_t> epoch;
+    if (plan->epoch_source->context) {
+      if (remote) epoch = remote->epoch;
+    } else {
+      auto root = StateRoot(env);
+      if (!root.ok()) return fail(root.error());
+      std::string work_parent = JoinPath(*root, "work");
+      if (Status st = MakeDirs(work_parent, 0700); !st.ok()) return fail(st.error());
+      auto e = builder::RemoteSourceEpoch(plan->epoch_source->url, plan->epoch_source->checksum,
+                                          work_parent);
+      if (!e.ok()) return fail(e.error().Context("SOURCE_DATE_EPOCH"));
+      epoch = *e;
+    }
+    plan->source_date_epoch = epoch;
+    std::string v = epoch ? std::to_string(*epoch) : "";
+    plan->build_args["SOURCE_DATE_EPOCH"] = v;
+    plan->global_args.Set("SOURCE_DATE_EPOCH", v);
+  }
   PushPlan outputs = PlanOutputs(opts);
   std::vector<registry::Reference> targets;
   for (const auto& t : opts.tags) {
@@ -325,7 +376,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     return fail(Error{"--push needs at least one -t/--tag to push to"});
 
   // 2. Context, state directories, secrets.
-  auto context = builder::BuildContext::Open(opts.context_dir, src->path);
+  auto context = builder::BuildContext::Open(local_opts.context_dir, src->path);
   if (!context.ok()) return fail(context.error());
   auto root = StateRoot(env);
   if (!root.ok()) return fail(root.error());

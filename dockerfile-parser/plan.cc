@@ -70,6 +70,53 @@ void AddLintWarnings(const ParsedDockerfile& file, const StageList& list, std::s
 
 }  // namespace
 
+// BuildKit's rules for SOURCE_DATE_EPOCH=<stage>: FROM scratch, ARGs, and exactly one ADD of
+// one http(s) or git source, whose time becomes the epoch.
+static Result<BuildPlan::EpochSource> EpochSourceStage(const ParsedDockerfile& file, const Stage& st,
+                                                const BuildPlan& plan,
+                                                const std::map<std::string, std::string>& args,
+                                                const ShellLex& lex) {
+  auto at = [&](int line, const std::string& msg) { return file.ErrorAt(file.FindOnLine(line, ""), msg); };
+  Env env = plan.global_args;
+  env.Unset("SOURCE_DATE_EPOCH");
+  auto base = lex.ProcessWord(st.from.base, env);
+  if (!base.ok() || *base != "scratch")
+    return at(st.line, "SOURCE_DATE_EPOCH stage must use FROM scratch");
+  std::optional<BuildPlan::EpochSource> src;
+  for (const auto& step : st.steps) {
+    if (const auto* a = std::get_if<ArgInstr>(&step.instr)) {
+      for (const auto& item : a->args) {
+        if (auto it = args.find(item.key); it != args.end()) {
+          env.Set(item.key, it->second);
+        } else if (item.value) {
+          OCIB_ASSIGN_OR_RETURN(std::string v, lex.ProcessWord(*item.value, env));
+          env.Set(item.key, v);
+        }
+      }
+      continue;
+    }
+    const auto* c = std::get_if<CopyInstr>(&step.instr);
+    if (!c || !c->is_add)
+      return at(step.line, "SOURCE_DATE_EPOCH stage does not meet source-only requirements: "
+                           "unsupported " + ToLower(step.keyword) + " instruction");
+    if (src) return at(step.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD");
+    if (!c->contents.empty() || c->sources.size() != 1)
+      return at(step.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD source");
+    OCIB_ASSIGN_OR_RETURN(std::string url, lex.ProcessWord(c->sources[0], env));
+    bool remote = StartsWith(url, "http://") || StartsWith(url, "https://") ||
+                  StartsWith(url, "git://") || StartsWith(url, "ssh://") || StartsWith(url, "git@");
+    if (!remote)
+      return at(step.line, "SOURCE_DATE_EPOCH stage source must be a single HTTP(S) or Git ADD");
+    std::string checksum;
+    if (!c->checksum.empty()) {
+      OCIB_ASSIGN_OR_RETURN(checksum, lex.ProcessWord(c->checksum, env));
+    }
+    src = BuildPlan::EpochSource{false, url, checksum};
+  }
+  if (!src) return at(st.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD");
+  return *src;
+}
+
 bool IsDockerfileFrontend(std::string_view ref) {
   std::string r(ref);
   if (size_t at = r.find('@'); at != std::string::npos) {
@@ -212,11 +259,19 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   if (epoch && !epoch->empty()) {
     const std::string& v = *epoch;
     size_t digits = v[0] == '-' ? 1 : 0;
-    bool ok = v.size() > digits && v.size() <= 18 &&
-              std::all_of(v.begin() + static_cast<long>(digits), v.end(),
-                          [](char c) { return c >= '0' && c <= '9'; });
-    if (!ok) return Error{"invalid SOURCE_DATE_EPOCH: " + v};
-    plan.source_date_epoch = std::stoll(v);
+    bool number = v.size() > digits && v.size() <= 18 &&
+                  std::all_of(v.begin() + static_cast<long>(digits), v.end(),
+                              [](char c) { return c >= '0' && c <= '9'; });
+    if (number) {
+      plan.source_date_epoch = std::stoll(v);
+    } else if (v == "context") {
+      plan.epoch_source = BuildPlan::EpochSource{true, "", ""};
+    } else if (int i = FindStage(list.stages, v); i >= 0) {
+      OCIB_ASSIGN_OR_RETURN(plan.epoch_source,
+                            EpochSourceStage(file, list.stages[i], plan, opts.build_args, lex));
+    } else {
+      return Error{"invalid SOURCE_DATE_EPOCH: " + v};
+    }
   }
 
   // Resolve every stage's FROM (even unused ones: BuildKit validates them all).

@@ -57,6 +57,14 @@ struct BuildPlan {
   // an ARG declaration and kept out of the image history.
   std::vector<std::pair<std::string, std::string>> proxy_env;
   std::optional<int64_t> source_date_epoch;  // from the SOURCE_DATE_EPOCH build arg
+  // SOURCE_DATE_EPOCH=context, or the name of a source-only stage (FROM scratch, ARGs, one ADD
+  // of a URL or git repository): the time of that source, resolved before the build.
+  struct EpochSource {
+    bool context = false;
+    std::string url;  // the stage's ADD source, expanded
+    std::string checksum;
+  };
+  std::optional<EpochSource> epoch_source;
   std::vector<PlannedStage> stages;          // needed stages only, in build order
   // The stages the target does not need as far as the Dockerfile says: an ONBUILD trigger of a
   // base image may still name one (`ONBUILD COPY --from=builder`), and it is built then.

@@ -150,7 +150,8 @@ class Runner {
   struct BuildArgs {
     std::vector<std::string> flags;
     std::string ctx = "ctx";
-    std::string cwd;  // relative to the case's work directory
+    std::string cwd;    // relative to the case's work directory
+    std::string stdin;  // a file fed to ocibuild's stdin (context "-")
     bool image = true;
   };
   BuildArgs ParseBuildArgs(const std::vector<std::string>& w) {
@@ -160,6 +161,8 @@ class Runner {
         b.ctx = w[i].substr(6);
       } else if (StartsWith(w[i], "--cwd=")) {
         b.cwd = w[i].substr(6);
+      } else if (StartsWith(w[i], "--stdin=")) {
+        b.stdin = w[i].substr(8);
       } else if (w[i] == "--no-image") {
         b.image = false;
       } else {
@@ -179,9 +182,13 @@ class Runner {
     }
     args.insert(args.end(), b.flags.begin(), b.flags.end());
     args.push_back(b.ctx);
+    std::optional<std::string> input;
+    if (!b.stdin.empty()) {
+      OCIB_ASSIGN_OR_RETURN(input, ReadFile(JoinPath(work_, b.stdin)));
+    }
     OCIB_ASSIGN_OR_RETURN(ProcessResult r,
                           env_.Ocibuild(args, b.cwd.empty() ? work_ : JoinPath(work_, b.cwd),
-                                        JoinPath(work_, "state"), build_env_));
+                                        JoinPath(work_, "state"), build_env_, input));
     output_ = r.out + r.err;
     out_.log += "$ ocibuild " + Join(args, " ") + "\n" + output_ + "\n";
     last_ = b;

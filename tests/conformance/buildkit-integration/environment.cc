@@ -103,8 +103,10 @@ Status Environment::Start() {
 
 Result<ProcessResult> Environment::Ocibuild(const std::vector<std::string>& args,
                                             const std::string& cwd, const std::string& state,
-                                            const std::map<std::string, std::string>& env) {
+                                            const std::map<std::string, std::string>& env,
+                                            std::optional<std::string> stdin_data) {
   SpawnOptions o;
+  o.stdin_data = std::move(stdin_data);
   std::vector<std::string> full;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;

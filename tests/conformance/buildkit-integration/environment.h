@@ -41,7 +41,8 @@ class Environment {
   // `env` sets it.
   Result<ProcessResult> Ocibuild(const std::vector<std::string>& args, const std::string& cwd,
                                  const std::string& state,
-                                 const std::map<std::string, std::string>& env = {});
+                                 const std::map<std::string, std::string>& env = {},
+                                 std::optional<std::string> stdin_data = std::nullopt);
 
  private:
   Environment() = default;

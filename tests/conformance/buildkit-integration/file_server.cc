@@ -123,9 +123,11 @@ void FileServer::Handle(int fd) {
     } else {
       auto data = ReadFile(file);
       body = data.ok() ? *data : "";
-      extra = "Last-Modified: " + HttpDate(st.st_mtime) + "\r\nETag: \"" +
-              std::to_string(st.st_ino) + "-" + std::to_string(st.st_size) + "-" +
-              std::to_string(st.st_mtime) + "\"\r\n";
+      // A file with a "<name>.no-last-modified" beside it is served without Last-Modified.
+      if (!PathExists(file + ".no-last-modified"))
+        extra = "Last-Modified: " + HttpDate(st.st_mtime) + "\r\n";
+      extra += "ETag: \"" + std::to_string(st.st_ino) + "-" + std::to_string(st.st_size) + "-" +
+               std::to_string(st.st_mtime) + "\"\r\n";
     }
     std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n" + extra +

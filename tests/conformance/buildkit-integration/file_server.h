@@ -1,6 +1,7 @@
 // A static-file HTTP/1.1 server on 127.0.0.1 for ADD <url> cases and git's dumb HTTP protocol:
-// GET and HEAD, Last-Modified from the file's mtime, an ETag, the query string ignored, a
-// thread per connection. It runs inside the test process, so the unprivileged and container
+// GET and HEAD, Last-Modified from the file's mtime (left out when "<file>.no-last-modified"
+// exists), an ETag, the query string ignored, "<dir>/_index" for a path ending in '/', a thread
+// per connection. It runs inside the test process, so the unprivileged and container
 // runs need no web server installed.
 #pragma once
 
