@@ -53,7 +53,9 @@ class BuildContext {
 
   const std::string& dir() const { return dir_; }
   const std::string& ignore_file() const { return ignore_file_; }
-  bool Ignored(std::string_view rel) const { return !rel.empty() && rel != "." && ignore_.Matches(rel); }
+  bool Ignored(std::string_view rel) const {
+    return !rel.empty() && rel != "." && ignore_.Matches(rel);
+  }
 
   // ResolveSource (or ResolveParentsSource) in the context, with .dockerignore applied; a
   // missing path is an error naming it, as BuildKit reports it.

@@ -56,13 +56,19 @@ Result<ChmodSpec> ChmodSpec::Parse(std::string_view spec) {
       a.who = who;
       a.op = spec[i++];
       if (a.op != '+' && a.op != '-' && a.op != '=') return bad();
-      for (; i < spec.size() && spec[i] != ',' && spec[i] != '+' && spec[i] != '-' &&
-             spec[i] != '=';
+      for (;
+           i < spec.size() && spec[i] != ',' && spec[i] != '+' && spec[i] != '-' && spec[i] != '=';
            ++i) {
         switch (spec[i]) {
-          case 'r': a.bits |= S_IRUSR | S_IRGRP | S_IROTH; break;
-          case 'w': a.bits |= S_IWUSR | S_IWGRP | S_IWOTH; break;
-          case 'x': a.bits |= S_IXUSR | S_IXGRP | S_IXOTH; break;
+          case 'r':
+            a.bits |= S_IRUSR | S_IRGRP | S_IROTH;
+            break;
+          case 'w':
+            a.bits |= S_IWUSR | S_IWGRP | S_IWOTH;
+            break;
+          case 'x':
+            a.bits |= S_IXUSR | S_IXGRP | S_IXOTH;
+            break;
           case 'X':
             // setmode(3): "-X" clears x bits unconditionally.
             if (a.op == '-') {
@@ -111,8 +117,12 @@ uint32_t ChmodSpec::Apply(uint32_t mode) const {
     }
     bits &= who;
     switch (a.op) {
-      case '+': m |= bits; break;
-      case '-': m &= ~bits; break;
+      case '+':
+        m |= bits;
+        break;
+      case '-':
+        m &= ~bits;
+        break;
       case '=':
         // '=' resets the classes named (their rwx and set-id bits; sticky only with 'a' or
         // none), then sets what is listed.

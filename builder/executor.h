@@ -5,10 +5,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 

@@ -31,7 +31,9 @@ bool IsHex(const std::string& s) {
 }
 
 // A full commit id: SHA-1 or SHA-256 object format.
-bool IsCommitId(const std::string& s) { return (s.size() == 40 || s.size() == 64) && IsHex(s); }
+bool IsCommitId(const std::string& s) {
+  return (s.size() == 40 || s.size() == 64) && IsHex(s);
+}
 
 std::string PercentDecode(std::string_view s) {
   std::string out;
@@ -217,10 +219,9 @@ Result<GitCheckout> FetchGit(const GitSource& src, const std::string& commit, bo
   if (src.submodules.value_or(true)) {
     // Submodules come from the URLs .gitmodules gives (never local paths).
     OCIB_TRY(Git({"-C", repo, "submodule", "update", "-q", "--init", "--recursive"}, what));
-    OCIB_ASSIGN_OR_RETURN(
-        std::string paths,
-        Git({"-C", repo, "submodule", "foreach", "-q", "--recursive", "echo \"$displaypath\""},
-            what));
+    OCIB_ASSIGN_OR_RETURN(std::string paths, Git({"-C", repo, "submodule", "foreach", "-q",
+                                                  "--recursive", "echo \"$displaypath\""},
+                                                 what));
     for (const auto& p : Split(paths, '\n'))
       if (!p.empty()) submodules.push_back(p);
   }

@@ -37,9 +37,9 @@ Result<GitSource> ParseGitSource(std::string_view src);
 Result<std::string> ResolveGitCommit(const GitSource& src, const std::string& checksum);
 
 struct GitCheckout {
-  TempDir dir;       // owns the clone
-  std::string repo;  // the work tree
-  std::string rel;   // what to copy, relative to `repo`: "." or the subdir
+  TempDir dir;              // owns the clone
+  std::string repo;         // the work tree
+  std::string rel;          // what to copy, relative to `repo`: "." or the subdir
   int64_t commit_time = 0;  // the commit's committer time (SOURCE_DATE_EPOCH=context)
 };
 

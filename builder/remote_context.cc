@@ -114,7 +114,8 @@ Result<LocalContext> FetchRemoteContext(const std::string& spec, const std::stri
   return c;
 }
 
-Result<std::optional<int64_t>> RemoteSourceEpoch(const std::string& src, const std::string& checksum,
+Result<std::optional<int64_t>> RemoteSourceEpoch(const std::string& src,
+                                                 const std::string& checksum,
                                                  const std::string& work_dir) {
   OCIB_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("epoch-", work_dir));
   if (IsGitSource(src)) {

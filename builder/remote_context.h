@@ -33,7 +33,8 @@ Result<LocalContext> FetchRemoteContext(const std::string& spec, const std::stri
 // SOURCE_DATE_EPOCH from a remote source (BuildKit's SOURCE_DATE_EPOCH=<stage> with one ADD):
 // a git repository's commit time, or an http(s) file's Last-Modified, else the newest file in
 // it when it is an archive; none otherwise.
-Result<std::optional<int64_t>> RemoteSourceEpoch(const std::string& src, const std::string& checksum,
+Result<std::optional<int64_t>> RemoteSourceEpoch(const std::string& src,
+                                                 const std::string& checksum,
                                                  const std::string& work_dir);
 
 }  // namespace ocibuild::builder

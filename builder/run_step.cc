@@ -367,7 +367,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       }
       OCIB_TRY(CopyInto(dst, scratch_store, src, co));
       // The copied files' owners and modes (another stage's) as the step sees them.
-      for (const auto& [ino, meta] : scratch_store.entries()) out.mount_meta.emplace_back(ino, meta);
+      for (const auto& [ino, meta] : scratch_store.entries())
+        out.mount_meta.emplace_back(ino, meta);
     } else if (m.type == "ssh") {
       // The agent's socket itself appears at the target: the sandbox translates the path of
       // connect(2), and the agent (never the keys) stays on the host, as with BuildKit.

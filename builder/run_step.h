@@ -35,9 +35,9 @@ struct RunEnvironment {
   // use in the build, as BuildKit gives such steps a new cache. Returns true for the first use
   // of an id.
   std::function<bool(const std::string& id)> reset_cache;
-  std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
-  bool pack_cpus = true;    // sandbox::RunSpec::pack_cpus
-  int cpu_hint = -1;        // sandbox::RunSpec::cpu_hint
+  std::string scratch;    // per-step temporary files (secrets, tmpfs, bind copies)
+  bool pack_cpus = true;  // sandbox::RunSpec::pack_cpus
+  int cpu_hint = -1;      // sandbox::RunSpec::cpu_hint
 };
 
 struct RunIdentity {

@@ -18,8 +18,10 @@ std::string PercentDecode(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     auto hex = [](char c) {
-      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
     };
     if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
@@ -79,7 +81,8 @@ Result<FetchedUrl> FetchUrl(const std::string& url, const std::string& checksum,
   // BuildKit names the download after Go's path.Base of the URL's unescaped path: trailing
   // slashes are dropped ("https://h/dir/" gives "dir"); nothing is left for "https://h/".
   while (!path_part.empty() && path_part.back() == '/') path_part.pop_back();
-  out.file_name = path_part.empty() ? "" : PercentDecode(path_part.substr(path_part.rfind('/') + 1));
+  out.file_name =
+      path_part.empty() ? "" : PercentDecode(path_part.substr(path_part.rfind('/') + 1));
   out.path = JoinPath(dest_dir, "download-" + Sha256::HexOf(url).substr(0, 16));
   OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(out.path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   Sink sink{fd.get(), Sha256(), false};

@@ -43,7 +43,7 @@ class UserDb {
     // a group.
     std::vector<uint32_t> groups;
     std::string home = "/";
-    std::string name;              // empty when the user is not in /etc/passwd
+    std::string name;  // empty when the user is not in /etc/passwd
   };
   // USER / RUN semantics ("user", "user:group", "uid", "uid:gid"; empty means root).
   Result<Identity> ResolveUser(std::string_view spec) const;

@@ -26,10 +26,10 @@
 #include "builder/progress.h"
 #include "builder/registry_cache.h"
 #include "builder/registry_source.h"
+#include "builder/remote_context.h"
 #include "builder/rootfs_cache.h"
 #include "cli/doctor.h"
 #include "cli/state_root.h"
-#include "builder/remote_context.h"
 #include "dockerfile-parser/plan.h"
 #include "registry/pusher.h"
 #include "util/fs.h"
@@ -341,7 +341,8 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // 1. Dockerfile -> plan.
   auto src = ReadDockerfile(local_opts);
   if (!src.ok()) return fail(src.error());
-  if (remote) src->display = opts.dockerfile.empty() || remote->dockerfile ? "Dockerfile" : opts.dockerfile;
+  if (remote)
+    src->display = opts.dockerfile.empty() || remote->dockerfile ? "Dockerfile" : opts.dockerfile;
   auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
   if (!plan.ok()) return fail(plan.error());
   if (plan->epoch_source) {

@@ -19,14 +19,14 @@ struct FlagDef {
 
 const std::vector<FlagDef>& Flags() {
   static const std::vector<FlagDef> kFlags = {
-      {"file", 'f', true},        {"tag", 't', true},       {"build-arg", 0, true},
-      {"target", 0, true},        {"label", 0, true},       {"platform", 0, true},
-      {"no-cache", 0, false},     {"push", 0, false},       {"no-push", 0, false},
-      {"output", 'o', true},      {"progress", 0, true},    {"iidfile", 0, true},
-      {"metadata-file", 0, true}, {"digest-file", 0, true}, {"secret", 0, true},
-      {"cache-from", 0, true},    {"cache-to", 0, true},    {"insecure-registry", 0, true},
-      {"registry-ca", 0, true},   {"print-plan", 0, false}, {"help", 'h', false},
-      {"version", 0, false},      {"load", 0, false},       {"ssh", 0, true},
+      {"file", 'f', true},          {"tag", 't', true},       {"build-arg", 0, true},
+      {"target", 0, true},          {"label", 0, true},       {"platform", 0, true},
+      {"no-cache", 0, false},       {"push", 0, false},       {"no-push", 0, false},
+      {"output", 'o', true},        {"progress", 0, true},    {"iidfile", 0, true},
+      {"metadata-file", 0, true},   {"digest-file", 0, true}, {"secret", 0, true},
+      {"cache-from", 0, true},      {"cache-to", 0, true},    {"insecure-registry", 0, true},
+      {"registry-ca", 0, true},     {"print-plan", 0, false}, {"help", 'h', false},
+      {"version", 0, false},        {"load", 0, false},       {"ssh", 0, true},
       {"no-cache-filter", 0, true},
   };
   return kFlags;

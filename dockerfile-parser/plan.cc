@@ -10,7 +10,6 @@
 namespace ocibuild::dockerfile {
 namespace {
 
-
 const char* const kPredefinedNonProxy[] = {"BUILDPLATFORM",
                                            "BUILDOS",
                                            "BUILDARCH",
@@ -72,11 +71,12 @@ void AddLintWarnings(const ParsedDockerfile& file, const StageList& list, std::s
 
 // BuildKit's rules for SOURCE_DATE_EPOCH=<stage>: FROM scratch, ARGs, and exactly one ADD of
 // one http(s) or git source, whose time becomes the epoch.
-static Result<BuildPlan::EpochSource> EpochSourceStage(const ParsedDockerfile& file, const Stage& st,
-                                                const BuildPlan& plan,
-                                                const std::map<std::string, std::string>& args,
-                                                const ShellLex& lex) {
-  auto at = [&](int line, const std::string& msg) { return file.ErrorAt(file.FindOnLine(line, ""), msg); };
+static Result<BuildPlan::EpochSource> EpochSourceStage(
+    const ParsedDockerfile& file, const Stage& st, const BuildPlan& plan,
+    const std::map<std::string, std::string>& args, const ShellLex& lex) {
+  auto at = [&](int line, const std::string& msg) {
+    return file.ErrorAt(file.FindOnLine(line, ""), msg);
+  };
   Env env = plan.global_args;
   env.Unset("SOURCE_DATE_EPOCH");
   auto base = lex.ProcessWord(st.from.base, env);
@@ -97,8 +97,10 @@ static Result<BuildPlan::EpochSource> EpochSourceStage(const ParsedDockerfile& f
     }
     const auto* c = std::get_if<CopyInstr>(&step.instr);
     if (!c || !c->is_add)
-      return at(step.line, "SOURCE_DATE_EPOCH stage does not meet source-only requirements: "
-                           "unsupported " + ToLower(step.keyword) + " instruction");
+      return at(step.line,
+                "SOURCE_DATE_EPOCH stage does not meet source-only requirements: "
+                "unsupported " +
+                    ToLower(step.keyword) + " instruction");
     if (src) return at(step.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD");
     if (!c->contents.empty() || c->sources.size() != 1)
       return at(step.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD source");
@@ -130,8 +132,7 @@ bool IsDockerfileFrontend(std::string_view ref) {
     if (StartsWith(r, prefix)) r = r.substr(std::string_view(prefix).size());
   auto [repo, tag] = SplitOnce(r, ':');
   if (repo != "docker/dockerfile" && repo != "docker/dockerfile-upstream") return false;
-  if (tag.empty() || tag == "latest" || tag == "labs" || tag == "experimental" ||
-      tag == "master")
+  if (tag.empty() || tag == "latest" || tag == "labs" || tag == "experimental" || tag == "master")
     return true;
   if (EndsWith(tag, "-labs")) tag = tag.substr(0, tag.size() - 5);
   if (EndsWith(tag, "-experimental")) tag = tag.substr(0, tag.size() - 13);

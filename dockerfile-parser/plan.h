@@ -65,12 +65,12 @@ struct BuildPlan {
     std::string checksum;
   };
   std::optional<EpochSource> epoch_source;
-  std::vector<PlannedStage> stages;          // needed stages only, in build order
+  std::vector<PlannedStage> stages;  // needed stages only, in build order
   // The stages the target does not need as far as the Dockerfile says: an ONBUILD trigger of a
   // base image may still name one (`ONBUILD COPY --from=builder`), and it is built then.
   std::vector<PlannedStage> other_stages;
-  int target = 0;                            // Dockerfile index of the target stage
-  std::vector<std::string> warnings;         // unused build args, parser warnings
+  int target = 0;                     // Dockerfile index of the target stage
+  std::vector<std::string> warnings;  // unused build args, parser warnings
 };
 
 Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filename,

@@ -9,7 +9,6 @@
 namespace ocibuild::dockerfile {
 namespace {
 
-
 bool ParseIndex(std::string_view s, int* out) {
   if (s.empty() || s.size() > 9) return false;
   int v = 0;
@@ -60,8 +59,8 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
     auto [it, inserted] = seen.emplace(s.name, &s);
     if (!inserted) {
       return file.ErrorAt(file.FindOnLine(s.line, ""), "duplicate stage name \"" + s.name +
-                                                         "\" (first defined on line " +
-                                                         std::to_string(it->second->line) + ")");
+                                                           "\" (first defined on line " +
+                                                           std::to_string(it->second->line) + ")");
     }
   }
   return out;

@@ -63,11 +63,9 @@ TEST_P(BuildkitIntegration, Case) {
   CaseOutcome o = RunCase(*env, *c);
   for (const auto& n : o.notes) std::cout << "note: " << n << "\n";
   if (!xfail.empty()) {
-    EXPECT_FALSE(o.failures.empty())
-        << name << " is marked xfail (" << xfail
-        << ") but now passes: remove the xfail line from the case";
-    if (!o.failures.empty())
-      std::cout << "XFAIL (" << xfail << "): " << o.failures.front() << "\n";
+    EXPECT_FALSE(o.failures.empty()) << name << " is marked xfail (" << xfail
+                                     << ") but now passes: remove the xfail line from the case";
+    if (!o.failures.empty()) std::cout << "XFAIL (" << xfail << "): " << o.failures.front() << "\n";
     return;
   }
   for (const auto& f : o.failures) ADD_FAILURE() << f;

@@ -38,11 +38,21 @@ Result<std::vector<std::string>> SplitWords(std::string_view line) {
           if (d == '\\' && i < line.size()) {
             char e = line[i++];
             switch (e) {
-              case 'n': w += '\n'; break;
-              case 't': w += '\t'; break;
-              case 'r': w += '\r'; break;
-              case '0': w += '\0'; break;
-              default: w += e; break;
+              case 'n':
+                w += '\n';
+                break;
+              case 't':
+                w += '\t';
+                break;
+              case 'r':
+                w += '\r';
+                break;
+              case '0':
+                w += '\0';
+                break;
+              default:
+                w += e;
+                break;
             }
             continue;
           }
@@ -90,7 +100,8 @@ Result<Case> ParseCase(const std::string& name, std::string_view text) {
   for (; i < lines.size() && !IsHeader(lines[i]); ++i) {
     std::string_view l = TrimSpace(lines[i]);
     if (l.empty()) continue;
-    if (!StartsWith(l, "#")) return Error{Where(name, int(i) + 1) + ": text before the first section"};
+    if (!StartsWith(l, "#"))
+      return Error{Where(name, int(i) + 1) + ": text before the first section"};
     l = TrimSpace(l.substr(1));
     auto field = [&](std::string_view key, std::string* out) {
       if (!StartsWith(l, key)) return false;

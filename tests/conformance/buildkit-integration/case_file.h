@@ -44,7 +44,7 @@ struct ScriptLine {
 };
 
 struct Case {
-  std::string name;  // "copy/wildcards"
+  std::string name;               // "copy/wildcards"
   std::vector<std::string> from;  // BuildKit test(s) it ports: "file.go testName"
   std::string xfail;              // why the case is expected to fail ("" when it should pass)
   std::string xfail_unpriv;       // the same, only when not run as root

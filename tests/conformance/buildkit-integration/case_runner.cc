@@ -20,7 +20,9 @@ std::string Octal(uint32_t m) {
   return b;
 }
 
-std::string Quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string Quoted(const std::string& s) {
+  return nlohmann::json(s).dump();
+}
 
 // The last `n` lines of `text`.
 std::string Tail(const std::string& text, size_t n) {
@@ -260,8 +262,8 @@ class Runner {
       OCIB_TRY(Want(1, w));
       bool has = output_.find(w[1]) != std::string::npos;
       if (has != (cmd == "stderr"))
-        return Error{"build output " + std::string(has ? "has " : "lacks ") + Quoted(w[1]) +
-                     ":\n" + Tail(output_, 15)};
+        return Error{"build output " + std::string(has ? "has " : "lacks ") + Quoted(w[1]) + ":\n" +
+                     Tail(output_, 15)};
       return Ok();
     }
     if (cmd == "stderr-re") {
@@ -290,7 +292,8 @@ class Runner {
     if (cmd == "mode") {
       OCIB_TRY(Want(2, w));
       OCIB_ASSIGN_OR_RETURN(const FsEntry* e, Entry(w[1]));
-      if (Octal(e->mode) != w[2]) return Error{w[1] + ": mode " + Octal(e->mode) + ", want " + w[2]};
+      if (Octal(e->mode) != w[2])
+        return Error{w[1] + ": mode " + Octal(e->mode) + ", want " + w[2]};
       return Ok();
     }
     if (cmd == "owner") {
@@ -361,18 +364,20 @@ class Runner {
       }
       auto want = nlohmann::json::parse(value, nullptr, false);
       if (want.is_discarded()) return Error{"config: not JSON: " + value};
-      if (*got != want) return Error{"config" + w[1] + " is " + got->dump() + ", want " + want.dump()};
+      if (*got != want)
+        return Error{"config" + w[1] + " is " + got->dump() + ", want " + want.dump()};
       return Ok();
     }
     if (cmd == "layers" || cmd == "history") {
       OCIB_TRY(Want(1, w));
       OCIB_ASSIGN_OR_RETURN(const ImageView* v, Image());
-      size_t n = cmd == "layers" ? v->layers.size()
-                                 : (v->config.contains("history") ? v->config["history"].size() : 0);
+      size_t n = cmd == "layers"
+                     ? v->layers.size()
+                     : (v->config.contains("history") ? v->config["history"].size() : 0);
       if (std::to_string(n) != w[1])
-        return Error{cmd + ": " + std::to_string(n) + ", want " + w[1] +
-                     (cmd == "history" ? "\n" + v->config.value("history", nlohmann::json()).dump(1)
-                                       : "")};
+        return Error{
+            cmd + ": " + std::to_string(n) + ", want " + w[1] +
+            (cmd == "history" ? "\n" + v->config.value("history", nlohmann::json()).dump(1) : "")};
       return Ok();
     }
     if (cmd == "mtime") {
@@ -419,7 +424,8 @@ class Runner {
       }
       if (it == m.end()) return Error{w[1] + ": no " + w[2]};
       if (it->second.content != w[3])
-        return Error{w[1] + ":" + w[2] + ": " + Quoted(it->second.content) + ", want " + Quoted(w[3])};
+        return Error{w[1] + ":" + w[2] + ": " + Quoted(it->second.content) + ", want " +
+                     Quoted(w[3])};
       return Ok();
     }
     if (cmd == "save") {
@@ -434,8 +440,9 @@ class Runner {
       auto it = saved_.find(w[1]);
       if (it == saved_.end()) return Error{"nothing saved as " + w[1]};
       if ((it->second == e->content) != (cmd == "same"))
-        return Error{w[2] + ": " + Quoted(e->content) + (cmd == "same" ? " differs from " : " is ") +
-                     "the saved " + w[1] + " " + Quoted(it->second)};
+        return Error{w[2] + ": " + Quoted(e->content) +
+                     (cmd == "same" ? " differs from " : " is ") + "the saved " + w[1] + " " +
+                     Quoted(it->second)};
       return Ok();
     }
     if (cmd == "hostfile") {
@@ -473,8 +480,8 @@ class Runner {
     for (auto& ch : tag)
       if (ch == '_') ch = '-';
     // The test daemon has no bridge network (scripts/dockerd.sh): RUN steps use the host's.
-    std::vector<std::string> argv = {env_.DockerCli(), "build", "--progress=plain", "--network",
-                                     "host", "-t", tag};
+    std::vector<std::string> argv = {
+        env_.DockerCli(), "build", "--progress=plain", "--network", "host", "-t", tag};
     for (size_t i = 0; i < last_.flags.size(); ++i) {
       const std::string& f = last_.flags[i];
       if (f == "-o" || f == "--output" || f == "-t" || f == "--tag") {
@@ -494,11 +501,13 @@ class Runner {
     out_.log += "$ DOCKER_BUILDKIT=1 " + Join(argv, " ") + "\n" + b.out + b.err + "\n";
     if (b.exit_code != 0) return Error{"docker build failed:\n" + Tail(b.out + b.err, 15)};
     std::string tar = JoinPath(work_, "docker-" + std::to_string(builds_) + ".tar");
-    OCIB_ASSIGN_OR_RETURN(ProcessResult s, RunProcess({env_.DockerCli(), "save", "-o", tar, tag}, o));
+    OCIB_ASSIGN_OR_RETURN(ProcessResult s,
+                          RunProcess({env_.DockerCli(), "save", "-o", tar, tag}, o));
     ImageView theirs;
     if (s.exit_code != 0 && s.err.find("empty export") != std::string::npos) {
       // dockerd 20.10 cannot save an image without layers: compare what inspect shows.
-      OCIB_ASSIGN_OR_RETURN(ProcessResult in, RunProcess({env_.DockerCli(), "image", "inspect", tag}, o));
+      OCIB_ASSIGN_OR_RETURN(ProcessResult in,
+                            RunProcess({env_.DockerCli(), "image", "inspect", tag}, o));
       auto j = nlohmann::json::parse(in.out, nullptr, false);
       if (in.exit_code != 0 || j.is_discarded() || j.empty()) return Error{"docker inspect failed"};
       theirs.config = {{"config", j[0]["Config"]},
@@ -540,6 +549,8 @@ class Runner {
 
 }  // namespace
 
-CaseOutcome RunCase(Environment& env, const Case& c) { return Runner(env, c).Run(); }
+CaseOutcome RunCase(Environment& env, const Case& c) {
+  return Runner(env, c).Run();
+}
 
 }  // namespace ocibuild::bki

@@ -20,7 +20,9 @@ nlohmann::json Field(const nlohmann::json& obj, const std::string& key) {
   return obj.at(key);
 }
 
-std::string Show(const nlohmann::json& v) { return Empty(v) ? "(none)" : v.dump(); }
+std::string Show(const nlohmann::json& v) {
+  return Empty(v) ? "(none)" : v.dump();
+}
 
 std::string Describe(const FsEntry& e) {
   char mode[8];
@@ -28,8 +30,8 @@ std::string Describe(const FsEntry& e) {
   std::string s = std::string(1, e.type) + " " + mode + " " + std::to_string(e.uid) + ":" +
                   std::to_string(e.gid);
   if (e.type == 'f')
-    s += " size=" + std::to_string(e.content.size()) + " sha256:" +
-         Sha256::HexOf(e.content).substr(0, 12);
+    s += " size=" + std::to_string(e.content.size()) +
+         " sha256:" + Sha256::HexOf(e.content).substr(0, 12);
   if (!e.link.empty()) s += " -> " + e.link;
   return s;
 }
@@ -50,9 +52,8 @@ std::vector<std::string> CompareImages(const ImageView& ours, const ImageView& d
       add(k, "ocibuild " + Show(a) + ", docker " + Show(b));
   }
   nlohmann::json oc = Field(ours.config, "config"), dc = Field(docker.config, "config");
-  for (const char* k : {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes",
-                        "WorkingDir", "Labels", "StopSignal", "ArgsEscaped", "Shell",
-                        "Healthcheck", "OnBuild"}) {
+  for (const char* k : {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir",
+                        "Labels", "StopSignal", "ArgsEscaped", "Shell", "Healthcheck", "OnBuild"}) {
     nlohmann::json a = Field(oc, k), b = Field(dc, k);
     if (Empty(a) && Empty(b)) continue;
     if (a != b) add(std::string("config.") + k, "ocibuild " + Show(a) + ", docker " + Show(b));
@@ -65,12 +66,13 @@ std::vector<std::string> CompareImages(const ImageView& ours, const ImageView& d
       nlohmann::json a = Field(oh[i], k), b = Field(dh[i], k);
       if (Empty(a) && Empty(b)) continue;
       if (a != b)
-        add("history[" + std::to_string(i) + "]." + k, "ocibuild " + Show(a) + ", docker " + Show(b));
+        add("history[" + std::to_string(i) + "]." + k,
+            "ocibuild " + Show(a) + ", docker " + Show(b));
     }
   }
   if (ours.layers.size() != docker.layers.size())
-    add("layers", std::to_string(ours.layers.size()) + ", docker " +
-                      std::to_string(docker.layers.size()));
+    add("layers",
+        std::to_string(ours.layers.size()) + ", docker " + std::to_string(docker.layers.size()));
   for (size_t i = 0; i < std::min(ours.layers.size(), docker.layers.size()); ++i) {
     const FsMap& a = ours.layers[i];
     const FsMap& b = docker.layers[i];

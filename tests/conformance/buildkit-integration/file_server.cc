@@ -129,8 +129,8 @@ void FileServer::Handle(int fd) {
       extra += "ETag: \"" + std::to_string(st.st_ino) + "-" + std::to_string(st.st_size) + "-" +
                std::to_string(st.st_mtime) + "\"\r\n";
     }
-    std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\n" + extra +
+    std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " + std::to_string(body.size()) +
+                       "\r\n" + extra +
                        "Content-Type: application/octet-stream\r\nConnection: keep-alive\r\n\r\n";
     if (method != "HEAD") resp += body;
     if (!WriteAll(fd, resp, "http").ok()) return;

@@ -70,13 +70,27 @@ Result<FsMap> ReadTarFrom(archive* a, const std::string& what) {
       f.link = CleanImagePath(hl);
     } else {
       switch (archive_entry_filetype(e)) {
-        case AE_IFDIR: f.type = 'd'; break;
-        case AE_IFLNK: f.type = 'l'; break;
-        case AE_IFCHR: f.type = 'c'; break;
-        case AE_IFBLK: f.type = 'b'; break;
-        case AE_IFIFO: f.type = 'p'; break;
-        case AE_IFSOCK: f.type = 's'; break;
-        default: f.type = 'f'; break;
+        case AE_IFDIR:
+          f.type = 'd';
+          break;
+        case AE_IFLNK:
+          f.type = 'l';
+          break;
+        case AE_IFCHR:
+          f.type = 'c';
+          break;
+        case AE_IFBLK:
+          f.type = 'b';
+          break;
+        case AE_IFIFO:
+          f.type = 'p';
+          break;
+        case AE_IFSOCK:
+          f.type = 's';
+          break;
+        default:
+          f.type = 'f';
+          break;
       }
       if (f.type == 'l') f.link = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
     }
@@ -209,7 +223,8 @@ Result<ImageView> ReadDockerArchive(const std::string& tar_path) {
   };
   OCIB_ASSIGN_OR_RETURN(std::string mtext, get("manifest.json"));
   auto m = nlohmann::json::parse(mtext, nullptr, false);
-  if (m.is_discarded() || !m.is_array() || m.empty()) return Error{tar_path + ": bad manifest.json"};
+  if (m.is_discarded() || !m.is_array() || m.empty())
+    return Error{tar_path + ": bad manifest.json"};
   ImageView v;
   v.manifest = m[0];
   OCIB_ASSIGN_OR_RETURN(std::string ctext, get(m[0]["Config"].get<std::string>()));

@@ -16,7 +16,7 @@
 namespace ocibuild::bki {
 
 struct FsEntry {
-  char type = 'f';  // f regular, d directory, l symlink, h hardlink, c b p (devices, fifo)
+  char type = 'f';    // f regular, d directory, l symlink, h hardlink, c b p (devices, fifo)
   uint32_t mode = 0;  // permission bits (07777)
   uint32_t uid = 0, gid = 0;
   std::string content;  // regular files
