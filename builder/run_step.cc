@@ -210,6 +210,27 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   std::string private_dir = JoinPath(renv.scratch, "private");
   OCIB_TRY(MakeDirs(private_dir, 0755));
   std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings(private_dir);
+  // BuildKit's container hostname: BUILDKIT_SANDBOX_HOSTNAME or "buildkitsandbox", in $HOSTNAME
+  // (containerd's spec sets it) and in the /etc/hosts the step sees, which is BuildKit's, not
+  // the host's.
+  std::string hostname = "buildkitsandbox";
+  if (auto it = renv.plan->build_args.find("BUILDKIT_SANDBOX_HOSTNAME");
+      it != renv.plan->build_args.end() && !it->second.empty())
+    hostname = it->second;
+  {
+    std::string hosts = JoinPath(private_dir, "hosts");
+    OCIB_TRY(WriteFile(
+        hosts, "127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+        0644));
+    bool mapped = false;
+    for (auto& m : maps) {
+      if (m.guest == "/etc/hosts") {
+        m.host = hosts;
+        mapped = true;
+      }
+    }
+    if (!mapped) maps.push_back({"/etc/hosts", hosts});
+  }
 
   // What BuildKit's container runtime leaves in the rootfs: the mount points /dev, /proc and
   // /sys (made when the image has none, and kept in the step's layer), and /etc touched by the
@@ -252,6 +273,7 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   auto who = users.ResolveUser(stage.config.config.user);
   if (!who.ok()) return std::move(who).error();
   SetEnv(env, "HOME", who->home, false);
+  SetEnv(env, "HOSTNAME", hostname, false);
   spec.uid = who->uid;
   spec.gid = who->gid;
   spec.groups = who->groups;

@@ -12,6 +12,8 @@ namespace {
 
 const char* const kPredefinedNonProxy[] = {"BUILDPLATFORM",
                                            "BUILDOS",
+                                           "BUILDOSVERSION",
+                                           "TARGETOSVERSION",
                                            "BUILDARCH",
                                            "BUILDVARIANT",
                                            "TARGETPLATFORM",

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <optional>
 #include <regex>
 
@@ -205,6 +206,13 @@ class Runner {
         auto v = ReadOciLayout(layout);
         if (!v.ok()) return v.error().Context("reading the built image");
         image_ = std::move(*v);
+        // A maintenance aid: BKI_COMPARE_ALL=1 compares every build with dockerd's and notes
+        // the differences, to find cases worth a docker-compare line.
+        if (std::getenv("BKI_COMPARE_ALL")) {
+          Status st = DockerCompare();
+          out_.notes.push_back("compare-all " + c_.name + " build " + std::to_string(builds_) +
+                               ": " + (st.ok() ? "same" : st.error().message));
+        }
       }
     } else if (r.exit_code == 0) {
       return Error{"build succeeded; the case expects it to fail"};
