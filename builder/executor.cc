@@ -718,7 +718,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   }
   for (const auto& f : remote) {
     // BuildKit: "__unnamed__" when the URL's path gives no name; copied like any single file
-    // (into DEST when it ends in '/' or is a directory); extracted only with --unpack=true.
+    // (into DEST when it ends in '/' or is a directory); extracted only with --unpack=true. The
+    // download is 0600 (FetchUrl's file) unless --chmod says otherwise.
     std::string name = f.file_name.empty() ? "__unnamed__" : f.file_name;
     if (c.unpack.value_or(false)) {
       OCIB_ASSIGN_OR_RETURN(TempDir x, TempDir::Create("add-", opts_.work_dir));
@@ -741,7 +742,6 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     }
     OCIB_ASSIGN_OR_RETURN(oci::RootDir ur, oci::RootDir::Open(td.path()));
     CopyOptions uo = co;
-    if (!uo.chmod) uo.chmod = *ChmodSpec::Parse("0600");
     CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false, std::nullopt}}};
     OCIB_TRY(CopyInto(*dst.root, *dst.store, ut, uo));
   }

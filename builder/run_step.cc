@@ -210,9 +210,9 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   std::string private_dir = JoinPath(renv.scratch, "private");
   OCIB_TRY(MakeDirs(private_dir, 0755));
   std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings(private_dir);
-  // BuildKit's container hostname: BUILDKIT_SANDBOX_HOSTNAME or "buildkitsandbox", in $HOSTNAME
-  // (containerd's spec sets it) and in the /etc/hosts the step sees, which is BuildKit's, not
-  // the host's.
+  // BuildKit's container hostname: BUILDKIT_SANDBOX_HOSTNAME or "buildkitsandbox", in the
+  // /etc/hosts the step sees, which is BuildKit's, not the host's. (Shells take $HOSTNAME from
+  // uname(2), which is the sandbox's to fake.)
   std::string hostname = "buildkitsandbox";
   if (auto it = renv.plan->build_args.find("BUILDKIT_SANDBOX_HOSTNAME");
       it != renv.plan->build_args.end() && !it->second.empty())
@@ -273,7 +273,6 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   auto who = users.ResolveUser(stage.config.config.user);
   if (!who.ok()) return std::move(who).error();
   SetEnv(env, "HOME", who->home, false);
-  SetEnv(env, "HOSTNAME", hostname, false);
   spec.uid = who->uid;
   spec.gid = who->gid;
   spec.groups = who->groups;

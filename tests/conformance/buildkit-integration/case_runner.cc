@@ -503,12 +503,13 @@ class Runner {
     }
     argv.push_back(last_.ctx);
     SpawnOptions o;
-    o.cwd = work_;
+    o.cwd = last_.cwd.empty() ? work_ : JoinPath(work_, last_.cwd);
     o.extra_env = {{"DOCKER_HOST", *host}, {"DOCKER_BUILDKIT", "1"}};
     OCIB_ASSIGN_OR_RETURN(ProcessResult b, RunProcess(argv, o));
     out_.log += "$ DOCKER_BUILDKIT=1 " + Join(argv, " ") + "\n" + b.out + b.err + "\n";
     if (b.exit_code != 0) return Error{"docker build failed:\n" + Tail(b.out + b.err, 15)};
     std::string tar = JoinPath(work_, "docker-" + std::to_string(builds_) + ".tar");
+    o.cwd = work_;
     OCIB_ASSIGN_OR_RETURN(ProcessResult s,
                           RunProcess({env_.DockerCli(), "save", "-o", tar, tag}, o));
     ImageView theirs;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <clocale>
 #include <cstdlib>
 #include <mutex>
 
@@ -86,6 +87,8 @@ Environment* Environment::Get(std::string* why) {
 }
 
 Status Environment::Start() {
+  // Layer paths are UTF-8: libarchive converts names through the locale.
+  std::setlocale(LC_ALL, "C.UTF-8");
   binary_ = EnvOr("OCIBUILD_BINARY");
   if (binary_.empty()) return Error{"OCIBUILD_BINARY is not set"};
   std::string missing = registry::testing::MissingTools({"docker-registry", "tar", "sh"});

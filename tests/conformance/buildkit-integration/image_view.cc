@@ -206,8 +206,15 @@ Result<ImageView> ReadDockerArchive(const std::string& tar_path) {
     return Error{tar_path + ": cannot open"};
   }
   std::map<std::string, std::string> files;
+  std::map<std::string, std::string> links;  // docker save links a repeated layer to the first
   archive_entry* e;
   while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    if (archive_entry_filetype(e) == AE_IFLNK) {
+      std::string name = CleanImagePath(archive_entry_pathname(e));
+      std::string dir = name.rfind('/') == std::string::npos ? "" : name.substr(0, name.rfind('/'));
+      links[name] = CleanImagePath(dir + "/" + archive_entry_symlink(e));
+      continue;
+    }
     if (archive_entry_filetype(e) != AE_IFREG) continue;
     std::string data, name = CleanImagePath(archive_entry_pathname(e));
     char buf[65536];
@@ -217,7 +224,9 @@ Result<ImageView> ReadDockerArchive(const std::string& tar_path) {
   }
   archive_read_free(a);
   auto get = [&](const std::string& name) -> Result<std::string> {
-    auto it = files.find(CleanImagePath(name));
+    std::string n = CleanImagePath(name);
+    for (int hops = 0; hops < 8 && links.count(n); ++hops) n = links[n];
+    auto it = files.find(n);
     if (it == files.end()) return Error{tar_path + ": no " + name};
     return it->second;
   };
