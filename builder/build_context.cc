@@ -35,8 +35,8 @@ Result<std::vector<std::string>> ListDir(const oci::RootDir& root, const std::st
 
 // lstat (follow=false) or stat (follow=true, in-root) of a context path.
 Result<struct stat> StatIn(const oci::RootDir& root, const std::string& rel, bool follow) {
-  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel,
-                                                 O_PATH | (follow ? 0 : O_NOFOLLOW)));
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd,
+                        root.OpenAt(rel == "." ? "" : rel, O_PATH | (follow ? 0 : O_NOFOLLOW)));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return SysError("stat", rel);
   return st;
@@ -44,7 +44,8 @@ Result<struct stat> StatIn(const oci::RootDir& root, const std::string& rel, boo
 
 }  // namespace
 
-Result<BuildContext> BuildContext::Open(const std::string& dir, const std::string& dockerfile_path) {
+Result<BuildContext> BuildContext::Open(const std::string& dir,
+                                        const std::string& dockerfile_path) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) return SysError("build context", dir);
   if (!S_ISDIR(st.st_mode)) return Error{"build context " + dir + ": not a directory"};
@@ -56,24 +57,21 @@ Result<BuildContext> BuildContext::Open(const std::string& dir, const std::strin
   return ctx;
 }
 
-Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source) const {
-  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+Result<std::vector<SourceMatch>> ResolveSource(
+    const oci::RootDir& root, std::string_view source,
+    const std::function<bool(std::string_view)>& ignored,
+    const std::function<Error(const std::string& rel)>& not_found) {
   std::string pattern = CleanRel(source);
-  auto not_found = [&] {
-    return Error{"\"/" + std::string(pattern == "." ? "" : pattern) +
-                     "\": not found in the build context" +
-                     (ignore_.empty() ? "" : " (or excluded by " + ignore_file_ + ")"),
-                 ENOENT};
-  };
   std::vector<SourceMatch> out;
   if (!dockerfile::HasPathMeta(pattern)) {
-    if (Ignored(pattern)) return not_found();
+    if (ignored(pattern)) return not_found(pattern);
     auto st = StatIn(root, pattern, true);
     if (!st.ok()) {
-      if (st.error().sys_errno == ENOENT || st.error().sys_errno == ENOTDIR) return not_found();
+      if (st.error().sys_errno == ENOENT || st.error().sys_errno == ENOTDIR)
+        return not_found(pattern);
       return std::move(st).error();
     }
-    out.push_back(SourceMatch{pattern, S_ISDIR(st->st_mode)});
+    out.push_back(SourceMatch{pattern, S_ISDIR(st->st_mode), std::nullopt});
     return out;
   }
   if (Status v = dockerfile::ValidatePathPattern(pattern); !v.ok())
@@ -87,7 +85,7 @@ Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source) 
     for (const auto& dir : frontier) {
       if (!dockerfile::HasPathMeta(parts[i])) {
         std::string cand = Join(dir, parts[i]);
-        if (StatIn(root, cand, true).ok() && !Ignored(cand)) next.push_back(cand);
+        if (StatIn(root, cand, true).ok() && !ignored(cand)) next.push_back(cand);
         continue;
       }
       auto names = ListDir(root, dir);
@@ -95,7 +93,7 @@ Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source) 
       for (const auto& n : *names) {
         OCIB_ASSIGN_OR_RETURN(bool m, dockerfile::PathMatch(parts[i], n));
         std::string cand = Join(dir, n);
-        if (!m || Ignored(cand)) continue;
+        if (!m || ignored(cand)) continue;
         if (!last) {
           auto st = StatIn(root, cand, true);
           if (!st.ok() || !S_ISDIR(st->st_mode)) continue;
@@ -107,10 +105,60 @@ Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source) 
   }
   for (const auto& rel : frontier) {
     OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, rel, true));
-    out.push_back(SourceMatch{rel, S_ISDIR(st.st_mode)});
+    out.push_back(SourceMatch{rel, S_ISDIR(st.st_mode), std::nullopt});
   }
-  if (out.empty()) return not_found();
   return out;
+}
+
+Result<std::vector<SourceMatch>> ResolveParentsSource(
+    const oci::RootDir& root, std::string_view source,
+    const std::function<bool(std::string_view)>& ignored,
+    const std::function<Error(const std::string& rel)>& not_found) {
+  std::string src(source);
+  std::string parent = "/", pattern = src;
+  if (size_t pivot = src.find("/./"); pivot != std::string::npos) {
+    parent = src.substr(0, pivot);
+    pattern = src.substr(pivot + 3);
+  }
+  std::string include = CleanRel(pattern);
+  std::string dir = CleanRel(parent);
+  bool wild = dockerfile::HasPathMeta(dir) || dockerfile::HasPathMeta(include);
+  std::vector<SourceMatch> out;
+  if (!wild) {
+    std::string full = include == "." ? dir : Join(dir, include);
+    if (ignored(full)) return not_found(full);
+    auto st = StatIn(root, full, true);
+    if (!st.ok()) {
+      if (st.error().sys_errno == ENOENT || st.error().sys_errno == ENOTDIR) return not_found(full);
+      return std::move(st).error();
+    }
+  }
+  std::vector<SourceMatch> roots;
+  if (dockerfile::HasPathMeta(dir)) {
+    OCIB_ASSIGN_OR_RETURN(roots, ResolveSource(root, dir, ignored, not_found));
+  } else {
+    auto st = StatIn(root, dir, true);
+    if (st.ok()) roots.push_back(SourceMatch{dir, S_ISDIR(st->st_mode), std::nullopt});
+  }
+  for (auto& r : roots) {
+    if (!r.is_dir) continue;
+    r.include = include;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source,
+                                                       bool parents) const {
+  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+  auto ignored = [this](std::string_view rel) { return Ignored(rel); };
+  auto not_found = [this](const std::string& rel) {
+    return Error{"\"/" + std::string(rel == "." ? "" : rel) + "\": not found in the build context" +
+                     (ignore_.empty() ? "" : " (or excluded by " + ignore_file_ + ")"),
+                 ENOENT};
+  };
+  if (parents) return ResolveParentsSource(root, source, ignored, not_found);
+  return ResolveSource(root, source, ignored, not_found);
 }
 
 Result<std::vector<std::string>> BuildContext::Walk(const std::string& rel) const {
@@ -143,9 +191,16 @@ Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches
   Sha256 h;
   for (const auto& m : matches) {
     OCIB_ASSIGN_OR_RETURN(auto paths, Walk(m.rel));
+    std::optional<dockerfile::Dockerignore> inc;
+    if (m.include) {
+      OCIB_ASSIGN_OR_RETURN(auto ig, dockerfile::Dockerignore::FromPatterns({*m.include}));
+      inc = std::move(ig);
+      h.Update("include:" + *m.include + "\n");
+    }
     for (const auto& p : paths) {
       std::string below = p == m.rel ? "." : (m.rel == "." ? p : p.substr(m.rel.size() + 1));
       if (ex && below != "." && ex->Matches(below)) continue;
+      if (inc && (below == "." || !inc->Matches(below))) continue;
       OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, p, p == m.rel));
       std::string rec = p + '\0' + std::to_string(st.st_mode & 07777) + '\0';
       if (S_ISDIR(st.st_mode)) {
@@ -157,14 +212,14 @@ Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches
         if (n < 0) return SysError("readlink", JoinPath(dir_, p));
         rec += "link:" + std::string(buf, static_cast<size_t>(n));
       } else if (S_ISREG(st.st_mode)) {
-        std::string stamp = std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-                            std::to_string(st.st_mtim.tv_sec) + "." +
-                            std::to_string(st.st_mtim.tv_nsec) + ":" +
-                            std::to_string(st.st_ctim.tv_sec) + "." +
-                            std::to_string(st.st_ctim.tv_nsec);
+        std::string stamp =
+            std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+            std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
         auto it = hash_cache_.find(p);
         if (it == hash_cache_.end() || it->second.first != stamp) {
-          OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p));
+          // A source argument naming a symlink names the file it points to.
+          OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p, p == m.rel));
           it = hash_cache_.insert_or_assign(p, std::make_pair(stamp, hex)).first;
         }
         rec += "file:" + it->second.second;

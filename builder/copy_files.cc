@@ -17,7 +17,9 @@
 namespace ocibuild::builder {
 namespace {
 
-std::string Shown(const std::string& rel) { return "/" + rel; }
+std::string Shown(const std::string& rel) {
+  return "/" + rel;
+}
 
 std::string JoinRel(const std::string& a, const std::string& b) {
   if (a.empty() || a == ".") return b;
@@ -64,24 +66,30 @@ class Copier {
     }
     bool dir_syntax = EndsWith(opts_.dest, "/") || EndsWith(opts_.dest, "/.") ||
                       opts_.dest == "." || dest_rel.empty();
-    if (opts_.several_sources && !dir_syntax)
-      return Error{"When using COPY with more than one source file, the destination must be a "
-                   "directory and end with a /"};
     if (!opts_.excludes.empty()) {
       OCIB_ASSIGN_OR_RETURN(auto ex, dockerfile::Dockerignore::FromPatterns(opts_.excludes));
       excludes_ = std::move(ex);
     }
-    bool dest_is_dir = dir_syntax;
-    if (!dest_is_dir) {
-      auto fd = dst_.OpenAt(dest_rel, O_PATH);
-      struct stat st;
-      if (fd.ok() && ::fstat(fd->get(), &st) == 0 && S_ISDIR(st.st_mode)) dest_is_dir = true;
-    }
+    created_mode_ = opts_.chmod && opts_.chmod->octal() ? (*opts_.chmod->octal() & 0777) : 0755;
+    // BuildKit makes the destination (when it says it is a directory) or its parent first.
+    OCIB_TRY(EnsureParents(dest_rel, /*include_self=*/dir_syntax));
     for (const auto& m : src_.matches) {
+      if (m.include) {
+        OCIB_TRY(CopyParents(m, dest_rel));
+        continue;
+      }
+      // The destination is looked at again for each match, as each is a copy of its own: a
+      // directory copied first makes DEST one, a file copied first makes it a file that the
+      // next file replaces. BuildKit gives no "several sources need a directory" error.
+      bool dest_is_dir = false;
+      if (auto fd = dst_.OpenAt(dest_rel, O_PATH); fd.ok()) {
+        struct stat st;
+        dest_is_dir = ::fstat(fd->get(), &st) == 0 && S_ISDIR(st.st_mode);
+        if (m.is_dir && !dest_is_dir)
+          return Error{"cannot copy to non-directory: " + Shown(dest_rel)};
+      }
       std::string base;
-      if (opts_.parents)
-        base = JoinRel(dest_rel, m.rel == "." ? "" : m.rel);
-      else if (m.is_dir)
+      if (m.is_dir)
         base = dest_rel;
       else
         base = dest_is_dir ? JoinRel(dest_rel, Basename(m.rel)) : dest_rel;
@@ -98,11 +106,28 @@ class Copier {
   }
 
  private:
+  // Paths below `rel` in the source (itself first): the context's walk applies .dockerignore.
+  Result<std::vector<std::string>> Below(const std::string& rel) {
+    std::vector<std::string> paths;
+    auto excluded = [&](const std::string&) { return false; };
+    if (src_.context) {
+      OCIB_ASSIGN_OR_RETURN(paths, src_.context->Walk(rel));
+    } else {
+      OCIB_TRY(WalkTree(*src_.root, rel, excluded, &paths));
+    }
+    return paths;
+  }
+
+  static std::string Relative(const std::string& p, const std::string& root) {
+    if (p == root) return "";
+    return root == "." ? p : p.substr(root.size() + 1);
+  }
+
   Status CopyMatch(const SourceMatch& m, const std::string& base) {
     std::vector<std::string> paths;
     auto excluded = [&](const std::string& p) {
       if (!excludes_ || p == m.rel) return false;
-      return excludes_->Matches(m.rel == "." ? p : p.substr(m.rel.size() + 1));
+      return excludes_->Matches(Relative(p, m.rel));
     };
     if (!m.is_dir) {
       paths.push_back(m.rel);
@@ -116,8 +141,7 @@ class Copier {
     OCIB_TRY(EnsureParents(base, /*include_self=*/m.is_dir));
     for (const auto& p : paths) {
       if (m.is_dir && p == m.rel) continue;  // the directory itself: its contents are copied
-      std::string below = p == m.rel ? "" : (m.rel == "." ? p : p.substr(m.rel.size() + 1));
-      std::string to = JoinRel(base, below);
+      std::string to = JoinRel(base, Relative(p, m.rel));
       // Parents normally come first in the walk, but an ignored directory with re-included
       // children is not in it.
       OCIB_TRY(EnsureParents(to, /*include_self=*/false));
@@ -126,8 +150,51 @@ class Copier {
     return Ok();
   }
 
+  // COPY --parents: what `include` selects below the pivot `m.rel` keeps its path below it.
+  // Directories on the way are copied with their own metadata when missing, as BuildKit's
+  // include-pattern copy does.
+  Status CopyParents(const SourceMatch& m, const std::string& dest_rel) {
+    OCIB_ASSIGN_OR_RETURN(auto inc, dockerfile::Dockerignore::FromPatterns({*m.include}));
+    // Walk only below the pattern's literal leading directories.
+    std::string start = m.rel;
+    {
+      std::vector<std::string> parts = Split(*m.include, '/');
+      if (!parts.empty()) parts.pop_back();
+      for (const auto& part : parts) {
+        if (part.empty() || part == "." || dockerfile::HasPathMeta(part)) break;
+        std::string next = JoinRel(start, part);
+        auto fd = src_.root->OpenAt(next, O_PATH | O_NOFOLLOW);
+        struct stat st;
+        if (!fd.ok() || ::fstat(fd->get(), &st) != 0 || !S_ISDIR(st.st_mode)) break;
+        start = next;
+      }
+    }
+    OCIB_ASSIGN_OR_RETURN(std::vector<std::string> paths, Below(start));
+    for (const auto& p : paths) {
+      if (p == m.rel) continue;
+      std::string below = Relative(p, m.rel);
+      if (!inc.Matches(below)) continue;
+      if (excludes_ && excludes_->Matches(below)) continue;
+      // Directories between the pivot and this entry.
+      std::vector<std::string> parts = Split(below, '/');
+      std::string cur;
+      for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        cur = JoinRel(cur, parts[i]);
+        std::string to = JoinRel(dest_rel, cur);
+        if (ensured_.count(to)) continue;
+        if (dst_.OpenAt(to, O_PATH | O_NOFOLLOW).ok()) {
+          ensured_.insert(to);
+          continue;
+        }
+        OCIB_TRY(CopyEntry(JoinRel(m.rel, cur), to, /*follow=*/false));
+      }
+      OCIB_TRY(CopyEntry(p, JoinRel(dest_rel, below), /*follow=*/false));
+    }
+    return Ok();
+  }
+
   // Creates missing directories on the way to `rel` (and `rel` itself with include_self),
-  // owned by the --chown user (root by default) with mode 0755.
+  // owned by the --chown user (root by default) with --chmod's octal mode or 0755.
   Status EnsureParents(const std::string& rel, bool include_self) {
     std::vector<std::string> parts = rel.empty() ? std::vector<std::string>{} : Split(rel, '/');
     size_t n = include_self ? parts.size() : (parts.empty() ? 0 : parts.size() - 1);
@@ -148,7 +215,7 @@ class Copier {
       OCIB_ASSIGN_OR_RETURN(UniqueFd dfd, dst_.MkdirAll(cur, 0755));
       uint32_t uid = opts_.chown ? opts_.chown->first : 0;
       uint32_t gid = opts_.chown ? opts_.chown->second : 0;
-      OCIB_TRY(SetOwnerAndMode(dfd.get(), store_, uid, gid, S_IFDIR | 0755));
+      OCIB_TRY(SetOwnerAndMode(dfd.get(), store_, uid, gid, S_IFDIR | created_mode_));
       ensured_.insert(cur);
     }
     return Ok();
@@ -157,9 +224,8 @@ class Copier {
   // Copies one entry; `follow` resolves a symlink at the source (a COPY argument names the
   // file a link points to, while links inside a copied directory stay links).
   Status CopyEntry(const std::string& from, const std::string& to, bool follow) {
-    OCIB_ASSIGN_OR_RETURN(UniqueFd sfd,
-                          src_.root->OpenAt(from == "." ? "" : from,
-                                            O_PATH | (follow ? 0 : O_NOFOLLOW)));
+    OCIB_ASSIGN_OR_RETURN(UniqueFd sfd, src_.root->OpenAt(from == "." ? "" : from,
+                                                          O_PATH | (follow ? 0 : O_NOFOLLOW)));
     struct stat st;
     if (::fstat(sfd.get(), &st) != 0) return SysError("stat", Shown(from));
     oci::FileMeta meta;
@@ -171,8 +237,10 @@ class Copier {
     }
     uint32_t uid = opts_.chown ? opts_.chown->first : meta.uid;
     uint32_t gid = opts_.chown ? opts_.chown->second : meta.gid;
-    uint32_t perm = opts_.chmod ? *opts_.chmod : (meta.mode & 07777);
+    uint32_t perm = opts_.chmod ? opts_.chmod->Apply(meta.mode) : (meta.mode & 07777);
     uint32_t type = meta.mode & S_IFMT;
+    // BuildKit copies a socket as a stub: an empty regular file with the socket's permissions.
+    if (type == S_IFSOCK) type = S_IFREG;
 
     OCIB_ASSIGN_OR_RETURN(oci::RootDir::Parent parent, dst_.OpenParent(to));
     if (parent.name.empty()) {
@@ -201,11 +269,14 @@ class Copier {
         ensured_.insert(to);
         break;
       case S_IFREG: {
-        OCIB_ASSIGN_OR_RETURN(UniqueFd in, src_.root->OpenAt(from == "." ? "" : from,
-                                                            O_RDONLY | (follow ? 0 : O_NOFOLLOW)));
         out.reset(::openat(pdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out) return SysError("create", Shown(to));
-        OCIB_TRY(CopyFileData(in.get(), out.get(), Shown(from)));
+        if (S_ISREG(st.st_mode)) {
+          OCIB_ASSIGN_OR_RETURN(
+              UniqueFd in,
+              src_.root->OpenAt(from == "." ? "" : from, O_RDONLY | (follow ? 0 : O_NOFOLLOW)));
+          OCIB_TRY(CopyFileData(in.get(), out.get(), Shown(from)));
+        }
         struct timespec ts[2] = {st.st_mtim, st.st_mtim};
         ::futimens(out.get(), ts);
         break;
@@ -217,7 +288,8 @@ class Copier {
         std::string target(buf, static_cast<size_t>(n));
         if (::symlinkat(target.c_str(), pdir, name) != 0) return SysError("symlink", Shown(to));
         struct stat lst;
-        if (::fstatat(pdir, name, &lst, AT_SYMLINK_NOFOLLOW) != 0) return SysError("stat", Shown(to));
+        if (::fstatat(pdir, name, &lst, AT_SYMLINK_NOFOLLOW) != 0)
+          return SysError("stat", Shown(to));
         struct timespec ts[2] = {st.st_mtim, st.st_mtim};
         ::utimensat(pdir, name, ts, AT_SYMLINK_NOFOLLOW);
         if (uid != 0 || gid != 0) {
@@ -268,18 +340,11 @@ class Copier {
   const CopyOptions& opts_;
   std::optional<dockerfile::Dockerignore> excludes_;
   std::set<std::string> ensured_;
+  uint32_t created_mode_ = 0755;
   std::vector<std::pair<std::string, struct timespec>> dir_times_;
 };
 
 }  // namespace
-
-Result<uint32_t> ParseChmod(std::string_view spec) {
-  if (spec.empty() || spec.size() > 4 ||
-      spec.find_first_not_of("01234567") != std::string_view::npos)
-    return Error{"invalid --chmod \"" + std::string(spec) +
-                 "\": expected an octal mode such as 0755 (symbolic modes are not supported)"};
-  return static_cast<uint32_t>(std::stoul(std::string(spec), nullptr, 8));
-}
 
 Status SetOwnerAndMode(int fd, oci::MetaStore& store, uint32_t uid, uint32_t gid, uint32_t mode) {
   struct stat st;
@@ -295,8 +360,8 @@ Status SetOwnerAndMode(int fd, oci::MetaStore& store, uint32_t uid, uint32_t gid
     }
   }
   const oci::FileMeta* existing = store.Find(st.st_ino);
-  bool needed = uid != 0 || gid != 0 || perm != host ||
-                (st.st_mode & S_IFMT) != (mode & S_IFMT) || (existing && !existing->xattrs.empty());
+  bool needed = uid != 0 || gid != 0 || perm != host || (st.st_mode & S_IFMT) != (mode & S_IFMT) ||
+                (existing && !existing->xattrs.empty());
   if (!needed) {
     store.Erase(st.st_ino);
     return Ok();

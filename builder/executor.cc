@@ -38,6 +38,44 @@ std::string GoQuotedList(const std::vector<std::string>& v) {
   return out + "]";
 }
 
+// Gives history entries without a time (config-only steps) one, as BuildKit's exporter does:
+// the first new layer's time for those before it, else the time of the layer before them.
+void NormalizeHistoryTimes(std::vector<oci::HistoryEntry>& history, const std::string& now) {
+  std::string first_new;
+  bool seen_missing = false;
+  for (const auto& h : history) {
+    if (h.created.empty()) {
+      seen_missing = true;
+    } else if (seen_missing) {
+      first_new = h.created;
+      break;
+    }
+  }
+  if (first_new.empty()) {
+    for (const auto& h : history)
+      if (!h.created.empty()) first_new = h.created;
+  }
+  if (first_new.empty()) first_new = now;
+  std::string cur = first_new;
+  seen_missing = false;
+  for (auto& h : history) {
+    if (!h.created.empty()) {
+      if (seen_missing) cur = h.created;
+    } else {
+      seen_missing = true;
+      h.created = cur;
+    }
+  }
+}
+
+// BuildKit's "[stage N/M] " prefix, N padded to M's width.
+std::string StepPrefix(const std::string& stage, int n, int total) {
+  std::string num = std::to_string(n);
+  size_t width = std::to_string(total).size();
+  if (num.size() < width) num.insert(0, width - num.size(), ' ');
+  return "[" + stage + " " + num + "/" + std::to_string(total) + "] ";
+}
+
 // Go's %v of a []string: [a b].
 std::string GoList(const std::vector<std::string>& v) {
   return "[" + Join(v, " ") + "]";
@@ -142,6 +180,10 @@ Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& contex
   commit_.created = Created();
 }
 
+std::string Executor::MetaCreated() const {
+  return opts_.source_date_epoch ? Created() : std::string();
+}
+
 std::string Executor::Created() const {
   std::time_t t = opts_.source_date_epoch ? static_cast<std::time_t>(*opts_.source_date_epoch)
                                           : std::time(nullptr);
@@ -192,40 +234,44 @@ Status Executor::BuildStages() {
   }
   size_t limit = opts_.parallelism > 0 ? static_cast<size_t>(opts_.parallelism)
                                        : std::max<size_t>(1, std::thread::hardware_concurrency());
-  std::mutex m;
-  std::condition_variable cv;
-  std::set<int> started, done;
   std::optional<Error> failure;
   size_t running = 0;
   std::vector<std::jthread> threads;
-  std::unique_lock lock(m);
+  std::unique_lock lock(sched_mu_);
+  auto all_done = [&] {
+    for (int i : planned)
+      if (!done_.count(i)) return false;
+    return true;
+  };
   for (;;) {
-    // Ready stages start in plan order, so a serial build (limit 1) is the plan's order.
+    // Ready stages start in plan order, so a serial build (limit 1) is the plan's order. A
+    // stage an ONBUILD trigger built on demand is claimed already.
     for (const auto& ps : plan_.stages) {
       if (failure || running >= limit) break;
-      if (started.count(ps.index)) continue;
+      if (claimed_.count(ps.index)) continue;
       const auto& n = needs[ps.index];
-      if (!std::includes(done.begin(), done.end(), n.begin(), n.end())) continue;
-      started.insert(ps.index);
+      if (!std::includes(done_.begin(), done_.end(), n.begin(), n.end())) continue;
+      claimed_.insert(ps.index);
       ++running;
-      threads.emplace_back([this, &ps, &m, &cv, &done, &failure, &running] {
+      threads.emplace_back([this, &ps, &failure, &running] {
         Status st = BuildStage(ps);
-        std::lock_guard l(m);
+        std::lock_guard l(sched_mu_);
         --running;
         if (st.ok()) {
-          done.insert(ps.index);
+          done_.insert(ps.index);
         } else if (!failure) {
           failure = std::move(st).error();
         }
-        cv.notify_all();
+        if (!st.ok()) failed_.insert(ps.index);
+        sched_cv_.notify_all();
       });
     }
-    if (failure || done.size() == plan_.stages.size()) break;
+    if (failure || all_done()) break;
     if (running == 0) {
       failure = Error{"internal: the stages' dependencies cannot be met"};
       break;
     }
-    cv.wait(lock);
+    sched_cv_.wait(lock);
   }
   if (failure && running > 0) {
     // The first failure cancels the rest: no new steps, and running RUN steps are stopped. A
@@ -236,14 +282,41 @@ Status Executor::BuildStages() {
       lock.unlock();
       KillDescendants();
       lock.lock();
-      cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; });
+      sched_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; });
     }
   }
-  cv.wait(lock, [&] { return running == 0; });
+  sched_cv_.wait(lock, [&] { return running == 0; });
   lock.unlock();
   threads.clear();  // joins
   if (failure) return std::move(*failure);
   return Ok();
+}
+
+Result<StageState*> Executor::EnsureStage(int index) {
+  const dockerfile::PlannedStage* ps = nullptr;
+  for (const auto* list : {&plan_.stages, &plan_.other_stages})
+    for (const auto& p : *list)
+      if (p.index == index) ps = &p;
+  if (!ps) return Error{"internal: no stage " + std::to_string(index)};
+  std::unique_lock lock(sched_mu_);
+  if (!claimed_.count(index)) {
+    // Not started: build it here (an ONBUILD trigger named a stage the Dockerfile alone did
+    // not make this one need).
+    claimed_.insert(index);
+    lock.unlock();
+    Status st = BuildStage(*ps);
+    lock.lock();
+    (st.ok() ? done_ : failed_).insert(index);
+    sched_cv_.notify_all();
+    if (!st.ok()) return std::move(st).error();
+  }
+  // Being built by another thread: wait for it.
+  sched_cv_.wait(lock, [&] { return done_.count(index) || failed_.count(index) || cancelled_; });
+  if (!done_.count(index)) return Error{"stage " + ps->display_name + " failed"};
+  lock.unlock();
+  StageState* built = BuiltStage(index);
+  if (!built) return Error{"internal: stage " + ps->display_name + " was not built"};
+  return built;
 }
 
 Result<BuiltImage> Executor::Build() {
@@ -258,7 +331,13 @@ Result<BuiltImage> Executor::Build() {
   BuiltImage img;
   img.config = t.config;
   for (const auto& [k, v] : opts_.labels) img.config.config.labels[k] = v;
-  img.config.created = Created();
+  // BuildKit's exporter: config-only steps take the time of the layer before them (the first
+  // new layer's when none), and the image was created when its last history entry was, so a
+  // build served from the cache gives the same image.
+  NormalizeHistoryTimes(img.config.history, Created());
+  img.config.created = img.config.history.empty() || img.config.history.back().created.empty()
+                           ? Created()
+                           : img.config.history.back().created;
   img.config_bytes = img.config.Serialize();
   std::string config_mt(opts_.format == oci::MediaFormat::kOci ? oci::media_type::kOciConfig
                                                                : oci::media_type::kDockerConfig);
@@ -291,11 +370,11 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
     case dockerfile::StageBase::Kind::kScratch:
       s.config.SetPlatform(platform);
       s.config.config.env = {std::string("PATH=") + kDefaultPath};
+      s.config.config.working_dir = "/";  // BuildKit's empty image has WorkingDir "/"
       s.cache_key = "scratch:" + ps.platform.ToString();
       return Ok();
     case dockerfile::StageBase::Kind::kStage: {
-      StageState* built = BuiltStage(ps.base.stage);
-      if (!built) return Error{"internal: base stage not built"};
+      OCIB_ASSIGN_OR_RETURN(StageState * built, EnsureStage(ps.base.stage));
       const StageState& b = *built;
       s.config = b.config;
       s.layers = b.layers;
@@ -308,6 +387,10 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
       s.config = std::move(img.config);
       s.layers = std::move(img.layers);
       s.cache_key = "image:" + img.manifest_digest.str();
+      // BuildKit makes sure every stage has a PATH, whatever the base image says.
+      bool has_path = std::any_of(s.config.config.env.begin(), s.config.config.env.end(),
+                                  [](const std::string& e) { return StartsWith(e, "PATH="); });
+      if (!has_path) s.config.config.env.push_back(std::string("PATH=") + kDefaultPath);
       return Ok();
     }
   }
@@ -318,14 +401,29 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
   auto owned = std::make_unique<StageState>();
   StageState& s = *owned;
   s.name = ps.display_name;
+  s.no_cache = std::find(opts_.no_cache_stages.begin(), opts_.no_cache_stages.end(), ps.name) !=
+               opts_.no_cache_stages.end();
   std::vector<dockerfile::Step> steps;
-  int total = static_cast<int>(ps.steps.size()) + 1;
+  // BuildKit numbers the steps that make a vertex: a FROM of an image, and each RUN, COPY, ADD
+  // and WORKDIR ("[base 2/3] RUN ..."); FROM scratch or another stage and config-only steps
+  // have no number.
+  auto counted = [](const dockerfile::Step& st) {
+    return std::holds_alternative<dockerfile::RunInstr>(st.instr) ||
+           std::holds_alternative<dockerfile::CopyInstr>(st.instr) ||
+           std::holds_alternative<dockerfile::WorkdirInstr>(st.instr);
+  };
+  bool from_image = ps.base.kind == dockerfile::StageBase::Kind::kImage;
+  int total = from_image ? 1 : 0;
+  for (const auto& st : ps.steps) total += counted(st) ? 1 : 0;
   {
-    std::string label =
-        "[" + s.name + " 1/" + std::to_string(total) + "] FROM " +
-        (ps.base.kind == dockerfile::StageBase::Kind::kImage ? ps.base.image : ps.base_expr);
+    std::string label = from_image ? StepPrefix(s.name, 1, total) + "FROM " + ps.base.image
+                                   : "[" + s.name + "] FROM " + ps.base_expr;
     int pstep = progress_.StepStarted(label);
     Status st = InitBase(ps, s);
+    // Layers are written with their times clamped to SOURCE_DATE_EPOCH: a layer made under
+    // another epoch (or none) is not the same layer, so the epoch is part of every key.
+    if (st.ok() && opts_.source_date_epoch && ps.base.kind != dockerfile::StageBase::Kind::kStage)
+      s.cache_key += "|source-date-epoch=" + std::to_string(*opts_.source_date_epoch);
     progress_.StepFinished(pstep, st.ok() ? StepState::kDone : StepState::kFailed);
     if (!st.ok())
       return st.error().Context(plan_.filename + ":" + std::to_string(ps.line) + ": FROM");
@@ -337,7 +435,7 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
     if (!parsed.ok()) return parsed.error().Context("base image ONBUILD triggers");
     OCIB_ASSIGN_OR_RETURN(steps, dockerfile::ParseInstructions(*parsed));
     s.config.config.on_build.clear();
-    total += static_cast<int>(steps.size());
+    for (const auto& st : steps) total += counted(st) ? 1 : 0;
     progress_.PlanSteps(static_cast<int>(steps.size()));
   }
   steps.insert(steps.end(), ps.steps.begin(), ps.steps.end());
@@ -345,23 +443,21 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
     std::lock_guard lock(mu_);
     stages_[ps.index] = std::move(owned);
   }
-  int n = 2;
+  int n = from_image ? 1 : 0;
   for (auto& step : steps) {
     if (cancelled_) return Error{"stage " + s.name + " cancelled: another stage failed"};
-    OCIB_TRY(ExecStep(ps, s, step, n++, total));
+    OCIB_TRY(ExecStep(ps, s, step, counted(step) ? ++n : 0, total));
   }
   return Ok();
 }
 
 Result<StageState*> Executor::FindStage(const std::string& from) {
-  // A stage name, a stage index, or else an image reference.
-  for (const auto& ps : plan_.stages) {
-    if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from) {
-      StageState* built = BuiltStage(ps.index);
-      if (!built) return Error{"stage " + from + " is used before it is built"};
-      return built;
-    }
-  }
+  // A stage name, a stage index, or else an image reference. Stages the Dockerfile alone did
+  // not make this step need (an ONBUILD trigger's --from) are built now.
+  for (const auto* list : {&plan_.stages, &plan_.other_stages})
+    for (const auto& ps : *list)
+      if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from)
+        return EnsureStage(ps.index);
   return ImageStage(from);
 }
 
@@ -386,7 +482,7 @@ Status Executor::ExecWorkdir(StageState& s, const std::string& path, int pstep) 
   s.config.config.working_dir = wd;
   std::string created_by = "WORKDIR " + wd;
   if (wd == "/") {
-    StageWorkspace::AddHistory(s, created_by, true, commit_.created);
+    StageWorkspace::AddHistory(s, created_by, true, MetaCreated());
     progress_.StepFinished(pstep, StepState::kDone);
     return Ok();
   }
@@ -424,9 +520,9 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   (void)label;
   std::string dest = JoinGuest(s.config.config.working_dir, c.dest);
   if (EndsWith(c.dest, "/") && !EndsWith(dest, "/")) dest += "/";
-  std::optional<uint32_t> chmod;
+  std::optional<ChmodSpec> chmod;
   if (!c.chmod.empty()) {
-    OCIB_ASSIGN_OR_RETURN(chmod, ParseChmod(c.chmod));
+    OCIB_ASSIGN_OR_RETURN(chmod, ChmodSpec::Parse(c.chmod));
   }
   // Where the files come from, and what identifies them for the cache.
   StageState* from = nullptr;
@@ -452,12 +548,22 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       if (IsGitSource(src)) {
         if (!c.is_add)
           return Error{"COPY " + src + ": COPY does not fetch git repositories; use ADD"};
-        GitSource g = ParseGitSource(src);
-        OCIB_ASSIGN_OR_RETURN(std::string commit, ResolveGitCommit(g));
+        OCIB_ASSIGN_OR_RETURN(GitSource g, ParseGitSource(src));
+        // --checksum and ?commit=, --keep-git-dir and ?keep-git-dir must agree (BuildKit).
+        if (!c.checksum.empty() && !g.checksum.empty() && c.checksum != g.checksum)
+          return Error{"checksum mismatch \"" + c.checksum + "\" != \"" + g.checksum + "\""};
+        if (c.keep_git_dir && g.keep_git_dir && *c.keep_git_dir != *g.keep_git_dir)
+          return Error{"inconsistent keep-git-dir configuration"};
+        if (!g.keep_git_dir) g.keep_git_dir = c.keep_git_dir;
+        OCIB_ASSIGN_OR_RETURN(std::string commit,
+                              ResolveGitCommit(g, c.checksum.empty() ? g.checksum : c.checksum));
+        // The commit is the content: --checksum itself is not part of the key, so adding it
+        // keeps the cache.
         sources.push_back({{"git", g.url},
                            {"commit", commit},
                            {"subdir", g.subdir},
-                           {"keep_git_dir", c.keep_git_dir.value_or(false)}});
+                           {"keep_git_dir", g.keep_git_dir.value_or(false)},
+                           {"submodules", g.submodules.value_or(true)}});
         git_pending.emplace_back(std::move(g), commit);
         continue;
       }
@@ -474,8 +580,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
         }
         continue;
       }
-      if (!c.checksum.empty()) return Error{"ADD --checksum needs an http(s) source, not " + src};
-      OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src));
+      if (!c.checksum.empty()) return Error{"checksum requires HTTP(S) or Git sources"};
+      OCIB_ASSIGN_OR_RETURN(auto m, context_.Resolve(src, c.parents));
       matches.insert(matches.end(), m.begin(), m.end());
     }
     if (!matches.empty()) {
@@ -508,7 +614,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     ck = ChainKey(s.cache_key, {{"op", "link"}, {"layer", link_key}});
   }
   OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, created_by, commit_));
-  if (!hit && c.link && !opts_.no_cache) {
+  if (!hit && c.link && !opts_.no_cache && !s.no_cache) {
     OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> linked, cache_.Get(link_key, store_));
     if (linked) {
       OCIB_TRY(AppendLinked(s, *linked, ck, created_by));
@@ -526,7 +632,6 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   co.dest = dest;
   co.chmod = chmod;
   co.excludes = c.excludes;
-  co.parents = c.parents;
   if (!c.chown.empty()) {
     OCIB_TRY(ws_.Materialize(s));  // names resolve against the stage's /etc/passwd, even --link
     OCIB_ASSIGN_OR_RETURN(UserDb users, s.Users());
@@ -538,37 +643,34 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(heredoc_dir->path()));
     src_root.emplace(std::move(r));
     tree = CopySourceTree{&*src_root, nullptr, nullptr, matches};
-    co.several_sources = matches.size() > 1;
   } else if (from) {
     {
       std::lock_guard lock(from->mu);
       OCIB_TRY(ws_.Materialize(*from));
     }
+    // Sources in another stage or image: the same wildcard and --parents rules as the context.
+    auto none = [](std::string_view) { return false; };
+    auto not_found = [](const std::string& rel) {
+      return Error{"\"/" + std::string(rel == "." ? "" : rel) + "\": not found", ENOENT};
+    };
     for (const auto& src : c.sources) {
-      std::string rel = dockerfile::CleanPath(JoinGuest("/", src));
-      rel = rel.size() > 1 ? rel.substr(1) : ".";
-      OCIB_ASSIGN_OR_RETURN(UniqueFd probe, from->root->OpenAt(rel == "." ? "" : rel, O_PATH));
-      struct stat st;
-      if (::fstat(probe.get(), &st) != 0) return SysError("stat", src);
-      tree.matches.push_back(SourceMatch{rel, S_ISDIR(st.st_mode)});
+      OCIB_ASSIGN_OR_RETURN(auto m, c.parents
+                                        ? ResolveParentsSource(*from->root, src, none, not_found)
+                                        : ResolveSource(*from->root, src, none, not_found));
+      tree.matches.insert(tree.matches.end(), m.begin(), m.end());
     }
     tree.root = &*from->root;
     tree.store = from->store.get();
-    co.several_sources = c.sources.size() > 1;
   } else {
     OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(context_.dir()));
     src_root.emplace(std::move(r));
     tree = CopySourceTree{&*src_root, nullptr, &context_, matches};
-    co.several_sources = c.sources.size() > 1 ||
-                         std::any_of(c.sources.begin(), c.sources.end(), [](const std::string& x) {
-                           return !IsRemoteSource(x) && dockerfile::HasPathMeta(x);
-                         });
   }
   // ADD auto-extracts local tar archives (any compression) into the destination directory.
   if (c.is_add && !heredoc_dir && !from && (!c.unpack.has_value() || *c.unpack)) {
     std::vector<SourceMatch> plain;
     for (const auto& m : tree.matches) {
-      if (m.is_dir) {
+      if (m.is_dir || m.include) {
         plain.push_back(m);
         continue;
       }
@@ -597,8 +699,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       OCIB_ASSIGN_OR_RETURN(oci::RootDir xr, oci::RootDir::Open(JoinPath(x.path(), "root")));
       CopyOptions xo = co;
       xo.dest = EndsWith(dest, "/") ? dest : dest + "/";
-      xo.several_sources = false;
-      CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true}}};
+      CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true, std::nullopt}}};
       OCIB_TRY(CopyInto(*dst.root, *dst.store, xt, xo));
     }
     tree.matches = plain;
@@ -607,12 +708,11 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   // Git repositories: the checkout's files (or its subdir's) go into the destination directory.
   for (const auto& [g, commit] : git_pending) {
     OCIB_ASSIGN_OR_RETURN(GitCheckout checkout,
-                          FetchGit(g, commit, c.keep_git_dir.value_or(false), opts_.work_dir));
+                          FetchGit(g, commit, g.keep_git_dir.value_or(false), opts_.work_dir));
     OCIB_ASSIGN_OR_RETURN(oci::RootDir gr, oci::RootDir::Open(checkout.repo));
     CopyOptions go = co;
     go.dest = EndsWith(dest, "/") ? dest : dest + "/";
-    go.several_sources = false;
-    CopySourceTree gt{&gr, nullptr, nullptr, {SourceMatch{checkout.rel, true}}};
+    CopySourceTree gt{&gr, nullptr, nullptr, {SourceMatch{checkout.rel, true, std::nullopt}}};
     OCIB_TRY(CopyInto(*dst.root, *dst.store, gt, go));
   }
   // Downloads: never extracted; mode 0600 unless --chmod, mtime from Last-Modified (Docker).
@@ -621,12 +721,23 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     remote.push_back(std::move(f));
   }
   for (const auto& f : remote) {
-    bool into_dir = EndsWith(dest, "/") || remote.size() + tree.matches.size() > 1;
-    if (into_dir && f.file_name.empty())
-      return Error{"cannot determine a file name for the download to " + dest +
-                   "; name the destination file"};
+    // BuildKit: "__unnamed__" when the URL's path gives no name; copied like any single file
+    // (into DEST when it ends in '/' or is a directory); extracted only with --unpack=true. The
+    // download is 0600 (FetchUrl's file) unless --chmod says otherwise.
+    std::string name = f.file_name.empty() ? "__unnamed__" : f.file_name;
+    if (c.unpack.value_or(false)) {
+      OCIB_ASSIGN_OR_RETURN(TempDir x, TempDir::Create("add-", opts_.work_dir));
+      oci::MetaStore xstore;
+      if (oci::ApplyLayerFile(JoinPath(x.path(), "root"), xstore, f.path).ok()) {
+        OCIB_ASSIGN_OR_RETURN(oci::RootDir xr, oci::RootDir::Open(JoinPath(x.path(), "root")));
+        CopyOptions xo = co;
+        xo.dest = EndsWith(dest, "/") ? dest : dest + "/";
+        CopySourceTree xt{&xr, &xstore, nullptr, {SourceMatch{".", true, std::nullopt}}};
+        OCIB_TRY(CopyInto(*dst.root, *dst.store, xt, xo));
+        continue;
+      }
+    }
     OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("url-", opts_.work_dir));
-    std::string name = f.file_name.empty() ? "download" : f.file_name;
     if (::rename(f.path.c_str(), JoinPath(td.path(), name).c_str()) != 0)
       return SysError("rename", f.path);
     if (f.last_modified) {
@@ -635,10 +746,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     }
     OCIB_ASSIGN_OR_RETURN(oci::RootDir ur, oci::RootDir::Open(td.path()));
     CopyOptions uo = co;
-    uo.dest = into_dir && !EndsWith(dest, "/") ? dest + "/" : dest;
-    uo.several_sources = false;
-    if (!uo.chmod) uo.chmod = 0600;
-    CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false}}};
+    CopySourceTree ut{&ur, nullptr, nullptr, {SourceMatch{name, false, std::nullopt}}};
     OCIB_TRY(CopyInto(*dst.root, *dst.store, ut, uo));
   }
   if (c.link) {
@@ -665,8 +773,9 @@ Status Executor::AppendLinked(StageState& s, const CachedStep& step, const std::
     s.layers.push_back(*step.layer);
     s.config.diff_ids.push_back(step.diff_id);
   }
-  StageWorkspace::AddHistory(s, created_by, !step.layer.has_value(), commit_.created);
-  s.cache_key = ck;
+  StageWorkspace::AddHistory(s, created_by, !step.layer.has_value(),
+                             step.created.empty() ? commit_.created : step.created);
+  s.cache_key = ContentChainKey(ck, step);
   return cache_.Put(ck, step);
 }
 
@@ -679,11 +788,11 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
     Status st = dockerfile::ExpandInstruction(&step.instr, s.ExpansionEnv(), lex);
     if (!st.ok()) return st.error().Context(where);
   }
-  std::string label = "[" + s.name + " " + std::to_string(number) + "/" + std::to_string(total) +
-                      "] " + dockerfile::FormatInstruction(step);
+  std::string label = (number > 0 ? StepPrefix(s.name, number, total) : "[" + s.name + "] ") +
+                      dockerfile::FormatInstruction(step);
   int pstep = progress_.StepStarted(label);
   auto meta = [&](const std::string& created_by) {
-    StageWorkspace::AddHistory(s, created_by, true, commit_.created);
+    StageWorkspace::AddHistory(s, created_by, true, MetaCreated());
     progress_.StepFinished(pstep, StepState::kDone);
     return Ok();
   };
@@ -729,9 +838,14 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             OCIB_ASSIGN_OR_RETURN(auto ports, ExpandPorts(p));
             cfg.c.exposed_ports.insert(ports.begin(), ports.end());
           }
+          // BuildKit's history lists this instruction's ports, in the order given (the parser
+          // sorted the words): "EXPOSE [1234/udp 80/tcp]".
           std::vector<std::string> shown;
-          for (const auto& p : cfg.c.exposed_ports) shown.push_back(p + ":{}");
-          return meta("EXPOSE map[" + Join(shown, " ") + "]");
+          for (const auto& p : in.ports) {
+            OCIB_ASSIGN_OR_RETURN(auto ports, ExpandPorts(p));
+            shown.insert(shown.end(), ports.begin(), ports.end());
+          }
+          return meta("EXPOSE [" + Join(shown, " ") + "]");
         } else if constexpr (std::is_same_v<T, dockerfile::VolumeInstr>) {
           for (const auto& v : in.volumes) {
             if (TrimSpace(v).empty()) return Error{"VOLUME specified can not be an empty string"};
@@ -741,6 +855,8 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
         } else if constexpr (std::is_same_v<T, dockerfile::CmdInstr>) {
           std::vector<std::string> cmd = WithShell(cfg.c, in.command);
           cfg.c.cmd = cmd;
+          // BuildKit sets the (deprecated) ArgsEscaped on every CMD, for Docker's image format.
+          cfg.c.args_escaped = true;
           s.cmd_set = true;
           return meta("CMD " + GoQuotedList(cmd));
         } else if constexpr (std::is_same_v<T, dockerfile::EntrypointInstr>) {
@@ -785,9 +901,25 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             std::lock_guard lock(st2.mu);
             return ws_.Materialize(st2);
           };
+          renv.mount_digest = [this](StageState& st2,
+                                     const std::string& rel) -> Result<std::string> {
+            std::string memo = ChainKey(st2.cache_key, {{"mount-digest", rel}});
+            if (auto d = cache_.GetMemo(memo)) return *d;
+            std::lock_guard lock(st2.mu);
+            OCIB_TRY(ws_.Materialize(st2));
+            OCIB_ASSIGN_OR_RETURN(std::string d, TreeDigest(*st2.root, *st2.store, rel));
+            OCIB_TRY(cache_.PutMemo(memo, d));
+            return d;
+          };
           renv.secrets = &opts_.secrets;
           renv.ssh = &opts_.ssh;
           renv.mounts_root = opts_.mounts_root;
+          if (opts_.no_cache || s.no_cache) {
+            renv.reset_cache = [this](const std::string& id) {
+              std::lock_guard lock(mu_);
+              return reset_cache_mounts_.insert(id).second;
+            };
+          }
           renv.scratch = scratch.path();
           OCIB_ASSIGN_OR_RETURN(RunIdentity id, IdentifyRun(in, s, renv));
           std::string ck = ChainKey(s.cache_key, id.key);

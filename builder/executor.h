@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,7 @@ namespace ocibuild::builder {
 struct ExecutorOptions {
   std::vector<std::pair<std::string, std::string>> labels;  // --label, applied last
   bool no_cache = false;
+  std::vector<std::string> no_cache_stages;  // --no-cache-filter: these stages only
   std::string work_dir;     // scratch space for rootfs directories (removed by the caller)
   std::string mounts_root;  // persistent RUN --mount=type=cache directories
   std::map<std::string, std::string> secrets;  // id -> content
@@ -80,8 +83,14 @@ class Executor {
                       const std::string& created_by);
   Status ExecWorkdir(StageState& s, const std::string& path, int progress_step);
   Result<StageState*> FindStage(const std::string& from);
+  // The stage, built: waits for the thread building it, or builds it on this one when no one
+  // has started it.
+  Result<StageState*> EnsureStage(int index);
   Result<StageState*> ImageStage(const std::string& ref);
   std::string Created() const;
+  // A config-only step's history time: none yet ("", filled when the image is assembled), or
+  // SOURCE_DATE_EPOCH.
+  std::string MetaCreated() const;
 
   const dockerfile::BuildPlan& plan_;
   const BuildContext& context_;
@@ -95,9 +104,14 @@ class Executor {
   std::map<int, std::unique_ptr<StageState>> stages_;                     // by Dockerfile index
   std::map<std::string, std::unique_ptr<StageState>> image_stages_;       // COPY --from=<image>
   std::map<std::string, std::unique_ptr<std::mutex>> cache_mount_locks_;  // by cache id
+  std::set<std::string> reset_cache_mounts_;  // --no-cache: cache ids emptied in this build
   CommitOptions commit_;
   std::atomic<int> scratch_seq_{0};
   std::atomic<bool> cancelled_{false};  // a stage failed: the others stop at their next step
+  // Which stages are started (by the scheduler or on demand), finished, failed.
+  std::mutex sched_mu_;
+  std::condition_variable sched_cv_;
+  std::set<int> claimed_, done_, failed_;
 };
 
 }  // namespace ocibuild::builder

@@ -14,12 +14,14 @@ nlohmann::json CachedStep::ToJson() const {
   } else {
     j["empty"] = true;
   }
+  if (!created.empty()) j["created"] = created;
   return j;
 }
 
 Result<CachedStep> CachedStep::FromJson(const nlohmann::json& j, const std::string& what) {
   CachedStep s;
   if (!j.is_object()) return Error{what + ": not a JSON object"};
+  if (j.contains("created") && j["created"].is_string()) s.created = j["created"];
   if (j.contains("empty") && j["empty"] == true) return s;
   if (!j.contains("layer") || !j.contains("diff_id") || !j["diff_id"].is_string())
     return Error{what + ": missing layer or diff_id"};
@@ -35,6 +37,11 @@ std::string ChainKey(const std::string& parent, const nlohmann::json& step) {
   h.Update("\n", 1);
   h.Update(oci::CanonicalJson(step));
   return "sha256:" + h.FinishHex();
+}
+
+std::string ContentChainKey(const std::string& key, const CachedStep& step) {
+  if (!step.layer) return key;
+  return ChainKey(key, {{"layer", step.diff_id.str()}});
 }
 
 Result<LayerCache> LayerCache::Open(const std::string& dir) {
@@ -67,6 +74,16 @@ Result<std::optional<CachedStep>> LayerCache::Get(const std::string& key,
   if (!lock.owns_lock()) lock.lock();
   touched_[key] = *found;
   return found;
+}
+
+std::optional<std::string> LayerCache::GetMemo(const std::string& key) const {
+  auto text = ReadFile(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)));
+  if (!text.ok()) return std::nullopt;
+  return *text;
+}
+
+Status LayerCache::PutMemo(const std::string& key, const std::string& value) {
+  return WriteFileAtomic(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)), value, 0600);
 }
 
 Status LayerCache::Put(const std::string& key, const CachedStep& step) {

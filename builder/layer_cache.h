@@ -24,6 +24,9 @@ namespace ocibuild::builder {
 struct CachedStep {
   std::optional<oci::Descriptor> layer;  // nullopt: the step changed nothing
   oci::Digest diff_id;                   // of the layer's uncompressed tar
+  // When the layer was made (RFC 3339; "" in older entries): a cached step keeps its history
+  // time, so a rebuild from the cache is the same image, as with BuildKit.
+  std::string created;
 
   nlohmann::json ToJson() const;
   static Result<CachedStep> FromJson(const nlohmann::json& j, const std::string& what);
@@ -31,6 +34,11 @@ struct CachedStep {
 
 // key = sha256(parent + "\n" + canonical JSON of `step`), as "sha256:<hex>".
 std::string ChainKey(const std::string& parent, const nlohmann::json& step);
+// What the steps after this one chain from: the step's key and the layer it made. A step run
+// again (--no-cache-filter, a lost cache entry) that makes other files than before (a RUN
+// reading /dev/urandom) changes what follows, in its stage and through COPY --from, as
+// BuildKit's content-based keys do; one that makes the same layer changes nothing.
+std::string ContentChainKey(const std::string& key, const CachedStep& step);
 
 class LayerCache {
  public:
@@ -41,6 +49,11 @@ class LayerCache {
   Result<std::optional<CachedStep>> Get(const std::string& key,
                                         const oci::ContentStore& store) const;
   Status Put(const std::string& key, const CachedStep& step);
+
+  // Small derived values worth keeping between builds (the content digest of a stage's
+  // directory a RUN mounts), by key; nullopt when unknown.
+  std::optional<std::string> GetMemo(const std::string& key) const;
+  Status PutMemo(const std::string& key, const std::string& value);
 
   // Entries read or written through this object, for exporting the cache (--cache-to).
   const std::map<std::string, CachedStep>& touched() const { return touched_; }

@@ -1,7 +1,9 @@
 #include "builder/run_step.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <optional>
@@ -93,7 +95,16 @@ Result<HeredocPlan> PlanHeredocs(const dockerfile::CommandLine& cmd) {
   if (cmd.args.size() != 1 || !cmd.shell_form)
     return Error{"RUN with heredocs needs the shell form"};
   std::string trimmed(TrimSpace(cmd.args[0]));
+  // "RUN <<EOF" alone runs the body; "RUN <<EOF sh > /out" (more than the one word after
+  // "<<") is a command line for the shell, heredoc included, as BuildKit tells them apart.
   bool only_heredoc = files.size() == 1 && dockerfile::IsHeredocWord(trimmed);
+  if (only_heredoc) {
+    size_t i = trimmed.find("<<") + 2;
+    if (i < trimmed.size() && trimmed[i] == '-') ++i;
+    dockerfile::ShellLex lex;
+    auto words = lex.ProcessWords(trimmed.substr(i), dockerfile::Env());
+    only_heredoc = words.ok() && words->size() == 1;
+  }
   if (only_heredoc) {
     std::string body =
         files[0].chomp ? dockerfile::ChompHeredocContent(files[0].content) : files[0].content;
@@ -130,6 +141,14 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
   for (const auto& m : run.mounts) {
     nlohmann::json mk = {{"type", m.type}, {"target", MountTarget(m, cwd)}};
     if (m.type == "cache" || m.type == "secret" || m.type == "ssh") mk["id"] = m.id;
+    if (m.type == "cache") {
+      // As BuildKit's exec op digest: the mount's options are part of the step.
+      mk["source"] = m.source;
+      mk["sharing"] = m.sharing;
+      if (m.uid) mk["uid"] = *m.uid;
+      if (m.gid) mk["gid"] = *m.gid;
+      if (m.mode) mk["mode"] = *m.mode;
+    }
     if (m.type == "bind") {
       if (m.from.empty()) {
         OCIB_ASSIGN_OR_RETURN(auto matches,
@@ -138,8 +157,8 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
         mk["digest"] = d;
       } else {
         OCIB_ASSIGN_OR_RETURN(StageState * from, renv.find_stage(m.from));
-        mk["from"] = from->cache_key;
-        mk["source"] = CleanRel(m.source);
+        // By content, as BuildKit: an unrelated change in the other stage keeps the step.
+        OCIB_ASSIGN_OR_RETURN(mk["digest"], renv.mount_digest(*from, CleanRel(m.source)));
       }
     }
     mounts.push_back(mk);
@@ -174,6 +193,41 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   std::string private_dir = JoinPath(renv.scratch, "private");
   OCIB_TRY(MakeDirs(private_dir, 0755));
   std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings(private_dir);
+  // BuildKit's container hostname: BUILDKIT_SANDBOX_HOSTNAME or "buildkitsandbox", in the
+  // /etc/hosts the step sees, which is BuildKit's, not the host's. (Shells take $HOSTNAME from
+  // uname(2), which is the sandbox's to fake.)
+  std::string hostname = "buildkitsandbox";
+  if (auto it = renv.plan->build_args.find("BUILDKIT_SANDBOX_HOSTNAME");
+      it != renv.plan->build_args.end() && !it->second.empty())
+    hostname = it->second;
+  {
+    std::string hosts = JoinPath(private_dir, "hosts");
+    OCIB_TRY(WriteFile(
+        hosts, "127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+        0644));
+    bool mapped = false;
+    for (auto& m : maps) {
+      if (m.guest == "/etc/hosts") {
+        m.host = hosts;
+        mapped = true;
+      }
+    }
+    if (!mapped) maps.push_back({"/etc/hosts", hosts});
+  }
+  out.spec.hostname = hostname;
+
+  // What BuildKit's container runtime leaves in the rootfs: the mount points /dev, /proc and
+  // /sys (made when the image has none, and kept in the step's layer), and /etc touched by the
+  // /etc/hosts and /etc/resolv.conf stubs when the image has neither file.
+  for (const char* d : {"dev", "proc", "sys"}) {
+    if (stage.root->OpenAt(d, O_PATH | O_NOFOLLOW).ok()) continue;
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, stage.root->MkdirAll(d, 0755));
+  }
+  // With no /etc at all, BuildKit removes the /etc it made for the stubs (recursively), and
+  // nothing is left.
+  if (stage.root->OpenAt("etc", O_PATH | O_DIRECTORY).ok())
+    for (const char* f : {"etc/hosts", "etc/resolv.conf"})
+      if (!stage.root->OpenAt(f, O_PATH).ok()) out.touch_etc = true;
 
   OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
   if (!hp.script_name.empty()) {
@@ -184,7 +238,20 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   }
 
   std::vector<std::string> env = StepEnv(stage);
-  for (const auto& [k, v] : renv.plan->proxy_env) SetEnv(env, k, v, false);
+  // Proxy build args reach every RUN under both spellings (BuildKit's llb.ProxyEnv), without
+  // an ARG and outside the cache key; of two spellings given, the one sorting last wins.
+  {
+    std::map<std::string, std::string> proxies;  // lower-case name -> value
+    std::vector<std::pair<std::string, std::string>> given = renv.plan->proxy_env;
+    std::sort(given.begin(), given.end());
+    for (const auto& [k, v] : given) proxies[ToLower(k)] = v;
+    for (const auto& [k, v] : proxies) {
+      std::string upper = k;
+      for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      SetEnv(env, upper, v, false);
+      SetEnv(env, k, v, false);
+    }
+  }
   SetEnv(env, "PATH", kDefaultPath, false);
   OCIB_ASSIGN_OR_RETURN(UserDb users, stage.Users());
   auto who = users.ResolveUser(stage.config.config.user);
@@ -204,9 +271,50 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   for (const auto& m : run.mounts) {
     std::string target = MountTarget(m, spec.cwd);
     std::string host = JoinPath(renv.scratch, "mount-" + std::to_string(n++));
+    // Owners and modes of the mount's files as the step sees them (the sandbox loads the store
+    // for this mount and saves it back): a mount is never described by the rootfs's store.
+    std::string store_path;
+    oci::MetaStore mount_store;
     if (m.type == "cache") {
-      host = JoinPath(renv.mounts_root, "cache/" + Sha256::HexOf(m.id).substr(0, 24));
-      OCIB_TRY(MakeDirs(host, 0755));
+      std::string dir = JoinPath(renv.mounts_root, "cache/" + Sha256::HexOf(m.id).substr(0, 24));
+      // Kept beside the cache: owners the steps give its files last as long as the cache.
+      store_path = dir + ".metastore";
+      if (renv.reset_cache && renv.reset_cache(m.id)) {
+        OCIB_TRY(RemoveAll(dir));
+        (void)::unlink(store_path.c_str());
+      }
+      if (!PathExists(dir)) {
+        // A new cache: uid, gid and mode (0755 by default) are its root's, as BuildKit makes it.
+        (void)::unlink(store_path.c_str());
+        OCIB_TRY(MakeDirs(dir, 0755));
+        struct stat st;
+        if (::stat(dir.c_str(), &st) != 0) return SysError("stat", dir);
+        oci::FileMeta root_meta;
+        root_meta.uid = m.uid.value_or(0);
+        root_meta.gid = m.gid.value_or(0);
+        root_meta.mode = S_IFDIR | (m.mode.value_or(0755) & 07777);
+        oci::MetaStore fresh;
+        fresh.Set(st.st_ino, root_meta);
+        OCIB_TRY(fresh.Save(store_path));
+      }
+      host = dir;
+      if (!m.source.empty()) {
+        // source= mounts a directory inside the cache, resolved in it: a symlink cannot lead
+        // out of the cache.
+        OCIB_ASSIGN_OR_RETURN(oci::RootDir cache_root, oci::RootDir::Open(dir));
+        std::string rel = CleanRel(m.source);
+        auto sub = cache_root.OpenAt(rel, O_PATH | O_DIRECTORY);
+        if (!sub.ok())
+          return Error{"cache mount " + m.id + ": source " + m.source +
+                       " is not a directory inside the cache"};
+        char resolved[PATH_MAX];
+        std::string proc = "/proc/self/fd/" + std::to_string(sub->get());
+        ssize_t n = ::readlink(proc.c_str(), resolved, sizeof resolved - 1);
+        if (n <= 0) return SysError("readlink", proc);
+        host.assign(resolved, static_cast<size_t>(n));
+        if (!StartsWith(host + "/", dir + "/"))
+          return Error{"cache mount " + m.id + ": source " + m.source + " leaves the cache"};
+      }
     } else if (m.type == "tmpfs") {
       OCIB_TRY(MakeDirs(host, 0755));
     } else if (m.type == "secret") {
@@ -217,8 +325,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       }
       if (!secret) {
         if (m.required)
-          return Error{"secret " + m.id + " is required but was not provided (pass --secret id=" +
-                       m.id + ",src=FILE or env=VAR)"};
+          return Error{"secret " + m.id + ": not found (pass --secret id=" + m.id +
+                       ",src=FILE or env=VAR)"};
         continue;
       }
       out.secret_values.push_back(*secret);
@@ -226,11 +334,18 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       if (m.env && m.target.empty()) continue;
       OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(host, O_WRONLY | O_CREAT | O_EXCL, 0600));
       OCIB_TRY(WriteAll(fd.get(), *secret, "secret " + m.id));
+      // BuildKit's secret file: 0400 root:root unless mode, uid, gid say otherwise.
+      struct stat st;
+      if (::fstat(fd.get(), &st) != 0) return SysError("fstat", "secret " + m.id);
+      oci::FileMeta sm;
+      sm.uid = m.uid.value_or(0);
+      sm.gid = m.gid.value_or(0);
+      sm.mode = S_IFREG | (m.mode.value_or(0400) & 07777);
+      mount_store.Set(st.st_ino, sm);
     } else if (m.type == "bind") {
       // A private copy: writes (allowed with rw) are thrown away and never reach the source.
       OCIB_TRY(MakeDirs(host, 0755));
       OCIB_ASSIGN_OR_RETURN(oci::RootDir dst, oci::RootDir::Open(host));
-      oci::MetaStore scratch_store;
       CopyOptions co;
       co.dest = "/";
       std::optional<oci::RootDir> croot;
@@ -257,7 +372,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
         co.dest = "/" + Split(src.matches[0].rel, '/').back();
         host = JoinPath(host, co.dest);
       }
-      OCIB_TRY(CopyInto(dst, scratch_store, src, co));
+      // The copied files keep their owners and modes (another stage's) as the step sees them.
+      OCIB_TRY(CopyInto(dst, mount_store, src, co));
     } else if (m.type == "ssh") {
       // The agent's socket itself appears at the target: the sandbox translates the path of
       // connect(2), and the agent (never the keys) stays on the host, as with BuildKit.
@@ -278,13 +394,25 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
         return Error{"--ssh " + m.id + "=" + *sock +
                      ": not a socket; ocibuild forwards an ssh-agent socket, not key files"};
       host = *sock;
+      // The socket as the step sees it: 0600 root:root unless mode, uid, gid say otherwise.
+      oci::FileMeta sm;
+      sm.uid = m.uid.value_or(0);
+      sm.gid = m.gid.value_or(0);
+      sm.mode = S_IFSOCK | (m.mode.value_or(0600) & 07777);
+      mount_store.Set(st.st_ino, sm);
       if (!ssh_sock_set) SetEnv(env, "SSH_AUTH_SOCK", target, true);
       ssh_sock_set = true;
     } else {
       return Error{"unknown mount type " + m.type};
     }
     OCIB_TRY(MakeMountParents(stage, target, &out.mount_stubs));
-    maps.push_back({target, host});
+    if (store_path.empty() && !mount_store.entries().empty()) {
+      store_path = JoinPath(renv.scratch, "mount-" + std::to_string(n - 1) + ".metastore");
+      OCIB_TRY(mount_store.Save(store_path));
+    }
+    sandbox::PathMapping pm{target, host};
+    pm.metastore_path = store_path;
+    maps.push_back(std::move(pm));
   }
   spec.mappings = std::move(maps);
   spec.env = std::move(env);
@@ -347,6 +475,10 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   });
   auto res = sandbox::RunStep(run.spec);
   RemoveMountStubs(stage, run.mount_stubs);
+  if (run.touch_etc) {
+    auto etc = stage.root->OpenAt("etc", O_RDONLY | O_DIRECTORY);
+    if (etc.ok()) ::futimens(etc->get(), nullptr);
+  }
   wr.reset();
   (void)!::write(stop_wr.get(), "x", 1);
   pump.join();

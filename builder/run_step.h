@@ -25,10 +25,17 @@ struct RunEnvironment {
   // Finds a mount's from= (stage name/index or image), and gives it a rootfs when needed.
   std::function<Result<StageState*>(const std::string& from)> find_stage;
   std::function<Status(StageState&)> materialize;
+  // The content digest of `rel` in a stage (TreeDigest), remembered between builds by the
+  // stage's chain key: a bind mount from another stage is keyed by what it mounts.
+  std::function<Result<std::string>(StageState&, const std::string& rel)> mount_digest;
   const std::map<std::string, std::string>* secrets = nullptr;  // id -> content
   const std::map<std::string, std::string>* ssh = nullptr;      // id -> agent socket (--ssh)
   std::string mounts_root;  // persistent cache mounts live below it
-  std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
+  // --no-cache (or --no-cache-filter for this stage): a cache mount is emptied at its first
+  // use in the build, as BuildKit gives such steps a new cache. Returns true for the first use
+  // of an id.
+  std::function<bool(const std::string& id)> reset_cache;
+  std::string scratch;  // per-step temporary files (secrets, tmpfs, bind copies)
 };
 
 struct RunIdentity {
@@ -50,6 +57,10 @@ struct PlannedRun {
   // Directories made in the rootfs for mount targets (a scratch image has no /run), removed
   // after the step when still empty so they never reach the layer, as BuildKit's mount stubs.
   std::vector<std::string> mount_stubs;
+  // The image has no /etc/hosts or /etc/resolv.conf: BuildKit's runtime made a mount stub in
+  // /etc and removed it, so the step's layer holds /etc (touched) even when nothing else
+  // changed. Replayed after the step.
+  bool touch_etc = false;
 };
 
 // The stage must be materialized (its /etc/passwd resolves USER).

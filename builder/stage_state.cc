@@ -1,10 +1,15 @@
 #include "builder/stage_state.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "oci/diff.h"
 #include "oci/layer_applier.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 
 namespace ocibuild::builder {
@@ -118,17 +123,51 @@ void StageWorkspace::AddHistory(StageState& s, const std::string& created_by, bo
   s.config.history.push_back(std::move(h));
 }
 
+Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& store,
+                               const std::string& rel) {
+  Sha256 h;
+  std::vector<std::string> stack = {rel.empty() ? "." : rel};
+  while (!stack.empty()) {
+    std::string p = std::move(stack.back());
+    stack.pop_back();
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(p == "." ? "" : p, O_PATH | O_NOFOLLOW));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return SysError("stat", "/" + p);
+    oci::FileMeta m = store.Effective(st);
+    std::string below = rel.empty() || rel == "." ? p : p == rel ? "." : p.substr(rel.size() + 1);
+    std::string rec = below + '\0' + std::to_string(m.mode) + '\0' + std::to_string(m.uid) + ':' +
+                      std::to_string(m.gid) + '\0';
+    if (S_ISREG(st.st_mode)) {
+      OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p));
+      rec += hex;
+    } else if (S_ISLNK(st.st_mode)) {
+      char buf[PATH_MAX];
+      ssize_t n = ::readlinkat(fd.get(), "", buf, sizeof buf);
+      if (n < 0) return SysError("readlink", "/" + p);
+      rec.append(buf, static_cast<size_t>(n));
+    } else if (S_ISDIR(st.st_mode)) {
+      OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), "/" + p));
+      std::sort(names.rbegin(), names.rend());
+      for (const auto& n : names) stack.push_back(p == "." ? n : p + "/" + n);
+    }
+    h.Update(rec);
+    h.Update("\n", 1);
+  }
+  return "sha256:" + h.FinishHex();
+}
+
 Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
                                       const std::string& created_by, const CommitOptions& opts) {
-  if (no_cache_) return false;
+  if (no_cache_ || s.no_cache) return false;
   OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> hit, cache_.Get(key, store_));
   if (!hit) return false;
   if (hit->layer) {
     s.layers.push_back(*hit->layer);
     s.config.diff_ids.push_back(hit->diff_id);
   }
-  AddHistory(s, created_by, !hit->layer.has_value(), opts.created);
-  s.cache_key = key;
+  AddHistory(s, created_by, !hit->layer.has_value(),
+             hit->created.empty() ? opts.created : hit->created);
+  s.cache_key = ContentChainKey(key, *hit);
   return true;
 }
 
@@ -138,7 +177,9 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   OCIB_ASSIGN_OR_RETURN(std::vector<oci::LayerChange> changes,
                         oci::Diff(*s.snapshot, *s.root, *s.store, &after));
   CachedStep step;
-  if (!changes.empty()) {
+  // A step that changed nothing still makes a layer (an empty tar), as in BuildKit: the layer
+  // count and diff_ids follow the Dockerfile.
+  {
     OCIB_ASSIGN_OR_RETURN(std::unique_ptr<oci::BlobWriter> w, store_.NewWriter());
     OCIB_ASSIGN_OR_RETURN(oci::LayerResult lr,
                           oci::WriteLayer(*s.root, *s.store, std::move(changes), opts.layer,
@@ -150,6 +191,7 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
     desc.size = static_cast<int64_t>(lr.size);
     step.layer = desc;
     step.diff_id = lr.diff_id;
+    step.created = opts.created;
     s.layers.push_back(desc);
     s.config.diff_ids.push_back(lr.diff_id);
     s.applied = s.layers.size();  // the rootfs already holds this layer
@@ -158,7 +200,7 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   s.snapshot = std::move(after);
   OCIB_TRY(MaybeSave(s, false, false));
   AddHistory(s, created_by, !step.layer.has_value(), opts.created);
-  s.cache_key = key;
+  s.cache_key = ContentChainKey(key, step);
   return cache_.Put(key, step);
 }
 

@@ -33,6 +33,7 @@ struct StageState {
   std::string cache_key;                // chain key after the last step
   dockerfile::Env args;                 // ARGs declared in this stage, with values
   bool cmd_set = false;                 // CMD given in this stage (ENTRYPOINT keeps it)
+  bool no_cache = false;                // --no-cache-filter named this stage
 
   // Lazily materialized filesystem.
   std::string dir;     // work directory; rootfs is <dir>/rootfs
@@ -61,6 +62,12 @@ struct StageState {
   Result<UserDb> Users() const;
 };
 
+// A digest of what the directory (or file) `rel` of a rootfs holds: names, types, owners and
+// modes as the image sees them, link targets and file contents, not times — what BuildKit's
+// content-based cache keys cover.
+Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& store,
+                               const std::string& rel);
+
 struct CommitOptions {
   oci::LayerWriteOptions layer;
   std::string media_type;  // layer media type to record (OCI or Docker family)
@@ -86,7 +93,8 @@ class StageWorkspace {
   Result<bool> TryCache(StageState& s, const std::string& key, const std::string& created_by,
                         const CommitOptions& opts);
   // After a step ran in the materialized rootfs: diff against the snapshot, write the layer
-  // (or record an empty one), append it with its history entry, remember it under `key`.
+  // (an empty one when nothing changed, as BuildKit does), append it with its history entry,
+  // remember it under `key`.
   Status Commit(StageState& s, const std::string& key, const std::string& created_by,
                 const CommitOptions& opts);
   // A history entry for a step that changes only the config.

@@ -14,6 +14,25 @@
 namespace ocibuild::builder {
 namespace {
 
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
+    };
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 struct Sink {
   int fd;
   Sha256 hash;
@@ -59,9 +78,11 @@ Result<FetchedUrl> FetchUrl(const std::string& url, const std::string& checksum,
   if (q != std::string::npos) path_part = path_part.substr(0, q);
   size_t slash = path_part.find('/');
   path_part = slash == std::string::npos ? "" : path_part.substr(slash);
-  out.file_name = path_part.empty() || EndsWith(path_part, "/")
-                      ? ""
-                      : path_part.substr(path_part.rfind('/') + 1);
+  // BuildKit names the download after Go's path.Base of the URL's unescaped path: trailing
+  // slashes are dropped ("https://h/dir/" gives "dir"); nothing is left for "https://h/".
+  while (!path_part.empty() && path_part.back() == '/') path_part.pop_back();
+  out.file_name =
+      path_part.empty() ? "" : PercentDecode(path_part.substr(path_part.rfind('/') + 1));
   out.path = JoinPath(dest_dir, "download-" + Sha256::HexOf(url).substr(0, 16));
   OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(out.path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   Sink sink{fd.get(), Sha256(), false};

@@ -65,6 +65,7 @@ Result<UserDb::Identity> UserDb::ResolveUser(std::string_view spec) const {
   if (spec.empty()) {
     // No USER: root, whether or not the image has an /etc/passwd (runc's defaults).
     if (const PasswdEntry* root = FindUser("0")) return ResolveUser(root->name);
+    id.groups = {0};
     return id;
   }
   bool has_group = false;
@@ -77,8 +78,7 @@ Result<UserDb::Identity> UserDb::ResolveUser(std::string_view spec) const {
     if (pw && pw->uid != *num) pw = nullptr;
   } else {
     pw = FindUser(user);
-    if (!pw)
-      return Error{"unable to find user " + user + ": no matching entries in passwd file"};
+    if (!pw) return Error{"unable to find user " + user + ": no matching entries in passwd file"};
     id.uid = pw->uid;
   }
   if (pw) {
@@ -95,7 +95,9 @@ Result<UserDb::Identity> UserDb::ResolveUser(std::string_view spec) const {
       if (!g) return Error{"unable to find group " + group + ": no matching entries in group file"};
       id.gid = g->gid;
     }
-  } else if (pw) {
+  }
+  id.groups.push_back(id.gid);
+  if (!has_group && pw) {
     // Supplementary groups come from /etc/group membership, as initgroups() does.
     for (const auto& g : groups_) {
       for (const auto& m : g.members) {

@@ -38,9 +38,12 @@ class UserDb {
   struct Identity {
     uint32_t uid = 0;
     uint32_t gid = 0;
-    std::vector<uint32_t> groups;  // supplementary groups (from /etc/group membership)
+    // The process's group list: the primary group first, as BuildKit puts it in the runtime
+    // spec (`id` shows groups=0(root),10(wheel)), then /etc/group memberships unless USER named
+    // a group.
+    std::vector<uint32_t> groups;
     std::string home = "/";
-    std::string name;              // empty when the user is not in /etc/passwd
+    std::string name;  // empty when the user is not in /etc/passwd
   };
   // USER / RUN semantics ("user", "user:group", "uid", "uid:gid"; empty means root).
   Result<Identity> ResolveUser(std::string_view spec) const;

@@ -20,14 +20,16 @@ const char kGroup[] =
     "docker:x:999:app\n"
     "nogroup:x:65534:\n";
 
-UserDb Db() { return UserDb::Parse(kPasswd, kGroup); }
+UserDb Db() {
+  return UserDb::Parse(kPasswd, kGroup);
+}
 
 TEST(UserDb, NameTakesPrimaryGroupAndMemberships) {
   auto id = Db().ResolveUser("app");
   ASSERT_TRUE(id.ok()) << id.error().message;
   EXPECT_EQ(id->uid, 1000u);
   EXPECT_EQ(id->gid, 1000u);
-  EXPECT_EQ(id->groups, (std::vector<uint32_t>{50, 999}));
+  EXPECT_EQ(id->groups, (std::vector<uint32_t>{1000, 50, 999}));
   EXPECT_EQ(id->home, "/home/app");
 }
 
@@ -51,6 +53,7 @@ TEST(UserDb, NumericUserNeedNotExist) {
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(id->uid, 4242u);
   EXPECT_EQ(id->gid, 0u);
+  EXPECT_EQ(id->groups, (std::vector<uint32_t>{0}));
   EXPECT_EQ(id->home, "/");
   auto known = Db().ResolveUser("42");
   ASSERT_TRUE(known.ok());
@@ -61,7 +64,7 @@ TEST(UserDb, ExplicitGroup) {
   auto id = Db().ResolveUser("app:staff");
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(id->gid, 50u);
-  EXPECT_TRUE(id->groups.empty());
+  EXPECT_EQ(id->groups, (std::vector<uint32_t>{50}));  // no memberships with a named group
   auto num = Db().ResolveUser("1000:7");
   ASSERT_TRUE(num.ok());
   EXPECT_EQ(num->gid, 7u);

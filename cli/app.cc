@@ -27,6 +27,7 @@
 #include "builder/progress.h"
 #include "builder/registry_cache.h"
 #include "builder/registry_source.h"
+#include "builder/remote_context.h"
 #include "builder/rootfs_cache.h"
 #include "cli/doctor.h"
 #include "cli/state_root.h"
@@ -58,8 +59,13 @@ Result<DockerfileSource> ReadDockerfile(const Options& opts) {
     return src;
   }
   if (opts.dockerfile.empty()) {
-    src.path = JoinPath(opts.context_dir, "Dockerfile");
-    src.display = opts.context_dir == "." ? "Dockerfile" : src.path;
+    // Docker's default name, else the lower-case one (moby/moby#10858), as BuildKit looks.
+    std::string name = "Dockerfile";
+    if (!PathExists(JoinPath(opts.context_dir, name)) &&
+        PathExists(JoinPath(opts.context_dir, "dockerfile")))
+      name = "dockerfile";
+    src.path = JoinPath(opts.context_dir, name);
+    src.display = opts.context_dir == "." ? name : src.path;
   } else {
     src.path = src.display = opts.dockerfile;
   }
@@ -73,9 +79,14 @@ Result<DockerfileSource> ReadDockerfile(const Options& opts) {
   return src;
 }
 
-dockerfile::PlanOptions PlanOptionsFrom(const Options& opts) {
+dockerfile::PlanOptions PlanOptionsFrom(const Options& opts,
+                                        const std::map<std::string, std::string>& env) {
   dockerfile::PlanOptions po;
   for (const auto& [k, v] : opts.build_args) po.build_args[k] = v;
+  // As docker buildx does: $SOURCE_DATE_EPOCH is the build arg unless --build-arg gives one, so
+  // it also overrides a Dockerfile's `ARG SOURCE_DATE_EPOCH=<default>`.
+  if (auto e = env.find("SOURCE_DATE_EPOCH"); e != env.end())
+    po.build_args.emplace("SOURCE_DATE_EPOCH", e->second);
   po.target = opts.target;
   po.target_platform = opts.platform;
   return po;
@@ -108,13 +119,14 @@ void ReportError(const Error& e, const builder::GithubActions& gha) {
             << (e.message.empty() || e.message.back() != '\n' ? "\n" : "");
 }
 
-int PrintPlan(const Options& opts, const builder::GithubActions& gha) {
+int PrintPlan(const Options& opts, const std::map<std::string, std::string>& env,
+              const builder::GithubActions& gha) {
   auto src = ReadDockerfile(opts);
   if (!src.ok()) {
     ReportError(src.error(), gha);
     return 1;
   }
-  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts));
+  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
   if (!plan.ok()) {
     ReportError(plan.error(), gha);
     return 1;
@@ -301,11 +313,62 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     }
     return 1;
   };
+  // 0. A remote context (git, http(s), "-") is fetched first: the Dockerfile may be in it.
+  Options local_opts = opts;
+  std::optional<builder::LocalContext> remote;
+  std::optional<TempDir> remote_work;
+  if (builder::IsRemoteContext(opts.context_dir)) {
+    if (opts.context_dir == "-" && opts.dockerfile == "-")
+      return fail(Error{"the build context and the Dockerfile cannot both come from stdin"});
+    auto root = StateRoot(env);
+    if (!root.ok()) return fail(root.error());
+    std::string work_parent = JoinPath(*root, "work");
+    if (Status st = MakeDirs(work_parent, 0700); !st.ok()) return fail(st.error());
+    auto w = TempDir::Create("context-", work_parent);
+    if (!w.ok()) return fail(w.error());
+    remote_work.emplace(std::move(*w));
+    auto lc = builder::FetchRemoteContext(opts.context_dir, remote_work->path(), STDIN_FILENO);
+    if (!lc.ok()) return fail(lc.error().Context("build context " + opts.context_dir));
+    remote = std::move(*lc);
+    local_opts.context_dir = remote->root;
+    if (remote->dockerfile) {
+      // The source was a Dockerfile alone: -f names nothing then (docker ignores it too).
+      std::string df = JoinPath(remote_work->path(), "Dockerfile");
+      if (Status st = WriteFile(df, *remote->dockerfile); !st.ok()) return fail(st.error());
+      local_opts.dockerfile = df;
+    } else if (!opts.dockerfile.empty() && opts.dockerfile != "-") {
+      // -f is relative to the remote context's root, as for docker build.
+      local_opts.dockerfile = JoinPath(remote->root, opts.dockerfile);
+    }
+  }
   // 1. Dockerfile -> plan.
-  auto src = ReadDockerfile(opts);
+  auto src = ReadDockerfile(local_opts);
   if (!src.ok()) return fail(src.error());
-  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts));
+  if (remote)
+    src->display = opts.dockerfile.empty() || remote->dockerfile ? "Dockerfile" : opts.dockerfile;
+  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
   if (!plan.ok()) return fail(plan.error());
+  if (plan->epoch_source) {
+    // SOURCE_DATE_EPOCH=context or =<source stage>: the source's time (none for a local
+    // directory), which stages that declare the ARG then see as a number.
+    std::optional<int64_t> epoch;
+    if (plan->epoch_source->context) {
+      if (remote) epoch = remote->epoch;
+    } else {
+      auto root = StateRoot(env);
+      if (!root.ok()) return fail(root.error());
+      std::string work_parent = JoinPath(*root, "work");
+      if (Status st = MakeDirs(work_parent, 0700); !st.ok()) return fail(st.error());
+      auto e = builder::RemoteSourceEpoch(plan->epoch_source->url, plan->epoch_source->checksum,
+                                          work_parent);
+      if (!e.ok()) return fail(e.error().Context("SOURCE_DATE_EPOCH"));
+      epoch = *e;
+    }
+    plan->source_date_epoch = epoch;
+    std::string v = epoch ? std::to_string(*epoch) : "";
+    plan->build_args["SOURCE_DATE_EPOCH"] = v;
+    plan->global_args.Set("SOURCE_DATE_EPOCH", v);
+  }
   PushPlan outputs = PlanOutputs(opts);
   std::vector<registry::Reference> targets;
   for (const auto& t : opts.tags) {
@@ -317,7 +380,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     return fail(Error{"--push needs at least one -t/--tag to push to"});
 
   // 2. Context, state directories, secrets.
-  auto context = builder::BuildContext::Open(opts.context_dir, src->path);
+  auto context = builder::BuildContext::Open(local_opts.context_dir, src->path);
   if (!context.ok()) return fail(context.error());
   auto root = StateRoot(env);
   if (!root.ok()) return fail(root.error());
@@ -406,18 +469,10 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   builder::ExecutorOptions eo;
   eo.labels = opts.labels;
   std::string created_label;
-  {
-    auto e = env.find("SOURCE_DATE_EPOCH");
-    if (plan->source_date_epoch) {
-      eo.source_date_epoch = plan->source_date_epoch;
-    } else if (e != env.end() && !e->second.empty()) {
-      if (e->second.find_first_not_of("0123456789") != std::string::npos)
-        return fail(Error{"SOURCE_DATE_EPOCH=" + e->second + ": not a number of seconds"});
-      eo.source_date_epoch = std::stoll(e->second);
-    }
-  }
+  eo.source_date_epoch = plan->source_date_epoch;
   for (auto& kv : ActionsLabels(*plan, opts, gha, eo.source_date_epoch)) eo.labels.push_back(kv);
   eo.no_cache = opts.no_cache;
+  eo.no_cache_stages = opts.no_cache_filter;
   eo.rootfs_cache = rootfs_cache.get();
   if (auto e = env.find("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"); e != env.end() && !e->second.empty()) {
     if (e->second.find_first_not_of("0123456789") != std::string::npos)
@@ -560,7 +615,7 @@ int Run(const Options& opts, const std::map<std::string, std::string>& env) {
       std::cout << VersionText();
       return 0;
     case Command::kPrintPlan:
-      return PrintPlan(opts, gha);
+      return PrintPlan(opts, env, gha);
     case Command::kBuild:
       return Build(opts, env, gha);
     case Command::kDoctor:

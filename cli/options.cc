@@ -19,14 +19,15 @@ struct FlagDef {
 
 const std::vector<FlagDef>& Flags() {
   static const std::vector<FlagDef> kFlags = {
-      {"file", 'f', true},        {"tag", 't', true},       {"build-arg", 0, true},
-      {"target", 0, true},        {"label", 0, true},       {"platform", 0, true},
-      {"no-cache", 0, false},     {"push", 0, false},       {"no-push", 0, false},
-      {"output", 'o', true},      {"progress", 0, true},    {"iidfile", 0, true},
-      {"metadata-file", 0, true}, {"digest-file", 0, true}, {"secret", 0, true},
-      {"cache-from", 0, true},    {"cache-to", 0, true},    {"insecure-registry", 0, true},
-      {"registry-ca", 0, true},   {"print-plan", 0, false}, {"help", 'h', false},
-      {"version", 0, false},      {"load", 0, false},       {"ssh", 0, true},
+      {"file", 'f', true},          {"tag", 't', true},       {"build-arg", 0, true},
+      {"target", 0, true},          {"label", 0, true},       {"platform", 0, true},
+      {"no-cache", 0, false},       {"push", 0, false},       {"no-push", 0, false},
+      {"output", 'o', true},        {"progress", 0, true},    {"iidfile", 0, true},
+      {"metadata-file", 0, true},   {"digest-file", 0, true}, {"secret", 0, true},
+      {"cache-from", 0, true},      {"cache-to", 0, true},    {"insecure-registry", 0, true},
+      {"registry-ca", 0, true},     {"print-plan", 0, false}, {"help", 'h', false},
+      {"version", 0, false},        {"load", 0, false},       {"ssh", 0, true},
+      {"no-cache-filter", 0, true},
   };
   return kFlags;
 }
@@ -73,8 +74,8 @@ Status ValidatePlatform(const std::string& p) {
     if (s.empty())
       return FlagError("--platform", "\"" + p + "\": empty component in os/arch[/variant]");
   }
-  if (parts[0] != "linux")
-    return FlagError("--platform", "\"" + p + "\": only linux images can be built");
+  // Any os/arch, as BuildKit: stages FROM --platform=$BUILDPLATFORM run natively and a final
+  // stage may only copy their results; a RUN step on a foreign platform fails when it execs.
   return Ok();
 }
 
@@ -194,6 +195,10 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       o.platform = value;
     } else if (name == "no-cache") {
       o.no_cache = bool_value;
+    } else if (name == "no-cache-filter") {
+      // docker buildx: stage names, repeatable or comma-separated.
+      for (const auto& st : Split(value, ','))
+        if (!st.empty()) o.no_cache_filter.push_back(ToLower(st));
     } else if (name == "push") {
       o.push = bool_value;
     } else if (name == "no-push") {
@@ -364,6 +369,7 @@ Options:
       --label KEY=VAL         Add a label to the image; repeatable
       --platform OS/ARCH[/V]  Target platform (default: the host's)
       --no-cache              Do not use the layer cache
+      --no-cache-filter STAGE Do not use the layer cache for these stages (repeatable)
       --push / --no-push      Push the tagged image (default: push when -t is given)
   -o, --output SPEC           type=registry | type=oci,dest=DIR|FILE.tar |
                               type=docker,dest=FILE.tar | type=tar,dest=FILE |

@@ -42,6 +42,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> labels;
   std::string platform;  // empty: the host's
   bool no_cache = false;
+  std::vector<std::string> no_cache_filter;  // --no-cache-filter: stage names
   std::optional<bool> push;  // unset: push when tags are given and no --output says otherwise
   std::vector<OutputSpec> outputs;
   Progress progress = Progress::kAuto;

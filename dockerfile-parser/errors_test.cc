@@ -55,7 +55,7 @@ std::string PlanError(std::string_view df, PlanOptions opts = {}) {
 TEST(Errors, FlagTypoInAMultiLineInstruction) {
   EXPECT_EQ(
       PlanError("FROM alpine\nRUN --network=none \\\n    --moutn=type=cache,target=/x make\n"),
-      "Dockerfile:3:5: unknown flag: --moutn (did you mean --mount?)\n"
+      "Dockerfile:3:5: unknown flag: --moutn (did you mean mount?)\n"
       "   3 |     --moutn=type=cache,target=/x make\n"
       "     |     ^");
 }

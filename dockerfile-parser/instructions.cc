@@ -56,8 +56,9 @@ class FlagSet {
         std::string msg = "unknown flag: " + flag_name;
         std::vector<std::string> names;
         for (const auto& [n, f] : flags_) names.emplace_back(n);
-        std::string near = NearestMatch(name, names);
-        if (!near.empty()) msg += " (did you mean --" + near + "?)";
+        // BuildKit names the flag without its dashes: "(did you mean mount?)".
+        std::string near = BuildkitSuggestion(name, names);
+        if (!near.empty()) msg += " (did you mean " + near + "?)";
         return Error{msg};
       }
       Flag& f = *found;
@@ -516,7 +517,7 @@ Result<Step> ParseInstruction(const ParsedDockerfile& file, const Node& node) {
     step.instr = ShellInstr{args};
   } else {
     std::string msg = "unknown instruction: " + node.value;
-    std::string near = NearestMatch(node.value, kInstructionNames);
+    std::string near = BuildkitSuggestion(node.value, kInstructionNames);
     if (!near.empty()) msg += " (did you mean " + near + "?)";
     return fail(msg);
   }
@@ -584,7 +585,8 @@ Status ExpandInstruction(Instruction* instr, const Env& env, const ShellLex& lex
       OCIB_ASSIGN_OR_RETURN(auto split, lex.ProcessWords(p, env));
       ports.insert(ports.end(), split.begin(), split.end());
     }
-    std::sort(ports.begin(), ports.end());
+    // Sorted before expansion only (at parse time), as BuildKit does: "EXPOSE $PORTS" keeps
+    // the variable's order.
     x->ports = std::move(ports);
   } else if (auto* r = std::get_if<RunInstr>(instr)) {
     int ssh_index = 0;

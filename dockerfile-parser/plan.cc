@@ -10,9 +10,10 @@
 namespace ocibuild::dockerfile {
 namespace {
 
-
 const char* const kPredefinedNonProxy[] = {"BUILDPLATFORM",
                                            "BUILDOS",
+                                           "BUILDOSVERSION",
+                                           "TARGETOSVERSION",
                                            "BUILDARCH",
                                            "BUILDVARIANT",
                                            "TARGETPLATFORM",
@@ -70,6 +71,81 @@ void AddLintWarnings(const ParsedDockerfile& file, const StageList& list, std::s
 
 }  // namespace
 
+// BuildKit's rules for SOURCE_DATE_EPOCH=<stage>: FROM scratch, ARGs, and exactly one ADD of
+// one http(s) or git source, whose time becomes the epoch.
+static Result<BuildPlan::EpochSource> EpochSourceStage(
+    const ParsedDockerfile& file, const Stage& st, const BuildPlan& plan,
+    const std::map<std::string, std::string>& args, const ShellLex& lex) {
+  auto at = [&](int line, const std::string& msg) {
+    return file.ErrorAt(file.FindOnLine(line, ""), msg);
+  };
+  Env env = plan.global_args;
+  env.Unset("SOURCE_DATE_EPOCH");
+  auto base = lex.ProcessWord(st.from.base, env);
+  if (!base.ok() || *base != "scratch")
+    return at(st.line, "SOURCE_DATE_EPOCH stage must use FROM scratch");
+  std::optional<BuildPlan::EpochSource> src;
+  for (const auto& step : st.steps) {
+    if (const auto* a = std::get_if<ArgInstr>(&step.instr)) {
+      for (const auto& item : a->args) {
+        if (auto it = args.find(item.key); it != args.end()) {
+          env.Set(item.key, it->second);
+        } else if (item.value) {
+          OCIB_ASSIGN_OR_RETURN(std::string v, lex.ProcessWord(*item.value, env));
+          env.Set(item.key, v);
+        }
+      }
+      continue;
+    }
+    const auto* c = std::get_if<CopyInstr>(&step.instr);
+    if (!c || !c->is_add)
+      return at(step.line,
+                "SOURCE_DATE_EPOCH stage does not meet source-only requirements: "
+                "unsupported " +
+                    ToLower(step.keyword) + " instruction");
+    if (src) return at(step.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD");
+    if (!c->contents.empty() || c->sources.size() != 1)
+      return at(step.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD source");
+    OCIB_ASSIGN_OR_RETURN(std::string url, lex.ProcessWord(c->sources[0], env));
+    bool remote = StartsWith(url, "http://") || StartsWith(url, "https://") ||
+                  StartsWith(url, "git://") || StartsWith(url, "ssh://") || StartsWith(url, "git@");
+    if (!remote)
+      return at(step.line, "SOURCE_DATE_EPOCH stage source must be a single HTTP(S) or Git ADD");
+    std::string checksum;
+    if (!c->checksum.empty()) {
+      OCIB_ASSIGN_OR_RETURN(checksum, lex.ProcessWord(c->checksum, env));
+    }
+    src = BuildPlan::EpochSource{false, url, checksum};
+  }
+  if (!src) return at(st.line, "SOURCE_DATE_EPOCH stage must contain exactly one remote ADD");
+  return *src;
+}
+
+bool IsDockerfileFrontend(std::string_view ref) {
+  std::string r(ref);
+  if (size_t at = r.find('@'); at != std::string::npos) {
+    std::string digest = r.substr(at + 1);
+    if (!StartsWith(digest, "sha256:") || digest.size() != 71 ||
+        digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
+      return false;
+    r = r.substr(0, at);
+  }
+  for (const char* prefix : {"docker.io/", "index.docker.io/", "registry-1.docker.io/"})
+    if (StartsWith(r, prefix)) r = r.substr(std::string_view(prefix).size());
+  auto [repo, tag] = SplitOnce(r, ':');
+  if (repo != "docker/dockerfile" && repo != "docker/dockerfile-upstream") return false;
+  if (tag.empty() || tag == "latest" || tag == "labs" || tag == "experimental" || tag == "master")
+    return true;
+  if (EndsWith(tag, "-labs")) tag = tag.substr(0, tag.size() - 5);
+  if (EndsWith(tag, "-experimental")) tag = tag.substr(0, tag.size() - 13);
+  // 1, 1.7, 1.7.1 (any version of the 1.x syntax).
+  auto parts = Split(tag, '.');
+  if (parts.empty() || parts.size() > 3 || parts[0] != "1") return false;
+  for (const auto& p : parts)
+    if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  return true;
+}
+
 bool IsProxyArg(std::string_view name) {
   std::string l = ToLower(name);
   return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" ||
@@ -85,7 +161,17 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   BuildPlan plan;
   plan.filename = filename;
   plan.escape = file.escape;
-  if (const Directive* d = file.FindDirective("syntax")) plan.syntax = d->value;
+  if (const Directive* d = file.FindDirective("syntax")) {
+    plan.syntax = d->value;
+    // BuildKit would run the named frontend image; ocibuild is the docker/dockerfile:1
+    // frontend itself, so anything else fails here, as a frontend that cannot be pulled does.
+    if (!IsDockerfileFrontend(d->value)) {
+      return file.ErrorAt(file.FindOnLine(d->line, d->value),
+                          "unsupported frontend \"" + d->value +
+                              "\" in # syntax=: ocibuild builds with the docker/dockerfile:1 "
+                              "syntax itself and runs no other frontend");
+    }
+  }
   if (const Directive* d = file.FindDirective("check")) plan.check = d->value;
   for (const auto& w : file.warnings) {
     plan.warnings.push_back(filename + ":" + std::to_string(w.line) + ": " + w.message);
@@ -126,16 +212,20 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
 
   const BuildPlatform& bp = plan.build_platform;
   const BuildPlatform& tp = plan.target_platform;
+  // An unnamed target stage is "default" to TARGETSTAGE (BuildKit), not "stage-N".
+  const std::string& target_name = list.stages[target].name;
   const std::pair<const char*, std::string> predefined[] = {
       {"BUILDPLATFORM", bp.ToString()},
       {"BUILDOS", bp.os},
+      {"BUILDOSVERSION", ""},
       {"BUILDARCH", bp.arch},
       {"BUILDVARIANT", bp.variant},
       {"TARGETPLATFORM", tp.ToString()},
       {"TARGETOS", tp.os},
+      {"TARGETOSVERSION", ""},
       {"TARGETARCH", tp.arch},
       {"TARGETVARIANT", tp.variant},
-      {"TARGETSTAGE", list.stages[target].DisplayName()}};
+      {"TARGETSTAGE", target_name.empty() ? "default" : target_name}};
   for (const auto& [k, v] : predefined) {
     auto it = opts.build_args.find(k);
     plan.global_args.Set(k, it != opts.build_args.end() ? it->second : v);
@@ -161,12 +251,30 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   for (const auto& [k, v] : opts.build_args) {
     if (IsProxyArg(k)) plan.proxy_env.emplace_back(k, v);
   }
+  // SOURCE_DATE_EPOCH: the build arg, else a global `ARG SOURCE_DATE_EPOCH=<default>`; empty
+  // means none. (BuildKit also takes a stage name or "context" here; ocibuild does not yet.)
+  std::optional<std::string> epoch;
   if (auto it = opts.build_args.find("SOURCE_DATE_EPOCH"); it != opts.build_args.end()) {
-    const std::string& v = it->second;
-    bool ok = !v.empty() && v.size() <= 18 &&
-              std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!ok) return Error{"invalid SOURCE_DATE_EPOCH: " + v};
-    plan.source_date_epoch = std::stoll(v);
+    epoch = it->second;
+  } else if (declared.count("SOURCE_DATE_EPOCH")) {
+    if (auto v = plan.global_args.Get("SOURCE_DATE_EPOCH")) epoch = *v;
+  }
+  if (epoch && !epoch->empty()) {
+    const std::string& v = *epoch;
+    size_t digits = v[0] == '-' ? 1 : 0;
+    bool number = v.size() > digits && v.size() <= 18 &&
+                  std::all_of(v.begin() + static_cast<long>(digits), v.end(),
+                              [](char c) { return c >= '0' && c <= '9'; });
+    if (number) {
+      plan.source_date_epoch = std::stoll(v);
+    } else if (v == "context") {
+      plan.epoch_source = BuildPlan::EpochSource{true, "", ""};
+    } else if (int i = FindStage(list.stages, v); i >= 0) {
+      OCIB_ASSIGN_OR_RETURN(plan.epoch_source,
+                            EpochSourceStage(file, list.stages[i], plan, opts.build_args, lex));
+    } else {
+      return Error{"invalid SOURCE_DATE_EPOCH: " + v};
+    }
   }
 
   // Resolve every stage's FROM (even unused ones: BuildKit validates them all).
@@ -220,6 +328,10 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
   OCIB_ASSIGN_OR_RETURN(auto deps, ResolveDependencies(file, list.stages, bases));
   OCIB_ASSIGN_OR_RETURN(std::vector<int> order, NeededStages(file, list.stages, deps, target));
 
+  std::vector<bool> needed(list.stages.size(), false);
+  for (int i : order) needed[i] = true;
+  for (size_t i = 0; i < list.stages.size(); ++i)
+    if (!needed[i]) order.push_back(static_cast<int>(i));
   for (int i : order) {
     Stage& st = list.stages[i];
     PlannedStage ps;
@@ -238,7 +350,7 @@ Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filen
       }
     }
     ps.steps = std::move(st.steps);
-    plan.stages.push_back(std::move(ps));
+    (needed[i] ? plan.stages : plan.other_stages).push_back(std::move(ps));
   }
 
   std::vector<std::string> unused;

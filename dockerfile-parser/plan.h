@@ -57,9 +57,20 @@ struct BuildPlan {
   // an ARG declaration and kept out of the image history.
   std::vector<std::pair<std::string, std::string>> proxy_env;
   std::optional<int64_t> source_date_epoch;  // from the SOURCE_DATE_EPOCH build arg
-  std::vector<PlannedStage> stages;          // needed stages only, in build order
-  int target = 0;                            // Dockerfile index of the target stage
-  std::vector<std::string> warnings;         // unused build args, parser warnings
+  // SOURCE_DATE_EPOCH=context, or the name of a source-only stage (FROM scratch, ARGs, one ADD
+  // of a URL or git repository): the time of that source, resolved before the build.
+  struct EpochSource {
+    bool context = false;
+    std::string url;  // the stage's ADD source, expanded
+    std::string checksum;
+  };
+  std::optional<EpochSource> epoch_source;
+  std::vector<PlannedStage> stages;  // needed stages only, in build order
+  // The stages the target does not need as far as the Dockerfile says: an ONBUILD trigger of a
+  // base image may still name one (`ONBUILD COPY --from=builder`), and it is built then.
+  std::vector<PlannedStage> other_stages;
+  int target = 0;                     // Dockerfile index of the target stage
+  std::vector<std::string> warnings;  // unused build args, parser warnings
 };
 
 Result<BuildPlan> PlanDockerfile(std::string_view text, const std::string& filename,
@@ -75,5 +86,9 @@ std::string FormatPlan(const BuildPlan& plan);
 
 // The names BuildKit predefines without an ARG declaration.
 bool IsProxyArg(std::string_view name);
+
+// Whether a `# syntax=` value names the Dockerfile frontend ocibuild implements:
+// [docker.io/]docker/dockerfile[-upstream][:1[.N[.N]][-labs]][@sha256:...].
+bool IsDockerfileFrontend(std::string_view ref);
 
 }  // namespace ocibuild::dockerfile

@@ -16,8 +16,8 @@ const std::vector<std::string> kMountKeys = {
     "uid",  "gid",  "src",    "dst",    "destination", "ro", "rw",      "readwrite", "env"};
 
 std::string Suggest(std::string msg, std::string_view word, const std::vector<std::string>& c) {
-  std::string m = NearestMatch(word, c);
-  if (!m.empty() && m != word) msg += " (did you mean " + m + "?)";
+  std::string m = BuildkitSuggestion(word, c);
+  if (!m.empty()) msg += " (did you mean " + m + "?)";
   return msg;
 }
 
@@ -162,6 +162,8 @@ Result<Mount> ParseMount(std::string_view spec, const Env* env, const ShellLex* 
   m.spec = std::string(spec);
   bool ro_auto = true;
   const bool expanding = env != nullptr && lex != nullptr;
+  // `type=$MNT_TYPE`: nothing that depends on the type can be checked before expansion.
+  bool type_deferred = false;
   for (const auto& field : fields) {
     bool has_eq = false;
     auto [raw_key, raw_value] = SplitOnce(field, '=', &has_eq);
@@ -192,7 +194,11 @@ Result<Mount> ParseMount(std::string_view spec, const Env* env, const ShellLex* 
     }
     if (expanding) {
       OCIB_ASSIGN_OR_RETURN(value, lex->ProcessWord(value, *env));
-    } else if (value.find('$') != std::string::npos && key != "from" && key != "type") {
+    } else if (value.find('$') != std::string::npos && key == "type") {
+      m.type = value;
+      type_deferred = true;
+      continue;
+    } else if (value.find('$') != std::string::npos && key != "from") {
       // Checked again once expanded; keep the text so the plan still shows it.
       if (key == "source" || key == "src") m.source = value;
       if (key == "target" || key == "dst" || key == "destination") m.target = value;
@@ -257,6 +263,7 @@ Result<Mount> ParseMount(std::string_view spec, const Env* env, const ShellLex* 
     }
   }
 
+  if (type_deferred) return m;
   bool file_info_allowed = m.type == "secret" || m.type == "ssh" || m.type == "cache";
   if (!file_info_allowed) {
     if (m.mode) return Error{"mode not allowed for \"" + m.type + "\" type mounts"};

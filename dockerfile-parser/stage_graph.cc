@@ -9,7 +9,6 @@
 namespace ocibuild::dockerfile {
 namespace {
 
-
 bool ParseIndex(std::string_view s, int* out) {
   if (s.empty() || s.size() > 9) return false;
   int v = 0;
@@ -50,8 +49,9 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
     out.stages.back().steps.push_back(std::move(step));
   }
   if (out.stages.empty()) {
+    // Only global ARGs: BuildKit's words.
     int line = out.meta_args.empty() ? 0 : out.meta_args.back().line;
-    return file.ErrorAt(file.FindOnLine(line, ""), "no build stage in current context");
+    return file.ErrorAt(file.FindOnLine(line, ""), "dockerfile contains no stages to build");
   }
   std::unordered_map<std::string_view, const Stage*> seen;
   for (const Stage& s : out.stages) {
@@ -59,8 +59,8 @@ Result<StageList> GroupStages(const ParsedDockerfile& file, std::vector<Step> st
     auto [it, inserted] = seen.emplace(s.name, &s);
     if (!inserted) {
       return file.ErrorAt(file.FindOnLine(s.line, ""), "duplicate stage name \"" + s.name +
-                                                         "\" (first defined on line " +
-                                                         std::to_string(it->second->line) + ")");
+                                                           "\" (first defined on line " +
+                                                           std::to_string(it->second->line) + ")");
     }
   }
   return out;

@@ -178,7 +178,8 @@ TEST(GlobalArgs, ExpandFromAndPlatform) {
   EXPECT_EQ(p.stages[1].platform.ToString(), "linux/arm64");
   EXPECT_EQ(p.global_args.Get("TARGETARCH"), std::optional<std::string>("arm64"));
   EXPECT_EQ(p.global_args.Get("BUILDPLATFORM"), std::optional<std::string>("linux/amd64"));
-  EXPECT_EQ(p.global_args.Get("TARGETSTAGE"), std::optional<std::string>("stage-1"));
+  // An unnamed target stage is "default" (BuildKit).
+  EXPECT_EQ(p.global_args.Get("TARGETSTAGE"), std::optional<std::string>("default"));
   // A stage re-declares a global/predefined ARG to see it.
   ShellLex lex;
   auto vals = ResolveStageArg(std::get<ArgInstr>(p.stages[0].steps[0].instr), p, Env{}, lex);
@@ -306,6 +307,27 @@ TEST(FormatPlan, ResolvedBasesImagesAndWarnings) {
             "       3: RUN --mount=type=bind,target=/b,from=busybox true\n"
             "\n"
             "warning: one or more build args were not consumed: NOPE\n");
+}
+
+}  // namespace
+}  // namespace ocibuild::dockerfile
+
+namespace ocibuild::dockerfile {
+namespace {
+
+TEST(Syntax, OnlyTheDockerfileFrontend) {
+  for (const char* ok : {"docker/dockerfile:1", "docker/dockerfile:1.7", "docker/dockerfile:1.7.1",
+                         "docker/dockerfile:1-labs", "docker.io/docker/dockerfile:1",
+                         "docker/dockerfile-upstream:master", "docker/dockerfile",
+                         "docker/dockerfile:1@sha256:"
+                         "9857836c9ee4268391bb5b09f9f157f3c91bb15821bb77969642813b0d00518d"})
+    EXPECT_TRUE(IsDockerfileFrontend(ok)) << ok;
+  for (const char* bad : {"foobar", "docker/dockerfile:0.9", "example.com/my/frontend:1",
+                          "docker/dockerfile:1@md5:abc"})
+    EXPECT_FALSE(IsDockerfileFrontend(bad)) << bad;
+  auto p = PlanDockerfile("#syntax=foobar\nFROM scratch\n", "Dockerfile", {});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().message.substr(0, 14), "Dockerfile:1:9");
 }
 
 }  // namespace

@@ -36,8 +36,7 @@ Result<MetaStore> MetaStore::Load(const std::string& path) {
     }
     store.entries_.emplace(ino, std::move(m));
   }
-  if (!r.ok() || !r.done())
-    return Error{"metadata store " + path + ": truncated or corrupt"};
+  if (!r.ok() || !r.done()) return Error{"metadata store " + path + ": truncated or corrupt"};
   return store;
 }
 
@@ -65,8 +64,12 @@ const FileMeta* MetaStore::Find(ino_t ino) const {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
-void MetaStore::Set(ino_t ino, FileMeta meta) { entries_[ino] = std::move(meta); }
-void MetaStore::Erase(ino_t ino) { entries_.erase(ino); }
+void MetaStore::Set(ino_t ino, FileMeta meta) {
+  entries_[ino] = std::move(meta);
+}
+void MetaStore::Erase(ino_t ino) {
+  entries_.erase(ino);
+}
 
 FileMeta MetaStore::Effective(const struct stat& host) const {
   if (const FileMeta* m = Find(host.st_ino)) return *m;

@@ -112,9 +112,8 @@ TEST(ParallelGzip, PrecompressedBlocksSpliceIntoTheSameBytes) {
             EXPECT_TRUE((*gz)->Write(chunk.data(), chunk.size()).ok());
             EXPECT_TRUE((*gz)->Cut(false).ok());
           }
-          dict.assign(chunk.substr(chunk.size() > ParallelGzip::kDict
-                                       ? chunk.size() - ParallelGzip::kDict
-                                       : 0));
+          dict.assign(chunk.substr(
+              chunk.size() > ParallelGzip::kDict ? chunk.size() - ParallelGzip::kDict : 0));
         }
         EXPECT_TRUE((*gz)->Write(tail.data(), tail.size()).ok());
         EXPECT_TRUE((*gz)->Finish().ok());

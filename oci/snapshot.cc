@@ -52,8 +52,9 @@ NodeState FromStat(const struct stat& st, const MetaStore& store) {
 
 }  // namespace
 
-Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path) {
-  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
+Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path, bool follow) {
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd,
+                        root.OpenAt(path, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK));
   Sha256 sha;
   std::string buf(1 << 20, '\0');
   for (;;) {

@@ -66,6 +66,7 @@ class Snapshot {
 };
 
 // SHA-256 hex of the regular file `path` in `root` (used for racy files).
-Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path);
+Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path,
+                                   bool follow = false);
 
 }  // namespace ocibuild::oci

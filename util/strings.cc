@@ -40,7 +40,9 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 bool EndsWith(std::string_view s, std::string_view x) {
   return s.size() >= x.size() && s.substr(s.size() - x.size()) == x;
 }
@@ -85,6 +87,42 @@ std::string NearestMatch(std::string_view word, const std::vector<std::string>& 
   // Allow about one edit per three characters, at least one.
   size_t limit = std::max<size_t>(1, lw.size() / 3);
   return best_d <= limit ? best : "";
+}
+
+std::string BuildkitSuggestion(std::string_view word, const std::vector<std::string>& candidates) {
+  auto levenshtein = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  std::string lw = ToLower(word);
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& c : candidates) {
+    std::string lc = ToLower(c);
+    if (lc == lw) return "";
+    size_t d = levenshtein(lw, lc);
+    if (d < best_d) {
+      best_d = d;
+      best = lc;
+    }
+  }
+  if (best.empty()) return best;
+  std::string upper = best;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string upper_word(word);
+  for (auto& ch : upper_word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (word == lw) return best;
+  if (word == upper_word) return upper;
+  for (const auto& c : candidates)
+    if (ToLower(c) == best) return c;
+  return best;
 }
 
 std::string HumanBytes(uint64_t n) {

@@ -19,6 +19,10 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 size_t EditDistance(std::string_view a, std::string_view b);
 // Closest candidate within a small distance, or "" when nothing is close.
 std::string NearestMatch(std::string_view word, const std::vector<std::string>& candidates);
+// BuildKit's suggestion for a Dockerfile error ("did you mean ...?"): the candidate with the
+// smallest Levenshtein distance below 3, compared case-insensitively and given the word's case
+// when the word is all lower or all upper case; "" when none is close or one is equal.
+std::string BuildkitSuggestion(std::string_view word, const std::vector<std::string>& candidates);
 // Human-readable byte count ("12.3 MB").
 std::string HumanBytes(uint64_t n);
 

@@ -344,6 +344,7 @@ std::string RandomHex(size_t bytes) {
   sv.CleanupIpc();
   if (spec.verbose) sv.PrintHistogram();
   Status saved = store->Save(store_path);
+  if (saved.ok()) saved = (*fs)->SaveMountStores();
   if (!spec.copy_up_log.empty()) {
     ByteWriter w;
     for (const CopiedUp& cu : sv.copy_ups()) {

@@ -97,7 +97,7 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
   char real[PATH_MAX];
   if (!::realpath(rootfs.c_str(), real)) return SysError("realpath", rootfs);
   auto add = [&](const std::string& guest, const std::string& host, PathMapping::Kind kind,
-                 bool ro) -> Status {
+                 bool ro, const std::string& store_path) -> Status {
     auto m = std::make_unique<Mount>();
     m->guest = guest;
     m->host = host;
@@ -117,12 +117,16 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
     } else if (kind == PathMapping::Kind::kBind) {
       fs->own_stores_.push_back(std::make_unique<oci::MetaStore>());
       m->store = fs->own_stores_.back().get();
+      if (!store_path.empty()) {
+        OCIB_ASSIGN_OR_RETURN(*m->store, oci::MetaStore::Load(store_path));
+        fs->saved_stores_.emplace_back(store_path, m->store);
+      }
     }
     fs->by_guest_[guest] = m.get();
     fs->mounts_.push_back(std::move(m));
     return Ok();
   };
-  OCIB_TRY(add("/", real, PathMapping::Kind::kBind, false));
+  OCIB_TRY(add("/", real, PathMapping::Kind::kBind, false, ""));
   for (const PathMapping& pm : mappings) {
     if (pm.guest.empty() || pm.guest[0] != '/' || pm.guest == "/")
       return Error{"bad mount target " + pm.guest, EINVAL};
@@ -133,9 +137,14 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
       if (!::realpath(pm.host.c_str(), buf)) return SysError("realpath", pm.host);
       host = buf;
     }
-    OCIB_TRY(add(pm.guest, host, pm.kind, pm.read_only));
+    OCIB_TRY(add(pm.guest, host, pm.kind, pm.read_only, pm.metastore_path));
   }
   return fs;
+}
+
+Status GuestFs::SaveMountStores() const {
+  for (const auto& [path, store] : saved_stores_) OCIB_TRY(store->Save(path));
+  return Ok();
 }
 
 const Mount* GuestFs::MountAt(std::string_view guest) const {

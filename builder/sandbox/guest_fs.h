@@ -45,6 +45,9 @@ struct PathMapping {
   std::string host;   // absolute host path
   Kind kind = Kind::kBind;
   bool read_only = false;
+  // kBind: the metadata store of the mount's files (keyed by inode, like the rootfs's), loaded
+  // before the step and saved after it. Empty: a store that starts empty and is thrown away.
+  std::string metastore_path;
 };
 
 // The mounts every step has: /proc, /sys, a /dev made for the step (in `private_dir`: device
@@ -159,6 +162,8 @@ class GuestFs {
   void set_proc(const ProcResolver* proc) { proc_ = proc; }
   const Mount& rootfs() const { return *mounts_.front(); }
   const std::vector<std::unique_ptr<Mount>>& mounts() const { return mounts_; }
+  // Writes back the stores of mounts that name a metastore_path.
+  Status SaveMountStores() const;
   const Mount* MountAt(std::string_view guest) const;
 
   // Resolves `path` (absolute, or relative to the guest directory `base`) for `caller_tid`.
@@ -222,7 +227,8 @@ class GuestFs {
   std::unordered_map<std::string, const Mount*> by_guest_;
   oci::MetaStore* store_;
   const ProcResolver* proc_ = nullptr;
-  std::vector<std::unique_ptr<oci::MetaStore>> own_stores_;  // bind mounts' (in memory)
+  std::vector<std::unique_ptr<oci::MetaStore>> own_stores_;  // bind mounts'
+  std::vector<std::pair<std::string, oci::MetaStore*>> saved_stores_;  // metastore_path, store
   mutable std::mutex meta_mu_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, DirRef> cache_;

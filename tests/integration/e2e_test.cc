@@ -469,9 +469,10 @@ TEST_F(E2E, IndependentStagesBuildConcurrently) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(*ReadFile(JoinPath(out, "got-right")), "from-right\n");
   EXPECT_EQ(*ReadFile(JoinPath(out, "got-left")), "from-left\n");
-  // Progress lines name their stage.
-  EXPECT_NE(r.err.find("[left 3/3] RUN --mount=type=cache"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("[right 3/3] RUN --mount=type=cache"), std::string::npos) << r.err;
+  // Progress lines name their stage and number the steps as BuildKit does (FROM of another
+  // stage and ARG are not numbered).
+  EXPECT_NE(r.err.find("[left 1/1] RUN --mount=type=cache"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[right 1/1] RUN --mount=type=cache"), std::string::npos) << r.err;
 
   // Steps sharing a sharing=locked cache mount take turns, even in concurrent stages.
   auto l = Build({"-f", JoinPath(ctx, "Dockerfile.locked"), "--build-arg", "TOKEN=" + token, ctx});
@@ -609,7 +610,7 @@ TEST_F(E2E, AddGitRepository) {
       WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nADD " + url + "#nope /x\n").ok());
   auto bad = Build({ctx});
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.err.find("no ref named \"nope\""), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("repository does not contain ref nope"), std::string::npos) << bad.err;
 }
 
 TEST_F(E2E, RunMountSshForwardsTheAgent) {
@@ -663,7 +664,7 @@ TEST_F(E2E, DockerfileErrorsPointAtTheLine) {
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nCOPY --chwon=1 a /b\n").ok());
   auto r = Build({ctx});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("Dockerfile:2:6: unknown flag: --chwon (did you mean --chown?)\n"
+  EXPECT_NE(r.err.find("Dockerfile:2:6: unknown flag: --chwon (did you mean chown?)\n"
                        "   2 | COPY --chwon=1 a /b\n"
                        "     |      ^"),
             std::string::npos)
@@ -872,7 +873,7 @@ TEST_F(E2E, EveryInstructionInTheConfig) {
       {"RUN |2 VERSION=1.2 FLAVOR=spicy /bin/sh -ec echo \"$APP_VERSION $FLAVOR\" > version.txt "
        " && mkdir /data && chown app:app /data version.txt # buildkit",
        false},
-      {"EXPOSE map[53/udp:{} 8080/tcp:{}]", true},
+      {"EXPOSE [53/udp 8080/tcp]", true},
       {"VOLUME [/data]", true},
       {"USER app:app", true},
       {"HEALTHCHECK [CMD-SHELL test -f /srv/app/version.txt]", true},
