@@ -4,7 +4,9 @@
 // through the pidfd taken when it was created, which can never reach a process that later got
 // the same pid.
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sched.h>
+#include <mqueue.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -17,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,7 +34,8 @@ namespace ocibuild::sandbox {
 namespace {
 
 constexpr uint64_t kNewNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
-                                    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | 0x80 /*NEWTIME*/;
+                                    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP |
+                                    0x80 /*NEWTIME*/;
 
 }  // namespace
 
@@ -63,8 +67,10 @@ void Supervisor::Kill(Call& c) {
     if (all && p->tgid == self) continue;
     if (!all && ::getpgid(p->tgid) != group) continue;
     int rc = sys::PidfdSendSignal(p->pidfd.get(), sig);
-    if (rc == 0) ++sent;
-    else last_err = rc;
+    if (rc == 0)
+      ++sent;
+    else
+      last_err = rc;
   }
   c.Return(sent ? 0 : last_err);
 }
@@ -186,8 +192,10 @@ void Supervisor::Priority(Call& c, bool set) {
   for (const auto& p : procs_.Processes()) {
     if (::getpgid(p->tgid) != group) continue;
     if (set) {
-      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(p->tgid), c.iarg(2)) == 0) ++done;
-      else err = -errno;
+      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(p->tgid), c.iarg(2)) == 0)
+        ++done;
+      else
+        err = -errno;
     } else {
       errno = 0;
       int prio = ::getpriority(PRIO_PROCESS, static_cast<id_t>(p->tgid));
@@ -325,7 +333,8 @@ void Supervisor::SysvCtl(Call& c) {
   int cmd = (nr == SYS_semctl ? c.iarg(2) : c.iarg(1)) & ~0x100 /*IPC_64*/;
   // By-index and system-wide queries (ipcs) would show the host's objects.
   if (cmd == IPC_INFO || cmd == SHM_INFO || cmd == SHM_STAT || cmd == 15 /*SHM_STAT_ANY*/ ||
-      cmd == SEM_STAT || cmd == 20 /*SEM_STAT_ANY*/ || cmd == MSG_STAT || cmd == 13 /*MSG_STAT_ANY*/)
+      cmd == SEM_STAT || cmd == 20 /*SEM_STAT_ANY*/ || cmd == MSG_STAT ||
+      cmd == 13 /*MSG_STAT_ANY*/)
     return c.Fail(-EINVAL);
   std::lock_guard<std::mutex> lock(ipc_mu_);
   if (!ipc_ids_.count({kind, id})) return c.Fail(-EINVAL);
@@ -341,8 +350,56 @@ void Supervisor::SysvCtl(Call& c) {
   c.cont = true;
 }
 
+int Supervisor::MqName(Call& c, uint64_t addr, std::string* out) {
+  // The syscall takes the name without glibc's leading '/'; a queue of the step's is a queue
+  // with the step's private prefix, so a name never meets one of the host's.
+  std::string name;
+  if (int rc = ReadPath(c, addr, &name); rc != 0) return rc;
+  if (name.empty() || name.find('/') != std::string::npos) return -EACCES;
+  std::string prefix = opts_.abstract_prefix;
+  std::replace(prefix.begin(), prefix.end(), '/', '-');
+  *out = prefix + name;
+  return out->size() > NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+void Supervisor::MqOpen(Call& c) {
+  std::string name;
+  if (int rc = MqName(c, c.arg(0), &name); rc != 0) return c.Fail(rc);
+  int oflag = c.iarg(1);
+  mode_t mode = static_cast<mode_t>(c.arg(2)) & 0777;
+  {
+    std::lock_guard<std::mutex> lock(c.task->fs->mu);
+    mode &= ~c.task->fs->umask;
+  }
+  mq_attr attr;
+  mq_attr* ap = nullptr;
+  if ((oflag & O_CREAT) && c.arg(3)) {
+    if (ReadMem(c, c.arg(3), &attr, sizeof attr) != 0) return c.Fail(-EFAULT);
+    ap = &attr;
+  }
+  long fd = ::syscall(SYS_mq_open, name.c_str(), oflag | O_CLOEXEC, mode, ap);
+  if (fd < 0) return c.Fail(-errno);
+  if (oflag & O_CREAT) {
+    std::lock_guard<std::mutex> lock(ipc_mu_);
+    mq_names_.insert(name);
+  }
+  c.addfd_flags = (oflag & O_CLOEXEC) ? O_CLOEXEC : 0;
+  c.addfd.reset(static_cast<int>(fd));
+}
+
+void Supervisor::MqUnlink(Call& c) {
+  std::string name;
+  if (int rc = MqName(c, c.arg(0), &name); rc != 0) return c.Fail(rc);
+  if (::syscall(SYS_mq_unlink, name.c_str()) != 0) return c.Fail(-errno);
+  std::lock_guard<std::mutex> lock(ipc_mu_);
+  mq_names_.erase(name);
+  c.Return(0);
+}
+
 void Supervisor::CleanupIpc() {
   std::lock_guard<std::mutex> lock(ipc_mu_);
+  for (const std::string& name : mq_names_) ::syscall(SYS_mq_unlink, name.c_str());
+  mq_names_.clear();
   for (const auto& [kind, id] : ipc_ids_) {
     if (kind == 0) ::shmctl(id, IPC_RMID, nullptr);
     if (kind == 1) ::semctl(id, 0, IPC_RMID);

@@ -41,12 +41,12 @@ bool ParsePid(std::string_view s, pid_t* pid) {
 
 // runc's masked paths: present, but empty.
 bool Masked(std::string_view name, bool* dir) {
-  static const char* const kFiles[] = {"kcore",       "keys",         "timer_list", "sched_debug",
-                                       "latency_stats", "timer_stats", "kmsg",       "sysrq-trigger",
-                                       "kallsyms",    "kpagecount",   "kpageflags", "kpagecgroup",
-                                       "vmallocinfo", "pagetypeinfo"};
-  static const char* const kDirs[] = {"acpi", "scsi", "asound", "irq", "bus", "driver", "tty",
-                                      "fs",   "sysvipc"};
+  static const char* const kFiles[] = {
+      "kcore",       "keys",        "timer_list",    "sched_debug", "latency_stats",
+      "timer_stats", "kmsg",        "sysrq-trigger", "kallsyms",    "kpagecount",
+      "kpageflags",  "kpagecgroup", "vmallocinfo",   "pagetypeinfo"};
+  static const char* const kDirs[] = {"acpi",   "scsi", "asound", "irq",    "bus",
+                                      "driver", "tty",  "fs",     "sysvipc"};
   for (const char* f : kFiles)
     if (name == f) {
       *dir = false;
@@ -67,8 +67,12 @@ std::string IdLine(const char* key, uint32_t a, uint32_t b, uint32_t c, uint32_t
 
 }  // namespace
 
-ProcView::ProcView(const GuestFs& fs, const ProcessTable& procs, std::string hostname)
-    : fs_(fs), procs_(procs), hostname_(std::move(hostname)) {
+ProcView::ProcView(const GuestFs& fs, const ProcessTable& procs, std::string hostname,
+                   std::string abstract_prefix)
+    : fs_(fs),
+      procs_(procs),
+      hostname_(std::move(hostname)),
+      abstract_prefix_(std::move(abstract_prefix)) {
   proc_fd_.reset(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
@@ -205,6 +209,15 @@ int ProcView::LookupPid(const Task& caller, pid_t pid, std::string_view rest, bo
       out->pid = pid;
       return 0;
     }
+    if (c1 == "maps" || c1 == "smaps" || c1 == "numa_maps") {
+      // Mapped files by their guest names: the host path of the rootfs stays the host's.
+      std::string text;
+      if (int rc = ReadHost(prefix + "/" + std::string(c1), &text); rc != 0) return rc;
+      out->kind = ProcTarget::Kind::kContent;
+      out->content = GuestMaps(text, c1 == "numa_maps");
+      out->pid = pid;
+      return 0;
+    }
     if (c1 == "cgroup") {
       // As with a cgroup namespace: the step's own root, not the host's hierarchy.
       out->kind = ProcTarget::Kind::kContent;
@@ -218,7 +231,8 @@ int ProcView::LookupPid(const Task& caller, pid_t pid, std::string_view rest, bo
       UniqueFd guard(fd);
       std::string text;
       char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<size_t>(n));
       FakeCreds creds;
       {
         std::lock_guard<std::mutex> lock(target->creds_mu);
@@ -278,6 +292,14 @@ int ProcView::LookupPid(const Task& caller, pid_t pid, std::string_view rest, bo
     *link = guest;
     return ProcResolver::kMagicLink;
   }
+  if (c1 == "net" && comps.size() == 2 && comps[1] == "unix") {
+    std::string text;
+    if (int rc = ReadHost(prefix + "/net/unix", &text); rc != 0) return rc;
+    out->kind = ProcTarget::Kind::kContent;
+    out->content = NetUnix(text);
+    out->pid = pid;
+    return 0;
+  }
   if (c1 == "ns" && comps.size() == 2 && final && !want_object) {
     char buf[256];
     std::string host_rel = prefix + "/ns/" + std::string(comps[1]);
@@ -303,6 +325,92 @@ int ProcView::LookupPid(const Task& caller, pid_t pid, std::string_view rest, bo
   out->writable = comps.size() == 1 && (last == "comm" || last == "oom_score_adj" ||
                                         last == "oom_adj" || last == "timerslack_ns");
   return 0;
+}
+
+int ProcView::ReadHost(const std::string& rel, std::string* text) const {
+  int fd = ::openat(proc_fd_.get(), rel.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  UniqueFd guard(fd);
+  char buf[16384];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text->append(buf, static_cast<size_t>(n));
+  return 0;
+}
+
+std::string ProcView::GuestName(const std::string& host) const {
+  static constexpr std::string_view kDeleted = " (deleted)";
+  std::string path = host, suffix;
+  if (path.size() > kDeleted.size() &&
+      path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+    suffix = kDeleted;
+    path.resize(path.size() - kDeleted.size());
+  }
+  std::string guest;
+  // A host file the guest has no name for (it should map none) shows nothing of the host.
+  if (!fs_.ToGuest(path, &guest)) guest = "/";
+  return guest + suffix;
+}
+
+std::string ProcView::GuestMaps(const std::string& text, bool numa) const {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    // maps/smaps: the path is the rest of the line from its first '/' (address, perms, offset,
+    // device and inode have none); numa_maps: "file=<path>" up to the next blank.
+    size_t at = numa ? line.find(" file=/") : line.find('/');
+    if (at != std::string::npos) {
+      if (numa) at += 6;
+      size_t end = numa ? line.find(' ', at) : line.size();
+      if (end == std::string::npos) end = line.size();
+      line = line.substr(0, at) + GuestName(line.substr(at, end - at)) + line.substr(end);
+    }
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string ProcView::NetUnix(const std::string& text) const {
+  std::string out;
+  size_t pos = 0;
+  bool header = true;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (header) {
+      header = false;
+      out += line + "\n";
+      continue;
+    }
+    // Num RefCount Protocol Flags Type St Inode [Path]: seven fields, then the name if any.
+    size_t p = 0;
+    for (int field = 0; field < 7 && p != std::string::npos; ++field) {
+      p = line.find_first_not_of(' ', p);
+      if (p != std::string::npos) p = line.find(' ', p);
+    }
+    if (p == std::string::npos) {
+      out += line + "\n";  // unnamed
+      continue;
+    }
+    std::string name = line.substr(line.find_first_not_of(' ', p));
+    std::string shown;
+    std::string abstract = "@" + abstract_prefix_;
+    if (name.rfind(abstract, 0) == 0) {
+      shown = "@" + name.substr(abstract.size());
+    } else if (name[0] == '/') {
+      if (!fs_.ToGuest(name, &shown)) continue;
+    } else {
+      continue;  // a host process's abstract name, or a name bound relative to a directory
+    }
+    out += line.substr(0, p) + " " + shown + "\n";
+  }
+  return out;
 }
 
 std::string ProcView::Mounts() const {

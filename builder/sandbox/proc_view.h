@@ -19,7 +19,9 @@ namespace ocibuild::sandbox {
 
 class ProcView final : public ProcResolver {
  public:
-  ProcView(const GuestFs& fs, const ProcessTable& procs, std::string hostname);
+  // `abstract_prefix`: what the step's abstract unix names carry on the host (socket_calls.cc).
+  ProcView(const GuestFs& fs, const ProcessTable& procs, std::string hostname,
+           std::string abstract_prefix);
 
   int Lookup(pid_t caller_tid, std::string_view rel, bool want_object, bool final, ProcTarget* out,
              std::string* link) const override;
@@ -29,15 +31,22 @@ class ProcView final : public ProcResolver {
   // /proc/mounts for the guest.
   std::string Mounts() const;
   std::string MountInfo() const;
+  // maps, smaps, numa_maps with the guest's names of mapped files.
+  std::string GuestMaps(const std::string& host_text, bool numa) const;
+  // /proc/net/unix with only the step's named sockets (guest names) and unnamed ones.
+  std::string NetUnix(const std::string& host_text) const;
 
  private:
   int LookupPid(const Task& caller, pid_t pid, std::string_view rest, bool want_object, bool final,
                 ProcTarget* out, std::string* link) const;
   int HostEntry(const std::string& host, pid_t pid, ProcTarget* out) const;
+  int ReadHost(const std::string& rel, std::string* text) const;
+  std::string GuestName(const std::string& host) const;
 
   const GuestFs& fs_;
   const ProcessTable& procs_;
   std::string hostname_;
+  std::string abstract_prefix_;
   UniqueFd proc_fd_;
 };
 

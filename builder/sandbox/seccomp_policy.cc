@@ -69,8 +69,9 @@ constexpr long kAllow[] = {
     SYS_splice, SYS_tee, SYS_vmsplice, SYS_epoll_pwait, SYS_signalfd, SYS_timerfd_create,
     SYS_eventfd, SYS_fallocate, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_accept4,
     SYS_signalfd4, SYS_eventfd2, SYS_epoll_create1, SYS_dup3, SYS_pipe2, SYS_inotify_init1,
-    SYS_preadv, SYS_pwritev, SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getsockname,
-    SYS_getpeername, SYS_getcpu,
+    SYS_preadv, SYS_pwritev, SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getcpu,
+    // On the step's own queue descriptors (mq_open and mq_unlink go to the supervisor).
+    SYS_mq_timedsend, SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr,
     SYS_getrandom, SYS_memfd_create, SYS_membarrier, SYS_mlock2, SYS_copy_file_range,
     SYS_preadv2, SYS_pwritev2, SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free,
     SYS_io_pgetevents, SYS_rseq,
@@ -144,13 +145,6 @@ constexpr Refusal kRefuse[] = {
     {SYS_add_key, EPERM},
     {SYS_request_key, EPERM},
     {SYS_keyctl, EPERM},
-    // POSIX message queues live in the host's IPC namespace, by name.
-    {SYS_mq_open, ENOSYS},
-    {SYS_mq_unlink, ENOSYS},
-    {SYS_mq_timedsend, ENOSYS},
-    {SYS_mq_timedreceive, ENOSYS},
-    {SYS_mq_notify, ENOSYS},
-    {SYS_mq_getsetattr, ENOSYS},
     // clone3 passes its flags in memory, out of the filter's sight; glibc falls back to clone.
     {SYS_clone3, ENOSYS},
     // io_uring does file I/O without a syscall per operation: it would escape the supervisor.

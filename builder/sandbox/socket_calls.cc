@@ -6,15 +6,16 @@
 // see the step's by name.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 
 #include "builder/sandbox/supervisor.h"
@@ -39,6 +40,7 @@ int Supervisor::TranslateSockaddr(Call& c, const char* addr, size_t len, bool bi
     // Abstract: "\0name" becomes "\0<prefix>name".
     std::string name(path + 1, plen - 1);
     std::string host = std::string(1, '\0') + opts_.abstract_prefix + name;
+    out->guest.assign(addr, addr + len);
     if (host.size() > sizeof(sockaddr_un::sun_path)) return -EINVAL;
     out->addr.assign(kSunPathOffset + host.size(), 0);
     std::memcpy(out->addr.data(), &family, sizeof family);
@@ -46,6 +48,8 @@ int Supervisor::TranslateSockaddr(Call& c, const char* addr, size_t len, bool bi
     return 0;
   }
   std::string guest(path, strnlen(path, std::min(plen, sizeof(sockaddr_un::sun_path))));
+  out->guest.assign(addr, addr + kSunPathOffset + guest.size() + 1);
+  out->guest[kSunPathOffset + guest.size()] = '\0';
   Resolved r;
   int links = 0;
   WalkOptions o;
@@ -69,6 +73,7 @@ int Supervisor::TranslateSockaddr(Call& c, const char* addr, size_t len, bool bi
     // for a socket that is itself a mount, such as an ssh agent's, to the socket).
     name = "/proc/self/fd/" + std::to_string(r.dir.get());
     if (!r.is_mount_root()) name += "/" + r.name;
+    out->name = r.is_mount_root() ? "" : r.name;
   }
   if (name.size() >= sizeof(sockaddr_un::sun_path)) return -ENAMETOOLONG;
   out->addr.assign(kSunPathOffset + name.size() + 1, 0);
@@ -99,6 +104,63 @@ void Supervisor::BindConnect(Call& c, bool bind) {
   int err = rc == 0 ? 0 : errno;
   if (t.unix_path) (void)!::chdir("/");
   if (err != 0) return c.Fail(-err);
+  NoteSockName(sock.get(), t, bind);
+  c.Return(0);
+}
+
+void Supervisor::NoteSockName(int sock, const SockTarget& t, bool bind) {
+  if (t.guest.empty()) return;
+  struct stat ss;
+  if (::fstat(sock, &ss) != 0) return;
+  std::lock_guard<std::mutex> lock(sock_mu_);
+  if (bind) {
+    sock_names_[ss.st_ino] = t.guest;
+    struct stat fs;
+    if (t.unix_path &&
+        ::fstatat(t.dir.get(), t.addr.data() + kSunPathOffset, &fs, AT_SYMLINK_NOFOLLOW) == 0)
+      bound_files_[{fs.st_dev, fs.st_ino}] = t.guest;
+    return;
+  }
+  // The peer is known by the name it bound, when the step bound it; else as the guest named it.
+  std::vector<char> peer = t.guest;
+  struct stat fs;
+  if (t.dir.fd && ::fstatat(t.dir.get(), t.name.c_str(), &fs,
+                            t.name.empty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW) == 0) {
+    auto it = bound_files_.find({fs.st_dev, fs.st_ino});
+    if (it != bound_files_.end()) peer = it->second;
+  }
+  peer_names_[ss.st_ino] = std::move(peer);
+}
+
+void Supervisor::SockName(Call& c, bool peer) {
+  // Only sockets the step bound or connected by name are answered here; the kernel's answer
+  // for the rest (inet, unnamed, accepted) names nothing of the host.
+  std::string link = "/proc/" + std::to_string(c.tid()) + "/fd/" + std::to_string(c.iarg(0));
+  char buf[64];
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  unsigned long long ino = 0;
+  if (n > 0) {
+    buf[n] = '\0';
+    if (std::sscanf(buf, "socket:[%llu]", &ino) != 1) ino = 0;
+  }
+  std::vector<char> name;
+  if (ino) {
+    std::lock_guard<std::mutex> lock(sock_mu_);
+    auto& names = peer ? peer_names_ : sock_names_;
+    auto it = names.find(static_cast<ino_t>(ino));
+    if (it != names.end()) name = it->second;
+  }
+  if (name.empty()) {
+    c.cont = true;
+    return;
+  }
+  socklen_t room;
+  if (ReadMem(c, c.arg(2), &room, sizeof room) != 0) return c.Fail(-EFAULT);
+  if (static_cast<int>(room) < 0) return c.Fail(-EINVAL);
+  if (room && WriteMem(c, c.arg(1), name.data(), std::min<size_t>(room, name.size())) != 0)
+    return c.Fail(-EFAULT);
+  socklen_t full = static_cast<socklen_t>(name.size());
+  if (WriteMem(c, c.arg(2), &full, sizeof full) != 0) return c.Fail(-EFAULT);
   c.Return(0);
 }
 
@@ -142,8 +204,8 @@ void Supervisor::SendMsg(Call& c, bool multi) {
       return sent ? c.Return(sent) : c.Fail(-EINVAL);
     // The payload, copied once.
     std::vector<iovec> iov(m.msg_iovlen);
-    if (m.msg_iovlen &&
-        ReadMem(c, reinterpret_cast<uint64_t>(m.msg_iov), iov.data(), iov.size() * sizeof(iovec)) != 0)
+    if (m.msg_iovlen && ReadMem(c, reinterpret_cast<uint64_t>(m.msg_iov), iov.data(),
+                                iov.size() * sizeof(iovec)) != 0)
       return sent ? c.Return(sent) : c.Fail(-EFAULT);
     size_t total = 0;
     for (const iovec& v : iov) total += std::min<size_t>(v.iov_len, 64u << 20);
@@ -151,8 +213,8 @@ void Supervisor::SendMsg(Call& c, bool multi) {
     std::vector<char> data(total);
     size_t off = 0;
     for (const iovec& v : iov) {
-      if (v.iov_len && ReadMem(c, reinterpret_cast<uint64_t>(v.iov_base), data.data() + off,
-                               v.iov_len) != 0)
+      if (v.iov_len &&
+          ReadMem(c, reinterpret_cast<uint64_t>(v.iov_base), data.data() + off, v.iov_len) != 0)
         return sent ? c.Return(sent) : c.Fail(-EFAULT);
       off += v.iov_len;
     }

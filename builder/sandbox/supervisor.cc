@@ -55,6 +55,8 @@ bool SideEffects(long nr) {
     case SYS_rename:
     case SYS_renameat:
     case SYS_renameat2:
+    case SYS_mq_open:
+    case SYS_mq_unlink:
     case SYS_bind:
     case SYS_connect:
     case SYS_sendto:
@@ -72,7 +74,7 @@ bool SideEffects(long nr) {
 }  // namespace
 
 Supervisor::Supervisor(GuestFs& fs, ProcessTable& procs, SupervisorOptions opts)
-    : fs_(fs), procs_(procs), opts_(std::move(opts)), proc_view_(fs, procs, opts_.hostname) {
+    : fs_(fs), procs_(procs), opts_(std::move(opts)), proc_view_(fs, procs, opts_.hostname, opts_.abstract_prefix) {
   fs_.set_proc(&proc_view_);
   stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   jobs_ready_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE));
@@ -258,8 +260,7 @@ std::string Supervisor::Cwd(Task& t) {
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fs.cwd_dir.get());
     ssize_t n = ::readlink(proc, buf, sizeof buf - 1);
     std::string guest;
-    if (n > 0 && fs_.ToGuest(std::string_view(buf, static_cast<size_t>(n)), &guest))
-      fs.cwd = guest;
+    if (n > 0 && fs_.ToGuest(std::string_view(buf, static_cast<size_t>(n)), &guest)) fs.cwd = guest;
   }
   fs.cwd_gen = gen;
   return fs.cwd;
@@ -584,6 +585,14 @@ void Supervisor::Dispatch(Call& c) {
     case SYS_getdents64:
       return Getdents(c, true);
     // --- sockets ---
+    case SYS_getsockname:
+      return SockName(c, false);
+    case SYS_getpeername:
+      return SockName(c, true);
+    case SYS_mq_open:
+      return MqOpen(c);
+    case SYS_mq_unlink:
+      return MqUnlink(c);
     case SYS_bind:
       return BindConnect(c, true);
     case SYS_connect:
@@ -680,8 +689,8 @@ void Supervisor::Dispatch(Call& c) {
 }
 
 void Supervisor::PrintHistogram() const {
-  std::string out = "ocibuild sandbox: " + std::to_string(handled_.load()) +
-                    " notifications; by syscall:";
+  std::string out =
+      "ocibuild sandbox: " + std::to_string(handled_.load()) + " notifications; by syscall:";
   for (int nr = 0; nr < 512; ++nr) {
     uint64_t n = per_nr_[nr].load();
     if (n) out += " " + std::to_string(nr) + ":" + std::to_string(n);

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -31,8 +32,8 @@
 #include "builder/sandbox/copy_up.h"
 #include "builder/sandbox/guest_fs.h"
 #include "builder/sandbox/permissions.h"
-#include "builder/sandbox/process_table.h"
 #include "builder/sandbox/proc_view.h"
+#include "builder/sandbox/process_table.h"
 #include "util/fd.h"
 
 namespace ocibuild::sandbox {
@@ -56,9 +57,7 @@ struct SupervisorOptions {
 // Search permission on each directory a path walks through, for the call's identity.
 struct CallSearch final : SearchPolicy {
   const Who* who = nullptr;
-  int MaySearch(const oci::FileMeta& dir) const override {
-    return Permission(*who, dir, kMayExec);
-  }
+  int MaySearch(const oci::FileMeta& dir) const override { return Permission(*who, dir, kMayExec); }
 };
 
 // One notification being answered.
@@ -119,7 +118,9 @@ class Supervisor {
   // A traced call for a worker (see Call::traced); `done(tid, value)` is called with the result
   // (a value or -errno) on the worker's thread.
   void Submit(std::unique_ptr<Call> c);
-  void set_on_traced_done(std::function<void(pid_t, int64_t)> done) { on_traced_done_ = std::move(done); }
+  void set_on_traced_done(std::function<void(pid_t, int64_t)> done) {
+    on_traced_done_ = std::move(done);
+  }
   // Stops the workers (after the step's last task is gone) and joins them.
   void Stop();
 
@@ -176,8 +177,7 @@ class Supervisor {
     ino_t ino = 0;
     int64_t ctime_before = 0;
   };
-  SharedNameChange WatchShared(const DirRef& dir, const std::string& name,
-                               const struct stat& st);
+  SharedNameChange WatchShared(const DirRef& dir, const std::string& name, const struct stat& st);
   void NoteShared(SharedNameChange& w);
   bool Shared(const struct stat& st) const;
   // An fd of ours for the object at (dir, name) or the mount root, O_PATH.
@@ -257,6 +257,10 @@ class Supervisor {
   // --- sockets (socket_calls.cc) ---
   void Socket(Call& c);
   void BindConnect(Call& c, bool bind);
+  void SockName(Call& c, bool peer);
+  void MqOpen(Call& c);
+  void MqUnlink(Call& c);
+  int MqName(Call& c, uint64_t addr, std::string* out);
   void SendTo(Call& c);
   void SendMsg(Call& c, bool multi);
   // Guest sockaddr (copied) -> what the supervisor hands the kernel. A path to bind: the name,
@@ -264,9 +268,14 @@ class Supervisor {
   // /proc/self/fd of our descriptor of it; an abstract name: the step's prefix added.
   struct SockTarget {
     std::vector<char> addr;
-    DirRef dir;  // AF_UNIX path: the socket's directory (kept open for the call)
+    DirRef dir;        // AF_UNIX path: the socket's directory (kept open for the call)
+    std::string name;  // AF_UNIX path: the socket file's name in `dir` ("": `dir` is the socket)
+    std::vector<char> guest;  // AF_UNIX: the address as the guest gave it (what peers are told)
     bool unix_path = false;
   };
+  // Remembers what getsockname/getpeername of a socket must answer (the guest's own spelling,
+  // not the name the kernel was given).
+  void NoteSockName(int sock, const SockTarget& t, bool bind);
   int TranslateSockaddr(Call& c, const char* addr, size_t len, bool bind, SockTarget* out);
   int DupGuestFd(Call& c, int fd);
 
@@ -275,7 +284,7 @@ class Supervisor {
   SupervisorOptions opts_;
   ProcView proc_view_;
   int listener_ = -1;
-  UniqueFd stop_;  // eventfd: wakes idle workers for shutdown
+  UniqueFd stop_;        // eventfd: wakes idle workers for shutdown
   UniqueFd jobs_ready_;  // eventfd: traced calls are queued
   std::mutex jobs_mu_;
   std::vector<std::unique_ptr<Call>> jobs_;
@@ -293,11 +302,13 @@ class Supervisor {
   // AF_UNIX names are bound relative to our descriptor of their directory: the process's cwd
   // (workers share it; unshare(CLONE_FS) is refused under container seccomp profiles).
   std::mutex cwd_mu_;
-  std::unordered_map<ino_t, std::string> bound_names_;
-  std::unordered_map<std::string, std::string> bound_by_name_;
+  std::unordered_map<ino_t, std::vector<char>> sock_names_;  // socket inode -> its own name
+  std::unordered_map<ino_t, std::vector<char>> peer_names_;  // socket inode -> its peer's
+  std::map<std::pair<dev_t, ino_t>, std::vector<char>> bound_files_;  // socket file -> name
   // SysV IPC objects the step made (ids), and its keys' translations.
   std::mutex ipc_mu_;
   std::set<std::pair<int, int>> ipc_ids_;  // (kind, id); kind: 0 shm, 1 sem, 2 msg
+  std::set<std::string> mq_names_;         // POSIX message queues the step made (host names)
   // Replay (kernels before 5.19): the last performed-but-interrupted answer per thread.
   struct Replayed {
     uint64_t nr = 0, ip = 0;
