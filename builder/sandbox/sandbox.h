@@ -53,6 +53,10 @@ struct RunSpec {
   // Which allowed CPU the tracer takes (modulo their number), so that steps running at the same
   // time do not share one; -1: the CPU the supervisor starts on.
   int cpu_hint = -1;
+  // Host path of the qemu-user binary (Debian's qemu-user-static, e.g. qemu-aarch64-static)
+  // for the stage's architecture when it is not the host's; empty for native steps. The
+  // sandbox is to start the step's executables under it at exec, as PRoot does (no binfmt_misc).
+  std::string emulator;
 };
 
 struct RunResult {
