@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,25 @@ struct ExecutorOptions {
   uint64_t rootfs_cache_save_bytes = 16u << 20;
   // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
   bool sandbox_pack_cpus = true;
+
+  // buildx's build options.
+  std::vector<std::pair<std::string, std::string>> add_hosts;  // --add-host: host, IP
+  std::string network = "default";        // --network: RUN steps without --network=
+  std::set<std::string> no_cache_stages;  // --no-cache-filter: stage names (lower case) or indexes
+  // --build-context: name -> DIR, docker-image://REF or oci-layout://DIR[:TAG|@DIGEST].
+  std::map<std::string, std::string> build_contexts;
+  oci::Annotations manifest_annotations;  // --annotation manifest:...
+};
+
+// What the build read from outside the context, for provenance: base images (by the digest
+// their reference resolved to), git repositories and downloads.
+struct ResolvedSource {
+  enum class Kind { kImage, kGit, kHttp };
+  Kind kind = Kind::kImage;
+  std::string ref;       // image reference, git URL (with #ref) or URL
+  std::string platform;  // images: os/arch[/variant]
+  std::string digest;    // "sha256:..." (images, downloads) or the git commit
+  bool local = false;    // an oci-layout:// build context
 };
 
 struct BuiltImage {
@@ -63,8 +83,13 @@ class Executor {
   // Builds the plan's stages, each as soon as the stages it reads are built (several at once,
   // bounded by `parallelism`); the first failure cancels the others, and is returned.
   Result<BuiltImage> Build();
-  // The target stage with its rootfs unpacked (for --output type=tar|local).
+  // The target stage with its rootfs unpacked (for --output type=tar|local, the SBOM).
   Result<StageState*> MaterializedTarget();
+  // Base images, git repositories and downloads the build used (after Build()).
+  std::vector<ResolvedSource> Sources() const;
+  const dockerfile::BuildPlan& plan() const { return plan_; }
+  // Whether any RUN step had a network (a build without one is hermetic).
+  bool UsedNetwork() const { return used_network_; }
 
  private:
   Status BuildStages();
@@ -82,6 +107,11 @@ class Executor {
   Status ExecWorkdir(StageState& s, const std::string& path, int progress_step);
   Result<StageState*> FindStage(const std::string& from);
   Result<StageState*> ImageStage(const std::string& ref);
+  // A base image through the image source, remembered for provenance.
+  Result<PulledImage> PullImage(const std::string& ref, const oci::Platform& platform);
+  // The stage of a --build-context named `name` (null when there is none).
+  Result<StageState*> ContextStage(const std::string& name, const oci::Platform& platform);
+  void Record(ResolvedSource src);
   std::string Created() const;
 
   const dockerfile::BuildPlan& plan_;
@@ -101,6 +131,10 @@ class Executor {
   // Spreads the tracers of RUN steps that run at the same time (parallel stages) over the CPUs.
   std::atomic<int> run_seq_{0};
   std::atomic<bool> cancelled_{false};  // a stage failed: the others stop at their next step
+  std::map<std::string, std::unique_ptr<StageState>> context_stages_;  // --build-context
+  mutable std::mutex sources_mu_;
+  std::vector<ResolvedSource> sources_;
+  std::atomic<bool> used_network_{false};
 };
 
 }  // namespace ocibuild::builder

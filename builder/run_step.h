@@ -31,7 +31,14 @@ struct RunEnvironment {
   std::string scratch;      // per-step temporary files (secrets, tmpfs, bind copies)
   bool pack_cpus = true;    // sandbox::RunSpec::pack_cpus
   int cpu_hint = -1;        // sandbox::RunSpec::cpu_hint
+  // --add-host entries (host, IP) for the step's /etc/hosts; null for none.
+  const std::vector<std::pair<std::string, std::string>>* add_hosts = nullptr;
+  std::string default_network = "default";  // --network: what RUN --network=default means
 };
+
+// The qemu-user binary that runs `arch` (an OCI architecture) on this host: "" when `arch` is
+// the host's; an error naming the package when none is installed.
+Result<std::string> EmulatorFor(const std::string& arch);
 
 struct RunIdentity {
   std::vector<std::string> argv;

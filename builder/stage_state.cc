@@ -114,7 +114,7 @@ void StageWorkspace::AddHistory(StageState& s, const std::string& created_by, bo
 
 Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
                                       const std::string& created_by, const CommitOptions& opts) {
-  if (no_cache_) return false;
+  if (no_cache_ || s.no_cache) return false;
   OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> hit, cache_.Get(key, store_));
   if (!hit) return false;
   if (hit->layer) {

@@ -33,6 +33,7 @@ struct StageState {
   std::string cache_key;                // chain key after the last step
   dockerfile::Env args;                 // ARGs declared in this stage, with values
   bool cmd_set = false;                 // CMD given in this stage (ENTRYPOINT keeps it)
+  bool no_cache = false;                // --no-cache-filter names this stage
 
   // Lazily materialized filesystem.
   std::string dir;     // work directory; rootfs is <dir>/rootfs
