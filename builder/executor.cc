@@ -839,6 +839,16 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
   return Ok();
 }
 
+namespace {
+// A platform as BuildKit names it in package URLs (containerd's normalization: arm64/v8 is
+// plain arm64).
+std::string PurlPlatform(const oci::Platform& p) {
+  oci::Platform n = p.Normalized();
+  if (n.architecture == "arm64" && n.variant == "v8") n.variant.clear();
+  return n.str();
+}
+}  // namespace
+
 void Executor::Record(ResolvedSource src) {
   std::lock_guard lock(sources_mu_);
   for (const auto& s : sources_)
@@ -856,7 +866,7 @@ std::vector<ResolvedSource> Executor::Sources() const {
 Result<PulledImage> Executor::PullImage(const std::string& ref, const oci::Platform& platform) {
   if (!images_) return Error{ref + ": no registry access configured"};
   OCIB_ASSIGN_OR_RETURN(PulledImage img, images_->Pull(ref, platform));
-  Record({ResolvedSource::Kind::kImage, img.name, platform.Normalized().str(),
+  Record({ResolvedSource::Kind::kImage, img.name, PurlPlatform(platform),
           (img.root_digest.empty() ? img.manifest_digest : img.root_digest).str(), false});
   return img;
 }
@@ -920,7 +930,7 @@ Result<StageState*> Executor::ContextStage(const std::string& name, const oci::P
     s->layers = image->manifest.layers;
     s->cache_key = "image:" + image->descriptor.digest.str();
     Record({ResolvedSource::Kind::kImage, dir + (ref.empty() ? "" : ":" + ref),
-            platform.Normalized().str(), root.digest.str(), true});
+            PurlPlatform(platform), root.digest.str(), true});
   } else {
     // A local directory: one layer holding its files (owned by root, as COPY from the context),
     // cached by the files' digest. .dockerignore in the directory applies, as for the context.

@@ -207,6 +207,9 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   std::string private_dir = JoinPath(renv.scratch, "private");
   OCIB_TRY(MakeDirs(private_dir, 0755));
   std::vector<sandbox::PathMapping> maps = sandbox::DefaultMappings(private_dir);
+  // /etc/hosts and /etc/resolv.conf are there even in an image without /etc (FROM scratch), as
+  // in BuildKit; a directory made for them is removed after the step when still empty.
+  OCIB_TRY(MakeMountParents(stage, "/etc/hosts", &out.mount_stubs));
   // --add-host: appended to the step's private copy of /etc/hosts ("IP<TAB>HOST", as BuildKit
   // writes them), never to the host's.
   if (renv.add_hosts && !renv.add_hosts->empty()) {

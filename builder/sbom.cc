@@ -313,8 +313,13 @@ std::vector<SbomPackage> GoBuildInfoPackages(std::string_view elf, const std::st
     out.push_back(std::move(p));
   };
   add("stdlib", go_version.substr(0, 2) == "go" ? go_version.substr(2) : go_version);
+  // Built outside module mode (as Debian builds Go), a binary names only its main package.
+  std::string main_path;
+  bool has_mod = false;
   for (const auto& line : Split(modinfo, '\n')) {
     auto f = Split(line, '\t');
+    if (f.size() >= 2 && f[0] == "path") main_path = f[1];
+    if (!f.empty() && f[0] == "mod") has_mod = true;
     if (f.size() >= 3 && (f[0] == "mod" || f[0] == "dep")) add(f[1], f[2]);
     if (f.size() >= 3 && f[0] == "=>" && !out.empty()) {
       out.back().name = f[1];  // a replaced module: the replacement is what was built
@@ -322,6 +327,7 @@ std::vector<SbomPackage> GoBuildInfoPackages(std::string_view elf, const std::st
       out.back().purl = "pkg:golang/" + f[1] + "@" + PurlEncode(f[2]);
     }
   }
+  if (!has_mod && !main_path.empty()) add(main_path, "");
   return out;
 }
 

@@ -52,14 +52,14 @@ TEST(Sbom, GoBuildInfoOfARealGoBinary) {
   // A Go executable on this machine, if there is one (docker's client is one).
   std::string bin;
   for (const char* p : {"/usr/local/bin/docker", "/usr/bin/docker-registry", "/usr/bin/skopeo"})
-    if (PathExists(p)) bin = p;
+    if (bin.empty() && PathExists(p)) bin = p;
   if (bin.empty()) GTEST_SKIP() << "no Go binary on this machine";
   auto data = ReadFile(bin);
   ASSERT_TRUE(data.ok());
   auto pkgs = GoBuildInfoPackages(*data, bin);
   ASSERT_FALSE(pkgs.empty()) << bin << " has no Go build info we could read";
   EXPECT_EQ(pkgs[0].name, "stdlib");
-  EXPECT_GT(pkgs.size(), 2u);
+  EXPECT_GE(pkgs.size(), 2u);  // stdlib and the main module or package, at least
   EXPECT_TRUE(GoBuildInfoPackages("not an elf", "x").empty());
 }
 

@@ -153,6 +153,10 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   OCIB_TRY(MaybeSave(s, false, false));
   AddHistory(s, created_by, !step.layer.has_value(), opts.created);
   s.cache_key = key;
+  // --no-cache-filter: the step ran again and may have made other content, so what follows it
+  // is keyed by that content, not by the instructions alone (or a later step, COPY --from
+  // this stage, would take the old result from the cache).
+  if (s.no_cache && step.layer) s.cache_key = key + "+" + step.diff_id.str();
   return cache_.Put(key, step);
 }
 

@@ -476,6 +476,12 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   for (size_t i = 0; i < plans.size(); ++i) {
     std::string pstr = plans[i]->target_platform.ToString();
     per_platform_opts[i].manifest_annotations = AnnotationsOf(opts, "manifest", pstr);
+    if (plans.size() > 1) {
+      // Each executor numbers its stage directories from 0: they must not share a directory.
+      per_platform_opts[i].work_dir = JoinPath(work->path(), "platform-" + std::to_string(i));
+      if (Status st = MakeDirs(per_platform_opts[i].work_dir, 0700); !st.ok())
+        return fail(st.error());
+    }
     executors.push_back(std::make_unique<builder::Executor>(*plans[i], *context,
                                                             per_platform_opts[i], **cache_store,
                                                             *layer_cache, &images, *progress));

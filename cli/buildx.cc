@@ -167,7 +167,7 @@ Result<builder::BuildResult> AssembleResult(oci::ContentStore& store,
   out.index_descriptor_annotations = AnnotationsOf(opts, "index-descriptor");
   std::vector<oci::Descriptor> attestation_entries;
   for (auto& pr : images) {
-    std::string plat = pr.platform.Normalized().str();
+    std::string plat = pr.platform.str();  // as the index names it (no arm64/v8)
     std::vector<std::string> names;
     for (const auto& t : opts.tags) names.push_back(builder::ImagePurl(t, plat));
     std::vector<nlohmann::json> statements;
