@@ -35,8 +35,8 @@ Result<std::vector<std::string>> ListDir(const oci::RootDir& root, const std::st
 
 // lstat (follow=false) or stat (follow=true, in-root) of a context path.
 Result<struct stat> StatIn(const oci::RootDir& root, const std::string& rel, bool follow) {
-  OCIB_ASSIGN_OR_RETURN(UniqueFd fd,
-                        root.OpenAt(rel == "." ? "" : rel, O_PATH | (follow ? 0 : O_NOFOLLOW)));
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel,
+                                                 O_PATH | (follow ? 0 : O_NOFOLLOW)));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return SysError("stat", rel);
   return st;
@@ -44,8 +44,7 @@ Result<struct stat> StatIn(const oci::RootDir& root, const std::string& rel, boo
 
 }  // namespace
 
-Result<BuildContext> BuildContext::Open(const std::string& dir,
-                                        const std::string& dockerfile_path) {
+Result<BuildContext> BuildContext::Open(const std::string& dir, const std::string& dockerfile_path) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) return SysError("build context", dir);
   if (!S_ISDIR(st.st_mode)) return Error{"build context " + dir + ": not a directory"};
@@ -158,10 +157,11 @@ Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches
         if (n < 0) return SysError("readlink", JoinPath(dir_, p));
         rec += "link:" + std::string(buf, static_cast<size_t>(n));
       } else if (S_ISREG(st.st_mode)) {
-        std::string stamp =
-            std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-            std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+        std::string stamp = std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+                            std::to_string(st.st_mtim.tv_sec) + "." +
+                            std::to_string(st.st_mtim.tv_nsec) + ":" +
+                            std::to_string(st.st_ctim.tv_sec) + "." +
+                            std::to_string(st.st_ctim.tv_nsec);
         auto it = hash_cache_.find(p);
         if (it == hash_cache_.end() || it->second.first != stamp) {
           OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p));

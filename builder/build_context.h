@@ -17,7 +17,7 @@ namespace ocibuild::builder {
 
 // One source selected by a COPY/ADD argument.
 struct SourceMatch {
-  std::string rel;  // clean context-relative path ("." for the context root)
+  std::string rel;   // clean context-relative path ("." for the context root)
   bool is_dir = false;
 };
 
@@ -29,9 +29,7 @@ class BuildContext {
 
   const std::string& dir() const { return dir_; }
   const std::string& ignore_file() const { return ignore_file_; }
-  bool Ignored(std::string_view rel) const {
-    return !rel.empty() && rel != "." && ignore_.Matches(rel);
-  }
+  bool Ignored(std::string_view rel) const { return !rel.empty() && rel != "." && ignore_.Matches(rel); }
 
   // Resolves one COPY/ADD source: a path (a leading '/' means the context root) or a pattern
   // with Go filepath.Match wildcards, matched component by component. Symlinks are followed

@@ -17,9 +17,7 @@
 namespace ocibuild::builder {
 namespace {
 
-std::string Shown(const std::string& rel) {
-  return "/" + rel;
-}
+std::string Shown(const std::string& rel) { return "/" + rel; }
 
 std::string JoinRel(const std::string& a, const std::string& b) {
   if (a.empty() || a == ".") return b;
@@ -67,9 +65,8 @@ class Copier {
     bool dir_syntax = EndsWith(opts_.dest, "/") || EndsWith(opts_.dest, "/.") ||
                       opts_.dest == "." || dest_rel.empty();
     if (opts_.several_sources && !dir_syntax)
-      return Error{
-          "When using COPY with more than one source file, the destination must be a "
-          "directory and end with a /"};
+      return Error{"When using COPY with more than one source file, the destination must be a "
+                   "directory and end with a /"};
     if (!opts_.excludes.empty()) {
       OCIB_ASSIGN_OR_RETURN(auto ex, dockerfile::Dockerignore::FromPatterns(opts_.excludes));
       excludes_ = std::move(ex);
@@ -160,8 +157,9 @@ class Copier {
   // Copies one entry; `follow` resolves a symlink at the source (a COPY argument names the
   // file a link points to, while links inside a copied directory stay links).
   Status CopyEntry(const std::string& from, const std::string& to, bool follow) {
-    OCIB_ASSIGN_OR_RETURN(UniqueFd sfd, src_.root->OpenAt(from == "." ? "" : from,
-                                                          O_PATH | (follow ? 0 : O_NOFOLLOW)));
+    OCIB_ASSIGN_OR_RETURN(UniqueFd sfd,
+                          src_.root->OpenAt(from == "." ? "" : from,
+                                            O_PATH | (follow ? 0 : O_NOFOLLOW)));
     struct stat st;
     if (::fstat(sfd.get(), &st) != 0) return SysError("stat", Shown(from));
     oci::FileMeta meta;
@@ -204,7 +202,7 @@ class Copier {
         break;
       case S_IFREG: {
         OCIB_ASSIGN_OR_RETURN(UniqueFd in, src_.root->OpenAt(from == "." ? "" : from,
-                                                             O_RDONLY | (follow ? 0 : O_NOFOLLOW)));
+                                                            O_RDONLY | (follow ? 0 : O_NOFOLLOW)));
         out.reset(::openat(pdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out) return SysError("create", Shown(to));
         OCIB_TRY(CopyFileData(in.get(), out.get(), Shown(from)));
@@ -219,8 +217,7 @@ class Copier {
         std::string target(buf, static_cast<size_t>(n));
         if (::symlinkat(target.c_str(), pdir, name) != 0) return SysError("symlink", Shown(to));
         struct stat lst;
-        if (::fstatat(pdir, name, &lst, AT_SYMLINK_NOFOLLOW) != 0)
-          return SysError("stat", Shown(to));
+        if (::fstatat(pdir, name, &lst, AT_SYMLINK_NOFOLLOW) != 0) return SysError("stat", Shown(to));
         struct timespec ts[2] = {st.st_mtim, st.st_mtim};
         ::utimensat(pdir, name, ts, AT_SYMLINK_NOFOLLOW);
         if (uid != 0 || gid != 0) {
@@ -298,8 +295,8 @@ Status SetOwnerAndMode(int fd, oci::MetaStore& store, uint32_t uid, uint32_t gid
     }
   }
   const oci::FileMeta* existing = store.Find(st.st_ino);
-  bool needed = uid != 0 || gid != 0 || perm != host || (st.st_mode & S_IFMT) != (mode & S_IFMT) ||
-                (existing && !existing->xattrs.empty());
+  bool needed = uid != 0 || gid != 0 || perm != host ||
+                (st.st_mode & S_IFMT) != (mode & S_IFMT) || (existing && !existing->xattrs.empty());
   if (!needed) {
     store.Erase(st.st_ino);
     return Ok();

@@ -23,10 +23,10 @@
 namespace ocibuild::builder {
 
 struct CopySourceTree {
-  const oci::RootDir* root = nullptr;     // the context directory or another stage's rootfs
-  const oci::MetaStore* store = nullptr;  // null for the context: files become 0:0
-  const BuildContext* context = nullptr;  // set when `root` is the context (.dockerignore)
-  std::vector<SourceMatch> matches;       // what the sources selected
+  const oci::RootDir* root = nullptr;       // the context directory or another stage's rootfs
+  const oci::MetaStore* store = nullptr;    // null for the context: files become 0:0
+  const BuildContext* context = nullptr;    // set when `root` is the context (.dockerignore)
+  std::vector<SourceMatch> matches;         // what the sources selected
 };
 
 struct CopyOptions {

@@ -186,8 +186,8 @@ Result<bool> RestoreTree(const std::string& entry, int root_fd, const std::strin
     std::string node = std::to_string(ino);
     struct stat st;
     auto it = manifest.find(ino);
-    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
-        it == manifest.end() || !(it->second == RecordOf(st)))
+    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        st.st_ino != ino || it == manifest.end() || !(it->second == RecordOf(st)))
       return false;
     if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));

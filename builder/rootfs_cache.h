@@ -4,12 +4,12 @@
 // ext4 (CI runners, most pods) has no reflinks, so an entry is a flat hardlink farm: every
 // non-directory is a hardlink (nodes/<inode>) to the same inode as the work tree it came from or
 // is restored into, and the directories are only listed (with modes, times and xattrs) and made
-// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is
-// never written in place by ocibuild itself (the layer applier and COPY unlink before they write),
-// and dpkg, apt, sed -i and friends replace files by rename. A RUN step that does write a shared
-// file in place (an `echo >> file`, a chmod) changes it in the entry too: each entry records the
-// size, mtime and host mode of every inode it holds, and a restore that finds one changed drops the
-// entry and unpacks instead. The cost of such a step is one cache entry, never a wrong image.
+// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is never written in place by
+// ocibuild itself (the layer applier and COPY unlink before they write), and dpkg, apt, sed -i
+// and friends replace files by rename. A RUN step that does write a shared file in place (an
+// `echo >> file`, a chmod) changes it in the entry too: each entry records the size, mtime and
+// host mode of every inode it holds, and a restore that finds one changed drops the entry and
+// unpacks instead. The cost of such a step is one cache entry, never a wrong image.
 //
 // Linking a file changes its ctime, which the snapshot differ compares. So only one work tree
 // at a time may share inodes with the cache: the cache is locked by one build (others build

@@ -77,7 +77,8 @@ Result<UserDb::Identity> UserDb::ResolveUser(std::string_view spec) const {
     if (pw && pw->uid != *num) pw = nullptr;
   } else {
     pw = FindUser(user);
-    if (!pw) return Error{"unable to find user " + user + ": no matching entries in passwd file"};
+    if (!pw)
+      return Error{"unable to find user " + user + ": no matching entries in passwd file"};
     id.uid = pw->uid;
   }
   if (pw) {

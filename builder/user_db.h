@@ -40,7 +40,7 @@ class UserDb {
     uint32_t gid = 0;
     std::vector<uint32_t> groups;  // supplementary groups (from /etc/group membership)
     std::string home = "/";
-    std::string name;  // empty when the user is not in /etc/passwd
+    std::string name;              // empty when the user is not in /etc/passwd
   };
   // USER / RUN semantics ("user", "user:group", "uid", "uid:gid"; empty means root).
   Result<Identity> ResolveUser(std::string_view spec) const;
