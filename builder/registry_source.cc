@@ -11,9 +11,9 @@ registry::ProgressFn TransferReporter(Progress* progress, const std::string& ver
     if (p.state == registry::BlobProgress::State::kTransferring) {
       progress->Transfer(verb + " " + p.digest.Short(), p.done, p.total);
     } else if (p.state != registry::BlobProgress::State::kCached) {
-      progress->Transfer(
-          verb + " " + p.digest.Short() + " (" + registry::BlobStateName(p.state) + ")", p.total,
-          p.total);
+      progress->Transfer(verb + " " + p.digest.Short() + " (" + registry::BlobStateName(p.state) +
+                             ")",
+                         p.total, p.total);
     }
   };
 }

@@ -20,9 +20,7 @@ const char kGroup[] =
     "docker:x:999:app\n"
     "nogroup:x:65534:\n";
 
-UserDb Db() {
-  return UserDb::Parse(kPasswd, kGroup);
-}
+UserDb Db() { return UserDb::Parse(kPasswd, kGroup); }
 
 TEST(UserDb, NameTakesPrimaryGroupAndMemberships) {
   auto id = Db().ResolveUser("app");

@@ -60,8 +60,7 @@ void CheckKernelAndNotify(DoctorProbes& probes, DoctorReport* r, std::string* wh
       Add(r, CheckStatus::kOk, "kernel", release + " (RUN steps need >= 5.9)");
     } else {
       Add(r, CheckStatus::kFail, "kernel", release + " is older than 5.9", kernel_fix);
-      if (why_not->empty())
-        *why_not = "Linux " + release + " is older than 5.9; fix: " + kernel_fix;
+      if (why_not->empty()) *why_not = "Linux " + release + " is older than 5.9; fix: " + kernel_fix;
     }
   }
   sys::NotifyProbe n = probes.SeccompNotify();
@@ -70,11 +69,8 @@ void CheckKernelAndNotify(DoctorProbes& probes, DoctorReport* r, std::string* wh
     std::string fix = new_enough ? "use the container runtime's default seccomp profile (or one "
                                    "that allows seccomp(2) and ioctl)"
                                  : kernel_fix;
-    Add(r, CheckStatus::kFail, "seccomp notify",
-        "the supervisor cannot answer a step's "
-        "syscalls (" +
-            bad.detail + ")",
-        fix);
+    Add(r, CheckStatus::kFail, "seccomp notify", "the supervisor cannot answer a step's "
+        "syscalls (" + bad.detail + ")", fix);
     if (why_not->empty())
       *why_not = "seccomp user notification does not work (" + bad.detail + "); fix: " + fix;
     return;

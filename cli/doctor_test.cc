@@ -96,7 +96,8 @@ TEST(Doctor, ContainerWithDefaultSeccompRunsTheSandbox) {
   EXPECT_EQ(out.substr(out.rfind('\n', out.size() - 2) + 1),
             "RUN steps: supervised sandbox (fake root, no privileges)\n");
   EXPECT_EQ(LineFor(r, "kernel"), "ok   kernel: 6.8.0-1017-azure (RUN steps need >= 5.9)") << out;
-  EXPECT_NE(LineFor(r, "process memory").find("/proc/<pid>/mem is used"), std::string::npos) << out;
+  EXPECT_NE(LineFor(r, "process memory").find("/proc/<pid>/mem is used"), std::string::npos)
+      << out;
 }
 
 TEST(Doctor, PtraceForbiddenBySeccompProfileSaysHowToFixIt) {
