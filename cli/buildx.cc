@@ -233,7 +233,13 @@ Result<builder::BuildResult> AssembleResult(oci::ContentStore& store,
     }
   }
   out.images = std::move(images);
-  if (out.images.size() == 1 && attestation_entries.empty() && index_ann.empty()) {
+  if (out.images.size() == 1 && attestation_entries.empty()) {
+    // As BuildKit: one platform without attestations is pushed as its manifest alone, so
+    // there is no index to annotate.
+    if (!index_ann.empty())
+      progress.Warning(
+          "--annotation index:...: this build makes no index (one platform, no attestations); "
+          "the index annotations are not used");
     out.root = out.images[0].image.manifest_desc;
     return out;
   }
