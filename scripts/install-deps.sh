@@ -18,6 +18,7 @@ test=(
   proot buildah hyperfine gnuplot-nox            # peers and charts for bench
   iproute2 procps psmisc file
   openssh-client                                 # ssh-agent for RUN --mount=type=ssh
+  qemu-user-static                               # foreign-architecture RUN steps, arm64 images under docker
 )
 pkgs=("${build[@]}")
 [ "${1:-}" = --build-only ] || pkgs+=("${test[@]}")
