@@ -218,9 +218,11 @@ Result<builder::BuildResult> AssembleResult(oci::ContentStore& store,
       for (const auto& [k, v] : opts.build_contexts) in.build_contexts[k] = v;
       in.no_cache = opts.no_cache;
       const dockerfile::BuildPlan& plan = pr.exec->plan();
-      for (const auto& st : plan.stages)
+      for (const auto& st : plan.stages) {
+        in.steps.push_back("[" + st.display_name + "] FROM " + st.base_expr);
         for (const auto& step : st.steps)
           in.steps.push_back("[" + st.display_name + "] " + dockerfile::FormatInstruction(step));
+      }
       in.sources = pr.exec->Sources();
       in.hermetic = !pr.exec->UsedNetwork();
       statements.push_back(builder::InTotoStatement(
