@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -357,6 +358,47 @@ TEST_F(BuildxE2E, SinglePlatformProvenanceMinAndPlainManifest) {
   r = Ocibuild({"-t", plain, "--push", ctx});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Raw(plain)["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+}
+
+// The SBOM of a real Debian image (debootstrap minbase): every package dpkg lists as installed.
+TEST_F(BuildxE2E, SbomOfADebianImageListsItsDpkgPackages) {
+  std::string base = Env("OCIBUILD_DEBIAN_BASE");
+  if (base.empty() || !PathExists(base)) GTEST_SKIP() << "OCIBUILD_DEBIAN_BASE is not set";
+  std::string ctx = Out("deb");
+  ASSERT_TRUE(MakeDirs(ctx).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "Dockerfile"), "FROM scratch\nADD rootfs.tar /\n").ok());
+  ASSERT_TRUE(RunProcess({"cp", base, JoinPath(ctx, "rootfs.tar")})->success());
+  auto r = Ocibuild({"--sbom", "-o", "type=oci,dest=" + Out("deb-layout"), ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json top = json::parse(*ReadFile(Out("deb-layout/index.json")));
+  json index = Blob(Out("deb-layout"), top["manifests"][0]["digest"]);
+  ASSERT_EQ(index["manifests"].size(), 2u);
+  json am = Blob(Out("deb-layout"), index["manifests"][1]["digest"]);
+  json sbom = Blob(Out("deb-layout"), am["layers"][0]["digest"]);
+  // What dpkg itself says is installed, from the tarball's status file.
+  auto status = RunProcess({"tar", "-xOf", base, "./var/lib/dpkg/status"});
+  ASSERT_TRUE(status.ok() && status->success());
+  std::set<std::string> installed;
+  std::string pkg;
+  for (const auto& line : Split(status->out, '\n')) {
+    if (StartsWith(line, "Package: ")) pkg = line.substr(9);
+    if (StartsWith(line, "Status: ") && line.find(" installed") != std::string::npos)
+      installed.insert(pkg);
+  }
+  std::set<std::string> listed;
+  bool libc = false;
+  for (const auto& p : sbom["predicate"]["packages"]) {
+    for (const auto& ref : p.value("externalRefs", json::array())) {
+      std::string purl = ref["referenceLocator"];
+      if (!StartsWith(purl, "pkg:deb/debian/")) continue;
+      listed.insert(p["name"]);
+      if (p["name"] == "libc6")
+        libc = purl.find("?arch=amd64&distro=debian-12") != std::string::npos;
+    }
+  }
+  EXPECT_GT(installed.size(), 50u);
+  EXPECT_EQ(listed, installed);
+  EXPECT_TRUE(libc) << sbom.dump(2).substr(0, 3000);
 }
 
 // Per-architecture images pushed separately (native runners), merged into one index.
