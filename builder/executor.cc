@@ -16,6 +16,8 @@
 #include "builder/precompressor.h"
 #include "builder/run_step.h"
 #include "builder/url_fetch.h"
+#include "oci/image.h"
+#include "oci/image_layout.h"
 #include "oci/layer_applier.h"
 #include "oci/precompressed_files.h"
 #include "util/strings.h"
@@ -347,6 +349,7 @@ Result<BuiltImage> Executor::Build() {
       std::string(opts_.format == oci::MediaFormat::kOci ? oci::media_type::kOciManifest
                                                          : oci::media_type::kDockerManifest);
   img.manifest.config = img.config_desc;
+  img.manifest.annotations = opts_.manifest_annotations;
   for (oci::Descriptor d : t.layers) {
     d.media_type = oci::ConvertMediaType(d.media_type, opts_.format);
     img.manifest.layers.push_back(std::move(d));
@@ -382,8 +385,14 @@ Status Executor::InitBase(const dockerfile::PlannedStage& ps, StageState& s) {
       return Ok();
     }
     case dockerfile::StageBase::Kind::kImage: {
-      if (!images_) return Error{"FROM " + ps.base.image + ": no registry access configured"};
-      OCIB_ASSIGN_OR_RETURN(PulledImage img, images_->Pull(ps.base.image, platform));
+      OCIB_ASSIGN_OR_RETURN(StageState * named, ContextStage(ps.base.image, platform));
+      if (named) {
+        s.config = named->config;
+        s.layers = named->layers;
+        s.cache_key = named->cache_key;
+        return Ok();
+      }
+      OCIB_ASSIGN_OR_RETURN(PulledImage img, PullImage(ps.base.image, platform));
       s.config = std::move(img.config);
       s.layers = std::move(img.layers);
       s.cache_key = "image:" + img.manifest_digest.str();
@@ -401,8 +410,8 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
   auto owned = std::make_unique<StageState>();
   StageState& s = *owned;
   s.name = ps.display_name;
-  s.no_cache = std::find(opts_.no_cache_stages.begin(), opts_.no_cache_stages.end(), ps.name) !=
-               opts_.no_cache_stages.end();
+  s.no_cache = opts_.no_cache_stages.count(ps.name) > 0 ||
+               opts_.no_cache_stages.count(std::to_string(ps.index)) > 0;
   std::vector<dockerfile::Step> steps;
   // BuildKit numbers the steps that make a vertex: a FROM of an image, and each RUN, COPY, ADD
   // and WORKDIR ("[base 2/3] RUN ..."); FROM scratch or another stage and config-only steps
@@ -458,6 +467,8 @@ Result<StageState*> Executor::FindStage(const std::string& from) {
     for (const auto& ps : *list)
       if ((!ps.name.empty() && ps.name == ToLower(from)) || std::to_string(ps.index) == from)
         return EnsureStage(ps.index);
+  OCIB_ASSIGN_OR_RETURN(StageState * named, ContextStage(from, ToPlatform(plan_.target_platform)));
+  if (named) return named;
   return ImageStage(from);
 }
 
@@ -465,8 +476,7 @@ Result<StageState*> Executor::ImageStage(const std::string& ref) {
   std::lock_guard lock(mu_);  // one pull per image, whichever stage asks first
   auto it = image_stages_.find(ref);
   if (it != image_stages_.end()) return it->second.get();
-  if (!images_) return Error{ref + ": no registry access configured"};
-  OCIB_ASSIGN_OR_RETURN(PulledImage img, images_->Pull(ref, ToPlatform(plan_.target_platform)));
+  OCIB_ASSIGN_OR_RETURN(PulledImage img, PullImage(ref, ToPlatform(plan_.target_platform)));
   auto s = std::make_unique<StageState>();
   s->name = ref;
   s->config = std::move(img.config);
@@ -559,6 +569,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
                               ResolveGitCommit(g, c.checksum.empty() ? g.checksum : c.checksum));
         // The commit is the content: --checksum itself is not part of the key, so adding it
         // keeps the cache.
+        Record({ResolvedSource::Kind::kGit, src, "", commit, false});
         sources.push_back({{"git", g.url},
                            {"commit", commit},
                            {"subdir", g.subdir},
@@ -573,9 +584,11 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
           // Without --checksum the content decides whether the step is cached: fetch it now.
           OCIB_ASSIGN_OR_RETURN(FetchedUrl f, FetchUrl(src, "", opts_.work_dir));
           sources.push_back({{"url", src}, {"digest", f.digest}});
+          Record({ResolvedSource::Kind::kHttp, src, "", f.digest, false});
           remote.push_back(std::move(f));
         } else {
           sources.push_back({{"url", src}, {"digest", c.checksum}});
+          Record({ResolvedSource::Kind::kHttp, src, "", c.checksum, false});
           remote_pending.push_back(src);
         }
         continue;
@@ -921,6 +934,10 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             };
           }
           renv.scratch = scratch.path();
+          renv.add_hosts = &opts_.add_hosts;
+          renv.default_network = opts_.network;
+          if ((in.network == "default" ? opts_.network : in.network) != "none")
+            used_network_ = true;
           OCIB_ASSIGN_OR_RETURN(RunIdentity id, IdentifyRun(in, s, renv));
           std::string ck = ChainKey(s.cache_key, id.key);
           OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, id.created_by, commit_));
@@ -952,6 +969,126 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
     return st.error().Context(where);
   }
   return Ok();
+}
+
+namespace {
+// A platform as BuildKit names it in package URLs (containerd's normalization: arm64/v8 is
+// plain arm64).
+std::string PurlPlatform(const oci::Platform& p) {
+  oci::Platform n = p.Normalized();
+  if (n.architecture == "arm64" && n.variant == "v8") n.variant.clear();
+  return n.str();
+}
+}  // namespace
+
+void Executor::Record(ResolvedSource src) {
+  std::lock_guard lock(sources_mu_);
+  for (const auto& s : sources_)
+    if (s.kind == src.kind && s.ref == src.ref && s.platform == src.platform &&
+        s.digest == src.digest)
+      return;
+  sources_.push_back(std::move(src));
+}
+
+std::vector<ResolvedSource> Executor::Sources() const {
+  std::lock_guard lock(sources_mu_);
+  return sources_;
+}
+
+Result<PulledImage> Executor::PullImage(const std::string& ref, const oci::Platform& platform) {
+  if (!images_) return Error{ref + ": no registry access configured"};
+  OCIB_ASSIGN_OR_RETURN(PulledImage img, images_->Pull(ref, platform));
+  Record({ResolvedSource::Kind::kImage, img.name, PurlPlatform(platform),
+          (img.root_digest.empty() ? img.manifest_digest : img.root_digest).str(), false});
+  return img;
+}
+
+Result<StageState*> Executor::ContextStage(const std::string& name, const oci::Platform& platform) {
+  auto spec_it = opts_.build_contexts.find(name);
+  if (spec_it == opts_.build_contexts.end()) return static_cast<StageState*>(nullptr);
+  const std::string& spec = spec_it->second;
+  std::string key_name = name + "@" + platform.Normalized().str();
+  std::lock_guard lock(mu_);  // one source per context and platform, whichever stage asks first
+  if (auto it = context_stages_.find(key_name); it != context_stages_.end())
+    return it->second.get();
+  auto s = std::make_unique<StageState>();
+  s->name = "context " + name;
+  std::string where = "--build-context " + name + "=" + spec;
+  if (StartsWith(spec, "docker-image://")) {
+    std::string ref = spec.substr(std::string("docker-image://").size());
+    auto img = PullImage(ref, platform);
+    if (!img.ok()) return img.error().Context(where);
+    s->config = std::move(img->config);
+    s->layers = std::move(img->layers);
+    s->cache_key = "image:" + img->manifest_digest.str();
+  } else if (StartsWith(spec, "oci-layout://")) {
+    // oci-layout://DIR[:TAG|@DIGEST]: the image's blobs are copied into the content store.
+    std::string rest = spec.substr(std::string("oci-layout://").size());
+    std::string dir = rest, ref;
+    if (size_t at = rest.rfind('@'); at != std::string::npos) {
+      dir = rest.substr(0, at);
+      ref = rest.substr(at + 1);
+    } else if (size_t colon = rest.rfind(':');
+               colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
+      dir = rest.substr(0, colon);
+      ref = rest.substr(colon + 1);
+    }
+    auto layout = oci::ImageLayout::Open(dir);
+    if (!layout.ok()) return layout.error().Context(where);
+    oci::Descriptor root;
+    if (StartsWith(ref, "sha256:")) {
+      OCIB_ASSIGN_OR_RETURN(oci::Digest d, oci::Digest::Parse(ref));
+      auto index = layout->ReadIndex();
+      if (!index.ok()) return index.error().Context(where);
+      bool found = false;
+      for (const auto& m : index->manifests)
+        if (m.digest == d) root = m, found = true;
+      if (!found) {
+        OCIB_ASSIGN_OR_RETURN(std::string bytes, oci::ReadBlob(layout->blobs(), d));
+        OCIB_ASSIGN_OR_RETURN(std::string mt, oci::SniffMediaType(bytes));
+        root = oci::DescribeBytes(mt, bytes);
+      }
+    } else {
+      auto r =
+          layout->Resolve(ref.empty() ? (layout->Resolve("latest").ok() ? "latest" : "") : ref);
+      if (!r.ok()) return r.error().Context(where);
+      root = *r;
+    }
+    auto image = oci::LoadImage(layout->blobs(), root, platform);
+    if (!image.ok()) return image.error().Context(where);
+    for (const auto& l : image->manifest.layers)
+      OCIB_TRY(oci::CopyBlob(layout->blobs(), store_, l));
+    s->config = image->config;
+    s->layers = image->manifest.layers;
+    s->cache_key = "image:" + image->descriptor.digest.str();
+    Record({ResolvedSource::Kind::kImage, dir + (ref.empty() ? "" : ":" + ref),
+            PurlPlatform(platform), root.digest.str(), true});
+  } else {
+    // A local directory: one layer holding its files (owned by root, as COPY from the context),
+    // cached by the files' digest. .dockerignore in the directory applies, as for the context.
+    auto ctx = BuildContext::Open(spec, "");
+    if (!ctx.ok()) return ctx.error().Context(where);
+    OCIB_ASSIGN_OR_RETURN(auto matches, ctx->Resolve("/"));
+    OCIB_ASSIGN_OR_RETURN(std::string digest, ctx->Digest(matches, {}));
+    s->config.SetPlatform(platform);
+    s->config.config.env = {std::string("PATH=") + kDefaultPath};
+    s->cache_key = "scratch:" + platform.Normalized().str();
+    std::string ck = ChainKey(s->cache_key, {{"op", "context"}, {"digest", digest}});
+    std::string created_by = "COPY context " + name + " / # buildkit";
+    OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(*s, ck, created_by, commit_));
+    if (!hit) {
+      OCIB_TRY(ws_.Materialize(*s));
+      OCIB_ASSIGN_OR_RETURN(oci::RootDir src_root, oci::RootDir::Open(ctx->dir()));
+      CopySourceTree tree{&src_root, nullptr, &*ctx, matches};
+      CopyOptions co;
+      co.dest = "/";
+      OCIB_TRY(CopyInto(*s->root, *s->store, tree, co));
+      OCIB_TRY(ws_.Commit(*s, ck, created_by, commit_));
+    }
+  }
+  StageState* raw = s.get();
+  context_stages_[key_name] = std::move(s);
+  return raw;
 }
 
 }  // namespace ocibuild::builder

@@ -29,7 +29,6 @@ namespace ocibuild::builder {
 struct ExecutorOptions {
   std::vector<std::pair<std::string, std::string>> labels;  // --label, applied last
   bool no_cache = false;
-  std::vector<std::string> no_cache_stages;  // --no-cache-filter: these stages only
   std::string work_dir;     // scratch space for rootfs directories (removed by the caller)
   std::string mounts_root;  // persistent RUN --mount=type=cache directories
   std::map<std::string, std::string> secrets;  // id -> content
@@ -45,6 +44,24 @@ struct ExecutorOptions {
   RootfsCache* rootfs_cache = nullptr;
   uint64_t rootfs_cache_save_bytes = 16u << 20;
   // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
+  // buildx's build options.
+  std::vector<std::pair<std::string, std::string>> add_hosts;  // --add-host: host, IP
+  std::string network = "default";        // --network: RUN steps without --network=
+  std::set<std::string> no_cache_stages;  // --no-cache-filter: stage names (lower case) or indexes
+  // --build-context: name -> DIR, docker-image://REF or oci-layout://DIR[:TAG|@DIGEST].
+  std::map<std::string, std::string> build_contexts;
+  oci::Annotations manifest_annotations;  // --annotation manifest:...
+};
+
+// What the build read from outside the context, for provenance: base images (by the digest
+// their reference resolved to), git repositories and downloads.
+struct ResolvedSource {
+  enum class Kind { kImage, kGit, kHttp };
+  Kind kind = Kind::kImage;
+  std::string ref;       // image reference, git URL (with #ref) or URL
+  std::string platform;  // images: os/arch[/variant]
+  std::string digest;    // "sha256:..." (images, downloads) or the git commit
+  bool local = false;    // an oci-layout:// build context
 };
 
 struct BuiltImage {
@@ -65,8 +82,13 @@ class Executor {
   // Builds the plan's stages, each as soon as the stages it reads are built (several at once,
   // bounded by `parallelism`); the first failure cancels the others, and is returned.
   Result<BuiltImage> Build();
-  // The target stage with its rootfs unpacked (for --output type=tar|local).
+  // The target stage with its rootfs unpacked (for --output type=tar|local, the SBOM).
   Result<StageState*> MaterializedTarget();
+  // Base images, git repositories and downloads the build used (after Build()).
+  std::vector<ResolvedSource> Sources() const;
+  const dockerfile::BuildPlan& plan() const { return plan_; }
+  // Whether any RUN step had a network (a build without one is hermetic).
+  bool UsedNetwork() const { return used_network_; }
 
  private:
   Status BuildStages();
@@ -87,6 +109,11 @@ class Executor {
   // has started it.
   Result<StageState*> EnsureStage(int index);
   Result<StageState*> ImageStage(const std::string& ref);
+  // A base image through the image source, remembered for provenance.
+  Result<PulledImage> PullImage(const std::string& ref, const oci::Platform& platform);
+  // The stage of a --build-context named `name` (null when there is none).
+  Result<StageState*> ContextStage(const std::string& name, const oci::Platform& platform);
+  void Record(ResolvedSource src);
   std::string Created() const;
   // A config-only step's history time: none yet ("", filled when the image is assembled), or
   // SOURCE_DATE_EPOCH.
@@ -112,6 +139,10 @@ class Executor {
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;
   std::set<int> claimed_, done_, failed_;
+  std::map<std::string, std::unique_ptr<StageState>> context_stages_;  // --build-context
+  mutable std::mutex sources_mu_;
+  std::vector<ResolvedSource> sources_;
+  std::atomic<bool> used_network_{false};
 };
 
 }  // namespace ocibuild::builder

@@ -88,6 +88,18 @@ std::string GithubActions::WarningAnnotation(std::string_view message) const {
   return active_ ? "::warning::" + EscapeData(message) + "\n" : "";
 }
 
+std::string GithubActions::WarningAnnotationAt(std::string_view file, int line,
+                                               std::string_view title,
+                                               std::string_view message) const {
+  if (!active_) return "";
+  std::string props;
+  if (!file.empty()) props += "file=" + EscapeProperty(file);
+  if (line > 0) props += std::string(props.empty() ? "" : ",") + "line=" + std::to_string(line);
+  if (!title.empty())
+    props += std::string(props.empty() ? "" : ",") + "title=" + EscapeProperty(title);
+  return "::warning" + (props.empty() ? "" : " " + props) + "::" + EscapeData(message) + "\n";
+}
+
 Status GithubActions::SetOutput(std::string_view name, std::string_view value) const {
   if (!active_) return Ok();
   std::string entry;

@@ -28,6 +28,9 @@ class GithubActions {
   std::string ErrorAnnotation(std::string_view file, int line, int col,
                               std::string_view message) const;
   std::string WarningAnnotation(std::string_view message) const;
+  // A warning on a file's line, with a title (Dockerfile checks: "JSONArgsRecommended ...").
+  std::string WarningAnnotationAt(std::string_view file, int line, std::string_view title,
+                                  std::string_view message) const;
 
   // Appends name=value to $GITHUB_OUTPUT, using the delimiter form for multi-line values.
   Status SetOutput(std::string_view name, std::string_view value) const;

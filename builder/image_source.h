@@ -15,6 +15,7 @@ namespace ocibuild::builder {
 struct PulledImage {
   std::string name;             // canonical reference, e.g. docker.io/library/debian:12
   oci::Digest manifest_digest;  // of the platform manifest
+  oci::Digest root_digest;      // what the reference resolved to (an index, or the manifest)
   oci::ImageConfig config;
   std::vector<oci::Descriptor> layers;  // blobs are in the executor's content store
 };

@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "builder/copy_files.h"
 #include "oci/docker_archive.h"
 #include "oci/image_layout.h"
+#include "oci/index.h"
 #include "oci/layer_writer.h"
+#include "oci/manifest.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -25,14 +29,18 @@ std::string Dirname(const std::string& p) {
   return s == 0 ? "/" : p.substr(0, s);
 }
 
-Status CopyImageBlobs(const BuiltImage& image, const oci::ContentStore& from,
+Status CopyImageBlobs(const BuildResult& result, const oci::ContentStore& from,
                       oci::ContentStore& to) {
-  OCIB_TRY(oci::CopyBlob(from, to, image.config_desc));
-  for (const auto& l : image.manifest.layers) OCIB_TRY(oci::CopyBlob(from, to, l));
-  return oci::CopyBlob(from, to, image.manifest_desc);
+  return CopyTree(from, to, result.root);
 }
 
-Status WriteOciLayout(const OutputRequest& out, const BuiltImage& image,
+oci::Descriptor LayoutEntry(const BuildResult& result) {
+  oci::Descriptor d = result.root;
+  for (const auto& [k, v] : result.index_descriptor_annotations) d.annotations[k] = v;
+  return d;
+}
+
+Status WriteOciLayout(const OutputRequest& out, const BuildResult& image,
                       const oci::ContentStore& store, const std::vector<std::string>& names) {
   std::string dest = Attr(out, "dest");
   std::string tar_attr = Attr(out, "tar");
@@ -50,8 +58,7 @@ Status WriteOciLayout(const OutputRequest& out, const BuiltImage& image,
     // Adding to an existing layout: blobs first, the index last, so it never names a missing blob.
     OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(dest));
     OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
-    oci::Descriptor d = image.manifest_desc;
-    return layout.Tag(tag, d);
+    return layout.Tag(tag, LayoutEntry(image));
   }
   if (!as_tar) {
     // A new layout is assembled next to its destination and renamed into place: a failure (a
@@ -62,7 +69,7 @@ Status WriteOciLayout(const OutputRequest& out, const BuiltImage& image,
     {
       OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(tmp.path()));
       OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
-      OCIB_TRY(layout.Tag(tag, image.manifest_desc));
+      OCIB_TRY(layout.Tag(tag, LayoutEntry(image)));
     }
     if (::rename(tmp.path().c_str(), dest.c_str()) != 0)
       return SysError("rename", tmp.path() + " -> " + dest);
@@ -72,12 +79,11 @@ Status WriteOciLayout(const OutputRequest& out, const BuiltImage& image,
   OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(".ocibuild-oci-", Dirname(dest)));
   OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(tmp.path()));
   OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
-  OCIB_TRY(layout.Tag(tag, image.manifest_desc));
+  OCIB_TRY(layout.Tag(tag, LayoutEntry(image)));
   return oci::WriteLayoutTar(layout, dest);
 }
 
-Status WriteRootfsTar(const OutputRequest& out, Executor& exec) {
-  std::string dest = Attr(out, "dest");
+Status WriteRootfsTar(const std::string& dest, Executor& exec) {
   OCIB_ASSIGN_OR_RETURN(StageState * s, exec.MaterializedTarget());
   OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s->root, *s->store));
   std::vector<oci::LayerChange> all;
@@ -101,8 +107,7 @@ Status WriteRootfsTar(const OutputRequest& out, Executor& exec) {
   return Ok();
 }
 
-Status WriteLocal(const OutputRequest& out, Executor& exec) {
-  std::string dest = Attr(out, "dest");
+Status WriteLocal(const std::string& dest, Executor& exec) {
   OCIB_ASSIGN_OR_RETURN(StageState * s, exec.MaterializedTarget());
   OCIB_TRY(MakeDirs(dest));
   OCIB_ASSIGN_OR_RETURN(oci::RootDir dst, oci::RootDir::Open(dest));
@@ -115,23 +120,56 @@ Status WriteLocal(const OutputRequest& out, Executor& exec) {
   return CopyInto(dst, discard, src, co);
 }
 
+// Each platform's rootfs: DEST itself for one, DEST/os_arch[_variant] for several.
+Status WritePerPlatform(const std::string& dest, const BuildResult& result,
+                        const std::function<Status(const std::string&, Executor&)>& write) {
+  if (result.images.size() == 1) return write(dest, *result.images[0].exec);
+  if (dest == "-") return Error{"several platforms cannot be written to stdout"};
+  for (const auto& pr : result.images) {
+    std::string sub = pr.platform.os + "_" + pr.platform.architecture +
+                      (pr.platform.variant.empty() ? "" : "_" + pr.platform.variant);
+    OCIB_TRY(MakeDirs(dest));
+    OCIB_TRY(write(JoinPath(dest, sub), *pr.exec));
+  }
+  return Ok();
+}
+
 }  // namespace
 
-Status WriteOutput(const OutputRequest& out, const BuiltImage& image,
-                   const oci::ContentStore& store, const std::vector<std::string>& names,
-                   Executor& exec) {
+Status CopyTree(const oci::ContentStore& from, oci::ContentStore& to, const oci::Descriptor& root) {
+  if (oci::IsIndexType(root.media_type)) {
+    OCIB_ASSIGN_OR_RETURN(std::string bytes, oci::ReadBlob(from, root.digest));
+    OCIB_ASSIGN_OR_RETURN(oci::Index idx, oci::Index::Parse(bytes));
+    for (const auto& m : idx.manifests) OCIB_TRY(CopyTree(from, to, m));
+  } else if (oci::IsManifestType(root.media_type)) {
+    OCIB_ASSIGN_OR_RETURN(std::string bytes, oci::ReadBlob(from, root.digest));
+    OCIB_ASSIGN_OR_RETURN(oci::Manifest m, oci::Manifest::Parse(bytes));
+    OCIB_TRY(oci::CopyBlob(from, to, m.config));
+    for (const auto& l : m.layers) OCIB_TRY(oci::CopyBlob(from, to, l));
+  }
+  return oci::CopyBlob(from, to, root);
+}
+
+Status WriteOutput(const OutputRequest& out, const BuildResult& result,
+                   const oci::ContentStore& store, const std::vector<std::string>& names) {
   Status st;
   if (out.type == "oci") {
-    st = WriteOciLayout(out, image, store, names);
+    st = WriteOciLayout(out, result, store, names);
   } else if (out.type == "docker") {
     std::vector<std::string> tags = names;
     if (auto n = Attr(out, "name"); !n.empty()) tags = Split(n, ',');
-    st = oci::WriteDockerArchive(store, {oci::DockerArchiveImage{image.manifest_desc, tags}},
-                                 Attr(out, "dest"));
+    if (result.images.size() != 1)
+      return Error{
+          "--output type=docker: a docker archive holds one platform's image; build one "
+          "platform, or use type=oci for several"};
+    // `docker load` takes the image itself; attestations stay with registry and OCI outputs.
+    st = oci::WriteDockerArchive(
+        store, {oci::DockerArchiveImage{result.images[0].image.manifest_desc, tags}},
+        Attr(out, "dest"));
   } else if (out.type == "tar") {
-    st = WriteRootfsTar(out, exec);
+    st = WritePerPlatform(Attr(out, "dest"), result, WriteRootfsTar);
   } else if (out.type == "local") {
-    st = WriteLocal(out, exec);
+    st = WritePerPlatform(Attr(out, "dest"), result, WriteLocal);
   } else {
     return Error{"output type " + out.type + " is not handled here"};
   }

@@ -17,10 +17,29 @@ struct OutputRequest {
   std::map<std::string, std::string> attrs;
 };
 
+// One platform's image of a build, and the executor that built it (rootfs outputs materialize
+// its target stage).
+struct PlatformResult {
+  oci::Platform platform;
+  BuiltImage image;
+  Executor* exec = nullptr;
+};
+
+// What a build produced: `root` is the image manifest, or the index over several platforms'
+// images and their attestation manifests.
+struct BuildResult {
+  oci::Descriptor root;
+  std::vector<PlatformResult> images;
+  oci::Annotations index_descriptor_annotations;  // --annotation index-descriptor:...
+};
+
 // `names` are the -t references (used as ref names / RepoTags). Rootfs outputs (tar, local)
-// materialize the target stage through `exec`.
-Status WriteOutput(const OutputRequest& out, const BuiltImage& image,
-                   const oci::ContentStore& store, const std::vector<std::string>& names,
-                   Executor& exec);
+// of several platforms go to DEST/os_arch[_variant]/, as buildx writes them.
+Status WriteOutput(const OutputRequest& out, const BuildResult& result,
+                   const oci::ContentStore& store, const std::vector<std::string>& names);
+
+// Copies `root` and everything it references (an index's manifests, a manifest's config and
+// layers) from one store to the other.
+Status CopyTree(const oci::ContentStore& from, oci::ContentStore& to, const oci::Descriptor& root);
 
 }  // namespace ocibuild::builder

@@ -41,6 +41,7 @@ Result<PulledImage> RegistryImageSource::Pull(const std::string& text,
   PulledImage out;
   out.name = ref.String();
   out.manifest_digest = pulled->manifest.digest;
+  out.root_digest = pulled->root.digest;
   OCIB_ASSIGN_OR_RETURN(std::string config_bytes,
                         oci::ReadBlob(cache_, pulled->image.config.digest));
   OCIB_ASSIGN_OR_RETURN(out.config, oci::ImageConfig::Parse(config_bytes));

@@ -12,6 +12,7 @@
 #include "builder/copy_files.h"
 #include "builder/shared_tree_guard.h"
 #include "dockerfile-parser/path_match.h"
+#include "oci/platform.h"
 #include "util/sha256.h"
 #include "util/strings.h"
 
@@ -123,7 +124,32 @@ Result<HeredocPlan> PlanHeredocs(const dockerfile::CommandLine& cmd) {
   return hp;
 }
 
+std::string EffectiveNetwork(const dockerfile::RunInstr& run, const RunEnvironment& renv) {
+  return run.network == "default" ? renv.default_network : run.network;
+}
+
 }  // namespace
+
+Result<std::string> EmulatorFor(const std::string& arch) {
+  oci::Platform host = oci::Platform::Host();
+  if (arch.empty() || arch == host.architecture) return std::string();
+  // OCI architecture -> qemu's name for it (Debian's qemu-user-static ships qemu-NAME-static).
+  static const std::map<std::string, std::string> kQemu = {
+      {"amd64", "x86_64"},    {"arm64", "aarch64"},     {"arm", "arm"},
+      {"386", "i386"},        {"ppc64le", "ppc64le"},   {"s390x", "s390x"},
+      {"riscv64", "riscv64"}, {"mips64le", "mips64el"}, {"loong64", "loongarch64"}};
+  auto it = kQemu.find(arch);
+  if (it == kQemu.end())
+    return Error{"RUN for architecture " + arch + ": no qemu-user emulator known for it"};
+  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/libexec/qemu-binfmt"}) {
+    for (const std::string& name : {"qemu-" + it->second + "-static", "qemu-" + it->second}) {
+      std::string p = JoinPath(dir, name);
+      if (::access(p.c_str(), X_OK) == 0) return p;
+    }
+  }
+  return Error{"RUN for linux/" + arch + " on this " + host.architecture + " machine needs qemu-" +
+               it->second + "-static (Debian's qemu-user-static package), which is not installed"};
+}
 
 Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageState& stage,
                                 const RunEnvironment& renv) {
@@ -170,6 +196,15 @@ Result<RunIdentity> IdentifyRun(const dockerfile::RunInstr& run, const StageStat
                         {"cwd", cwd},
                         {"network", run.network},
                         {"mounts", mounts}};
+  // Only what differs from a plain build enters the key, so existing cache entries stay valid.
+  if (EffectiveNetwork(run, renv) != run.network && run.network == "default" &&
+      renv.default_network != "default")
+    key["network"] = EffectiveNetwork(run, renv);
+  if (renv.add_hosts && !renv.add_hosts->empty()) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const auto& [h, ip] : *renv.add_hosts) hosts.push_back(h + "=" + ip);
+    key["add_hosts"] = hosts;
+  }
   if (!hp.script_name.empty()) key["script"] = hp.script;
   id.key = std::move(key);
   // History: BuildKit's "RUN |N K=V ... argv # buildkit", with the stage's ARGs.
@@ -228,6 +263,19 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   if (stage.root->OpenAt("etc", O_PATH | O_DIRECTORY).ok())
     for (const char* f : {"etc/hosts", "etc/resolv.conf"})
       if (!stage.root->OpenAt(f, O_PATH).ok()) out.touch_etc = true;
+  // An image without /etc (FROM scratch) gets a mount stub for /etc/hosts and /etc/resolv.conf,
+  // removed after the step when still empty, as in BuildKit.
+  OCIB_TRY(MakeMountParents(stage, "/etc/hosts", &out.mount_stubs));
+  // --add-host: appended to the step's /etc/hosts ("IP<TAB>HOST", as BuildKit writes them),
+  // never to the host's.
+  if (renv.add_hosts && !renv.add_hosts->empty()) {
+    std::string hosts_copy = JoinPath(private_dir, "hosts");
+    auto current = ReadFile(hosts_copy);
+    std::string text = current.ok() ? *current : std::string();
+    if (!text.empty() && text.back() != '\n') text += "\n";
+    for (const auto& [host, ip] : *renv.add_hosts) text += ip + "\t" + host + "\n";
+    OCIB_TRY(WriteFile(hosts_copy, text, 0644));
+  }
 
   OCIB_ASSIGN_OR_RETURN(HeredocPlan hp, PlanHeredocs(run.command));
   if (!hp.script_name.empty()) {
@@ -263,7 +311,8 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   spec.cwd = Cwd(stage);
   spec.umask = 022;
   spec.rootfs = stage.rootfs();
-  spec.network = run.network != "none";
+  spec.network = EffectiveNetwork(run, renv) != "none";
+  OCIB_ASSIGN_OR_RETURN(spec.emulator, EmulatorFor(stage.config.architecture));
 
   // Mounts become path mappings: none of them is inside the rootfs, so none is in the layer.
   int n = 0;
@@ -487,14 +536,15 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   if (guard) {
     auto copy_ups = ReadCopyUpLog(run.spec.copy_up_log);
     ::unlink(run.spec.copy_up_log.c_str());
-    auto changed = copy_ups.ok() ? guard->Changed(*copy_ups)
-                                 : Result<std::vector<uint64_t>>(copy_ups.error());
+    auto changed =
+        copy_ups.ok() ? guard->Changed(*copy_ups) : Result<std::vector<uint64_t>>(copy_ups.error());
     if (!changed.ok() || !changed->empty()) {
       // A shared file changed in place: the entries that hold it must never be restored
       // again (the tree keeps its own names of the files).
       progress.StepOutput(
-          step, "ocibuild: a file of the unpacked-tree cache changed in place during this step; "
-                "the cache entry is dropped\n");
+          step,
+          "ocibuild: a file of the unpacked-tree cache changed in place during this step; "
+          "the cache entry is dropped\n");
       for (const std::string& nodes : stage.shared_nodes) {
         size_t slash = nodes.rfind('/');
         (void)RemoveAll(nodes.substr(0, slash));

@@ -36,7 +36,14 @@ struct RunEnvironment {
   // of an id.
   std::function<bool(const std::string& id)> reset_cache;
   std::string scratch;  // per-step temporary files (secrets, tmpfs, bind copies)
+  // --add-host entries (host, IP) for the step's /etc/hosts; null for none.
+  const std::vector<std::pair<std::string, std::string>>* add_hosts = nullptr;
+  std::string default_network = "default";  // --network: what RUN --network=default means
 };
+
+// The qemu-user binary that runs `arch` (an OCI architecture) on this host: "" when `arch` is
+// the host's; an error naming the package when none is installed.
+Result<std::string> EmulatorFor(const std::string& arch);
 
 struct RunIdentity {
   std::vector<std::string> argv;

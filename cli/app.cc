@@ -29,11 +29,13 @@
 #include "builder/registry_source.h"
 #include "builder/remote_context.h"
 #include "builder/rootfs_cache.h"
+#include "cli/buildx.h"
 #include "cli/doctor.h"
 #include "cli/state_root.h"
 #include "dockerfile-parser/plan.h"
 #include "registry/pusher.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 #include "util/sys/inode_flags.h"
 #include "util/sys/probe.h"
@@ -80,7 +82,8 @@ Result<DockerfileSource> ReadDockerfile(const Options& opts) {
 }
 
 dockerfile::PlanOptions PlanOptionsFrom(const Options& opts,
-                                        const std::map<std::string, std::string>& env) {
+                                        const std::map<std::string, std::string>& env,
+                                        const std::string& platform = "") {
   dockerfile::PlanOptions po;
   for (const auto& [k, v] : opts.build_args) po.build_args[k] = v;
   // As docker buildx does: $SOURCE_DATE_EPOCH is the build arg unless --build-arg gives one, so
@@ -88,7 +91,7 @@ dockerfile::PlanOptions PlanOptionsFrom(const Options& opts,
   if (auto e = env.find("SOURCE_DATE_EPOCH"); e != env.end())
     po.build_args.emplace("SOURCE_DATE_EPOCH", e->second);
   po.target = opts.target;
-  po.target_platform = opts.platform;
+  po.target_platform = platform.empty() && !opts.platforms.empty() ? opts.platforms[0] : platform;
   return po;
 }
 
@@ -313,6 +316,14 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     }
     return 1;
   };
+  const std::string started_on = [] {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(b);
+  }();
   // 0. A remote context (git, http(s), "-") is fetched first: the Dockerfile may be in it.
   Options local_opts = opts;
   std::optional<builder::LocalContext> remote;
@@ -341,33 +352,66 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
       local_opts.dockerfile = JoinPath(remote->root, opts.dockerfile);
     }
   }
-  // 1. Dockerfile -> plan.
+  // 1. Dockerfile -> checks -> a plan per platform.
   auto src = ReadDockerfile(local_opts);
   if (!src.ok()) return fail(src.error());
   if (remote)
     src->display = opts.dockerfile.empty() || remote->dockerfile ? "Dockerfile" : opts.dockerfile;
-  auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
-  if (!plan.ok()) return fail(plan.error());
-  if (plan->epoch_source) {
-    // SOURCE_DATE_EPOCH=context or =<source stage>: the source's time (none for a local
-    // directory), which stages that declare the ARG then see as a number.
-    std::optional<int64_t> epoch;
-    if (plan->epoch_source->context) {
-      if (remote) epoch = remote->epoch;
-    } else {
-      auto root = StateRoot(env);
-      if (!root.ok()) return fail(root.error());
-      std::string work_parent = JoinPath(*root, "work");
-      if (Status st = MakeDirs(work_parent, 0700); !st.ok()) return fail(st.error());
-      auto e = builder::RemoteSourceEpoch(plan->epoch_source->url, plan->epoch_source->checksum,
-                                          work_parent);
-      if (!e.ok()) return fail(e.error().Context("SOURCE_DATE_EPOCH"));
-      epoch = *e;
+  auto checks = CheckDockerfile(src->text, src->display, opts);
+  if (!checks.ok()) return fail(checks.error());
+  if (opts.call == "check") {
+    // Plan errors still count as failures of the check, as BuildKit reports them.
+    auto plan = dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env));
+    if (!plan.ok()) return fail(plan.error());
+    return PrintCheckReport(*checks, gha, env);
+  }
+  // SOURCE_DATE_EPOCH=context or =<source stage>: the source's time (none for a local
+  // directory), which stages that declare the ARG then see as a number. Fetched once.
+  std::optional<std::optional<int64_t>> source_epoch;
+  auto resolve_epoch = [&](dockerfile::BuildPlan& p) -> Status {
+    if (!p.epoch_source) return Ok();
+    if (!source_epoch) {
+      std::optional<int64_t> epoch;
+      if (p.epoch_source->context) {
+        if (remote) epoch = remote->epoch;
+      } else {
+        OCIB_ASSIGN_OR_RETURN(std::string sroot, StateRoot(env));
+        std::string work_parent = JoinPath(sroot, "work");
+        OCIB_TRY(MakeDirs(work_parent, 0700));
+        auto e =
+            builder::RemoteSourceEpoch(p.epoch_source->url, p.epoch_source->checksum, work_parent);
+        if (!e.ok()) return e.error().Context("SOURCE_DATE_EPOCH");
+        epoch = *e;
+      }
+      source_epoch = epoch;
     }
-    plan->source_date_epoch = epoch;
-    std::string v = epoch ? std::to_string(*epoch) : "";
-    plan->build_args["SOURCE_DATE_EPOCH"] = v;
-    plan->global_args.Set("SOURCE_DATE_EPOCH", v);
+    p.source_date_epoch = *source_epoch;
+    std::string v = *source_epoch ? std::to_string(**source_epoch) : "";
+    p.build_args["SOURCE_DATE_EPOCH"] = v;
+    p.global_args.Set("SOURCE_DATE_EPOCH", v);
+    return Ok();
+  };
+  std::vector<std::string> platforms = opts.platforms;
+  if (platforms.empty()) platforms.push_back("");
+  std::vector<std::unique_ptr<dockerfile::BuildPlan>> plans;
+  for (const auto& p : platforms) {
+    auto planned =
+        dockerfile::PlanDockerfile(src->text, src->display, PlanOptionsFrom(opts, env, p));
+    if (!planned.ok()) return fail(planned.error());
+    if (Status st = resolve_epoch(*planned); !st.ok()) return fail(st.error());
+    // Several platforms: every step says which one it is for, as BuildKit's progress does.
+    if (platforms.size() > 1)
+      for (auto& st : planned->stages) st.display_name = p + " " + st.display_name;
+    plans.push_back(std::make_unique<dockerfile::BuildPlan>(std::move(*planned)));
+  }
+  dockerfile::BuildPlan* plan = plans[0].get();
+  ReportCheckWarnings(*checks, src->path, gha, env);
+  if (checks->config.error && !checks->warnings.empty()) {
+    std::vector<std::string> rules;
+    for (const auto& w : checks->warnings) rules.push_back(w.rule);
+    return fail(Error{src->display + ":" + std::to_string(checks->warnings[0].line) +
+                      ": lint violation found for rules: " + Join(rules, ", ") +
+                      " (the check directive has error=true)"});
   }
   PushPlan outputs = PlanOutputs(opts);
   std::vector<registry::Reference> targets;
@@ -472,7 +516,6 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   eo.source_date_epoch = plan->source_date_epoch;
   for (auto& kv : ActionsLabels(*plan, opts, gha, eo.source_date_epoch)) eo.labels.push_back(kv);
   eo.no_cache = opts.no_cache;
-  eo.no_cache_stages = opts.no_cache_filter;
   eo.rootfs_cache = rootfs_cache.get();
   if (auto e = env.find("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"); e != env.end() && !e->second.empty()) {
     if (e->second.find_first_not_of("0123456789") != std::string::npos)
@@ -487,7 +530,13 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   if (opts.compression == "zstd") eo.compression = oci::Compression::kZstd;
   if (opts.compression == "uncompressed") eo.compression = oci::Compression::kNone;
   eo.compression_level = opts.compression_level;
-  builder::Executor exec(*plan, *context, eo, **cache_store, *layer_cache, &images, *progress);
+  eo.add_hosts = opts.add_hosts;
+  if (!opts.network.empty()) eo.network = opts.network;
+  eo.no_cache_stages.insert(opts.no_cache_filter.begin(), opts.no_cache_filter.end());
+  for (const auto& [k, v] : opts.build_contexts) eo.build_contexts[k] = v;
+  // One executor per platform, one after the other: stages that do not depend on the target
+  // platform (FROM --platform=$BUILDPLATFORM ...) have the same cache keys on every platform,
+  // so the second platform takes them from the cache.
   {
     // The steps after the build: one push per registry, one per cache export.
     std::set<std::string> registries;
@@ -495,12 +544,50 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     progress->PlanSteps((outputs.push ? static_cast<int>(registries.size()) : 0) +
                         static_cast<int>(opts.cache_to.size()));
   }
-  auto image = exec.Build();
-  if (!image.ok()) return fail(image.error());
+  std::vector<std::unique_ptr<builder::Executor>> executors;
+  std::vector<builder::ExecutorOptions> per_platform_opts(plans.size(), eo);
+  std::vector<builder::PlatformResult> built;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    std::string pstr = plans[i]->target_platform.ToString();
+    per_platform_opts[i].manifest_annotations = AnnotationsOf(opts, "manifest", pstr);
+    if (plans.size() > 1) {
+      // Each executor numbers its stage directories from 0: they must not share a directory.
+      per_platform_opts[i].work_dir = JoinPath(work->path(), "platform-" + std::to_string(i));
+      if (Status st = MakeDirs(per_platform_opts[i].work_dir, 0700); !st.ok())
+        return fail(st.error());
+    }
+    executors.push_back(std::make_unique<builder::Executor>(*plans[i], *context,
+                                                            per_platform_opts[i], **cache_store,
+                                                            *layer_cache, &images, *progress));
+    auto img = executors.back()->Build();
+    if (!img.ok()) return fail(img.error());
+    builder::PlatformResult pr;
+    pr.platform = img->config.platform();
+    pr.image = std::move(*img);
+    pr.exec = executors.back().get();
+    built.push_back(std::move(pr));
+  }
+  AttestationContext actx;
+  actx.dockerfile_text = src->text;
+  actx.dockerfile_path = src->display;
+  if (StartsWith(src->path, local_opts.context_dir + "/"))
+    actx.dockerfile_path = src->path.substr(local_opts.context_dir.size() + 1);
+  actx.started_on = started_on;
+  actx.vcs = DetectVcs(local_opts.context_dir, env);
+  actx.invocation_id =
+      Sha256::HexOf(started_on + std::to_string(::getpid()) +
+                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))
+          .substr(0, 25);
+  actx.version = std::string(TrimSpace(VersionText().substr(9)));
+  auto assembled = AssembleResult(**cache_store, std::move(built), opts, env, actx, *progress);
+  if (!assembled.ok()) return fail(assembled.error());
+  builder::BuildResult& result = *assembled;
+  const builder::BuiltImage& first = result.images[0].image;
+  const bool single = result.images.size() == 1;
 
   // 4. Outputs, then the push (last: a failed export never moves a tag).
   for (const auto& out : outputs.files) {
-    Status st = builder::WriteOutput(out, *image, **cache_store, opts.tags, exec);
+    Status st = builder::WriteOutput(out, result, **cache_store, opts.tags);
     if (!st.ok()) return fail(st.error());
   }
   std::string pushed_digest;
@@ -515,12 +602,12 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
       po.progress = builder::TransferReporter(progress.get(), "push");
       po.blob_sources = images.blob_sources();
       int pstep = progress->StepStarted("pushing " + Join(opts.tags, ", "));
-      auto res = registry::Push(**client, **cache_store, image->manifest_desc, refs, po);
+      auto res = registry::Push(**client, **cache_store, result.root, refs, po);
       progress->StepFinished(pstep,
                              res.ok() ? builder::StepState::kDone : builder::StepState::kFailed);
       if (!res.ok()) return fail(res.error());
     }
-    pushed_digest = image->manifest_desc.digest.str();
+    pushed_digest = result.root.digest.str();
   }
 
   // Cache export: every step this build used, as an image at each --cache-to ref.
@@ -530,7 +617,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
       auto tag = ct.attrs.find("tag");
       int pstep = progress->StepStarted("exporting cache to " + dest);
       auto desc = builder::WriteCacheImage(**cache_store, layer_cache->touched(),
-                                           oci::Platform::Host(), image->config.created);
+                                           oci::Platform::Host(), first.config.created);
       Status st = desc.ok()
                       ? builder::ExportCacheLayout(**cache_store, *desc, dest,
                                                    tag == ct.attrs.end() ? "latest" : tag->second)
@@ -547,7 +634,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     auto ref = registry::ParseReference(ct.attrs.at("ref"));
     if (!ref.ok()) return fail(ref.error().Context("--cache-to"));
     auto desc = builder::WriteCacheImage(**cache_store, layer_cache->touched(),
-                                         oci::Platform::Host(), image->config.created);
+                                         oci::Platform::Host(), first.config.created);
     if (!desc.ok()) return fail(desc.error().Context("--cache-to"));
     auto client = images.Client(ref->registry);
     if (!client.ok()) return fail(client.error());
@@ -562,40 +649,54 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     if (!res.ok()) return fail(res.error().Context("--cache-to"));
   }
 
-  // 5. Files describing the result.
+  // 5. Files describing the result. As buildx: the digest is the root's (the index when there
+  // is one); the image ID is the config's for one platform, the index's for several.
+  const std::string root_digest = result.root.digest.str();
+  const std::string image_id = single ? first.config_desc.digest.str() : root_digest;
   if (!opts.iidfile.empty()) {
-    Status st = WriteFileAtomic(opts.iidfile, image->config_desc.digest.str());
+    Status st = WriteFileAtomic(opts.iidfile, image_id);
     if (!st.ok()) return fail(st.error().Context("--iidfile"));
   }
   if (!opts.digest_file.empty()) {
-    Status st = WriteFileAtomic(opts.digest_file, image->manifest_desc.digest.str());
+    Status st = WriteFileAtomic(opts.digest_file, root_digest);
     if (!st.ok()) return fail(st.error().Context("--digest-file"));
   }
-  nlohmann::json meta = {{"containerimage.digest", image->manifest_desc.digest.str()},
-                         {"containerimage.config.digest", image->config_desc.digest.str()},
+  nlohmann::json meta = {{"containerimage.digest", root_digest},
                          {"containerimage.descriptor",
-                          {{"mediaType", image->manifest_desc.media_type},
-                           {"digest", image->manifest_desc.digest.str()},
-                           {"size", image->manifest_desc.size}}},
+                          {{"mediaType", result.root.media_type},
+                           {"digest", root_digest},
+                           {"size", result.root.size}}},
                          {"image.name", Join(opts.tags, ",")}};
+  if (single) meta["containerimage.config.digest"] = first.config_desc.digest.str();
+  if (!checks->warnings.empty()) {
+    nlohmann::json w = nlohmann::json::array();
+    for (const auto& x : checks->warnings)
+      w.push_back({{"rule", x.rule}, {"detail", x.message}, {"url", x.url}, {"line", x.line}});
+    meta["buildx.build.warnings"] = w;
+  }
   if (!opts.metadata_file.empty()) {
     Status st = WriteFileAtomic(opts.metadata_file, meta.dump(2) + "\n");
     if (!st.ok()) return fail(st.error().Context("--metadata-file"));
   }
   if (gha.active()) {
-    (void)gha.SetOutput("digest", image->manifest_desc.digest.str());
-    (void)gha.SetOutput("imageid", image->config_desc.digest.str());
+    (void)gha.SetOutput("digest", root_digest);
+    (void)gha.SetOutput("imageid", image_id);
     (void)gha.SetOutput("metadata", meta.dump());
   }
   builder::BuildSummary sum;
-  sum.image_digest = image->manifest_desc.digest.str();
-  sum.config_digest = image->config_desc.digest.str();
-  sum.image_size = static_cast<uint64_t>(image->config_desc.size + image->manifest_desc.size);
-  for (const auto& l : image->manifest.layers) sum.image_size += static_cast<uint64_t>(l.size);
+  sum.image_digest = root_digest;
+  sum.config_digest = image_id;
+  for (const auto& pr : result.images) {
+    sum.image_size +=
+        static_cast<uint64_t>(pr.image.config_desc.size + pr.image.manifest_desc.size);
+    for (const auto& l : pr.image.manifest.layers) sum.image_size += static_cast<uint64_t>(l.size);
+  }
   sum.names = opts.tags;
   sum.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress->Summary(sum);
-  if (gha.active()) {
+  // DOCKER_BUILD_SUMMARY=false turns the job summary off, as in build-push-action.
+  if (gha.active() &&
+      ToLower(env.count("DOCKER_BUILD_SUMMARY") ? env.at("DOCKER_BUILD_SUMMARY") : "") != "false") {
     Status st =
         gha.AppendSummary(builder::GithubActions::SummaryMarkdown(sum, progress->Timings()));
     if (!st.ok()) progress->Warning("job summary: " + st.error().message);
@@ -620,6 +721,8 @@ int Run(const Options& opts, const std::map<std::string, std::string>& env) {
       return Build(opts, env, gha);
     case Command::kDoctor:
       return Doctor(opts, env);
+    case Command::kImagetoolsCreate:
+      return ImagetoolsCreate(opts, env);
   }
   return 1;
 }

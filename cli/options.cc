@@ -19,15 +19,18 @@ struct FlagDef {
 
 const std::vector<FlagDef>& Flags() {
   static const std::vector<FlagDef> kFlags = {
-      {"file", 'f', true},          {"tag", 't', true},       {"build-arg", 0, true},
-      {"target", 0, true},          {"label", 0, true},       {"platform", 0, true},
-      {"no-cache", 0, false},       {"push", 0, false},       {"no-push", 0, false},
-      {"output", 'o', true},        {"progress", 0, true},    {"iidfile", 0, true},
-      {"metadata-file", 0, true},   {"digest-file", 0, true}, {"secret", 0, true},
-      {"cache-from", 0, true},      {"cache-to", 0, true},    {"insecure-registry", 0, true},
-      {"registry-ca", 0, true},     {"print-plan", 0, false}, {"help", 'h', false},
-      {"version", 0, false},        {"load", 0, false},       {"ssh", 0, true},
-      {"no-cache-filter", 0, true},
+      {"file", 'f', true},        {"tag", 't', true},         {"build-arg", 0, true},
+      {"target", 0, true},        {"label", 0, true},         {"platform", 0, true},
+      {"no-cache", 0, false},     {"push", 0, false},         {"no-push", 0, false},
+      {"output", 'o', true},      {"progress", 0, true},      {"iidfile", 0, true},
+      {"metadata-file", 0, true}, {"digest-file", 0, true},   {"secret", 0, true},
+      {"cache-from", 0, true},    {"cache-to", 0, true},      {"insecure-registry", 0, true},
+      {"registry-ca", 0, true},   {"print-plan", 0, false},   {"help", 'h', false},
+      {"version", 0, false},      {"load", 0, false},         {"ssh", 0, true},
+      {"attest", 0, true},        {"provenance", 0, true},    {"sbom", 0, true},
+      {"annotation", 0, true},    {"build-context", 0, true}, {"pull", 0, false},
+      {"add-host", 0, true},      {"network", 0, true},       {"no-cache-filter", 0, true},
+      {"call", 0, true},          {"check", 0, false},        {"dry-run", 0, false},
   };
   return kFlags;
 }
@@ -79,7 +82,96 @@ Status ValidatePlatform(const std::string& p) {
   return Ok();
 }
 
+// Flags whose value is optional (`--provenance` alone means true, as in buildx).
+bool OptionalValue(const std::string& name) {
+  return name == "provenance" || name == "sbom";
+}
+
+// --attest type=T[,k=v...]; --provenance / --sbom take true, false or the attributes alone.
+Result<AttestSpec> ParseAttest(const std::string& flag, const std::string& type_hint,
+                               const std::string& value) {
+  AttestSpec a;
+  a.type = type_hint;
+  std::string v = value;
+  if (!type_hint.empty()) {
+    if (v.empty() || v == "true" || v == "1") return a;
+    if (v == "false" || v == "0") {
+      a.disabled = true;
+      return a;
+    }
+  }
+  for (const auto& field : Split(v, ',')) {
+    bool eq = false;
+    auto [k, val] = SplitOnce(field, '=', &eq);
+    k = std::string(TrimSpace(k));
+    if (!eq) return FlagError(flag, "\"" + field + "\": expected key=value");
+    if (k == "type") {
+      if (!type_hint.empty() && val != type_hint)
+        return FlagError(flag, "type=" + val + " given to " + flag);
+      a.type = val;
+    } else if (k == "disabled") {
+      a.disabled = val == "true" || val == "1";
+    } else {
+      a.attrs[k] = val;
+    }
+  }
+  if (a.type != "provenance" && a.type != "sbom")
+    return FlagError(flag, "\"" + value + "\": type must be provenance or sbom");
+  if (a.type == "provenance") {
+    auto m = a.attrs.find("mode");
+    if (m != a.attrs.end() && m->second != "min" && m->second != "max")
+      return FlagError(flag, "mode=" + m->second + ": one of min, max");
+    auto ver = a.attrs.find("version");
+    if (ver != a.attrs.end() && ver->second != "v1")
+      return FlagError(flag, "version=" + ver->second + ": ocibuild writes SLSA provenance v1");
+  }
+  return a;
+}
+
+Result<AnnotationSpec> ParseAnnotation(const std::string& flag, const std::string& value) {
+  AnnotationSpec a;
+  bool eq = false;
+  auto [lhs, val] = SplitOnce(value, '=', &eq);
+  if (!eq || lhs.empty()) return FlagError(flag, "\"" + value + "\": expected [TYPE:]KEY=VALUE");
+  a.value = val;
+  std::string key = lhs;
+  // "manifest[linux/amd64],index:key": the part before the first ':' names types only when
+  // each of its words is a known type (keys such as "org.example:x" have colons too).
+  static const std::vector<std::string> kTypes = {"manifest", "index", "manifest-descriptor",
+                                                  "index-descriptor"};
+  if (size_t colon = key.find(':'); colon != std::string::npos) {
+    std::string head = key.substr(0, colon);
+    std::vector<std::string> types;
+    std::string platform;
+    bool all_known = true;
+    for (std::string t : Split(head, ',')) {
+      if (size_t br = t.find('['); br != std::string::npos && EndsWith(t, "]")) {
+        platform = t.substr(br + 1, t.size() - br - 2);
+        t = t.substr(0, br);
+      }
+      if (std::find(kTypes.begin(), kTypes.end(), t) == kTypes.end()) all_known = false;
+      types.push_back(t);
+    }
+    if (all_known) {
+      a.types = types;
+      a.platform = platform;
+      key = key.substr(colon + 1);
+    }
+  }
+  if (a.types.empty()) a.types = {"manifest"};
+  if (key.empty()) return FlagError(flag, "\"" + value + "\": empty annotation key");
+  a.key = key;
+  return a;
+}
+
 }  // namespace
+
+const AttestSpec* Options::Attest(const std::string& type) const {
+  const AttestSpec* found = nullptr;
+  for (const auto& a : attests)
+    if (a.type == type) found = &a;
+  return found && !found->disabled ? found : nullptr;
+}
 
 Result<Options> ParseArgs(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env) {
@@ -90,6 +182,11 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
     if (argv[0] == "doctor") o.command = Command::kDoctor;
     if (argv[0] == "plan") o.command = Command::kPrintPlan;
     i = 1;
+  } else if (!argv.empty() && argv[0] == "imagetools") {
+    if (argv.size() < 2 || argv[1] != "create")
+      return Error{"ocibuild imagetools: only `imagetools create -t REF SOURCE...` is supported"};
+    o.command = Command::kImagetoolsCreate;
+    i = 2;
   }
   bool only_positional = false;
   for (; i < argv.size(); ++i) {
@@ -138,7 +235,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
         has_value = true;
       }
     }
-    if (def->takes_value && !has_value) {
+    if (def->takes_value && !has_value && OptionalValue(def->long_name)) {
+      has_value = true;  // `--provenance` alone, as buildx
+    } else if (def->takes_value && !has_value) {
       if (i + 1 >= argv.size()) return Error{"flag needs an argument: " + shown};
       value = argv[++i];
       has_value = true;
@@ -186,19 +285,15 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       if (k.empty()) return FlagError(shown, "\"" + value + "\": expected KEY=VALUE");
       o.labels.emplace_back(k, v);
     } else if (name == "platform") {
-      if (value.find(',') != std::string::npos)
-        return FlagError(
-            shown,
-            "\"" + value +
-                "\": building several platforms at once is not supported; run once per platform");
-      OCIB_TRY(ValidatePlatform(value));
-      o.platform = value;
+      for (const auto& p : Split(value, ',')) {
+        std::string t(TrimSpace(p));
+        if (t.empty()) continue;
+        OCIB_TRY(ValidatePlatform(t));
+        if (std::find(o.platforms.begin(), o.platforms.end(), t) == o.platforms.end())
+          o.platforms.push_back(t);
+      }
     } else if (name == "no-cache") {
       o.no_cache = bool_value;
-    } else if (name == "no-cache-filter") {
-      // docker buildx: stage names, repeatable or comma-separated.
-      for (const auto& st : Split(value, ','))
-        if (!st.empty()) o.no_cache_filter.push_back(ToLower(st));
     } else if (name == "push") {
       o.push = bool_value;
     } else if (name == "no-push") {
@@ -315,6 +410,52 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       o.insecure_registries.push_back(value);
     } else if (name == "registry-ca") {
       o.registry_ca = value;
+    } else if (name == "attest" || name == "provenance" || name == "sbom") {
+      OCIB_ASSIGN_OR_RETURN(AttestSpec a, ParseAttest(shown, name == "attest" ? "" : name, value));
+      o.attests.push_back(std::move(a));
+    } else if (name == "annotation") {
+      OCIB_ASSIGN_OR_RETURN(AnnotationSpec a, ParseAnnotation(shown, value));
+      o.annotations.push_back(std::move(a));
+    } else if (name == "build-context") {
+      bool eq = false;
+      auto [k, v] = SplitOnce(value, '=', &eq);
+      if (!eq || k.empty() || v.empty())
+        return FlagError(
+            shown, "\"" + value + "\": expected NAME=DIR|docker-image://REF|" + "oci-layout://DIR");
+      if (v.find("://") != std::string::npos && !StartsWith(v, "docker-image://") &&
+          !StartsWith(v, "oci-layout://"))
+        return FlagError(shown, "\"" + v + "\": only local directories, docker-image:// and " +
+                                    "oci-layout:// contexts are supported");
+      o.build_contexts.emplace_back(k, v);
+    } else if (name == "pull") {
+      o.pull = bool_value;
+    } else if (name == "add-host") {
+      // HOST:IP (IPv6 addresses have colons: the host is up to the first one); "=" also works.
+      size_t sep = value.find('=');
+      if (sep == std::string::npos) sep = value.find(':');
+      if (sep == std::string::npos || sep == 0 || sep + 1 >= value.size())
+        return FlagError(shown, "\"" + value + "\": expected HOST:IP");
+      std::string ip = value.substr(sep + 1);
+      if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+      if (ip.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+        return FlagError(shown, "\"" + ip + "\": invalid IP address");
+      o.add_hosts.emplace_back(value.substr(0, sep), ip);
+    } else if (name == "network") {
+      if (value != "default" && value != "none" && value != "host")
+        return FlagError(shown, "\"" + value + "\": one of default, none, host");
+      o.network = value;
+    } else if (name == "no-cache-filter") {
+      for (const auto& st : Split(value, ','))
+        if (!TrimSpace(st).empty())
+          o.no_cache_filter.push_back(ToLower(std::string(TrimSpace(st))));
+    } else if (name == "call") {
+      if (value != "build" && value != "check")
+        return FlagError(shown, "\"" + value + "\": ocibuild supports build and check");
+      o.call = value;
+    } else if (name == "check") {
+      if (bool_value) o.call = "check";
+    } else if (name == "dry-run") {
+      o.dry_run = bool_value;
     } else if (name == "print-plan") {
       if (bool_value) o.command = Command::kPrintPlan;
     } else if (name == "help") {
@@ -327,6 +468,13 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
   }
   if (o.command == Command::kDoctor) {
     o.doctor_refs = positional;
+    return o;
+  }
+  if (o.command == Command::kImagetoolsCreate) {
+    if (positional.empty())
+      return Error{"ocibuild imagetools create: no source images (REF@DIGEST or DIGEST...)"};
+    if (o.tags.empty()) return Error{"ocibuild imagetools create: needs at least one -t/--tag"};
+    o.sources = positional;
     return o;
   }
   if (positional.empty())
@@ -358,6 +506,8 @@ std::string UsageText() {
   return R"(Usage: ocibuild [build] [OPTIONS] CONTEXT
        ocibuild plan [OPTIONS] CONTEXT     (same as --print-plan)
        ocibuild doctor [IMAGE-REF]
+       ocibuild imagetools create -t REF [-t REF...] [--annotation A] [--dry-run] SOURCE...
+                                           (merge images or indexes into one index)
 
 Build an OCI image from a Dockerfile without a daemon, root, or user namespaces.
 
@@ -367,9 +517,10 @@ Options:
       --build-arg KEY[=VAL]   Set a build-time ARG; KEY alone takes $KEY
       --target STAGE          Build this stage and what it needs
       --label KEY=VAL         Add a label to the image; repeatable
-      --platform OS/ARCH[/V]  Target platform (default: the host's)
+      --platform OS/ARCH[/V],...
+                              Target platform(s) (default: the host's); several build
+                              one image each and an index over them
       --no-cache              Do not use the layer cache
-      --no-cache-filter STAGE Do not use the layer cache for these stages (repeatable)
       --push / --no-push      Push the tagged image (default: push when -t is given)
   -o, --output SPEC           type=registry | type=oci,dest=DIR|FILE.tar |
                               type=docker,dest=FILE.tar | type=tar,dest=FILE |
@@ -388,6 +539,22 @@ Options:
       --insecure-registry HOST[:PORT]
                               Allow plain HTTP / unverified TLS for HOST
       --registry-ca PATH      Extra CA bundle for registry TLS
+      --attest type=provenance[,mode=min|max][,builder-id=URI] | type=sbom
+                              Attach an attestation (in-toto, as BuildKit attaches them)
+      --provenance[=true|false|mode=min|max,...]
+                              Shorthand for --attest type=provenance
+      --sbom[=true|false]     Shorthand for --attest type=sbom (SPDX of the final image)
+      --annotation [TYPE[,TYPE][PLATFORM]:]KEY=VALUE
+                              Annotate the manifest (default), index, manifest-descriptor
+                              or index-descriptor; repeatable
+      --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[:TAG|@DIGEST]
+                              An extra named context for FROM, COPY --from, RUN --mount
+      --pull                  Always resolve base images in their registry (the default)
+      --add-host HOST:IP      Add a line to /etc/hosts in RUN steps; repeatable
+      --network MODE          Network of RUN steps: default, host or none
+      --no-cache-filter STAGE Do not use the cache for STAGE's steps; repeatable
+      --call build|check      check: lint the Dockerfile (BuildKit's rules), build nothing
+      --check                 Shorthand for --call=check
       --print-plan            Parse the Dockerfile and print the stages and steps; build nothing
   -h, --help                  Show this help
       --version               Show the version

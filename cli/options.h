@@ -11,7 +11,7 @@
 
 namespace ocibuild::cli {
 
-enum class Command { kBuild, kPrintPlan, kDoctor, kHelp, kVersion };
+enum class Command { kBuild, kPrintPlan, kDoctor, kHelp, kVersion, kImagetoolsCreate };
 enum class Progress { kAuto, kPlain, kTty, kQuiet };
 
 struct OutputSpec {
@@ -32,6 +32,22 @@ struct CacheSpec {
   std::string raw;
 };
 
+// --attest type=provenance|sbom[,k=v...] (and --provenance / --sbom, their shorthands).
+struct AttestSpec {
+  std::string type;  // provenance, sbom
+  std::map<std::string, std::string> attrs;
+  bool disabled = false;  // disabled=true, --provenance=false, --sbom=false
+};
+
+// --annotation [TYPES[PLATFORM]:]KEY=VALUE, as buildx: TYPES is a comma list of manifest, index,
+// manifest-descriptor, index-descriptor (default manifest); PLATFORM limits it to one platform.
+struct AnnotationSpec {
+  std::vector<std::string> types;
+  std::string platform;  // "" = every platform
+  std::string key;
+  std::string value;
+};
+
 struct Options {
   Command command = Command::kBuild;
   std::string context_dir;
@@ -40,9 +56,8 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> build_args;
   std::string target;
   std::vector<std::pair<std::string, std::string>> labels;
-  std::string platform;  // empty: the host's
+  std::vector<std::string> platforms;  // empty: the host's; several build one index
   bool no_cache = false;
-  std::vector<std::string> no_cache_filter;  // --no-cache-filter: stage names
   std::optional<bool> push;  // unset: push when tags are given and no --output says otherwise
   std::vector<OutputSpec> outputs;
   Progress progress = Progress::kAuto;
@@ -60,6 +75,24 @@ struct Options {
   std::string compression;               // "" = gzip
   int compression_level = -1;            // -1 = the compressor's default
   std::vector<std::string> doctor_refs;  // `ocibuild doctor [REF]`
+
+  // buildx's flags beyond `docker build`'s.
+  std::vector<AttestSpec> attests;  // at most one per type; the last one given wins
+  std::vector<AnnotationSpec> annotations;
+  // --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[:TAG|@DIGEST]
+  std::vector<std::pair<std::string, std::string>> build_contexts;
+  bool pull = false;                                           // --pull
+  std::vector<std::pair<std::string, std::string>> add_hosts;  // --add-host HOST:IP
+  std::string network;                                         // --network: default|none|host
+  std::vector<std::string> no_cache_filter;                    // --no-cache-filter STAGE
+  std::string call = "build";                                  // --call build|check, --check
+
+  // `ocibuild imagetools create -t REF... SOURCE...`
+  std::vector<std::string> sources;
+  bool dry_run = false;
+
+  // The attestation of `type` that is asked for (and not disabled), or null.
+  const AttestSpec* Attest(const std::string& type) const;
 };
 
 // argv excludes the program name. `env` resolves `--build-arg KEY` (no value) and `--secret

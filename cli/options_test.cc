@@ -28,7 +28,7 @@ TEST(Options, TypicalBuild) {
   EXPECT_EQ(o->build_args[1], (std::pair<std::string, std::string>{"FROMENV", "xyz"}));
   EXPECT_EQ(o->labels[0].second, "v=w");
   EXPECT_EQ(o->target, "final");
-  EXPECT_EQ(o->platform, "linux/arm/v7");
+  EXPECT_EQ(o->platforms, std::vector<std::string>{"linux/arm/v7"});
   EXPECT_TRUE(o->no_cache);
   EXPECT_EQ(o->progress, Progress::kPlain);
   EXPECT_EQ(o->context_dir, ".");
@@ -111,6 +111,84 @@ TEST(Options, HelpVersionDoctor) {
   EXPECT_EQ(d->command, Command::kDoctor);
   EXPECT_EQ(d->doctor_refs, std::vector<std::string>{"ghcr.io/org/img"});
   EXPECT_EQ(Parse({"--print-plan", "."})->command, Command::kPrintPlan);
+}
+
+TEST(Options, BuildxFlags) {
+  auto o = Parse({"--platform",
+                  "linux/amd64,linux/arm64",
+                  "--platform=linux/amd64",
+                  "--provenance=mode=max,builder-id=https://ci.example/run/1",
+                  "--sbom",
+                  "--annotation",
+                  "org.opencontainers.image.description=hello, world",
+                  "--annotation",
+                  "index,manifest-descriptor:com.example.k=v:w",
+                  "--annotation",
+                  "manifest[linux/arm64]:arch.only=yes",
+                  "--build-context",
+                  "base=docker-image://localhost:5000/base:1",
+                  "--build-context",
+                  "src=../src",
+                  "--pull",
+                  "--add-host",
+                  "db.internal:10.0.0.7",
+                  "--add-host",
+                  "v6host=[fd00::1]",
+                  "--network",
+                  "none",
+                  "--no-cache-filter",
+                  "Build,test",
+                  "--check",
+                  "."});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->platforms, (std::vector<std::string>{"linux/amd64", "linux/arm64"}));
+  const AttestSpec* prov = o->Attest("provenance");
+  ASSERT_NE(prov, nullptr);
+  EXPECT_EQ(prov->attrs.at("mode"), "max");
+  EXPECT_EQ(prov->attrs.at("builder-id"), "https://ci.example/run/1");
+  EXPECT_NE(o->Attest("sbom"), nullptr);
+  ASSERT_EQ(o->annotations.size(), 3u);
+  EXPECT_EQ(o->annotations[0].types, std::vector<std::string>{"manifest"});
+  EXPECT_EQ(o->annotations[0].value, "hello, world");
+  EXPECT_EQ(o->annotations[1].types, (std::vector<std::string>{"index", "manifest-descriptor"}));
+  EXPECT_EQ(o->annotations[1].key, "com.example.k");
+  EXPECT_EQ(o->annotations[1].value, "v:w");
+  EXPECT_EQ(o->annotations[2].platform, "linux/arm64");
+  EXPECT_EQ(o->build_contexts.size(), 2u);
+  EXPECT_TRUE(o->pull);
+  EXPECT_EQ(o->add_hosts[0], (std::pair<std::string, std::string>{"db.internal", "10.0.0.7"}));
+  EXPECT_EQ(o->add_hosts[1], (std::pair<std::string, std::string>{"v6host", "fd00::1"}));
+  EXPECT_EQ(o->network, "none");
+  EXPECT_EQ(o->no_cache_filter, (std::vector<std::string>{"build", "test"}));
+  EXPECT_EQ(o->call, "check");
+
+  auto off = Parse({"--provenance=false", "--attest", "type=sbom,disabled=true", "."});
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->Attest("provenance"), nullptr);
+  EXPECT_EQ(off->Attest("sbom"), nullptr);
+  // An annotation key with a colon that is no type list stays whole.
+  auto colon = Parse({"--annotation", "org.example:thing=1", "."});
+  ASSERT_TRUE(colon.ok());
+  EXPECT_EQ(colon->annotations[0].key, "org.example:thing");
+
+  EXPECT_THAT(Err({"--attest", "type=vex", "."}), ::testing::HasSubstr("provenance or sbom"));
+  EXPECT_THAT(Err({"--provenance=mode=full", "."}), ::testing::HasSubstr("one of min, max"));
+  EXPECT_THAT(Err({"--network", "bridge", "."}), ::testing::HasSubstr("default, none, host"));
+  EXPECT_THAT(Err({"--add-host", "nohost", "."}), ::testing::HasSubstr("HOST:IP"));
+  EXPECT_THAT(Err({"--build-context", "x=https://example.com/a.tar", "."}),
+              ::testing::HasSubstr("docker-image://"));
+  EXPECT_THAT(Err({"--call", "outline", "."}), ::testing::HasSubstr("build and check"));
+}
+
+TEST(Options, ImagetoolsCreate) {
+  auto o = Parse({"imagetools", "create", "-t", "r.example/app:1", "--annotation",
+                  "index:org.opencontainers.image.description=multi", "r.example/app@sha256:aa",
+                  "sha256:bb"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->command, Command::kImagetoolsCreate);
+  EXPECT_EQ(o->sources, (std::vector<std::string>{"r.example/app@sha256:aa", "sha256:bb"}));
+  EXPECT_THAT(Err({"imagetools", "create", "x@sha256:aa"}), ::testing::HasSubstr("-t"));
+  EXPECT_THAT(Err({"imagetools", "inspect", "x"}), ::testing::HasSubstr("only"));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 # docker/build-push-action names them:
 #   context file tags labels build-args target push outputs cache-from cache-to secrets
 #   secret-files secret-envs no-cache platforms load github-token version release-url ocibuild-args
+#   add-hosts allow annotations attests build-contexts builder call cgroup-parent network
+#   no-cache-filters provenance pull sbom shm-size ssh ulimit
 # Lists are one item per line; tags and platforms may also be comma-separated. build-args,
 # labels, secrets, outputs and cache specs are newline-only, since values may contain commas.
 #
@@ -136,10 +138,83 @@ truthy "${INPUT_NO_CACHE:-false}" && args+=(--no-cache)
 
 platforms=()
 while IFS= read -r p; do platforms+=("$p"); done < <(list "${INPUT_PLATFORMS:-}" comma)
-if ((${#platforms[@]} > 1)); then
-  die "platforms: ocibuild builds one platform per run; got ${platforms[*]} (use a matrix)"
-elif ((${#platforms[@]} == 1)); then
-  args+=(--platform "${platforms[0]}")
+if ((${#platforms[@]} > 0)); then
+  args+=(--platform "$(IFS=,; printf '%s' "${platforms[*]}")")
+fi
+
+while IFS= read -r h; do args+=(--add-host "$h"); done < <(list "${INPUT_ADD_HOSTS:-}" comma)
+while IFS= read -r a; do args+=(--annotation "$a"); done < <(list "${INPUT_ANNOTATIONS:-}")
+while IFS= read -r c; do args+=(--build-context "$c"); done < <(list "${INPUT_BUILD_CONTEXTS:-}")
+while IFS= read -r f; do args+=(--no-cache-filter "$f"); done < <(list "${INPUT_NO_CACHE_FILTERS:-}" comma)
+while IFS= read -r s; do args+=(--ssh "$s"); done < <(list "${INPUT_SSH:-}" comma)
+[[ -n ${INPUT_NETWORK:-} ]] && args+=(--network "$INPUT_NETWORK")
+[[ -n ${INPUT_CALL:-} ]] && args+=(--call "$INPUT_CALL")
+truthy "${INPUT_PULL:-false}" && args+=(--pull)
+while IFS= read -r a; do
+  case $a in
+    network.host) ;;  # RUN --network=host needs no entitlement here
+    *) printf '::warning::allow: %s is not supported by ocibuild; ignored\n' "$a" ;;
+  esac
+done < <(list "${INPUT_ALLOW:-}" comma)
+[[ -n ${INPUT_BUILDER:-} ]] && log "builder: ${INPUT_BUILDER} ignored (ocibuild needs no buildx builder)"
+for unsupported in CGROUP_PARENT SHM_SIZE ULIMIT; do
+  v=INPUT_$unsupported
+  if [[ -n ${!v:-} ]]; then
+    name=${unsupported,,}
+    printf '::warning::%s: not supported by ocibuild; ignored\n' "${name//_/-}"
+  fi
+done
+
+# Attestations, decided as build-push-action decides them: the provenance and sbom inputs win
+# over attests entries of their type; without either, provenance is on (mode=max for a public
+# repository, mode=min for a private one) unless BUILDX_NO_DEFAULT_ATTESTATIONS is set or the
+# image goes to Docker (load, or a type=docker output).
+attest_value() {  # $1 type, $2 input value
+  case "${2,,}" in
+    true | 1) printf -- '--%s=true\n' "$1" ;;
+    false | 0) printf -- '--%s=false\n' "$1" ;;
+    *) printf -- '--attest=type=%s,%s\n' "$1" "$2" ;;
+  esac
+}
+has_type() { [[ ,$2, == *,type=$1,* ]]; }
+provenance_set=false
+sbom_set=false
+if [[ -n ${INPUT_PROVENANCE:-} ]]; then
+  args+=("$(attest_value provenance "$INPUT_PROVENANCE")")
+  provenance_set=true
+fi
+if [[ -n ${INPUT_SBOM:-} ]]; then
+  args+=("$(attest_value sbom "$INPUT_SBOM")")
+  sbom_set=true
+fi
+attest_provenance=false
+while IFS= read -r a; do
+  if has_type provenance "$a"; then
+    attest_provenance=true
+    $provenance_set || args+=(--attest "$a")
+  elif has_type sbom "$a"; then
+    $sbom_set || args+=(--attest "$a")
+  else
+    args+=(--attest "$a")
+  fi
+done < <(list "${INPUT_ATTESTS:-}")
+docker_exporter=false
+truthy "${INPUT_LOAD:-false}" && docker_exporter=true
+while IFS= read -r o; do
+  [[ ,$o, == *,type=docker,* || $o == type=docker ]] && docker_exporter=true
+done < <(list "${INPUT_OUTPUTS:-}")
+if ! $provenance_set && ! $attest_provenance && ! truthy "${BUILDX_NO_DEFAULT_ATTESTATIONS:-false}" &&
+  ! $docker_exporter; then
+  private=false
+  if [[ -n ${GITHUB_EVENT_PATH:-} && -r $GITHUB_EVENT_PATH ]] &&
+    grep -Eq '"private"[[:space:]]*:[[:space:]]*true' "$GITHUB_EVENT_PATH"; then
+    private=true
+  fi
+  if $private; then
+    args+=(--attest "type=provenance,mode=min,inline-only=true")
+  else
+    args+=(--attest "type=provenance,mode=max")
+  fi
 fi
 
 # build-push-action pushes only when asked; ocibuild's own default is to push tagged images.

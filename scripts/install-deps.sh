@@ -19,6 +19,7 @@ test=(
   iproute2 procps psmisc file
   tmux                                           # a real terminal for the --progress=tty tests
   openssh-client                                 # ssh-agent for RUN --mount=type=ssh
+  qemu-user-static                               # foreign-architecture RUN steps, arm64 images under docker
 )
 pkgs=("${build[@]}")
 [ "${1:-}" = --build-only ] || pkgs+=("${test[@]}")

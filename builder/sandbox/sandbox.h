@@ -51,6 +51,10 @@ struct RunSpec {
   // renamed or linked: records of 3 u64: inode, ctime before, ctime after), for the cache's
   // guard (builder/shared_tree_guard.h); empty: nowhere.
   std::string copy_up_log;
+  // Host path of the qemu-user binary (Debian's qemu-user-static, e.g. qemu-aarch64-static)
+  // for the stage's architecture when it is not the host's; empty for native steps. Every
+  // program the step execs then runs under it, as PRoot does (no binfmt_misc).
+  std::string emulator;
 };
 
 struct RunResult {

@@ -215,6 +215,152 @@ TEST_F(ActionTest, BuildsPushesAndReportsLikeBuildPushAction) {
   EXPECT_NE(summary.find("| cached |"), std::string::npos) << summary;
 }
 
+// build-push-action's other inputs: several platforms, provenance by default (max for a public
+// repository, min for a private one, none with load), sbom, annotations, build-contexts,
+// add-hosts, network, no-cache-filters, pull, call=check, check annotations and
+// DOCKER_BUILD_SUMMARY / DOCKER_BUILD_CHECKS_ANNOTATIONS.
+TEST_F(ActionTest, BuildxInputsAttestationsPlatformsAndChecks) {
+  if (!HaveTool("docker-registry") || !HaveTool("skopeo"))
+    GTEST_SKIP() << "needs docker-registry and skopeo";
+  std::string arm = JoinPath(Env("OCIBUILD_BUILD_DIR"), "cache/arm64-busybox/busybox");
+  if (::access(arm.c_str(), X_OK) != 0) {
+    auto r = RunProcess({JoinPath(Env("OCIBUILD_SOURCE_DIR"), "scripts/arm64-busybox.sh")});
+    if (!r.ok() || !r->success()) GTEST_SKIP() << "no arm64 busybox (scripts/arm64-busybox.sh)";
+    arm = std::string(TrimSpace(r->out));
+  }
+  auto reg = TestRegistry::Start(AuthMode::kNone);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  ASSERT_TRUE(RunProcess({"cp", JoinPath(workspace_, "app/busybox"),
+                          JoinPath(workspace_, "app/busybox-amd64")})
+                  ->success());
+  ASSERT_TRUE(RunProcess({"cp", arm, JoinPath(workspace_, "app/busybox-arm64")})->success());
+  std::string extra = Path("extra");
+  ASSERT_TRUE(MakeDirs(extra).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(extra, "note.txt"), "from a named context\n").ok());
+  WriteDockerfile(
+      "FROM --platform=$BUILDPLATFORM scratch AS tools\n"
+      "COPY busybox-amd64 /bin/busybox\n"
+      "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox grep db.internal /etc/hosts > "
+      "/hosts\"]\n"
+      "FROM scratch\n"
+      "ARG TARGETARCH\n"
+      "COPY busybox-${TARGETARCH} /bin/busybox\n"
+      "COPY --from=tools /hosts /etc/build-hosts\n"
+      "COPY --from=extra note.txt /note.txt\n"
+      "CMD /bin/busybox true\n");
+  std::string repo = (*reg)->host() + "/octo-org/multi";
+  ASSERT_TRUE(WriteFile(Path("event.json"), R"({"repository": {"private": false}})").ok());
+  auto env = ActionsEnv();
+  env["GITHUB_EVENT_PATH"] = Path("event.json");
+  env["GITHUB_RUN_ID"] = "4242";
+  env["GITHUB_RUN_ATTEMPT"] = "2";
+  env["INPUT_TAGS"] = repo + ":1";
+  env["INPUT_PUSH"] = "true";
+  env["INPUT_PLATFORMS"] = "linux/amd64,linux/arm64";
+  env["INPUT_SBOM"] = "true";
+  env["INPUT_ANNOTATIONS"] =
+      "index:org.opencontainers.image.description=from the action\n"
+      "org.opencontainers.image.licenses=MIT\n";
+  env["INPUT_BUILD_CONTEXTS"] = "extra=" + extra + "\n";
+  env["INPUT_ADD_HOSTS"] = "db.internal:10.9.8.7";
+  env["INPUT_NETWORK"] = "none";
+  env["INPUT_NO_CACHE_FILTERS"] = "tools";
+  env["INPUT_PULL"] = "true";
+  env["INPUT_ALLOW"] = "network.host";
+  auto r = RunAction(env);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Checks: a warning annotation on the Dockerfile's line, titled with the rule.
+  EXPECT_NE(r.out.find("::warning file=app/Dockerfile,line=9,title=JSONArgsRecommended::"),
+            std::string::npos)
+      << r.out;
+  auto outputs = ParseGithubOutput(*ReadFile(Path("github-output")));
+  ASSERT_TRUE(WriteFileAtomic(Path("auth.json"), "{\"auths\": {}}").ok());
+  auto inspect = [&](std::vector<std::string> extra_args) {
+    std::vector<std::string> a = {"inspect", "--authfile", Path("auth.json")};
+    for (const auto& f : (*reg)->SkopeoFlags("")) a.push_back(f);
+    a.insert(a.end(), extra_args.begin(), extra_args.end());
+    return RunSkopeo(a);
+  };
+  auto raw = inspect({"--raw", "docker://" + repo + ":1"});
+  ASSERT_TRUE(raw.ok()) << raw.error().message;
+  // attest-build-provenance needs the pushed digest (and the name: the tags).
+  EXPECT_EQ(outputs["digest"], "sha256:" + Sha256::HexOf(*raw));
+  EXPECT_EQ(outputs["imageid"], outputs["digest"]);  // several platforms: the index
+  auto index = nlohmann::json::parse(*raw);
+  ASSERT_EQ(index["manifests"].size(), 4u) << *raw;
+  EXPECT_EQ(index["annotations"]["org.opencontainers.image.description"], "from the action");
+  std::string att_digest = index["manifests"][2]["digest"];
+  auto att = inspect({"--raw", "docker://" + repo + "@" + att_digest});
+  ASSERT_TRUE(att.ok());
+  auto am = nlohmann::json::parse(*att);
+  ASSERT_EQ(am["layers"].size(), 2u);  // sbom, provenance
+  EXPECT_EQ(am["layers"][0]["annotations"]["in-toto.io/predicate-type"],
+            "https://spdx.dev/Document");
+  EXPECT_EQ(am["layers"][1]["annotations"]["in-toto.io/predicate-type"],
+            "https://slsa.dev/provenance/v1");
+  // The provenance blob: mode=max for a public repository, the run's URL as builder id.
+  auto blob = RunProcess({"curl", "-fsS",
+                          "http://" + (*reg)->host() + "/v2/octo-org/multi/blobs/" +
+                              am["layers"][1]["digest"].get<std::string>()});
+  ASSERT_TRUE(blob.ok() && blob->success());
+  auto prov = nlohmann::json::parse(blob->out)["predicate"];
+  EXPECT_EQ(prov["runDetails"]["builder"]["id"],
+            "https://github.com/octo-org/octo-app/actions/runs/4242/attempts/2");
+  EXPECT_TRUE(prov["buildDefinition"]["internalParameters"].contains("buildConfig"));
+  EXPECT_EQ(prov["buildDefinition"]["externalParameters"]["configSource"]["digest"]["sha1"],
+            "0123456789abcdef0123456789abcdef01234567");
+  EXPECT_EQ(prov["runDetails"]["metadata"]["buildkit_hermetic"], true);  // network none
+  auto arm_cfg =
+      inspect({"--override-arch", "arm64", "--config", "--raw", "docker://" + repo + ":1"});
+  ASSERT_TRUE(arm_cfg.ok());
+  EXPECT_EQ(nlohmann::json::parse(*arm_cfg)["architecture"], "arm64");
+
+  // A private repository: mode=min; DOCKER_BUILD_SUMMARY=false: no job summary.
+  ASSERT_TRUE(WriteFile(Path("event.json"), R"({"repository": {"private": true}})").ok());
+  ASSERT_TRUE(WriteFileAtomic(Path("step-summary"), "").ok());
+  env["INPUT_PLATFORMS"] = "";
+  env["INPUT_SBOM"] = "";
+  env["INPUT_TAGS"] = repo + ":private";
+  env["DOCKER_BUILD_SUMMARY"] = "false";
+  env["DOCKER_BUILD_CHECKS_ANNOTATIONS"] = "false";
+  r = RunAction(env);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("title=JSONArgsRecommended"), std::string::npos) << r.out;
+  EXPECT_EQ(*ReadFile(Path("step-summary")), "");
+  raw = inspect({"--raw", "docker://" + repo + ":private"});
+  ASSERT_TRUE(raw.ok());
+  index = nlohmann::json::parse(*raw);
+  ASSERT_EQ(index["manifests"].size(), 2u) << *raw;
+  att = inspect(
+      {"--raw", "docker://" + repo + "@" + index["manifests"][1]["digest"].get<std::string>()});
+  am = nlohmann::json::parse(*att);
+  blob = RunProcess({"curl", "-fsS",
+                     "http://" + (*reg)->host() + "/v2/octo-org/multi/blobs/" +
+                         am["layers"][0]["digest"].get<std::string>()});
+  prov = nlohmann::json::parse(blob->out)["predicate"];
+  EXPECT_FALSE(prov["buildDefinition"]["internalParameters"].contains("buildConfig"));
+
+  // provenance: false, and BUILDX_NO_DEFAULT_ATTESTATIONS: a plain manifest.
+  env["INPUT_TAGS"] = repo + ":none";
+  env["BUILDX_NO_DEFAULT_ATTESTATIONS"] = "1";
+  r = RunAction(env);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  raw = inspect({"--raw", "docker://" + repo + ":none"});
+  EXPECT_EQ(nlohmann::json::parse(*raw)["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+
+  // call: check — the report, an annotation, a failing step, nothing built.
+  env.erase("DOCKER_BUILD_CHECKS_ANNOTATIONS");
+  env["INPUT_CALL"] = "check";
+  env["INPUT_TAGS"] = repo + ":check";
+  r = RunAction(env);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("Check complete, 1 warning has been found!"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("::warning file=app/Dockerfile,line=9,title=JSONArgsRecommended::"),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(inspect({"--raw", "docker://" + repo + ":check"}).ok());
+}
+
 TEST_F(ActionTest, DockerfileErrorsBecomeAnnotationsOnTheLine) {
   WriteDockerfile("FROM scratch\nCOPY busybox /bin/busybox\nRUNN echo\n");
   auto r = RunAction(ActionsEnv());
