@@ -170,11 +170,12 @@ TEST_F(SyscallTest, GetdentsReportsFakedDeviceTypes) {
 
 TEST_F(SyscallTest, UnixSocketAddressesAreGuestPaths) {
   // Datagram sockets bound at /tmp/srv and /tmp/cli. The supervisor binds a name relative to its
-  // descriptor of the socket's directory, so the kernel keeps only the last component, and that
-  // is what addresses read back show (recvmsg, recvfrom, getsockname and getpeername run
-  // unsupervised): never a host path. The length goes with it: 2 + strlen + 1.
+  // descriptor of the socket's directory, so the kernel keeps only the last component: that is
+  // what sender addresses show (recvmsg, recvfrom run unsupervised), never a host path; the
+  // length goes with it (2 + strlen + 1). getsockname and getpeername of sockets the step bound
+  // or connected by name are the supervisor's, with the names the guest gave.
   EXPECT_EQ(Probe({"unix-names", "/tmp"}),
-            "ok recvmsg=cli(6) recvfrom=cli(6) getsockname=srv getpeername=st\n");
+            "ok recvmsg=cli(6) recvfrom=cli(6) getsockname=/tmp/srv getpeername=/tmp/st\n");
   struct stat st;
   EXPECT_EQ(::lstat((root_ + "/tmp/srv").c_str(), &st), 0);
 }
