@@ -2,7 +2,7 @@
 # Prints the path of an arm64 busybox (Debian's busybox-static for arm64), fetching it on first
 # use with apt-get from the host's Debian mirror into a private package list: the machine's
 # dpkg architectures and apt state are not touched. Unprivileged test runs reuse the cached
-# copy and skip loudly when it is absent.
+# copy (scripts/test.sh prepares it).
 #   scripts/arm64-busybox.sh [CACHE_DIR]   (default: $OCIBUILD_BUILD_DIR/cache or ./build/cache)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -34,6 +34,7 @@ echo "Debian minbase: $OCIBUILD_DEBIAN_BASE"
 for set in base toolchain node; do
   echo "local apt repository ($set): $(scripts/local-apt-repo.sh "$root/build/cache" "$set")"
 done
+echo "arm64 busybox: $(scripts/arm64-busybox.sh "$root/build/cache")"
 for prep in scripts/prepare-*.sh; do
   [ -x "$prep" ] || continue
   echo "running $prep"; "$prep" "$root/build/cache"

@@ -320,6 +320,7 @@ std::string RandomHex(size_t bytes) {
   topts.log_fd = spec.stderr_fd;
   topts.verbose = spec.verbose;
   topts.exec_dir = exec_dir;
+  topts.emulator = spec.emulator;
   topts.channel = channel.get();
   topts.guest_channel = channel_num;
   Tracer tracer(**fs, procs, topts);

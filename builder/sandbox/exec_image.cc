@@ -57,8 +57,10 @@ Result<ExecImage> InspectExecutableFd(int fd_num, const std::string& host_path) 
     return img;  // kOther: the kernel decides (ENOEXEC)
   Elf64_Ehdr eh;
   std::memcpy(&eh, head, sizeof eh);
-  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
-    return img;  // foreign binaries: let the kernel refuse them
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
+    img.kind = ExecImage::Kind::kForeignElf;
+    return img;
+  }
   img.kind = ExecImage::Kind::kStaticElf;
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 256) return img;
   for (int i = 0; i < eh.e_phnum; ++i) {

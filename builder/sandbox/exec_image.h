@@ -10,7 +10,8 @@
 namespace ocibuild::sandbox {
 
 struct ExecImage {
-  enum class Kind { kScript, kStaticElf, kDynamicElf, kOther };
+  // kForeignElf: an ELF for another machine (or 32-bit), which only an emulator runs.
+  enum class Kind { kScript, kStaticElf, kDynamicElf, kForeignElf, kOther };
   Kind kind = Kind::kOther;
   std::string interp;      // "#!" interpreter or PT_INTERP (a guest path)
   std::string interp_arg;  // the optional single "#!" argument

@@ -1,5 +1,9 @@
 #include "builder/sandbox/exec_image.h"
 
+#include <elf.h>
+
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
@@ -29,6 +33,23 @@ TEST(ExecImageTest, DynamicAndStaticElf) {
       InspectExecutable(PathExists("/bin/busybox") ? "/bin/busybox" : "/usr/local/bin/busybox");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->kind, ExecImage::Kind::kStaticElf);
+}
+
+TEST(ExecImageTest, ElfOfAnotherMachineIsForeign) {
+  // An aarch64 header: the tracer starts such a program under RunSpec::emulator, or refuses it.
+  auto t = TempDir::Create();
+  ASSERT_TRUE(t.ok());
+  Elf64_Ehdr eh = {};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_type = ET_EXEC;
+  eh.e_machine = EM_AARCH64;
+  std::string p = t->path() + "/arm";
+  ASSERT_TRUE(WriteFile(p, std::string(reinterpret_cast<const char*>(&eh), sizeof eh)).ok());
+  auto img = InspectExecutable(p);
+  ASSERT_TRUE(img.ok());
+  EXPECT_EQ(img->kind, ExecImage::Kind::kForeignElf);
 }
 
 TEST(ExecImageTest, MissingFileCarriesErrno) {

@@ -478,6 +478,24 @@ int Tracer::PrepareExec(pid_t tid, const sys::Regs& r, Exec* e) {
         return rc == -EACCES ? -EACCES : -ENOENT;
       continue;
     }
+    if (img->kind == ExecImage::Kind::kForeignElf) {
+      // An ELF for another machine runs under qemu-user, as PRoot starts it (no binfmt_misc):
+      // the emulator is a host program, and every syscall it makes for the guest program comes
+      // through this sandbox like any other.
+      {
+        if (opts_.emulator.empty()) return -ENOEXEC;
+        UniqueFd emu(::open(opts_.emulator.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!emu) return -ENOEXEC;
+        std::vector<Exec::Arg> front{{0, opts_.emulator, true}, {0, "-0", true}};
+        front.push_back(e->argv.empty() ? Exec::Arg{0, shown, true} : e->argv[0]);
+        front.push_back({0, final_guest, true});
+        if (!e->argv.empty()) e->argv.erase(e->argv.begin());
+        e->argv.insert(e->argv.begin(), front.begin(), front.end());
+        e->argv_changed = true;
+        prog = std::move(emu);
+        break;
+      }
+    }
     if (img->kind == ExecImage::Kind::kDynamicElf) {
       // The kernel would load PT_INTERP from the host: run the guest's loader explicitly.
       UniqueFd interp;

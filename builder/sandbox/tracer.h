@@ -40,6 +40,8 @@ struct TracerOptions {
   bool verbose = false;
   // A private directory (not reachable from the guest) for the per-exec symlinks.
   std::string exec_dir;
+  // qemu-user for ELF programs of another architecture (RunSpec::emulator); empty: none.
+  std::string emulator;
   // The descriptor channel: our end, and the number of the step's end in every step process.
   int channel = -1;
   int guest_channel = -1;
