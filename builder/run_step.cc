@@ -324,6 +324,7 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
     // for this mount and saves it back): a mount is never described by the rootfs's store.
     std::string store_path;
     oci::MetaStore mount_store;
+    int64_t tmpfs_size = -1;
     if (m.type == "cache") {
       std::string dir = JoinPath(renv.mounts_root, "cache/" + Sha256::HexOf(m.id).substr(0, 24));
       // Kept beside the cache: owners the steps give its files last as long as the cache.
@@ -366,6 +367,7 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
       }
     } else if (m.type == "tmpfs") {
       OCIB_TRY(MakeDirs(host, 0755));
+      tmpfs_size = m.size_limit;
     } else if (m.type == "secret") {
       const std::string* secret = nullptr;
       if (renv.secrets) {
@@ -461,6 +463,9 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
     }
     sandbox::PathMapping pm{target, host};
     pm.metastore_path = store_path;
+    pm.tmpfs_size = tmpfs_size;
+    // A RUN mount replaces what the runtime would mount there (a tmpfs on /dev/shm).
+    std::erase_if(maps, [&](const sandbox::PathMapping& o) { return o.guest == target; });
     maps.push_back(std::move(pm));
   }
   spec.mappings = std::move(maps);

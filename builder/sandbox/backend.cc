@@ -149,8 +149,8 @@ std::string RandomHex(size_t bytes) {
     WriteStr(result_fd, "err " + std::to_string(err) + " " + msg);
     ::_exit(1);
   };
-  std::string store_path = spec.metastore_path.empty() ? oci::MetaStore::PathFor(spec.rootfs)
-                                                       : spec.metastore_path;
+  std::string store_path =
+      spec.metastore_path.empty() ? oci::MetaStore::PathFor(spec.rootfs) : spec.metastore_path;
   auto store = oci::MetaStore::Load(store_path);
   if (!store.ok()) fail(0, store.error().message);
   auto fs = GuestFs::Create(spec.rootfs, mappings, &*store);
@@ -410,9 +410,8 @@ class SupervisorBackend : public Backend {
     {
       // The working directory is made when missing, as Docker does for WORKDIR: in the guest
       // namespace (a symlink in the image never leads the builder to make a host directory).
-      auto store = oci::MetaStore::Load(spec.metastore_path.empty()
-                                            ? oci::MetaStore::PathFor(spec.rootfs)
-                                            : spec.metastore_path);
+      auto store = oci::MetaStore::Load(
+          spec.metastore_path.empty() ? oci::MetaStore::PathFor(spec.rootfs) : spec.metastore_path);
       oci::MetaStore empty;
       auto fs = GuestFs::Create(spec.rootfs, mappings, store.ok() ? &*store : &empty);
       if (!fs.ok()) return std::move(fs).error();

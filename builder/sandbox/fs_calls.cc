@@ -201,8 +201,7 @@ void Supervisor::Open(Call& c, int dirfd_arg, int path_arg, uint64_t flags64, ui
       return;
     }
     if (!exists && !tmpfile) return c.Fail(-ENOENT);
-    int fd = ::openat(r.dir.get(), r.name.c_str(),
-                      (host_flags & ~O_CREAT) | O_NOFOLLOW,
+    int fd = ::openat(r.dir.get(), r.name.c_str(), (host_flags & ~O_CREAT) | O_NOFOLLOW,
                       odd ? HostPerm(perm, false) : perm);
     if (fd < 0 && errno == ELOOP && follow) continue;  // became a symlink meanwhile
     if (fd < 0) return c.Fail(-errno);
@@ -212,8 +211,8 @@ void Supervisor::Open(Call& c, int dirfd_arg, int path_arg, uint64_t flags64, ui
   }
 }
 
-void Supervisor::OpenMountRoot(Call& c, const Resolved& r, int flags, int host_flags,
-                               uint32_t perm, bool odd) {
+void Supervisor::OpenMountRoot(Call& c, const Resolved& r, int flags, int host_flags, uint32_t perm,
+                               bool odd) {
   const Mount& m = *r.mount;
   bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
   if ((flags & O_CREAT) && (flags & O_EXCL)) return c.Fail(-EEXIST);
@@ -301,8 +300,7 @@ void Supervisor::OpenProc(Call& c, const Resolved& r, int flags) {
       std::string dir = opts_.scratch_dir + "/proc-" + std::to_string(serial.fetch_add(1));
       if (::mkdir(dir.c_str(), 0555 | 0200) != 0) return c.Fail(-errno);
       if (p.kind == ProcTarget::Kind::kRoot) {
-        for (pid_t pid : procs_.Tgids())
-          ::mkdir((dir + "/" + std::to_string(pid)).c_str(), 0555);
+        for (pid_t pid : procs_.Tgids()) ::mkdir((dir + "/" + std::to_string(pid)).c_str(), 0555);
         UniqueFd host(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (host) {
           std::vector<std::string> names;
@@ -319,7 +317,8 @@ void Supervisor::OpenProc(Call& c, const Resolved& r, int flags) {
                 ::symlink(name == "self" || name == "thread-self" ? "." : "self/net",
                           (dir + "/" + name).c_str());
               } else {
-                UniqueFd f(::open((dir + "/" + name).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444));
+                UniqueFd f(
+                    ::open((dir + "/" + name).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444));
               }
             }
           }
@@ -450,8 +449,8 @@ void Supervisor::Mknod(Call& c, int dirfd_arg, int path_arg, uint32_t mode, uint
   bool record =
       device || odd || Foreign(c.task->creds) || (r.mount->store && r.mount->store->size() != 0);
   if (record)
-    RecordNew(c, *r.mount, r.dir.get(), r.name.c_str(),
-              device || odd ? (type | perm) : kNoMode, device ? dev : 0);
+    RecordNew(c, *r.mount, r.dir.get(), r.name.c_str(), device || odd ? (type | perm) : kNoMode,
+              device ? dev : 0);
   c.Return(0);
 }
 
@@ -583,8 +582,7 @@ void Supervisor::Unlink(Call& c, int dirfd_arg, int path_arg, bool dir) {
   c.Return(0);
 }
 
-void Supervisor::Rename(Call& c, int olddir, int oldpath, int newdir, int newpath,
-                        unsigned flags) {
+void Supervisor::Rename(Call& c, int olddir, int oldpath, int newdir, int newpath, unsigned flags) {
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return c.Fail(-EINVAL);
   if (flags & RENAME_WHITEOUT) return c.Fail(-EPERM);
   Resolved from, to;
@@ -613,7 +611,8 @@ void Supervisor::Rename(Call& c, int olddir, int oldpath, int newdir, int newpat
   oci::FileMeta saved;
   bool erased = false;
   bool same = exists && src.st_ino == dst.st_ino && src.st_dev == dst.st_dev;
-  if (exists && !same && !(flags & RENAME_EXCHANGE) && (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1)) {
+  if (exists && !same && !(flags & RENAME_EXCHANGE) &&
+      (S_ISDIR(dst.st_mode) || dst.st_nlink <= 1)) {
     fs_.WithStore(*to.mount, [&](oci::MetaStore& store) {
       if (const oci::FileMeta* m = store.Find(dst.st_ino)) {
         saved = *m;

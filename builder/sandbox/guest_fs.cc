@@ -76,9 +76,9 @@ std::vector<PathMapping> DefaultMappings(const std::string& private_dir) {
     ::chmod(shm.c_str(), 01777);
     out.push_back({"/dev/shm", shm, Kind::kBind, false});
   }
-  static const char* const kLinks[][2] = {{"fd", "/proc/self/fd"},        {"stdin", "/proc/self/fd/0"},
-                                          {"stdout", "/proc/self/fd/1"},  {"stderr", "/proc/self/fd/2"},
-                                          {"ptmx", "pts/ptmx"},           {"core", "/proc/kcore"}};
+  static const char* const kLinks[][2] = {
+      {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+      {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"}};
   for (const auto& l : kLinks) ::symlink(l[1], (dev + "/" + l[0]).c_str());
   // Private copies: a step running as (fake) root must never edit the host's.
   for (const char* p : {"/etc/resolv.conf", "/etc/hosts"}) {
@@ -96,13 +96,14 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
   std::unique_ptr<GuestFs> fs(new GuestFs(store));
   char real[PATH_MAX];
   if (!::realpath(rootfs.c_str(), real)) return SysError("realpath", rootfs);
-  auto add = [&](const std::string& guest, const std::string& host, PathMapping::Kind kind,
-                 bool ro, const std::string& store_path) -> Status {
+  auto add = [&](const std::string& guest, const std::string& host, PathMapping::Kind kind, bool ro,
+                 const std::string& store_path, int64_t tmpfs_size) -> Status {
     auto m = std::make_unique<Mount>();
     m->guest = guest;
     m->host = host;
     m->kind = kind;
     m->read_only = ro;
+    m->tmpfs_size = tmpfs_size;
     int fd = ::open(host.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0) return SysError("open", "mount source " + host + " (for " + guest + ")");
     m->root = std::make_shared<UniqueFd>(fd);
@@ -126,7 +127,7 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
     fs->mounts_.push_back(std::move(m));
     return Ok();
   };
-  OCIB_TRY(add("/", real, PathMapping::Kind::kBind, false, ""));
+  OCIB_TRY(add("/", real, PathMapping::Kind::kBind, false, "", -1));
   for (const PathMapping& pm : mappings) {
     if (pm.guest.empty() || pm.guest[0] != '/' || pm.guest == "/")
       return Error{"bad mount target " + pm.guest, EINVAL};
@@ -137,7 +138,7 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
       if (!::realpath(pm.host.c_str(), buf)) return SysError("realpath", pm.host);
       host = buf;
     }
-    OCIB_TRY(add(pm.guest, host, pm.kind, pm.read_only, pm.metastore_path));
+    OCIB_TRY(add(pm.guest, host, pm.kind, pm.read_only, pm.metastore_path, pm.tmpfs_size));
   }
   return fs;
 }
@@ -348,7 +349,8 @@ int GuestFs::WalkFrom(pid_t caller_tid, const std::string& floor, const std::str
         out->floor = floor;
         return 0;
       }
-      bool dir_like = pt.kind == ProcTarget::Kind::kRoot || pt.kind == ProcTarget::Kind::kEmptyDir ||
+      bool dir_like = pt.kind == ProcTarget::Kind::kRoot ||
+                      pt.kind == ProcTarget::Kind::kEmptyDir ||
                       (pt.kind == ProcTarget::Kind::kHost && pt.is_dir);
       if (!dir_like) return -ENOTDIR;
       cur = cand;

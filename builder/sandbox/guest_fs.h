@@ -48,6 +48,9 @@ struct PathMapping {
   // kBind: the metadata store of the mount's files (keyed by inode, like the rootfs's), loaded
   // before the step and saved after it. Empty: a store that starts empty and is thrown away.
   std::string metastore_path;
+  // kBind: shown in the guest's mount table as a tmpfs (RUN --mount=type=tmpfs) of this many
+  // bytes (0: no size= option); -1: not a tmpfs.
+  int64_t tmpfs_size = -1;
 };
 
 // The mounts every step has: /proc, /sys, a /dev made for the step (in `private_dir`: device
@@ -78,6 +81,7 @@ struct Mount {
   // Ownership of the files below it as the image sees them; null: the host's owner shows as
   // root (devices, /sys, /proc).
   oci::MetaStore* store = nullptr;
+  int64_t tmpfs_size = -1;  // PathMapping::tmpfs_size
 
   bool rootfs() const { return guest == "/"; }
 };
@@ -114,8 +118,8 @@ struct ProcTarget {
 
 // Where a walk ends.
 struct Resolved {
-  DirRef dir;        // the directory holding `name`; for a mount root: the mount's root itself
-  std::string name;  // final component; "" when the path names a mount root (or "/")
+  DirRef dir;         // the directory holding `name`; for a mount root: the mount's root itself
+  std::string name;   // final component; "" when the path names a mount root (or "/")
   std::string guest;  // the guest path of the object
   const Mount* mount = nullptr;  // the mount the object is in
   bool trailing_slash = false;   // the path ended in "/" (the object must be a directory)
@@ -227,7 +231,7 @@ class GuestFs {
   std::unordered_map<std::string, const Mount*> by_guest_;
   oci::MetaStore* store_;
   const ProcResolver* proc_ = nullptr;
-  std::vector<std::unique_ptr<oci::MetaStore>> own_stores_;  // bind mounts'
+  std::vector<std::unique_ptr<oci::MetaStore>> own_stores_;            // bind mounts'
   std::vector<std::pair<std::string, oci::MetaStore*>> saved_stores_;  // metastore_path, store
   mutable std::mutex meta_mu_;
   mutable std::mutex mu_;

@@ -51,8 +51,8 @@ void FakeStat(struct stat* st, mode_t mode) {
 
 }  // namespace
 
-void Supervisor::Stat(Call& c, int dirfd_arg, int path_arg, int flags_arg, bool follow,
-                      int buf_arg, bool statx_call) {
+void Supervisor::Stat(Call& c, int dirfd_arg, int path_arg, int flags_arg, bool follow, int buf_arg,
+                      bool statx_call) {
   uint64_t flags = flags_arg >= 0 ? c.arg(flags_arg) : 0;
   if (flags_arg >= 0) follow = !(flags & AT_SYMLINK_NOFOLLOW);
   unsigned statx_mask = statx_call ? static_cast<unsigned>(c.arg(3)) : 0;
@@ -128,7 +128,8 @@ void Supervisor::Stat(Call& c, int dirfd_arg, int path_arg, int flags_arg, bool 
           case ProcTarget::Kind::kEmptyDir: {
             // Made-up files look like procfs files: root-owned, read-only, size 0.
             rc = do_stat(pfd, "", AT_EMPTY_PATH);
-            mode_t mode = p.kind == ProcTarget::Kind::kContent ? (S_IFREG | 0444) : (S_IFDIR | 0555);
+            mode_t mode =
+                p.kind == ProcTarget::Kind::kContent ? (S_IFREG | 0444) : (S_IFDIR | 0555);
             if (statx_call) {
               sx.stx_mode = static_cast<uint16_t>(mode);
               sx.stx_size = 0;
@@ -181,8 +182,8 @@ void Supervisor::Fstat(Call& c) {
   c.Return(0);
 }
 
-int Supervisor::Target(Call& c, int dirfd_arg, int path_arg, int fd_arg, bool follow,
-                       UniqueFd* fd, struct stat* st, const Mount** m, Resolved* r_out) {
+int Supervisor::Target(Call& c, int dirfd_arg, int path_arg, int fd_arg, bool follow, UniqueFd* fd,
+                       struct stat* st, const Mount** m, Resolved* r_out) {
   Resolved r;
   bool empty = path_arg < 0;
   if (path_arg >= 0) {
@@ -223,13 +224,14 @@ int Supervisor::Target(Call& c, int dirfd_arg, int path_arg, int fd_arg, bool fo
     WalkOptions o;
     o.follow_final = false;
     Resolved again;
-    if (fs_.Walk(c.tid(), "/", guest, o, &again) == 0 && !again.in_proc()) *r_out = std::move(again);
+    if (fs_.Walk(c.tid(), "/", guest, o, &again) == 0 && !again.in_proc())
+      *r_out = std::move(again);
   }
   return 0;
 }
 
-void Supervisor::Chown(Call& c, int dirfd_arg, int path_arg, int fd_arg, uint32_t uid,
-                       uint32_t gid, bool follow) {
+void Supervisor::Chown(Call& c, int dirfd_arg, int path_arg, int fd_arg, uint32_t uid, uint32_t gid,
+                       bool follow) {
   UniqueFd fd;
   struct stat st;
   const Mount* m = nullptr;

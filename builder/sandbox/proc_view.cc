@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -59,6 +60,10 @@ bool Masked(std::string_view name, bool* dir) {
     }
   return false;
 }
+
+// Docker's (and BuildKit's) default capabilities: chown, dac_override, fowner, fsetid, kill,
+// setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap.
+constexpr uint64_t kDefaultCaps = 0xa80425fb;
 
 std::string IdLine(const char* key, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
   return std::string(key) + "\t" + std::to_string(a) + "\t" + std::to_string(b) + "\t" +
@@ -248,6 +253,18 @@ int ProcView::LookupPid(const Task& caller, pid_t pid, std::string_view rest, bo
           outtext += IdLine("Uid:", creds.ruid, creds.euid, creds.suid, creds.fsuid);
         } else if (line.rfind("Gid:", 0) == 0) {
           outtext += IdLine("Gid:", creds.rgid, creds.egid, creds.sgid, creds.fsgid);
+        } else if (line.rfind("Cap", 0) == 0 && line.size() > 7 && line[6] == ':') {
+          // The step's fake sets within Docker's default bounding set (the builder's real sets
+          // are nobody's business).
+          std::string_view k = line.substr(0, 7);
+          uint64_t v = k == "CapBnd:"   ? kDefaultCaps
+                       : k == "CapPrm:" ? creds.cap_prm & kDefaultCaps
+                       : k == "CapEff:" ? creds.cap_eff & kDefaultCaps
+                       : k == "CapInh:" ? creds.cap_inh & kDefaultCaps
+                                        : 0;
+          char hex[17];
+          std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(v));
+          outtext += std::string(k) + "\t" + hex + "\n";
         } else if (line.rfind("Groups:", 0) == 0) {
           outtext += "Groups:\t";
           for (uint32_t g : creds.groups) outtext += std::to_string(g) + " ";
@@ -432,7 +449,11 @@ std::string ProcView::Mounts() const {
       case PathMapping::Kind::kDevice:
         break;  // part of /dev, as the nodes of a container's /dev tmpfs are
       case PathMapping::Kind::kBind:
-        if (m->guest == "/dev") {
+        if (m->tmpfs_size >= 0) {
+          out += "tmpfs " + m->guest + " tmpfs rw,nosuid,nodev,noexec,relatime" +
+                 (m->tmpfs_size > 0 ? ",size=" + std::to_string(m->tmpfs_size / 1024) + "k" : "") +
+                 " 0 0\n";
+        } else if (m->guest == "/dev") {
           out += "tmpfs /dev tmpfs rw,nosuid,size=65536k,mode=755 0 0\n";
         } else if (m->guest == "/dev/shm") {
           out += "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n";
@@ -456,7 +477,8 @@ std::string ProcView::MountInfo() const {
     if (m->kind == PathMapping::Kind::kProc) fstype = source = "proc";
     if (m->kind == PathMapping::Kind::kSys) fstype = source = "sysfs", opts = "ro";
     if (m->kind == PathMapping::Kind::kPts) fstype = source = "devpts";
-    if (m->guest == "/dev" || m->guest == "/dev/shm") fstype = "tmpfs", source = "tmpfs";
+    if (m->guest == "/dev" || m->guest == "/dev/shm" || m->tmpfs_size >= 0)
+      fstype = "tmpfs", source = "tmpfs";
     int mine = id++;
     out += std::to_string(mine) + " " + std::to_string(root_id) + " 0:" + std::to_string(mine) +
            " / " + m->guest + " " + opts + ",relatime - " + fstype + " " + source + " " + opts +

@@ -25,9 +25,9 @@ namespace ocibuild::sandbox {
 // path call is resolved by the supervisor against this one.
 struct FsState {
   std::mutex mu;
-  std::string cwd = "/";     // guest path
-  DirRef cwd_dir;            // the directory itself, so a rename of an ancestor is followed
-  uint64_t cwd_gen = 0;      // GuestFs::generation() when `cwd` was last derived
+  std::string cwd = "/";  // guest path
+  DirRef cwd_dir;         // the directory itself, so a rename of an ancestor is followed
+  uint64_t cwd_gen = 0;   // GuestFs::generation() when `cwd` was last derived
   uint32_t umask = 022;
 };
 

@@ -2,9 +2,10 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
-#include <linux/sockios.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -48,39 +49,37 @@ constexpr long kMaxKnownNr = 470;
 // Touch no path, no identity, no other process: they run at full speed. fds are the guest's own
 // (every descriptor it holds came from the supervisor or its own pipes and sockets).
 constexpr long kAllow[] = {
-    SYS_read, SYS_write, SYS_poll, SYS_lseek, SYS_mmap, SYS_mprotect, SYS_munmap,
-    SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_pread64, SYS_pwrite64,
-    SYS_readv, SYS_writev, SYS_pipe, SYS_select, SYS_sched_yield, SYS_mremap, SYS_msync,
-    SYS_mincore, SYS_madvise, SYS_dup, SYS_dup2, SYS_pause, SYS_nanosleep, SYS_getitimer,
-    SYS_alarm, SYS_setitimer, SYS_getpid, SYS_sendfile, SYS_accept, SYS_shutdown, SYS_listen,
-    SYS_socketpair, SYS_setsockopt, SYS_getsockopt, SYS_fork, SYS_vfork, SYS_exit, SYS_wait4,
-    SYS_shmdt, SYS_flock, SYS_ftruncate, SYS_gettimeofday, SYS_getrlimit, SYS_getrusage,
-    SYS_sysinfo, SYS_times, SYS_setpgid, SYS_getppid, SYS_getpgrp, SYS_setsid, SYS_rt_sigpending,
-    SYS_rt_sigtimedwait, SYS_rt_sigsuspend, SYS_sigaltstack, SYS_personality, SYS_fstatfs,
-    SYS_sched_get_priority_max, SYS_sched_get_priority_min, SYS_mlock, SYS_munlock,
-    SYS_mlockall, SYS_munlockall, SYS_modify_ldt, SYS_arch_prctl, SYS_setrlimit, SYS_gettid,
-    SYS_readahead, SYS_time, SYS_futex, SYS_set_thread_area, SYS_io_setup, SYS_io_destroy,
-    SYS_io_getevents, SYS_io_submit, SYS_io_cancel, SYS_get_thread_area, SYS_epoll_create,
-    SYS_remap_file_pages, SYS_set_tid_address, SYS_restart_syscall, SYS_fadvise64,
-    SYS_timer_create, SYS_timer_settime, SYS_timer_gettime, SYS_timer_getoverrun,
-    SYS_timer_delete, SYS_clock_gettime, SYS_clock_getres, SYS_clock_nanosleep, SYS_exit_group,
-    SYS_epoll_wait, SYS_epoll_ctl, SYS_mbind, SYS_set_mempolicy, SYS_get_mempolicy, SYS_waitid,
-    SYS_inotify_init, SYS_inotify_rm_watch, SYS_pselect6, SYS_ppoll, SYS_set_robust_list,
-    SYS_splice, SYS_tee, SYS_vmsplice, SYS_epoll_pwait, SYS_signalfd, SYS_timerfd_create,
-    SYS_eventfd, SYS_fallocate, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_accept4,
-    SYS_signalfd4, SYS_eventfd2, SYS_epoll_create1, SYS_dup3, SYS_pipe2, SYS_inotify_init1,
-    SYS_preadv, SYS_pwritev, SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getcpu,
+    SYS_read, SYS_write, SYS_poll, SYS_lseek, SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk,
+    SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_pread64, SYS_pwrite64, SYS_readv,
+    SYS_writev, SYS_pipe, SYS_select, SYS_sched_yield, SYS_mremap, SYS_msync, SYS_mincore,
+    SYS_madvise, SYS_dup, SYS_dup2, SYS_pause, SYS_nanosleep, SYS_getitimer, SYS_alarm,
+    SYS_setitimer, SYS_getpid, SYS_sendfile, SYS_accept, SYS_shutdown, SYS_listen, SYS_socketpair,
+    SYS_setsockopt, SYS_getsockopt, SYS_fork, SYS_vfork, SYS_exit, SYS_wait4, SYS_shmdt, SYS_flock,
+    SYS_ftruncate, SYS_gettimeofday, SYS_getrlimit, SYS_getrusage, SYS_sysinfo, SYS_times,
+    SYS_setpgid, SYS_getppid, SYS_getpgrp, SYS_setsid, SYS_rt_sigpending, SYS_rt_sigtimedwait,
+    SYS_rt_sigsuspend, SYS_sigaltstack, SYS_personality, SYS_fstatfs, SYS_sched_get_priority_max,
+    SYS_sched_get_priority_min, SYS_mlock, SYS_munlock, SYS_mlockall, SYS_munlockall,
+    SYS_modify_ldt, SYS_arch_prctl, SYS_setrlimit, SYS_gettid, SYS_readahead, SYS_time, SYS_futex,
+    SYS_set_thread_area, SYS_io_setup, SYS_io_destroy, SYS_io_getevents, SYS_io_submit,
+    SYS_io_cancel, SYS_get_thread_area, SYS_epoll_create, SYS_remap_file_pages, SYS_set_tid_address,
+    SYS_restart_syscall, SYS_fadvise64, SYS_timer_create, SYS_timer_settime, SYS_timer_gettime,
+    SYS_timer_getoverrun, SYS_timer_delete, SYS_clock_gettime, SYS_clock_getres,
+    SYS_clock_nanosleep, SYS_exit_group, SYS_epoll_wait, SYS_epoll_ctl, SYS_mbind,
+    SYS_set_mempolicy, SYS_get_mempolicy, SYS_waitid, SYS_inotify_init, SYS_inotify_rm_watch,
+    SYS_pselect6, SYS_ppoll, SYS_set_robust_list, SYS_splice, SYS_tee, SYS_vmsplice,
+    SYS_epoll_pwait, SYS_signalfd, SYS_timerfd_create, SYS_eventfd, SYS_fallocate,
+    SYS_timerfd_settime, SYS_timerfd_gettime, SYS_accept4, SYS_signalfd4, SYS_eventfd2,
+    SYS_epoll_create1, SYS_dup3, SYS_pipe2, SYS_inotify_init1, SYS_preadv, SYS_pwritev,
+    SYS_recvmmsg, SYS_recvmsg, SYS_recvfrom, SYS_getcpu,
     // On the step's own queue descriptors (mq_open and mq_unlink go to the supervisor).
-    SYS_mq_timedsend, SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr,
-    SYS_getrandom, SYS_memfd_create, SYS_membarrier, SYS_mlock2, SYS_copy_file_range,
-    SYS_preadv2, SYS_pwritev2, SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free,
-    SYS_io_pgetevents, SYS_rseq,
+    SYS_mq_timedsend, SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr, SYS_getrandom,
+    SYS_memfd_create, SYS_membarrier, SYS_mlock2, SYS_copy_file_range, SYS_preadv2, SYS_pwritev2,
+    SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free, SYS_io_pgetevents, SYS_rseq,
     // pidfds name only processes the guest got a pidfd for: its children (CLONE_PIDFD) and
     // those pidfd_open() let it have (the step's own).
     SYS_pidfd_send_signal, SYS_pidfd_getfd, SYS_process_madvise, SYS_process_mrelease,
-    SYS_epoll_pwait2, SYS_memfd_secret, SYS_futex_waitv,
-    SYS_set_mempolicy_home_node, kNrCachestat, kNrMapShadowStack, kNrFutexWake, kNrFutexWait,
-    kNrFutexRequeue, kNrMseal};
+    SYS_epoll_pwait2, SYS_memfd_secret, SYS_futex_waitv, SYS_set_mempolicy_home_node, kNrCachestat,
+    kNrMapShadowStack, kNrFutexWake, kNrFutexWait, kNrFutexRequeue, kNrMseal};
 
 // Durability is the snapshot's job: fsync & co. succeed without I/O.
 constexpr long kNoop[] = {SYS_fsync, SYS_fdatasync, SYS_sync, SYS_sync_file_range, SYS_syncfs};
@@ -178,19 +177,40 @@ constexpr Refusal kRefuse[] = {
 // Run by the tracer (see tracer.h): execs (the kernel must read a filename from the guest), and
 // calls that act on a descriptor of the guest's own (its sockets, its inotify instance), which
 // the tracer has the step hand over before a worker performs the call.
-constexpr long kTrace[] = {SYS_execve, SYS_execveat, SYS_connect, SYS_bind, SYS_sendmmsg,
-                           SYS_inotify_add_watch};
+constexpr long kTrace[] = {SYS_execve, SYS_execveat, SYS_connect,
+                           SYS_bind,   SYS_sendmmsg, SYS_inotify_add_watch};
 
 // Allowed for some argument values, notified for the rest (the supervisor checks them).
-constexpr long kSome[] = {
-    SYS_close,      SYS_close_range,   SYS_sendmsg,
-    SYS_clone,      SYS_seccomp,       SYS_sendto,       SYS_socket,        SYS_fcntl,
-    SYS_ioctl,      SYS_prlimit64,     SYS_getpriority,  SYS_setpriority,   SYS_ioprio_get,
-    SYS_ioprio_set, SYS_getpgid,       SYS_getsid,       SYS_sched_setparam,
-    SYS_sched_getparam, SYS_sched_setscheduler, SYS_sched_getscheduler,
-    SYS_sched_rr_get_interval, SYS_sched_setattr, SYS_sched_getattr, SYS_sched_setaffinity,
-    SYS_sched_getaffinity, SYS_migrate_pages, SYS_move_pages, SYS_get_robust_list,
-    SYS_getdents,   SYS_getdents64};
+constexpr long kSome[] = {SYS_close,
+                          SYS_close_range,
+                          SYS_sendmsg,
+                          SYS_clone,
+                          SYS_seccomp,
+                          SYS_sendto,
+                          SYS_socket,
+                          SYS_fcntl,
+                          SYS_ioctl,
+                          SYS_prlimit64,
+                          SYS_getpriority,
+                          SYS_setpriority,
+                          SYS_ioprio_get,
+                          SYS_ioprio_set,
+                          SYS_getpgid,
+                          SYS_getsid,
+                          SYS_sched_setparam,
+                          SYS_sched_getparam,
+                          SYS_sched_setscheduler,
+                          SYS_sched_getscheduler,
+                          SYS_sched_rr_get_interval,
+                          SYS_sched_setattr,
+                          SYS_sched_getattr,
+                          SYS_sched_setaffinity,
+                          SYS_sched_getaffinity,
+                          SYS_migrate_pages,
+                          SYS_move_pages,
+                          SYS_get_robust_list,
+                          SYS_getdents,
+                          SYS_getdents64};
 
 struct CtxDeleter {
   void operator()(void* ctx) const { seccomp_release(static_cast<scmp_filter_ctx>(ctx)); }
@@ -228,26 +248,19 @@ class ArgRules {
     JumpToEndUnless(AUDIT_ARCH_X86_64);
     Emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
     std::vector<std::pair<long, void (ArgRules::*)()>> rules = {
-        {SYS_clone, &ArgRules::Clone},
-        {SYS_seccomp, &ArgRules::Seccomp},
-        {SYS_sendto, &ArgRules::Sendto},
-        {SYS_sendmsg, &ArgRules::Sendmsg},
-        {SYS_close, &ArgRules::Close},
-        {SYS_close_range, &ArgRules::CloseRange},
-        {SYS_fcntl, &ArgRules::Fcntl},
-        {SYS_ioctl, &ArgRules::Ioctl},
-        {SYS_socket, &ArgRules::Socket},
-        {SYS_getpriority, &ArgRules::Priority},
-        {SYS_setpriority, &ArgRules::Priority},
-        {SYS_ioprio_get, &ArgRules::Ioprio},
+        {SYS_clone, &ArgRules::Clone},          {SYS_seccomp, &ArgRules::Seccomp},
+        {SYS_sendto, &ArgRules::Sendto},        {SYS_sendmsg, &ArgRules::Sendmsg},
+        {SYS_close, &ArgRules::Close},          {SYS_close_range, &ArgRules::CloseRange},
+        {SYS_fcntl, &ArgRules::Fcntl},          {SYS_ioctl, &ArgRules::Ioctl},
+        {SYS_socket, &ArgRules::Socket},        {SYS_getpriority, &ArgRules::Priority},
+        {SYS_setpriority, &ArgRules::Priority}, {SYS_ioprio_get, &ArgRules::Ioprio},
         {SYS_ioprio_set, &ArgRules::Ioprio},
     };
     // Calls on the caller itself (pid 0) run free; another pid is checked by the supervisor.
-    for (long nr : {SYS_prlimit64, SYS_getpgid, SYS_getsid, SYS_sched_setparam,
-                    SYS_sched_getparam, SYS_sched_setscheduler, SYS_sched_getscheduler,
-                    SYS_sched_rr_get_interval, SYS_sched_setattr, SYS_sched_getattr,
-                    SYS_sched_setaffinity, SYS_sched_getaffinity, SYS_migrate_pages,
-                    SYS_move_pages, SYS_get_robust_list})
+    for (long nr : {SYS_prlimit64, SYS_getpgid, SYS_getsid, SYS_sched_setparam, SYS_sched_getparam,
+                    SYS_sched_setscheduler, SYS_sched_getscheduler, SYS_sched_rr_get_interval,
+                    SYS_sched_setattr, SYS_sched_getattr, SYS_sched_setaffinity,
+                    SYS_sched_getaffinity, SYS_migrate_pages, SYS_move_pages, SYS_get_robust_list})
       rules.push_back({nr, &ArgRules::PidZero});
     // Dispatch: "jeq nr; ja block" per rule, then on to libseccomp's program.
     std::vector<size_t> to_block;
@@ -379,7 +392,12 @@ class ArgRules {
     if (!opts_.network) {
       Load(Lo(0));
       RetIfEq(AF_UNIX, kAllow);
-      RetIfEq(AF_NETLINK, kAllow);
+      // Netlink, but not the routing family: without a network the step has no interfaces to
+      // list (BuildKit's empty namespace shows only lo; ours would show the host's).
+      Emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 4));
+      Load(Lo(2));
+      RetIfEq(NETLINK_ROUTE, Errno(EAFNOSUPPORT));
+      Ret(kAllow);
       Ret(kNotify);
       return;
     }

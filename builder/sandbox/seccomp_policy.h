@@ -30,7 +30,7 @@ struct SyscallPolicy {
 SyscallPolicy PolicyFor(long nr);
 
 struct FilterOptions {
-  bool network = true;  // false: socket() only for AF_UNIX and AF_NETLINK
+  bool network = true;    // false: socket() only for AF_UNIX and AF_NETLINK
   bool getdents = false;  // trace getdents (the store holds device nodes: d_type is faked)
   // The step's end of the descriptor channel (see tracer.h): sendmsg on it is let through (the
   // tracer's injected hand-overs), close() of it is a no-op, close_range() over it is cut short.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/audit.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
@@ -195,6 +196,9 @@ TEST(SeccompFilterTest, ArgumentRulesAsCompiled) {
   EXPECT_EQ(Verdict(p, SYS_sendto, {3, 0, 1, 0, 0x7fff00001000}), kTrace);
   EXPECT_EQ(Verdict(p, SYS_socket, {AF_UNIX}), kAllow);
   EXPECT_EQ(Verdict(p, SYS_socket, {AF_INET}), kNotify);
+  // No network: no routing netlink (the host's interfaces), other netlink families as before.
+  EXPECT_EQ(Verdict(p, SYS_socket, {AF_NETLINK, SOCK_RAW, NETLINK_ROUTE}), kErrno);
+  EXPECT_EQ(Verdict(p, SYS_socket, {AF_NETLINK, SOCK_RAW, NETLINK_KOBJECT_UEVENT}), kAllow);
   EXPECT_EQ(Verdict(p, SYS_kill, {1, 9}), kNotify);
   EXPECT_EQ(Verdict(p, SYS_prlimit64, {0}), kAllow);
   EXPECT_EQ(Verdict(p, SYS_prlimit64, {1}), kNotify);

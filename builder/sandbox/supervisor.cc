@@ -74,7 +74,10 @@ bool SideEffects(long nr) {
 }  // namespace
 
 Supervisor::Supervisor(GuestFs& fs, ProcessTable& procs, SupervisorOptions opts)
-    : fs_(fs), procs_(procs), opts_(std::move(opts)), proc_view_(fs, procs, opts_.hostname, opts_.abstract_prefix) {
+    : fs_(fs),
+      procs_(procs),
+      opts_(std::move(opts)),
+      proc_view_(fs, procs, opts_.hostname, opts_.abstract_prefix) {
   fs_.set_proc(&proc_view_);
   stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   jobs_ready_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE));

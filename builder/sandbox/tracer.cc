@@ -18,8 +18,8 @@
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
-#include "builder/sandbox/supervisor.h"
 #include "builder/sandbox/permissions.h"
+#include "builder/sandbox/supervisor.h"
 #include "util/sys/pidfd.h"
 #include "util/sys/process_mem.h"
 
@@ -412,7 +412,8 @@ int Tracer::PrepareExec(pid_t tid, const sys::Regs& r, Exec* e) {
     if (!S_ISREG(st.st_mode)) return -EACCES;
     if (m && (m->kind == PathMapping::Kind::kProc || m->kind == PathMapping::Kind::kSys))
       return -EACCES;
-    oci::FileMeta meta = m && m->store ? fs_.MetaOf(*m, st) : oci::FileMeta{0, 0, st.st_mode, 0, {}};
+    oci::FileMeta meta =
+        m && m->store ? fs_.MetaOf(*m, st) : oci::FileMeta{0, 0, st.st_mode, 0, {}};
     return Permission(search.who, meta, kMayExec);
   };
   UniqueFd prog;
@@ -628,9 +629,10 @@ void Tracer::OnExecEvent(pid_t pid) {
   struct stat want, got;
   char exe[64];
   snprintf(exe, sizeof exe, "/proc/%d/exe", pid);
-  if (::fstat(e.program.get(), &want) != 0 || ::stat(exe, &got) != 0 ||
-      want.st_ino != got.st_ino || want.st_dev != got.st_dev) {
-    static const char msg[] = "ocibuild sandbox: an exec ran another file than the one checked; killed\n";
+  if (::fstat(e.program.get(), &want) != 0 || ::stat(exe, &got) != 0 || want.st_ino != got.st_ino ||
+      want.st_dev != got.st_dev) {
+    static const char msg[] =
+        "ocibuild sandbox: an exec ran another file than the one checked; killed\n";
     (void)!::write(opts_.log_fd, msg, sizeof msg - 1);
     ::kill(pid, SIGKILL);
   } else if (!e.execfn.empty()) {
@@ -678,8 +680,8 @@ void Tracer::OnExecExit(pid_t pid) {
     // The exec failed: the guest's argument registers back, the kernel's error kept.
     if (opts_.verbose) {
       std::string msg = "ocibuild sandbox: exec of " + it->second->guest_exe + " via " +
-                        it->second->link + " failed: " +
-                        std::strerror(static_cast<int>(-sys::RetVal(r))) + "\n";
+                        it->second->link +
+                        " failed: " + std::strerror(static_cast<int>(-sys::RetVal(r))) + "\n";
       (void)!::write(opts_.log_fd, msg.data(), msg.size());
     }
     RestoreArgs(&r, it->second->orig);
@@ -741,7 +743,8 @@ bool Tracer::NeedsGuestFds(pid_t pid, const sys::Regs& r, std::vector<int>* fds)
     case SYS_sendmmsg: {
       fds->push_back(static_cast<int>(r.rdi));
       // Descriptors passed along (SCM_RIGHTS) are the guest's too: handed over with the socket.
-      unsigned vlen = nr == SYS_sendmmsg ? static_cast<unsigned>(std::min<uint64_t>(r.rdx, 1024)) : 1;
+      unsigned vlen =
+          nr == SYS_sendmmsg ? static_cast<unsigned>(std::min<uint64_t>(r.rdx, 1024)) : 1;
       for (unsigned i = 0; i < vlen && fds->size() < 250; ++i) {
         uint64_t at = r.rsi + (nr == SYS_sendmmsg ? i * sizeof(mmsghdr) : 0);
         msghdr m;
@@ -877,7 +880,8 @@ void Tracer::FinishGrab(pid_t pid) {
   call->req.data.nr = static_cast<int>(sys::SyscallNr(st.call_regs));
   for (int i = 0; i < 6; ++i) call->req.data.args[i] = sys::Arg(st.call_regs, i);
   call->traced = true;
-  for (size_t i = 0; i < got.size(); ++i) call->grabbed.emplace_back(st.grab_fds[i], std::move(got[i]));
+  for (size_t i = 0; i < got.size(); ++i)
+    call->grabbed.emplace_back(st.grab_fds[i], std::move(got[i]));
   st.parked = true;
   submit_(std::move(call));
 }

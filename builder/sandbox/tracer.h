@@ -58,7 +58,9 @@ class Tracer {
 
   // Hands a traced call (with the guest's descriptors it needs) to a worker, which reports
   // through Done.
-  void set_submit(std::function<void(std::unique_ptr<Call>)> submit) { submit_ = std::move(submit); }
+  void set_submit(std::function<void(std::unique_ptr<Call>)> submit) {
+    submit_ = std::move(submit);
+  }
   // A worker finished a traced call of `tid`: its return value. Thread-safe; wakes the tracer.
   void Done(pid_t tid, int64_t value);
 
@@ -70,10 +72,10 @@ class Tracer {
   struct Exec;
   struct State {
     pid_t tid = 0;
-    bool in_vfork = false;        // between its VFORK event and VFORK_DONE: blocked in the kernel
-    bool listening = false;       // group-stopped (PTRACE_LISTEN)
-    bool exec_exit = false;       // its exec is running: the next syscall-exit stop is its result
-    int held_status = 0;          // a stop deferred while another task's exec runs
+    bool in_vfork = false;   // between its VFORK event and VFORK_DONE: blocked in the kernel
+    bool listening = false;  // group-stopped (PTRACE_LISTEN)
+    bool exec_exit = false;  // its exec is running: the next syscall-exit stop is its result
+    int held_status = 0;     // a stop deferred while another task's exec runs
     bool held = false;
     Exec* holding_for = nullptr;  // the exec this task was interrupted for
     // A call that needs the guest's descriptors: the step is sending them over the channel
