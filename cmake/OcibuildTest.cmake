@@ -4,7 +4,8 @@
 #   [LABELS unit|integration ...]
 #   [UNPRIV]      also run the whole binary as an unprivileged user (scripts/as-user.sh)
 #   [CONTAINER]   also run it inside docker run --user 1000 --cap-drop=ALL (scripts/in-container.sh)
-#   [TIMEOUT sec])
+#   [TIMEOUT sec]
+#   [LOCK name])  ctest RESOURCE_LOCK for every test of the binary (tests that share host state)
 # Test binaries find the tree through environment variables, never through the working directory:
 #   OCIBUILD_SOURCE_DIR, OCIBUILD_TESTDATA, OCIBUILD_CONFORMANCE, OCIBUILD_BINARY (the ocibuild exe).
 add_library(ocibuild_test_main STATIC ${CMAKE_CURRENT_LIST_DIR}/../tests/test_main.cc)
@@ -16,7 +17,7 @@ target_compile_definitions(ocibuild_test_main PRIVATE
   OCIBUILD_DEFAULT_BINARY="$<TARGET_FILE:ocibuild>")
 
 function(ocibuild_test name)
-  cmake_parse_arguments(T "UNPRIV;CONTAINER" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "UNPRIV;CONTAINER" "TIMEOUT;LOCK" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()
@@ -38,20 +39,25 @@ function(ocibuild_test name)
   # Discovered tests get the OCIBUILD_* paths from tests/test_main.cc: gtest discovery splits
   # list-valued properties, so neither ENVIRONMENT nor several LABELS survive it.
   list(GET T_LABELS 0 first_label)
+  set(lock_props)
+  if(T_LOCK)
+    set(lock_props RESOURCE_LOCK ${T_LOCK})
+  endif()
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS ${first_label} TIMEOUT ${T_TIMEOUT} SKIP_RETURN_CODE 77)
+    PROPERTIES LABELS ${first_label} TIMEOUT ${T_TIMEOUT} SKIP_RETURN_CODE 77 ${lock_props})
   if(T_UNPRIV)
     add_test(NAME ${name}.as-unprivileged-user
              COMMAND ${OCIBUILD_SOURCE_DIR}/scripts/as-user.sh $<TARGET_FILE:${name}>)
     set_tests_properties(${name}.as-unprivileged-user PROPERTIES
-      LABELS "unpriv;${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}" SKIP_RETURN_CODE 77)
+      LABELS "unpriv;${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}" SKIP_RETURN_CODE 77
+      ${lock_props})
   endif()
   if(T_CONTAINER)
     add_test(NAME ${name}.in-container
              COMMAND ${OCIBUILD_SOURCE_DIR}/scripts/in-container.sh $<TARGET_FILE:${name}>)
     set_tests_properties(${name}.in-container PROPERTIES
       LABELS "container;${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}"
-      SKIP_RETURN_CODE 77 RESOURCE_LOCK dockerd)
+      SKIP_RETURN_CODE 77 RESOURCE_LOCK "dockerd;${T_LOCK}")
   endif()
 endfunction()

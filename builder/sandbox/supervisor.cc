@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
-#include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,7 +27,9 @@
 namespace ocibuild::sandbox {
 namespace {
 
-constexpr int kMaxWorkers = 64;
+constexpr size_t kMaxWorkers = 64;
+
+void OnWorkerWake(int) {}
 
 bool NoFollow(uint64_t flags) {
   return (flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -79,8 +81,6 @@ Supervisor::Supervisor(GuestFs& fs, ProcessTable& procs, SupervisorOptions opts)
       opts_(std::move(opts)),
       proc_view_(fs, procs, opts_.hostname, opts_.abstract_prefix) {
   fs_.set_proc(&proc_view_);
-  stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  jobs_ready_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE));
 }
 
 Supervisor::~Supervisor() {
@@ -89,80 +89,96 @@ Supervisor::~Supervisor() {
 
 void Supervisor::Start(int listener, int threads) {
   listener_ = listener;
+  // Stop() interrupts workers blocked in RECV with SIGUSR2: no SA_RESTART, so the ioctl returns.
+  struct sigaction wake = {};
+  wake.sa_handler = OnWorkerWake;
+  ::sigaction(SIGUSR2, &wake, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    running_.fetch_add(1);
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
 }
 
 void Supervisor::Stop() {
   stopping_.store(true);
-  if (stop_.valid()) {
-    uint64_t one = 1;
-    (void)!::write(stop_.get(), &one, sizeof one);
-  }
-  std::vector<std::thread> joined;
   {
+    std::lock_guard<std::mutex> lock(jobs_mu_);
+    jobs_cv_.notify_all();
+  }
+  std::vector<std::thread> joined, jobs;
+  {
+    // No worker adds another once stopping_ is set (it checks under mu_).
     std::lock_guard<std::mutex> lock(mu_);
     joined.swap(threads_);
   }
+  // A worker may be just about to block when the signal comes: signal until all have left.
+  while (running_.load() > 0) {
+    for (std::thread& t : joined) ::pthread_kill(t.native_handle(), SIGUSR2);
+    ::usleep(1000);
+  }
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu_);
+    jobs.swap(job_threads_);
+  }
   for (std::thread& t : joined)
+    if (t.joinable()) t.join();
+  for (std::thread& t : jobs)
     if (t.joinable()) t.join();
 }
 
 void Supervisor::Submit(std::unique_ptr<Call> c) {
-  {
-    std::lock_guard<std::mutex> lock(jobs_mu_);
-    jobs_.push_back(std::move(c));
+  std::lock_guard<std::mutex> lock(jobs_mu_);
+  jobs_.push_back(std::move(c));
+  // Traced calls can block (connect, a full socket): one thread each when all are busy.
+  if (jobs_idle_ == 0 && job_threads_.size() < kMaxWorkers && !stopping_.load())
+    job_threads_.emplace_back([this] { JobLoop(); });
+  jobs_cv_.notify_one();
+}
+
+void Supervisor::JobLoop() {
+  for (;;) {
+    std::unique_ptr<Call> job;
+    {
+      std::unique_lock<std::mutex> lock(jobs_mu_);
+      ++jobs_idle_;
+      jobs_cv_.wait(lock, [this] { return stopping_.load() || !jobs_.empty(); });
+      --jobs_idle_;
+      if (jobs_.empty()) return;  // stopping
+      job = std::move(jobs_.front());
+      jobs_.erase(jobs_.begin());
+    }
+    Handle(*job);
   }
-  uint64_t one = 1;
-  (void)!::write(jobs_ready_.get(), &one, sizeof one);
 }
 
 void Supervisor::WorkerLoop() {
-  bool listener_gone = false;
+  // Blocked in RECV, never in poll: the kernel hands each notification to one waiter (a
+  // semaphore), where poll would wake every idle worker for every call.
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, SIGUSR2);
+  ::pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
   for (;;) {
-    idle_.fetch_add(1);
-    struct pollfd pfd[3] = {{listener_gone ? -1 : listener_, POLLIN, 0},
-                            {stop_.get(), POLLIN, 0},
-                            {jobs_ready_.get(), POLLIN, 0}};
-    int n = ::poll(pfd, 3, -1);
-    idle_.fetch_sub(1);
-    if (stopping_.load()) return;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (pfd[2].revents & POLLIN) {
-      uint64_t v;
-      if (::read(jobs_ready_.get(), &v, sizeof v) == sizeof v) {
-        std::unique_ptr<Call> job;
-        {
-          std::lock_guard<std::mutex> lock(jobs_mu_);
-          if (!jobs_.empty()) {
-            job = std::move(jobs_.front());
-            jobs_.erase(jobs_.begin());
-          }
-        }
-        if (job) Handle(*job);
-      }
-      continue;
-    }
-    if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-      // No task is left behind the filter; traced calls may still come until Stop().
-      if (!(pfd[0].revents & POLLIN)) listener_gone = true;
-    }
-    if (!(pfd[0].revents & POLLIN)) continue;
+    if (stopping_.load()) break;
     Call c;
+    idle_.fetch_add(1);
     int rc = sys::NotifRecv(listener_, &c.req);
+    idle_.fetch_sub(1);
+    if (stopping_.load()) break;
     if (rc == -EINTR || rc == -ENOENT || rc == -EAGAIN) continue;
-    if (rc != 0) return;
+    if (rc != 0) break;
     if (idle_.load() == 0) {
       // Every other worker is busy (some calls block: connect, sendmsg): add one.
       std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_.load() && threads_.size() < kMaxWorkers)
+      if (!stopping_.load() && threads_.size() < kMaxWorkers) {
+        running_.fetch_add(1);
         threads_.emplace_back([this] { WorkerLoop(); });
+      }
     }
     Handle(c);
   }
+  running_.fetch_sub(1);
 }
 
 void Supervisor::Handle(Call& c) {

@@ -135,6 +135,7 @@ class Supervisor {
 
  private:
   void WorkerLoop();
+  void JobLoop();
   void Handle(Call& c);
   void Respond(Call& c);
   void Dispatch(Call& c);
@@ -284,14 +285,18 @@ class Supervisor {
   SupervisorOptions opts_;
   ProcView proc_view_;
   int listener_ = -1;
-  UniqueFd stop_;        // eventfd: wakes idle workers for shutdown
-  UniqueFd jobs_ready_;  // eventfd: traced calls are queued
+  // Traced calls (the tracer's hand-overs) have threads of their own, woken by jobs_cv_; workers
+  // for notifications block in the listener's RECV, which the kernel wakes one at a time.
   std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
   std::vector<std::unique_ptr<Call>> jobs_;
+  int jobs_idle_ = 0;            // job threads waiting (under jobs_mu_)
+  std::atomic<int> running_{0};  // notification workers not yet returned
   std::function<void(pid_t, int64_t)> on_traced_done_;
   std::mutex mu_;
-  std::vector<std::thread> threads_;
-  std::atomic<int> idle_{0};
+  std::vector<std::thread> threads_;      // notification workers
+  std::vector<std::thread> job_threads_;  // under jobs_mu_
+  std::atomic<int> idle_{0};              // workers blocked in RECV
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> handled_{0};
   std::atomic<uint64_t> per_nr_[512] = {};
