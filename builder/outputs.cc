@@ -12,6 +12,7 @@
 #include "oci/index.h"
 #include "oci/layer_writer.h"
 #include "oci/manifest.h"
+#include "registry/reference.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -40,25 +41,58 @@ oci::Descriptor LayoutEntry(const BuildResult& result) {
   return d;
 }
 
+// containerd's annotation with the image's full name, which `ctr import` and BuildKit read.
+constexpr std::string_view kContainerdImageName = "io.containerd.image.name";
+
+struct LayoutName {
+  std::string tag;         // org.opencontainers.image.ref.name: "1.0" for "img:1.0"
+  std::string image_name;  // "docker.io/library/img:1.0"; empty for the unnamed default
+};
+
+// One index entry per name, as BuildKit's OCI exporter: name= (comma-separated) or the -t tags.
+Result<std::vector<LayoutName>> LayoutNames(const OutputRequest& out,
+                                            const std::vector<std::string>& tags) {
+  std::vector<std::string> names = tags;
+  if (auto n = Attr(out, "name"); !n.empty()) names = Split(n, ',');
+  std::vector<LayoutName> result;
+  for (const auto& name : names) {
+    if (TrimSpace(name).empty()) continue;
+    // A layout ref is the tag alone ("img:1.0" -> "1.0"), as skopeo and umoci address images
+    // ("oci:DIR:1.0").
+    std::string tag = name;
+    if (size_t at = tag.find('@'); at != std::string::npos) tag = tag.substr(0, at);
+    size_t slash = tag.rfind('/'), colon = tag.rfind(':');
+    tag = (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+              ? tag.substr(colon + 1)
+              : "latest";
+    auto ref = registry::ParseReference(name);
+    if (!ref.ok()) return Error{"--output type=oci,name=" + name + ": " + ref.error().message};
+    result.push_back(LayoutName{tag, ref->String()});
+  }
+  if (result.empty()) result.push_back(LayoutName{"latest", ""});
+  return result;
+}
+
 Status WriteOciLayout(const OutputRequest& out, const BuildResult& image,
                       const oci::ContentStore& store, const std::vector<std::string>& names) {
   std::string dest = Attr(out, "dest");
   std::string tar_attr = Attr(out, "tar");
   bool as_tar = tar_attr == "true" || (tar_attr != "false" && EndsWith(dest, ".tar"));
-  std::string ref = Attr(out, "name", names.empty() ? "latest" : names.front());
-  // A layout ref is the tag alone when the name has one ("img:1.0" -> "1.0"), as skopeo
-  // and umoci address images ("oci:DIR:1.0").
-  std::string tag = ref;
-  if (size_t at = tag.find('@'); at != std::string::npos) tag = tag.substr(0, at);
-  size_t slash = tag.rfind('/'), colon = tag.rfind(':');
-  tag = (colon != std::string::npos && (slash == std::string::npos || colon > slash))
-            ? tag.substr(colon + 1)
-            : "latest";
+  OCIB_ASSIGN_OR_RETURN(std::vector<LayoutName> tags, LayoutNames(out, names));
+  auto tag_all = [&](oci::ImageLayout& layout) -> Status {
+    for (const auto& t : tags) {
+      oci::Descriptor entry = LayoutEntry(image);
+      if (!t.image_name.empty())
+        entry.annotations[std::string(kContainerdImageName)] = t.image_name;
+      OCIB_TRY(layout.Tag(t.tag, entry));
+    }
+    return Ok();
+  };
   if (!as_tar && PathExists(dest)) {
     // Adding to an existing layout: blobs first, the index last, so it never names a missing blob.
     OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(dest));
     OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
-    return layout.Tag(tag, LayoutEntry(image));
+    return tag_all(layout);
   }
   if (!as_tar) {
     // A new layout is assembled next to its destination and renamed into place: a failure (a
@@ -69,7 +103,7 @@ Status WriteOciLayout(const OutputRequest& out, const BuildResult& image,
     {
       OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(tmp.path()));
       OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
-      OCIB_TRY(layout.Tag(tag, LayoutEntry(image)));
+      OCIB_TRY(tag_all(layout));
     }
     if (::rename(tmp.path().c_str(), dest.c_str()) != 0)
       return SysError("rename", tmp.path() + " -> " + dest);
@@ -79,7 +113,7 @@ Status WriteOciLayout(const OutputRequest& out, const BuildResult& image,
   OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(".ocibuild-oci-", Dirname(dest)));
   OCIB_ASSIGN_OR_RETURN(oci::ImageLayout layout, oci::ImageLayout::Create(tmp.path()));
   OCIB_TRY(CopyImageBlobs(image, store, layout.blobs()));
-  OCIB_TRY(layout.Tag(tag, LayoutEntry(image)));
+  OCIB_TRY(tag_all(layout));
   return oci::WriteLayoutTar(layout, dest);
 }
 

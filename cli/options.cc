@@ -35,6 +35,9 @@ const std::vector<FlagDef>& Flags() {
   return kFlags;
 }
 
+constexpr const char* kBadCsv =
+    "a quote must enclose a whole field, as in type=oci,\"name=a:1,a:2\"";
+
 Error FlagError(const std::string& flag, const std::string& msg) {
   return Error{"invalid argument for " + flag + ": " + msg};
 }
@@ -44,7 +47,9 @@ Result<std::pair<std::string, std::map<std::string, std::string>>> ParseCsvSpec(
     const std::string& flag, const std::string& value, bool bare_is_dest) {
   std::string type;
   std::map<std::string, std::string> attrs;
-  for (const auto& field : Split(value, ',')) {
+  auto fields = SplitCsv(value);
+  if (!fields) return FlagError(flag, "\"" + value + "\": " + kBadCsv);
+  for (const auto& field : *fields) {
     bool has_eq = false;
     auto [k, v] = SplitOnce(field, '=', &has_eq);
     k = std::string(TrimSpace(k));
@@ -100,7 +105,9 @@ Result<AttestSpec> ParseAttest(const std::string& flag, const std::string& type_
       return a;
     }
   }
-  for (const auto& field : Split(v, ',')) {
+  auto fields = SplitCsv(v);
+  if (!fields) return FlagError(flag, "\"" + v + "\": " + kBadCsv);
+  for (const auto& field : *fields) {
     bool eq = false;
     auto [k, val] = SplitOnce(field, '=', &eq);
     k = std::string(TrimSpace(k));
@@ -353,7 +360,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       o.digest_file = value;
     } else if (name == "secret") {
       SecretSpec s;
-      for (const auto& field : Split(value, ',')) {
+      auto fields = SplitCsv(value);
+      if (!fields) return FlagError(shown, "\"" + value + "\": " + kBadCsv);
+      for (const auto& field : *fields) {
         bool eq = false;
         auto [k, v] = SplitOnce(field, '=', &eq);
         if (!eq) return FlagError(shown, "\"" + field + "\": expected key=value");

@@ -21,6 +21,40 @@ std::vector<std::string> Split(std::string_view s, char sep) {
   }
 }
 
+std::optional<std::vector<std::string>> SplitCsv(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  for (;;) {
+    std::string field;
+    if (i < s.size() && s[i] == '"') {
+      ++i;
+      for (;;) {
+        if (i >= s.size()) return std::nullopt;  // unterminated quote
+        if (s[i] == '"') {
+          if (i + 1 < s.size() && s[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += s[i++];
+      }
+      if (i < s.size() && s[i] != ',') return std::nullopt;  // text after the closing quote
+    } else {
+      size_t end = s.find(',', i);
+      if (end == std::string_view::npos) end = s.size();
+      field.assign(s.substr(i, end - i));
+      if (field.find('"') != std::string::npos) return std::nullopt;  // bare quote
+      i = end;
+    }
+    out.push_back(std::move(field));
+    if (i >= s.size()) return out;
+    ++i;  // the comma
+  }
+}
+
 std::pair<std::string, std::string> SplitOnce(std::string_view s, char sep, bool* found) {
   size_t i = s.find(sep);
   if (found) *found = i != std::string_view::npos;

@@ -1,6 +1,7 @@
 // String helpers used across the tree.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,9 @@ namespace ocibuild {
 
 std::vector<std::string> Split(std::string_view s, char sep);
 // Splits on the first `sep`; the second part is empty (and `found` false) when absent.
+// One CSV record as Go's encoding/csv reads it (buildx parses -o, --secret, --attest so):
+// "a,\"b,c\"" gives {a, "b,c"}, "" inside quotes is a quote; nullopt for a stray quote.
+std::optional<std::vector<std::string>> SplitCsv(std::string_view s);
 std::pair<std::string, std::string> SplitOnce(std::string_view s, char sep, bool* found = nullptr);
 std::string_view TrimSpace(std::string_view s);
 std::string ToLower(std::string_view s);

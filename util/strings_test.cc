@@ -16,6 +16,18 @@ TEST(Strings, Split) {
   EXPECT_FALSE(found);
 }
 
+TEST(Strings, SplitCsvAsGoEncodingCsv) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(SplitCsv("type=oci,dest=x"), (V{"type=oci", "dest=x"}));
+  EXPECT_EQ(SplitCsv("type=oci,\"name=a:1,a:2\""), (V{"type=oci", "name=a:1,a:2"}));
+  EXPECT_EQ(SplitCsv("\"say \"\"hi\"\"\",b"), (V{"say \"hi\"", "b"}));
+  EXPECT_EQ(SplitCsv("a,,b,"), (V{"a", "", "b", ""}));
+  EXPECT_EQ(SplitCsv(""), (V{""}));
+  EXPECT_FALSE(SplitCsv("name=\"a,b\"").has_value());  // a quote inside an unquoted field
+  EXPECT_FALSE(SplitCsv("\"a,b").has_value());         // never closed
+  EXPECT_FALSE(SplitCsv("\"a\"b,c").has_value());      // text after the closing quote
+}
+
 TEST(Strings, NearestMatch) {
   std::vector<std::string> flags = {"mount", "network", "security"};
   EXPECT_EQ(NearestMatch("moutn", flags), "mount");

@@ -149,6 +149,15 @@ std::string RandomHex(size_t bytes) {
     WriteStr(result_fd, "err " + std::to_string(err) + " " + msg);
     ::_exit(1);
   };
+  // The step keeps the soft RLIMIT_NOFILE it was given; the supervisor itself holds a descriptor
+  // per cached directory and per call in flight, which a soft limit of 1024 (systemd's, many CI
+  // runners') does not fit under npm ci or dpkg: its own soft limit goes up to the hard one.
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) fail(errno, "getrlimit");
+  if (nofile.rlim_cur < nofile.rlim_max) {
+    struct rlimit raised = {nofile.rlim_max, nofile.rlim_max};
+    ::setrlimit(RLIMIT_NOFILE, &raised);  // best effort: the cache bound follows what we got
+  }
   std::string store_path =
       spec.metastore_path.empty() ? oci::MetaStore::PathFor(spec.rootfs) : spec.metastore_path;
   auto store = oci::MetaStore::Load(store_path);
@@ -173,8 +182,6 @@ std::string RandomHex(size_t bytes) {
   int chan[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) fail(errno, "socketpair");
   UniqueFd channel(chan[0]), guest_channel(chan[1]);
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) fail(errno, "getrlimit");
   rlim_t top = nofile.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(nofile.rlim_max, 65536);
   if (top < 64) fail(EMFILE, "RLIMIT_NOFILE is too low to run a step");
   int channel_num = static_cast<int>(top - 1);

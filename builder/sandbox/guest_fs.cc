@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,13 @@
 namespace ocibuild::sandbox {
 namespace {
 
-constexpr size_t kMaxCachedDirs = 4096;
+// Each cached directory holds a descriptor: at most a quarter of the soft RLIMIT_NOFILE, so
+// calls in flight always have room.
+size_t MaxCachedDirs() {
+  struct rlimit r;
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 4096;
+  return std::clamp<size_t>(r.rlim_cur / 4, 64, 4096);
+}
 constexpr int kMaxLinks = 40;
 
 std::string_view Parent(std::string_view guest) {
@@ -94,6 +101,7 @@ Result<std::unique_ptr<GuestFs>> GuestFs::Create(const std::string& rootfs,
                                                  const std::vector<PathMapping>& mappings,
                                                  oci::MetaStore* store) {
   std::unique_ptr<GuestFs> fs(new GuestFs(store));
+  fs->max_cached_dirs_ = MaxCachedDirs();
   char real[PATH_MAX];
   if (!::realpath(rootfs.c_str(), real)) return SysError("realpath", rootfs);
   auto add = [&](const std::string& guest, const std::string& host, PathMapping::Kind kind, bool ro,
@@ -180,7 +188,7 @@ bool GuestFs::CacheGet(const std::string& guest, DirRef* out) const {
 
 void GuestFs::CachePut(const std::string& guest, const DirRef& ref) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (cache_.size() >= kMaxCachedDirs) cache_.clear();
+  if (cache_.size() >= max_cached_dirs_) cache_.clear();
   cache_[guest] = ref;
 }
 

@@ -236,6 +236,7 @@ class GuestFs {
   mutable std::mutex meta_mu_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, DirRef> cache_;
+  size_t max_cached_dirs_ = 4096;
   std::vector<std::pair<std::string, std::string>> aliases_;  // host dir -> guest path
   std::atomic<uint64_t> gen_{0};
 };

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -96,6 +97,26 @@ TEST_F(BusyboxSandbox, ResolutionFollowsRenamedAndReplacedDirectories) {
       "{ cat /d1/sub/f 2>/dev/null || echo moved; }");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "one\ntwo\none\ngone\none\nmoved\n");
+}
+
+// npm ci and dpkg failed with EMFILE under systemd's soft RLIMIT_NOFILE of 1024: the supervisor
+// held a descriptor per directory it had seen. A step walking thousands of directories runs
+// under a soft limit of 256, and keeps the limit it was given.
+TEST_F(BusyboxSandbox, ManyDirectoriesUnderALowOpenFileLimit) {
+  struct rlimit old;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_GE(old.rlim_max, 256u);
+  struct rlimit low = {256, old.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto c = MustSh(
+      "mkdir /many && cd /many && set -- && i=0 && "
+      "while [ $i -lt 1500 ]; do set -- \"$@\" d$i/e; i=$((i+1)); done && mkdir -p \"$@\" && "
+      "find /many -type d | wc -l && ls -d /many/d*/e/. | wc -l && ulimit -n");
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  // The descriptor channel takes the top number the hard limit allows (backend.cc).
+  rlim_t top = std::min<rlim_t>(old.rlim_max, 65536);
+  EXPECT_EQ(c.out, "3001\n1500\n" + std::to_string(std::min<rlim_t>(256, top - 1)) + "\n");
 }
 
 // Whatever the builder blocks or ignores (it blocks SIGINT/SIGTERM for its Ctrl-C handling), a

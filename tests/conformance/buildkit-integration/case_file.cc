@@ -115,6 +115,9 @@ Result<Case> ParseCase(const std::string& name, std::string_view text) {
       c.xfail_unpriv = v;
     } else if (field("xfail:", &v)) {
       c.xfail = v;
+    } else if (field("needs:", &v)) {
+      OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, SplitWords(v));
+      c.needs.insert(c.needs.end(), names.begin(), names.end());
     }
   }
   if (c.from.empty()) return Error{name + ": no '# from:' line naming the BuildKit test"};
@@ -137,9 +140,14 @@ Result<Case> ParseCase(const std::string& name, std::string_view text) {
         if (l.empty() || StartsWith(l, "#")) continue;
         ScriptLine sl;
         sl.line = int(k) + 1;
-        OCIB_ASSIGN_OR_RETURN(sl.words, SplitWords(l));
         size_t sp = l.find_first_of(" \t");
         sl.rest = sp == std::string_view::npos ? "" : std::string(TrimSpace(l.substr(sp)));
+        // A shell line is the shell's to parse ($(...) nests quotes our splitter does not).
+        if (l.substr(0, sp) == "sh") {
+          sl.words = {"sh"};
+        } else {
+          OCIB_ASSIGN_OR_RETURN(sl.words, SplitWords(l));
+        }
         c.script.push_back(std::move(sl));
       }
       continue;

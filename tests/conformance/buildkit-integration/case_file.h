@@ -48,6 +48,8 @@ struct Case {
   std::vector<std::string> from;  // BuildKit test(s) it ports: "file.go testName"
   std::string xfail;              // why the case is expected to fail ("" when it should pass)
   std::string xfail_unpriv;       // the same, only when not run as root
+  // Base images a case names only through ARGs ("# needs: busybox"), which {{busybox}} cannot see.
+  std::vector<std::string> needs;
   std::vector<CaseFile> files;
   std::string setup;
   std::vector<ScriptLine> script;

@@ -90,6 +90,8 @@ class Runner {
   }
 
   bool Uses(const std::string& key) const {
+    for (const auto& n : c_.needs)
+      if (n == key) return true;
     std::string needle = "{{" + key + "}}";
     for (const auto& f : c_.files)
       if (f.content.find(needle) != std::string::npos) return true;
