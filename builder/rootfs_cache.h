@@ -4,12 +4,12 @@
 // ext4 (CI runners, most pods) has no reflinks, so an entry is a flat hardlink farm: every
 // non-directory is a hardlink (nodes/<inode>) to the same inode as the work tree it came from or
 // is restored into, and the directories are only listed (with modes, times and xattrs) and made
-// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is never written in place by
-// ocibuild itself (the layer applier and COPY unlink before they write), and dpkg, apt, sed -i
-// and friends replace files by rename. A RUN step that does write a shared file in place (an
-// `echo >> file`, a chmod) changes it in the entry too: each entry records the size, mtime and
-// host mode of every inode it holds, and a restore that finds one changed drops the entry and
-// unpacks instead. The cost of such a step is one cache entry, never a wrong image.
+// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is
+// never written in place by ocibuild itself (the layer applier and COPY unlink before they write),
+// and dpkg, apt, sed -i and friends replace files by rename. A RUN step that does write a shared
+// file in place (an `echo >> file`, a chmod) changes it in the entry too: each entry records the
+// size, mtime and host mode of every inode it holds, and a restore that finds one changed drops the
+// entry and unpacks instead. The cost of such a step is one cache entry, never a wrong image.
 //
 // Linking a file changes its ctime, which the snapshot differ compares. So only one work tree
 // at a time may share inodes with the cache: the cache is locked by one build (others build
@@ -33,10 +33,19 @@ namespace ocibuild::builder {
 
 class RootfsCache {
  public:
-  // Opens (creating) the cache in `dir` and takes its lock without waiting: nullptr when another
-  // build holds it. Leftovers of interrupted saves go, and all but the `keep` most recently used
-  // entries are evicted (no tree shares their inodes at this point).
-  static Result<std::unique_ptr<RootfsCache>> Open(const std::string& dir, size_t keep = 4);
+  // Lock files. kLock, in the cache directory, is held by the build that uses the cache, and by
+  // the trash emptier (builder/trash.h) while it unlinks; kUnlinkingLock and kWaitingLock, in the
+  // trash directory, say that the emptier holds kLock and that a build waits for it.
+  static constexpr char kLock[] = "lock";
+  static constexpr char kUnlinkingLock[] = ".unlinking";
+  static constexpr char kWaitingLock[] = ".waiting";
+
+  // Opens (creating) the cache in `dir` and takes its lock: nullptr when another build holds it
+  // (the emptier of `trash_dir` gives it up within a slice, so that is waited for). Leftovers of
+  // interrupted saves go, and all but the `keep` most recently used entries are evicted (no tree
+  // shares their inodes at this point): renamed into `trash_dir` when given, else removed.
+  static Result<std::unique_ptr<RootfsCache>> Open(const std::string& dir, size_t keep = 4,
+                                                   const std::string& trash_dir = "");
 
   // The first stage to ask may share inodes with the cache; later askers build without it.
   bool Claim(const void* owner);
