@@ -327,6 +327,11 @@ bool RootfsCache::Owns(const void* owner) const {
   return owner_ == owner;
 }
 
+void RootfsCache::Release(const void* owner) {
+  std::lock_guard lock(mu_);
+  if (owner_ == owner) owner_ = nullptr;
+}
+
 Result<bool> RootfsCache::Restore(const std::string& entry, const std::string& rootfs,
                                   oci::MetaStore& store, std::unordered_set<uint64_t>* shared) {
   auto manifest_data = ReadFile(JoinPath(entry, kManifest));

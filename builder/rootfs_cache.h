@@ -12,9 +12,9 @@
 // entry and unpacks instead. The cost of such a step is one cache entry, never a wrong image.
 //
 // Linking a file changes its ctime, which the snapshot differ compares. So only one work tree
-// at a time may share inodes with the cache: the cache is locked by one build (others build
-// without it) and claimed by one stage within that build; its snapshot is retaken after every
-// restore or save.
+// at a time that is still diffed may share inodes with the cache: the cache is locked by one
+// build (others build without it) and claimed by one unfinished stage within that build at a
+// time; its snapshot is retaken after every restore or save.
 #pragma once
 
 #include <cstdint>
@@ -47,9 +47,14 @@ class RootfsCache {
   static Result<std::unique_ptr<RootfsCache>> Open(const std::string& dir, size_t keep = 4,
                                                    const std::string& trash_dir = "");
 
-  // The first stage to ask may share inodes with the cache; later askers build without it.
+  // One stage at a time may share inodes with the cache while it still diffs its tree: the
+  // first to ask, until it gives the claim back (its last step done). Askers meanwhile build
+  // without the cache. A finished stage's tree is only read (COPY --from, outputs), so the ctimes
+  // a later claimant's linking moves in it matter to no one: stages of one build on the same base
+  // restore one after the other instead of each unpacking it.
   bool Claim(const void* owner);
   bool Owns(const void* owner) const;
+  void Release(const void* owner);
 
   // Restores into the empty directory `rootfs` (its metadata into the empty `store`) the longest
   // cached prefix of `diff_ids` that is intact. Returns how many layers the restored tree holds:

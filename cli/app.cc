@@ -437,8 +437,9 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // locked until they are gone.
   std::unique_ptr<builder::RootfsCache> rootfs_cache;
   std::string rootfs_cache_warning;
-  if (auto e = env.find("OCIBUILD_ROOTFS_CACHE");
-      !opts.no_cache && (e == env.end() || e->second != "0")) {
+  // --no-cache ignores the layer cache, not this one: an unpacked base image is no build result
+  // (BuildKit keeps its snapshots too), and a tree is only restored for the very layers it holds.
+  if (auto e = env.find("OCIBUILD_ROOTFS_CACHE"); e == env.end() || e->second != "0") {
     auto rc =
         builder::RootfsCache::Open(JoinPath(*root, "rootfs-cache"), 4, builder::TrashDir(*root));
     if (rc.ok()) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -195,6 +196,60 @@ TEST_F(ScratchE2E, InterruptedBuildLeavesOnlyTrashThatIsEmptied) {
   EXPECT_EQ(child->Wait(), 128 + SIGINT);
   EXPECT_TRUE(Entries(JoinPath(state_, "work")).empty()) << "scratch left in work/";
   EXPECT_TRUE(WaitForEmptyTrash(60)) << "the trash was not emptied";
+}
+
+// What the RUN step of stage b printed: the link count of a base file.
+int Nlink(const std::string& log) {
+  std::smatch m;
+  static const std::regex re("nlink([0-9]+):");
+  return std::regex_search(log, m, re) ? std::stoi(m[1]) : -1;
+}
+
+// Stages of one build on the same base restore its unpacked tree from the cache one after the
+// other (hardlinks) instead of each unpacking it, and writing a shared file in one stage changes
+// neither another stage's tree nor the image.
+TEST_F(ScratchE2E, StagesOnOneBaseShareOneUnpackedTree) {
+  ASSERT_TRUE(
+      WriteFile(JoinPath(ctx_, "Dockerfile"),
+                "FROM scratch AS base\n"
+                "COPY busybox /bin/busybox\n"
+                "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox mkdir /etc && "
+                "/bin/busybox echo original > /etc/x\"]\n"
+                "FROM base AS a\n"
+                "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox echo a > /a\"]\n"
+                "FROM base AS b\n"
+                "COPY --from=a /a /a\n"
+                "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox stat -c nlink%h: "
+                "/etc/x; /bin/busybox echo appended >> /etc/x; /bin/busybox chmod 600 "
+                "/etc/x\"]\n"
+                "FROM b\n"
+                "COPY --from=a /etc/x /from-a\n"
+                "COPY --from=base /etc/x /from-base\n")
+          .ok());
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  auto r = Build({"--digest-file", JoinPath(tmp_->path(), "shared.digest")}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string out = JoinPath(tmp_->path(), "out-" + std::to_string(builds_.load()));
+  // b's tree was restored (its /etc/x has names in the cache and in a's tree), not unpacked.
+  EXPECT_GE(Nlink(r.err), 2) << "stage b unpacked the base again\n" << r.err;
+  EXPECT_EQ(*ReadFile(JoinPath(out, "etc/x")), "original\nappended\n");
+  EXPECT_EQ(*ReadFile(JoinPath(out, "from-a")), "original\n") << "b's write reached a's tree";
+  EXPECT_EQ(*ReadFile(JoinPath(out, "from-base")), "original\n");
+  struct stat st;
+  ASSERT_EQ(::stat(JoinPath(out, "etc/x").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat(JoinPath(out, "from-a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+
+  // The same image as a build that shares nothing.
+  env["OCIBUILD_ROOTFS_CACHE"] = "0";
+  auto u = Build({"--no-cache", "--digest-file", JoinPath(tmp_->path(), "plain.digest")}, env);
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  std::string plain = JoinPath(tmp_->path(), "out-" + std::to_string(builds_.load()));
+  EXPECT_EQ(Nlink(u.err), 1) << u.err;
+  EXPECT_EQ(*ReadFile(JoinPath(plain, "from-a")), "original\n");
+  EXPECT_EQ(*ReadFile(JoinPath(tmp_->path(), "shared.digest")),
+            *ReadFile(JoinPath(tmp_->path(), "plain.digest")));
 }
 
 }  // namespace
