@@ -239,6 +239,16 @@ std::string RootfsChainKey(const std::vector<oci::Digest>& diff_ids) {
 
 namespace {
 
+// Entries waiting in the trash (not its lock files).
+size_t TrashBacklog(const std::string& trash_dir) {
+  UniqueFd fd(::open(trash_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return 0;
+  auto names = ReadDirNames(fd.get(), trash_dir);
+  if (!names.ok()) return 0;
+  return static_cast<size_t>(std::count_if(names->begin(), names->end(),
+                                           [](const std::string& n) { return n[0] != '.'; }));
+}
+
 // Takes the cache lock. When it is busy because the trash emptier is unlinking (it holds
 // kUnlinkingLock meanwhile), says so with kWaitingLock and waits: the emptier gives the lock up
 // after its current slice. A build holding it is not waited for.
@@ -264,6 +274,16 @@ Result<bool> TakeLock(int lock, const std::string& lock_path, const std::string&
     return false;
   };
   if (!emptier_holds()) return try_lock();
+  if (TrashBacklog(trash_dir) > RootfsCache::kTrashBacklog) {
+    // Builds back to back would leave the emptier no time to unlink shared names, and the trash
+    // would grow without end: past a few builds' worth, this one lets it finish first.
+    for (;;) {
+      OCIB_ASSIGN_OR_RETURN(got, try_lock());
+      if (got) return true;
+      if (!emptier_holds()) return try_lock();
+      ::usleep(20'000);
+    }
+  }
   ::flock(waiting.get(), LOCK_SH);
   // The emptier looks every few dozen unlinks; an idle-class emptier on a busy disk may take
   // longer, and then this build goes without the cache rather than wait on.

@@ -39,6 +39,9 @@ class RootfsCache {
   static constexpr char kLock[] = "lock";
   static constexpr char kUnlinkingLock[] = ".unlinking";
   static constexpr char kWaitingLock[] = ".waiting";
+  // More trash entries than this, and a starting build lets the emptier finish before it takes
+  // the lock (instead of asking for it at once).
+  static constexpr size_t kTrashBacklog = 3;
 
   // Opens (creating) the cache in `dir` and takes its lock: nullptr when another build holds it
   // (the emptier of `trash_dir` gives it up within a slice, so that is waited for). Leftovers of

@@ -162,6 +162,37 @@ TEST_F(TrashTest, AStartingBuildTakesTheCacheFromTheEmptier) {
   EXPECT_FALSE(TrashHasEntries(root_));
 }
 
+// Builds back to back: past a backlog, a starting build waits for the emptier to finish, so
+// the trash cannot grow without end.
+TEST_F(TrashTest, ABacklogIsEmptiedBeforeTheNextBuildTakesTheCache) {
+  std::string cache_dir = JoinPath(root_, "rootfs-cache");
+  ASSERT_TRUE(MakeDirs(cache_dir, 0700).ok());
+  for (size_t i = 0; i <= RootfsCache::kTrashBacklog; ++i)
+    ASSERT_TRUE(MoveToTrash(root_, MakeTree("build-" + std::to_string(i), 5000)).ok());
+  UniqueFd unlinking(
+      ::open(JoinPath(TrashDir(root_), ".unlinking").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(unlinking);
+  auto f = std::async(std::launch::async, [&] { return EmptyTrash(root_); });
+  bool seen = false;
+  for (int i = 0; i < 20000 && !seen; ++i) {
+    if (::flock(unlinking.get(), LOCK_SH | LOCK_NB) != 0) {
+      seen = true;
+    } else {
+      ::flock(unlinking.get(), LOCK_UN);
+      ::usleep(100);
+    }
+  }
+  ASSERT_TRUE(seen) << "the emptier never unlinked under the cache lock";
+  auto cache = RootfsCache::Open(cache_dir, 4, TrashDir(root_));
+  ASSERT_TRUE(cache.ok() && *cache);
+  EXPECT_FALSE(TrashHasEntries(root_)) << "the build took the cache with a backlog left";
+  cache->reset();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  auto r = f.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, RootfsCache::kTrashBacklog + 1);
+}
+
 TEST_F(TrashTest, EvictedCacheEntriesGoToTheTrash) {
   std::string cache_dir = JoinPath(root_, "rootfs-cache");
   ASSERT_TRUE(MakeDirs(JoinPath(cache_dir, "0123/nodes"), 0700).ok());
