@@ -306,7 +306,7 @@ Status Discard(const std::string& path, const std::string& trash_dir) {
 Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, size_t keep,
                                                        const std::string& trash_dir) {
   OCIB_TRY(MakeDirs(dir, 0700));
-  if (!trash_dir.empty()) OCIB_TRY(MakeDirs(trash_dir, 0700));
+  if (!trash_dir.empty()) OCIB_TRY(PrepareTrash(trash_dir));
   std::string lock_path = JoinPath(dir, kLock);
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock) return SysError("open", lock_path);

@@ -57,19 +57,23 @@ class CacheGate {
     struct stat st;
     // No cache directory: no tree shares an inode with it.
     if (::stat(cache.c_str(), &st) != 0) return;
+    // The lock files exist before any entry does (PrepareTrash, RootfsCache::Open); one that is
+    // gone means someone removes the state directory: stop rather than make files in it.
     std::string trash = TrashDir(state_root);
-    lock_.reset(
-        ::open(JoinPath(cache, RootfsCache::kLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    unlinking_.reset(::open(JoinPath(trash, RootfsCache::kUnlinkingLock).c_str(),
-                            O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    waiting_.reset(::open(JoinPath(trash, RootfsCache::kWaitingLock).c_str(),
-                          O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    active_ = lock_ && unlinking_ && waiting_;
+    auto open_lock = [](const std::string& p) {
+      return UniqueFd(::open(p.c_str(), O_RDWR | O_CLOEXEC));
+    };
+    lock_ = open_lock(JoinPath(cache, RootfsCache::kLock));
+    unlinking_ = open_lock(JoinPath(trash, RootfsCache::kUnlinkingLock));
+    waiting_ = open_lock(JoinPath(trash, RootfsCache::kWaitingLock));
+    active_ = true;
+    broken_ = !lock_ || !unlinking_ || !waiting_;
   }
   ~CacheGate() { Leave(); }
 
   // False when the lock is busy and the options say not to wait.
   bool Enter() {
+    if (broken_) return false;
     if (!active_ || held_) return true;
     for (;;) {
       // "unlinking" first: a build that finds the cache lock busy then knows whom it waits for.
@@ -108,6 +112,7 @@ class CacheGate {
   EmptyTrashOptions opts_;
   UniqueFd lock_, unlinking_, waiting_;
   bool active_ = false;
+  bool broken_ = false;
   bool held_ = false;
 };
 
@@ -159,8 +164,18 @@ Status MoveToTrash(const std::string& state_root, const std::string& path) {
   return MoveIntoTrash(TrashDir(state_root), path);
 }
 
-Status MoveIntoTrash(const std::string& trash, const std::string& path) {
+Status PrepareTrash(const std::string& trash) {
   OCIB_TRY(MakeDirs(trash, 0700));
+  for (const char* name : {kTrashLock, RootfsCache::kUnlinkingLock, RootfsCache::kWaitingLock}) {
+    std::string p = JoinPath(trash, name);
+    UniqueFd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return SysError("open", p);
+  }
+  return Ok();
+}
+
+Status MoveIntoTrash(const std::string& trash, const std::string& path) {
+  OCIB_TRY(PrepareTrash(trash));
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   static std::atomic<unsigned> seq{0};
@@ -191,8 +206,13 @@ Result<size_t> EmptyTrash(const std::string& state_root, const EmptyTrashOptions
     return SysError("open", trash);
   }
   std::string lock_path = JoinPath(trash, kTrashLock);
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock) return SysError("open", lock_path);
+  // Never made here: a trash without its lock is being removed by someone (rm -rf of the state
+  // directory right after a build), and a file made now would fail their rmdir.
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!lock) {
+    if (errno == ENOENT) return size_t{0};
+    return SysError("open", lock_path);
+  }
   // One emptier at a time: each entry is deleted by one process.
   if (opts.wait) {
     FlockWait(lock.get(), LOCK_EX);

@@ -28,6 +28,8 @@ std::string TrashDir(const std::string& state_root);
 // Renames `path` into the trash of `state_root` (same filesystem; EXDEV and the like are errors,
 // the caller then removes it in place).
 Status MoveToTrash(const std::string& state_root, const std::string& path);
+// Makes the trash directory `trash` with its lock files (the emptier never makes them).
+Status PrepareTrash(const std::string& trash);
 // The same into the trash directory `trash`.
 Status MoveIntoTrash(const std::string& trash, const std::string& path);
 // True when the trash holds something to delete.
