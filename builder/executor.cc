@@ -455,9 +455,28 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
   int n = from_image ? 1 : 0;
   for (auto& step : steps) {
     if (cancelled_) return Error{"stage " + s.name + " cancelled: another stage failed"};
-    OCIB_TRY(ExecStep(ps, s, step, counted(step) ? ++n : 0, total));
+    Status st = ExecStep(ps, s, step, counted(step) ? ++n : 0, total);
+    if (!st.ok()) {
+      ws_.Finish(s);
+      return st;
+    }
   }
+  ws_.Finish(s);
   return Ok();
+}
+
+void Executor::MarkSharedTreesStale(const StageState& writer) {
+  std::vector<StageState*> others;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [i, st] : stages_)
+      if (st.get() != &writer) others.push_back(st.get());
+    for (auto& [r, st] : image_stages_) others.push_back(st.get());
+  }
+  for (StageState* o : others) {
+    std::lock_guard lock(o->mu);
+    if (!o->shared_inodes.empty()) o->stale = true;
+  }
 }
 
 Result<StageState*> Executor::FindStage(const std::string& from) {
@@ -482,6 +501,7 @@ Result<StageState*> Executor::ImageStage(const std::string& ref) {
   s->config = std::move(img.config);
   s->layers = std::move(img.layers);
   s->cache_key = "image:" + img.manifest_digest.str();
+  s->finished = true;  // only read
   StageState* raw = s.get();
   image_stages_[ref] = std::move(s);
   return raw;
@@ -953,7 +973,12 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
           {
             std::optional<Precompressor> pc;
             if (pre) pc.emplace(s.rootfs(), *pre, Now());
-            OCIB_TRY(RunPlanned(pr, s, progress_, pstep));
+            bool shared = !s.shared_nodes.empty();
+            Status ran = RunPlanned(pr, s, progress_, pstep);
+            // The guard found a shared inode written in place: finished stages that restored
+            // the same cache entries hold it too.
+            if (shared && s.shared_nodes.empty()) MarkSharedTreesStale(s);
+            OCIB_TRY(ran);
           }
           held.clear();
           CommitOptions co = commit_;

@@ -103,6 +103,9 @@ class Executor {
   // Appends a COPY --link layer (made in an empty tree, or cached) to the stage.
   Status AppendLinked(StageState& s, const CachedStep& step, const std::string& ck,
                       const std::string& created_by);
+  // After a RUN step of `writer` changed a shared inode in place: the other stages' trees that
+  // share inodes with the cache are unpacked again before they are read.
+  void MarkSharedTreesStale(const StageState& writer);
   Status ExecWorkdir(StageState& s, const std::string& path, int progress_step);
   Result<StageState*> FindStage(const std::string& from);
   // The stage, built: waits for the thread building it, or builds it on this one when no one

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "builder/trash.h"
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -236,32 +237,98 @@ std::string RootfsChainKey(const std::vector<oci::Digest>& diff_ids) {
   return h.FinishHex();
 }
 
-Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, size_t keep) {
+namespace {
+
+// Entries waiting in the trash (not its lock files).
+size_t TrashBacklog(const std::string& trash_dir) {
+  UniqueFd fd(::open(trash_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return 0;
+  auto names = ReadDirNames(fd.get(), trash_dir);
+  if (!names.ok()) return 0;
+  return static_cast<size_t>(std::count_if(names->begin(), names->end(),
+                                           [](const std::string& n) { return n[0] != '.'; }));
+}
+
+// Takes the cache lock. When it is busy because the trash emptier is unlinking (it holds
+// kUnlinkingLock meanwhile), says so with kWaitingLock and waits: the emptier gives the lock up
+// after its current slice. A build holding it is not waited for.
+Result<bool> TakeLock(int lock, const std::string& lock_path, const std::string& trash_dir) {
+  auto try_lock = [&]() -> Result<bool> {
+    while (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return false;
+      if (errno != EINTR) return SysError("flock", lock_path);
+    }
+    return true;
+  };
+  OCIB_ASSIGN_OR_RETURN(bool got, try_lock());
+  if (got || trash_dir.empty()) return got;
+  auto open_lock = [&](const char* name) {
+    return UniqueFd(::open(JoinPath(trash_dir, name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  };
+  UniqueFd unlinking = open_lock(RootfsCache::kUnlinkingLock);
+  UniqueFd waiting = open_lock(RootfsCache::kWaitingLock);
+  if (!unlinking || !waiting) return false;
+  auto emptier_holds = [&] {
+    if (::flock(unlinking.get(), LOCK_SH | LOCK_NB) != 0) return true;
+    ::flock(unlinking.get(), LOCK_UN);
+    return false;
+  };
+  if (!emptier_holds()) return try_lock();
+  if (TrashBacklog(trash_dir) > RootfsCache::kTrashBacklog) {
+    // Builds back to back would leave the emptier no time to unlink shared names, and the trash
+    // would grow without end: past a few builds' worth, this one lets it finish first.
+    for (;;) {
+      OCIB_ASSIGN_OR_RETURN(got, try_lock());
+      if (got) return true;
+      if (!emptier_holds()) return try_lock();
+      ::usleep(20'000);
+    }
+  }
+  ::flock(waiting.get(), LOCK_SH);
+  // The emptier looks every few dozen unlinks; an idle-class emptier on a busy disk may take
+  // longer, and then this build goes without the cache rather than wait on.
+  for (int i = 0; i < 2500; ++i) {
+    OCIB_ASSIGN_OR_RETURN(got, try_lock());
+    if (got) return true;
+    if (i % 8 == 7 && !emptier_holds()) return try_lock();
+    ::usleep(2000);
+  }
+  return false;
+}
+
+Status Discard(const std::string& path, const std::string& trash_dir) {
+  if (!trash_dir.empty() && MoveIntoTrash(trash_dir, path).ok()) return Ok();
+  return RemoveAll(path);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, size_t keep,
+                                                       const std::string& trash_dir) {
   OCIB_TRY(MakeDirs(dir, 0700));
-  std::string lock_path = JoinPath(dir, "lock");
+  if (!trash_dir.empty()) OCIB_TRY(PrepareTrash(trash_dir));
+  std::string lock_path = JoinPath(dir, kLock);
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock) return SysError("open", lock_path);
-  while (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return std::unique_ptr<RootfsCache>();
-    if (errno != EINTR) return SysError("flock", lock_path);
-  }
+  OCIB_ASSIGN_OR_RETURN(bool got, TakeLock(lock.get(), lock_path, trash_dir));
+  if (!got) return std::unique_ptr<RootfsCache>();
   UniqueFd dfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return SysError("open", dir);
   OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(dfd.get(), dir));
   std::vector<std::pair<int64_t, std::string>> entries;
   for (const auto& n : names) {
-    if (n == "lock") continue;
+    if (n == kLock) continue;
     std::string p = JoinPath(dir, n);
     struct stat st;
     if (n.rfind(kTmpPrefix, 0) == 0 || ::lstat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      OCIB_TRY(RemoveAll(p));
+      OCIB_TRY(Discard(p, trash_dir));
       continue;
     }
     entries.emplace_back(
         static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, p);
   }
   std::sort(entries.begin(), entries.end(), std::greater<>());
-  for (size_t i = keep; i < entries.size(); ++i) OCIB_TRY(RemoveAll(entries[i].second));
+  for (size_t i = keep; i < entries.size(); ++i) OCIB_TRY(Discard(entries[i].second, trash_dir));
   return std::unique_ptr<RootfsCache>(new RootfsCache(dir, std::move(lock)));
 }
 
@@ -278,6 +345,11 @@ bool RootfsCache::Claim(const void* owner) {
 bool RootfsCache::Owns(const void* owner) const {
   std::lock_guard lock(mu_);
   return owner_ == owner;
+}
+
+void RootfsCache::Release(const void* owner) {
+  std::lock_guard lock(mu_);
+  if (owner_ == owner) owner_ = nullptr;
 }
 
 Result<bool> RootfsCache::Restore(const std::string& entry, const std::string& rootfs,

@@ -4,17 +4,17 @@
 // ext4 (CI runners, most pods) has no reflinks, so an entry is a flat hardlink farm: every
 // non-directory is a hardlink (nodes/<inode>) to the same inode as the work tree it came from or
 // is restored into, and the directories are only listed (with modes, times and xattrs) and made
-// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is never written in place by
-// ocibuild itself (the layer applier and COPY unlink before they write), and dpkg, apt, sed -i
-// and friends replace files by rename. A RUN step that does write a shared file in place (an
-// `echo >> file`, a chmod) changes it in the entry too: each entry records the size, mtime and
-// host mode of every inode it holds, and a restore that finds one changed drops the entry and
-// unpacks instead. The cost of such a step is one cache entry, never a wrong image.
+// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is
+// never written in place by ocibuild itself (the layer applier and COPY unlink before they write),
+// and dpkg, apt, sed -i and friends replace files by rename. A RUN step that does write a shared
+// file in place (an `echo >> file`, a chmod) changes it in the entry too: each entry records the
+// size, mtime and host mode of every inode it holds, and a restore that finds one changed drops the
+// entry and unpacks instead. The cost of such a step is one cache entry, never a wrong image.
 //
 // Linking a file changes its ctime, which the snapshot differ compares. So only one work tree
-// at a time may share inodes with the cache: the cache is locked by one build (others build
-// without it) and claimed by one stage within that build; its snapshot is retaken after every
-// restore or save.
+// at a time that is still diffed may share inodes with the cache: the cache is locked by one
+// build (others build without it) and claimed by one unfinished stage within that build at a
+// time; its snapshot is retaken after every restore or save.
 #pragma once
 
 #include <cstdint>
@@ -33,14 +33,31 @@ namespace ocibuild::builder {
 
 class RootfsCache {
  public:
-  // Opens (creating) the cache in `dir` and takes its lock without waiting: nullptr when another
-  // build holds it. Leftovers of interrupted saves go, and all but the `keep` most recently used
-  // entries are evicted (no tree shares their inodes at this point).
-  static Result<std::unique_ptr<RootfsCache>> Open(const std::string& dir, size_t keep = 4);
+  // Lock files. kLock, in the cache directory, is held by the build that uses the cache, and by
+  // the trash emptier (builder/trash.h) while it unlinks; kUnlinkingLock and kWaitingLock, in the
+  // trash directory, say that the emptier holds kLock and that a build waits for it.
+  static constexpr char kLock[] = "lock";
+  static constexpr char kUnlinkingLock[] = ".unlinking";
+  static constexpr char kWaitingLock[] = ".waiting";
+  // More trash entries than this, and a starting build lets the emptier finish before it takes
+  // the lock (instead of asking for it at once).
+  static constexpr size_t kTrashBacklog = 3;
 
-  // The first stage to ask may share inodes with the cache; later askers build without it.
+  // Opens (creating) the cache in `dir` and takes its lock: nullptr when another build holds it
+  // (the emptier of `trash_dir` gives it up within a slice, so that is waited for). Leftovers of
+  // interrupted saves go, and all but the `keep` most recently used entries are evicted (no tree
+  // shares their inodes at this point): renamed into `trash_dir` when given, else removed.
+  static Result<std::unique_ptr<RootfsCache>> Open(const std::string& dir, size_t keep = 4,
+                                                   const std::string& trash_dir = "");
+
+  // One stage at a time may share inodes with the cache while it still diffs its tree: the
+  // first to ask, until it gives the claim back (its last step done). Askers meanwhile build
+  // without the cache. A finished stage's tree is only read (COPY --from, outputs), so the ctimes
+  // a later claimant's linking moves in it matter to no one: stages of one build on the same base
+  // restore one after the other instead of each unpacking it.
   bool Claim(const void* owner);
   bool Owns(const void* owner) const;
+  void Release(const void* owner);
 
   // Restores into the empty directory `rootfs` (its metadata into the empty `store`) the longest
   // cached prefix of `diff_ids` that is intact. Returns how many layers the restored tree holds:

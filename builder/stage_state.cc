@@ -52,7 +52,32 @@ Result<UserDb> StageState::Users() const {
   return UserDb::Parse(passwd, group);
 }
 
+void StageWorkspace::Finish(StageState& s) {
+  std::lock_guard lock(s.mu);
+  s.finished = true;
+  if (rootfs_cache_) rootfs_cache_->Release(&s);
+}
+
 Status StageWorkspace::Materialize(StageState& s) {
+  Status st = MaterializeTree(s);
+  // A finished stage restored for a reader keeps no claim: it diffs nothing.
+  if (s.finished && rootfs_cache_) rootfs_cache_->Release(&s);
+  return st;
+}
+
+Status StageWorkspace::MaterializeTree(StageState& s) {
+  if (s.stale) {
+    // Its shared inodes were written through another tree: start again from the layers.
+    std::string old = s.dir;
+    s.root.reset();
+    s.store.reset();
+    s.snapshot.reset();
+    s.applied = 0;
+    s.shared_inodes.clear();
+    s.shared_nodes.clear();
+    s.stale = false;
+    if (!old.empty()) OCIB_TRY(RemoveAll(old));
+  }
   if (!s.root) {
     s.dir = JoinPath(work_root_, "stage-" + std::to_string(next_dir_++));
     OCIB_TRY(RemoveAll(s.dir));

@@ -49,6 +49,13 @@ struct StageState {
   // The nodes/ directories of the cache entries that share them (the guard of a RUN step
   // checks them there; a changed entry is removed).
   std::vector<std::string> shared_nodes;
+  // All steps done (or never any: an image of COPY --from): the tree is only read from now on,
+  // so it gives the unpacked-tree cache's claim back, and another stage may restore the inodes
+  // it shares. Set under `mu`.
+  bool finished = false;
+  // A RUN step of another stage wrote in place an inode this tree shared (builder/
+  // shared_tree_guard.h): the tree is unpacked again before it is read.
+  bool stale = false;
   // Held while a finished stage is materialized for a later one (COPY --from, RUN --mount
   // from=): stages build concurrently, and several may read the same one.
   std::mutex mu;
@@ -87,6 +94,8 @@ class StageWorkspace {
 
   // Makes sure `s` has a rootfs holding all its layers, and a snapshot of it.
   Status Materialize(StageState& s);
+  // `s` has run its last step: see StageState::finished.
+  void Finish(StageState& s);
 
   // Looks up a step in the cache (unless --no-cache). On a hit the layer and history entry are
   // appended and true is returned.
@@ -109,6 +118,7 @@ class StageWorkspace {
   // snapshot is retaken when missing or when the tree was just `linked` (restored) or saved:
   // linking moves every ctime.
   Status MaybeSave(StageState& s, bool force, bool linked);
+  Status MaterializeTree(StageState& s);
 
   oci::ContentStore& store_;
   LayerCache& cache_;

@@ -29,6 +29,7 @@
 #include "builder/registry_source.h"
 #include "builder/remote_context.h"
 #include "builder/rootfs_cache.h"
+#include "builder/trash.h"
 #include "cli/buildx.h"
 #include "cli/doctor.h"
 #include "cli/state_root.h"
@@ -183,11 +184,13 @@ builder::ProgressMode ProgressModeFor(const Options& opts,
 }
 
 // Ctrl-C and SIGTERM: the sandbox's processes are killed (and would die with ocibuild anyway:
-// PDEATHSIG, PTRACE_O_EXITKILL), then the scratch directories are removed, so an interrupted
-// build leaves nothing; nothing is pushed, as pushes come after the build.
+// PDEATHSIG, PTRACE_O_EXITKILL), then the scratch directory goes to the trash and a detached
+// emptier deletes it, so an interrupted build leaves nothing but trash being emptied; nothing is
+// pushed, as pushes come after the build.
 class InterruptCleanup {
  public:
-  explicit InterruptCleanup(std::string dir) : dir_(std::move(dir)) {
+  InterruptCleanup(std::string state_root, std::string dir)
+      : state_root_(std::move(state_root)), dir_(std::move(dir)) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -199,8 +202,12 @@ class InterruptCleanup {
       std::fprintf(stderr, "\nocibuild: interrupted (%s); stopping RUN steps, removing %s\n",
                    strsignal(sig), dir_.c_str());
       // The steps' processes first: one still running would write into what is being removed.
+      // An emptier is one of our descendants too: one the main thread started meanwhile (its
+      // step failed when killed, and it disposed of the scratch) is killed here as well, so the
+      // emptier is started after the killing, for whatever the trash holds by then.
       builder::KillDescendants();
-      (void)RemoveAll(dir_);
+      if (!builder::MoveToTrash(state_root_, dir_).ok() && PathExists(dir_)) (void)RemoveAll(dir_);
+      if (builder::TrashHasEntries(state_root_)) (void)builder::SpawnTrashEmptier(state_root_);
       ::_exit(128 + sig);
     });
   }
@@ -212,10 +219,42 @@ class InterruptCleanup {
   }
 
  private:
+  std::string state_root_;
   std::string dir_;
   sigset_t old_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+};
+
+// The build's scratch directory at exit: renamed into the trash and deleted by a detached
+// emptier after the result is reported (builder/trash.h), so the exit does not wait for tens of
+// thousands of unlinks. After a full disk it is removed before exiting instead, with whatever
+// trash is not being emptied already: the space is wanted back now.
+class ScratchDisposal {
+ public:
+  ScratchDisposal(std::string state_root, TempDir& work, const bool& inline_removal,
+                  const std::unique_ptr<builder::RootfsCache>& cache)
+      : state_root_(std::move(state_root)), work_(work), inline_(inline_removal), cache_(cache) {}
+  ~ScratchDisposal() {
+    if (inline_) {
+      (void)RemoveAll(work_.path());
+      builder::EmptyTrashOptions o;
+      o.wait = false;
+      o.holds_cache_lock = cache_ != nullptr;
+      o.cache_lock_nowait = true;
+      (void)builder::EmptyTrash(state_root_, o);
+      return;
+    }
+    if (!builder::MoveToTrash(state_root_, work_.path()).ok()) return;  // TempDir removes it
+    work_.Release();
+    (void)builder::SpawnTrashEmptier(state_root_);
+  }
+
+ private:
+  std::string state_root_;
+  TempDir& work_;
+  const bool& inline_;
+  const std::unique_ptr<builder::RootfsCache>& cache_;
 };
 
 // Under GitHub Actions: org.opencontainers.image.{source,revision,created} for the keys that
@@ -242,11 +281,14 @@ std::vector<std::pair<std::string, std::string>> ActionsLabels(
 // A full disk anywhere in a build (context copy, unpack, RUN, layer or blob writes) ends it with
 // the failing path from the error itself, plus where ocibuild's space went and what to do.
 // Nothing partial stays behind: blobs are written to temp names, the scratch dir is removed.
+bool IsDiskFull(const Error& e) {
+  return e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ||
+         e.message.find(std::strerror(ENOSPC)) != std::string::npos ||
+         e.message.find(std::strerror(EDQUOT)) != std::string::npos;
+}
+
 Error WithDiskFullHint(const Error& e, const std::string& state_root) {
-  bool full = e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ||
-              e.message.find(std::strerror(ENOSPC)) != std::string::npos ||
-              e.message.find(std::strerror(EDQUOT)) != std::string::npos;
-  if (!full || state_root.empty()) return e;
+  if (!IsDiskFull(e) || state_root.empty()) return e;
   auto fs = sys::FilesystemInfo(state_root);
   Error out = e;
   if (!out.message.empty() && out.message.back() != '\n') out.message += "\n";
@@ -299,8 +341,10 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
           const builder::GithubActions& gha) {
   auto t0 = std::chrono::steady_clock::now();
   builder::Progress* live_progress = nullptr;
-  std::string state_root;  // for the disk-full hint, once chosen
+  std::string state_root;              // for the disk-full hint, once chosen
+  bool remove_scratch_inline = false;  // a full disk: the scratch space is wanted back at once
   auto fail = [&](const Error& err) {
+    if (IsDiskFull(err)) remove_scratch_inline = true;
     const Error e = WithDiskFullHint(err, state_root);
     // The live view gives way first: its final frame and failed steps' logs, then the error.
     if (live_progress) live_progress->Close(/*build_failed=*/true);
@@ -437,9 +481,11 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // locked until they are gone.
   std::unique_ptr<builder::RootfsCache> rootfs_cache;
   std::string rootfs_cache_warning;
-  if (auto e = env.find("OCIBUILD_ROOTFS_CACHE");
-      !opts.no_cache && (e == env.end() || e->second != "0")) {
-    auto rc = builder::RootfsCache::Open(JoinPath(*root, "rootfs-cache"));
+  // --no-cache ignores the layer cache, not this one: an unpacked base image is no build result
+  // (BuildKit keeps its snapshots too), and a tree is only restored for the very layers it holds.
+  if (auto e = env.find("OCIBUILD_ROOTFS_CACHE"); e == env.end() || e->second != "0") {
+    auto rc =
+        builder::RootfsCache::Open(JoinPath(*root, "rootfs-cache"), 4, builder::TrashDir(*root));
     if (rc.ok()) {
       rootfs_cache = std::move(*rc);
     } else {
@@ -455,7 +501,10 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     (void)sys::SetTopDir(wfd->get());
   auto work = TempDir::Create("build-", JoinPath(*root, "work"));
   if (!work.ok()) return fail(work.error());
-  InterruptCleanup cleanup(work->path());
+  InterruptCleanup cleanup(*root, work->path());
+  ScratchDisposal disposal(*root, *work, remove_scratch_inline, rootfs_cache);
+  // What an emptier that died (a container's end, a reboot) left behind.
+  if (builder::TrashHasEntries(*root)) (void)builder::SpawnTrashEmptier(*root);
   auto secrets = ReadSecrets(opts, env);
   if (!secrets.ok()) return fail(secrets.error());
 

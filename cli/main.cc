@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "builder/trash.h"
 #include "cli/app.h"
 #include "cli/options.h"
 
@@ -13,6 +14,12 @@ extern char** environ;
 int main(int argc, char** argv) {
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
+    // The detached emptier of the scratch trash a build leaves (builder/trash.h).
+    if (args.size() == 2 && args[0] == ocibuild::builder::kEmptyTrashCommand) {
+      ocibuild::builder::LowerOwnPriority();
+      auto r = ocibuild::builder::EmptyTrash(args[1]);
+      return r.ok() ? 0 : 1;
+    }
     std::map<std::string, std::string> env;
     for (char** e = environ; *e; ++e) {
       std::string kv = *e;

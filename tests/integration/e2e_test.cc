@@ -311,15 +311,28 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   EXPECT_EQ(after.st_ino, before.st_ino) << "the entry was dropped and saved again";
   EXPECT_GT(after.st_mtim.tv_sec, 1000000000) << "the entry was not restored";
 
+  // --no-cache ignores the layer cache only: the unpacked tree is restored all the same (as
+  // BuildKit keeps its snapshots), every step runs again, and the image is the same.
+  ASSERT_EQ(::utimensat(AT_FDCWD, saved[0].c_str(), old, 0), 0);
+  EXPECT_EQ(build("2", "r2n", {"--no-cache"}), want("2"));
+  ASSERT_EQ(::stat(saved[0].c_str(), &after), 0) << "the entry was dropped";
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the entry was dropped and saved again";
+  EXPECT_GT(after.st_mtim.tv_sec, 1000000000) << "--no-cache did not restore the entry";
+  EXPECT_EQ(*ReadFile(Out("r2.digest")), *ReadFile(Out("r2n.digest")));
+
   // A restored tree diffs like an unpacked one: the same image as without any cache.
+  env["OCIBUILD_ROOTFS_CACHE"] = "0";
   EXPECT_EQ(build("2", "r3", {"--no-cache"}), want("2"));
+  env.erase("OCIBUILD_ROOTFS_CACHE");
   EXPECT_EQ(*ReadFile(Out("r2.digest")), *ReadFile(Out("r3.digest")));
   // So does a tree saved after every step (saving links every file again).
   env["OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"] = "1";
   EXPECT_EQ(build("3", "r4"), want("3"));
   EXPECT_GE(entries().size(), 2u);
   env.erase("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES");
+  env["OCIBUILD_ROOTFS_CACHE"] = "0";
   EXPECT_EQ(build("3", "r5", {"--no-cache"}), want("3"));
+  env.erase("OCIBUILD_ROOTFS_CACHE");
   EXPECT_EQ(*ReadFile(Out("r4.digest")), *ReadFile(Out("r5.digest")));
 }
 
