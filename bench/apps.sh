@@ -22,12 +22,14 @@
 # local servers (a mirror of the lockfiles' tarballs, wheels made from Debian's packages): the
 # network is out of the measurement, and every tool gets the same bytes.
 # Time: wall clock of the build command plus the push command (ocibuild pushes in the build).
-# Peak RSS column: the tool's own processes (polled VmHWM): ocibuild; docker CLI + dockerd +
-# containerd (their peaks reset before each build); buildah. RUN steps' processes are not in it
-# (their peak, the largest process of the command's tree, is in the log). Per-step times go to
+# Peak RSS column: the peak of the summed PSS of the tool's own processes, polled every 0.1 s:
+# ocibuild (with its per-step sandbox processes); docker CLI + dockerd + containerd (the daemon's
+# baseline included); buildah. RUN steps' own processes are not in it (the largest process of the
+# command's tree, RUN steps included, is in the log's RSS line). Per-step times go to
 # bench/results/apps-breakdown.md.
 #   bench/apps.sh   (root; N=runs, default 3; BENCH_APPS="express-api flask-pip" limits the apps,
-#                    BENCH_TOOLS="ocibuild docker" the tools, BENCH_MODES the modes)
+#                    BENCH_TOOLS="ocibuild docker" the tools, BENCH_MODES the modes, BENCH_SKIP
+#                    single measurements: see below)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -75,7 +77,6 @@ cleanup() {
     "$docker_cli" builder prune -af >/dev/null 2>&1 || true
   fi
   if [[ " ${tools[*]} " == *" buildah "* ]]; then
-    buildah rm -a >/dev/null 2>&1 || true
     buildah rmi -f $(buildah images -q --filter "reference=127.0.0.1:$regport/*/*" 2>/dev/null) >/dev/null 2>&1 || true
     buildah rmi --prune >/dev/null 2>&1 || true
   fi
@@ -216,7 +217,8 @@ setup() {  # APP MODE TOOL
         ocibuild) rm -rf "$state"; mkdir -p "$state"; chown "$user:" "$state" ;;
         docker) "$docker_cli" rmi -f $("$docker_cli" images -q --filter "reference=$reg/*/*") || true
                 "$docker_cli" builder prune -af ;;
-        buildah) buildah rm -a; buildah rmi -f $(buildah images -q --filter "reference=$reg/*/*") || true
+        # Not `buildah rm -a`: that would remove the build containers of anyone else's build.
+        buildah) buildah rmi -f $(buildah images -q --filter "reference=$reg/*/*") || true
                  buildah rmi --prune || true ;;
       esac ;;
   esac
@@ -225,6 +227,14 @@ setup() {  # APP MODE TOOL
   esac
   sync
 }
+# BENCH_SKIP: glob patterns of APP/MODE/TOOL/RUN to leave out (a short run on a busy machine),
+# e.g. "nextjs-standalone/warm/*/* nextjs-standalone/*/buildah/* nextjs-standalone/*/*/2".
+skipped() {
+  local pat
+  for pat in ${BENCH_SKIP:-}; do [[ $1 == $pat ]] && return 0; done
+  return 1
+}
+set -f  # the patterns stay patterns
 for i in $(seq "$runs"); do
   for app in "${apps[@]}"; do
     for mode in "${modes[@]}"; do
@@ -232,12 +242,14 @@ for i in $(seq "$runs"); do
         for t in "${tools[@]}"; do edit_line "$app" "$i" >>"$work/ctx/$t/$app/$(edit_file "$app")"; done
       fi
       for t in "${tools[@]}"; do
+        skipped "$app/$mode/$t/$i" && continue
         setup "$app" "$mode" "$t" >>"$log" 2>&1 || echo "apps.sh: setup of $app $mode for $t failed" >&2
         measure "$app" "$mode" "$t" || true
       done
     done
   done
 done
+set +f
 "${helper[@]}" breakdown "$here/results/apps-breakdown.md" "$breakdown_dir"/*.log
 mkdir -p "$here/results/raw"
 tar -czf "$here/results/raw/apps-logs.tar.gz" -C "$work" logs 2>/dev/null || true

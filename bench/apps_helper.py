@@ -7,8 +7,8 @@
                                here) and a PEP 503 index of them in OUT/simple
   measure LOG NAMES -- CMD...  run CMD, its output timestamped into LOG; print
                                "<wall s> <peak KiB of the tool's processes> <peak KiB of any one process>"
-                               (tool processes: those whose comm is in NAMES, comma-separated;
-                               daemons among them have their peak reset first)
+                               (tool processes: those whose comm is in NAMES, comma-separated,
+                               daemons included: the peak of their summed PSS)
   breakdown OUT.md LOG...      per-step medians from the logs (see write_breakdown)
 """
 import collections
@@ -154,10 +154,11 @@ def _comm(pid):
         return None
 
 
-def _hwm(pid):
+def _pss(pid):
+    """Proportional set size in KiB: pages a forked child shares with its parent count once."""
     try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -166,30 +167,21 @@ def _hwm(pid):
 
 def measure(log, names, cmd):
     names = set(filter(None, names.split(",")))
-    before = set(_procs())
-    # Daemons (dockerd, containerd) run before the command: reset their peak so that it is this
-    # build's (writing 5 to clear_refs resets VmHWM).
-    for pid in before:
-        if _comm(pid) in names:
-            try:
-                with open(f"/proc/{pid}/clear_refs", "w") as f:
-                    f.write("5")
-            except OSError:
-                pass
-    peaks = {}
+    # Peak of the summed PSS of the tool's processes alive at once (daemons included), polled
+    # every 0.1 s: short spikes between polls are missed.
+    peak = [0]
     done = threading.Event()
 
     def poll():
         while not done.is_set():
-            for pid in _procs():
-                if _comm(pid) in names:
-                    peaks[pid] = max(peaks.get(pid, 0), _hwm(pid))
+            total = sum(_pss(pid) for pid in _procs() if _comm(pid) in names)
+            peak[0] = max(peak[0], total)
             done.wait(0.1)
 
     t = threading.Thread(target=poll, daemon=True)
     t.start()
     t0 = time.monotonic()
-    with open(log, "a") as out:
+    with open(log, "a", buffering=1) as out:
         out.write(f"@@ CMD {' '.join(cmd)}\n")
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for line in p.stdout:
@@ -200,7 +192,7 @@ def measure(log, names, cmd):
     done.set()
     t.join()
     tree = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"{wall:.3f} {sum(peaks.values())} {tree}")
+    print(f"{wall:.3f} {peak[0]} {tree}")
     return rc
 
 
