@@ -21,7 +21,8 @@
 # pushed to the registry once per run, with a layer no earlier run had; npm and pip fetch from
 # local servers (a mirror of the lockfiles' tarballs, wheels made from Debian's packages): the
 # network is out of the measurement, and every tool gets the same bytes.
-# Time: wall clock of the build command plus the push command (ocibuild pushes in the build).
+# Time: wall clock of the build command plus the push command (ocibuild pushes in the build);
+# app-<app>-<mode>-pushed: until the image was pushed (ocibuild then still removes its work trees).
 # Peak RSS column: the peak of the summed PSS of the tool's own processes, polled every 0.1 s:
 # ocibuild (with its per-step sandbox processes); docker CLI + dockerd + containerd (the daemon's
 # baseline included); buildah. RUN steps' own processes are not in it (the largest process of the
@@ -206,7 +207,16 @@ measure() {  # APP MODE TOOL
   } >>"$l"
   cat "$l.push" >>"$l.pushes" 2>/dev/null || true
   rm -f "$l.push"
-  echo "BENCH|app-$app-$mode|$t|$(python3 -c "print(f'{$bw + $pw:.3f}')")|$rss"
+  local total
+  total=$(python3 -c "print(f'{$bw + $pw:.3f}')")
+  echo "BENCH|app-$app-$mode|$t|$total|$rss"
+  # When the image was in the registry: ocibuild prints `Build complete` after its push and then
+  # removes its work trees before it exits; the others are done when their push is.
+  local pushed=$total
+  if [ "$t" = ocibuild ]; then
+    pushed=$(awk '/^@@ CMD/ {t = ""} /^@@ +[0-9.]+ Build complete/ {t = $2} END {print t}' "$l")
+  fi
+  echo "BENCH|app-$app-$mode-pushed|$t|${pushed:-$total}|$rss"
 }
 # Setup before a measurement, not timed.
 setup() {  # APP MODE TOOL
