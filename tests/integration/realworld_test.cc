@@ -500,7 +500,7 @@ TEST_F(RealWorld, GccSingleFile) {
   if (auto r = Run(Tag("c"), {"./myapp", "a", "b"})) {
     EXPECT_EQ(r->exit_code, 0) << r->err;
     EXPECT_EQ(r->out,
-              "Hello from C, built with gcc 12.2, 2 argument(s), fnv1a 6dd4e4bc, uid 0\n");
+              "Hello from C, built with gcc 12.2, 2 argument(s), fnv1a 4d2505ca, uid 0\n");
     RemoveImage(Tag("c"));
   }
   if (auto theirs = BuildKit("c", ctx)) ExpectSameAsBuildKit("c", *ours, *theirs, {});
