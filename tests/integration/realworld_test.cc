@@ -158,8 +158,9 @@ class RealWorld : public ::testing::Test {
       ctx = JoinPath(s.tmp->path(), "base-" + name);
       std::string ref = s.registry->host() + "/real-world/" + name + ":stand-in";
       std::string set = b.apt_set;
-      bool ok = Exec({"cp", "-r", JoinPath(src, "testdata/real-world/bases/" + name), ctx})
-                    .exit_code == 0;
+      bool ok =
+          Exec({"cp", "-r", JoinPath(src, "testdata/real-world/bases/" + name), ctx}).exit_code ==
+          0;
       if (ok && !set.empty())
         ok = Exec({"cp", "-r", JoinPath(cache, "apt-repo-" + set), JoinPath(ctx, "apt-repo")})
                  .exit_code == 0;
@@ -287,14 +288,79 @@ class RealWorld : public ::testing::Test {
   }
 
   // Entry by entry (paths, types, modes, owners, sizes, link targets, file digests) and the
-  // config (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, ..., history); keys starting
-  // with one of `ignore` are what two BuildKit builds of the same thing differ in.
-  void ExpectSameAsBuildKit(const std::string& app, const ImageView& ours, const ImageView& theirs,
-                            const std::vector<std::string>& ignore) {
-    auto diffs = bki::CompareImages(ours, theirs, ignore);
+  // config (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, ..., history). Differences
+  // containing one of `random` are what two BuildKit builds of the same thing differ in; the
+  // known differences below (each with its reason) are counted and shown, not failed on.
+  void ExpectSameAsBuildKit(const std::string& app, const ImageView& ours, ImageView theirs,
+                            const std::vector<std::string>& random = {}) {
+    std::vector<std::string> known = DropCopyUps(ours, theirs);
+    std::vector<std::string> diffs;
+    for (auto& d : bki::CompareImages(ours, theirs, {})) {
+      bool skip = false;
+      for (const auto& r : random) skip = skip || d.find(r) != std::string::npos;
+      if (skip) {
+        known.push_back("random per build: " + d);
+      } else if (d.find("history[") == 0 && OlderBuildKitHistory(d)) {
+        known.push_back("Debian's BuildKit 0.8 history text: " + d);
+      } else {
+        diffs.push_back(d);
+      }
+    }
     EXPECT_TRUE(diffs.empty()) << app << " differs from BuildKit's image (" << diffs.size()
                                << " differences):\n  " << Join(diffs, "\n  ");
-    std::cerr << app << ": compared with BuildKit, " << diffs.size() << " difference(s)\n";
+    std::cerr << app << ": compared with BuildKit's image: " << diffs.size() << " difference(s), "
+              << known.size() << " known:\n  " << Join(known, "\n  ") << "\n";
+  }
+
+  // dockerd 20.10 (Debian 12) carries BuildKit 0.8, whose history leaves COPY's flags out and
+  // prints EXPOSE's ports as a Go map; ocibuild writes what current BuildKit writes
+  // ("COPY --chown=a:b src dest", "EXPOSE [3000/tcp]"). Same instruction, older wording.
+  static bool OlderBuildKitHistory(const std::string& d) {
+    auto o = d.find("ocibuild \"");
+    auto k = d.find(", docker \"");
+    if (o == std::string::npos || k == std::string::npos) return false;
+    std::string a = d.substr(o + 10, k - o - 11), b = d.substr(k + 10, d.size() - k - 11);
+    if (StartsWith(a, "EXPOSE [") && StartsWith(b, "EXPOSE map[")) return true;
+    if (StartsWith(a, "COPY --") || StartsWith(a, "ADD --")) {
+      std::vector<std::string> kept;
+      for (const auto& w : Split(a, ' '))
+        if (!StartsWith(w, "--chown=") && !StartsWith(w, "--chmod=")) kept.push_back(w);
+      return Join(kept, " ") == b;
+    }
+    return false;
+  }
+
+  // Files a RUN step opened for writing without changing them: overlayfs copies them up, so
+  // BuildKit's layer records them again as they were; ocibuild's layers hold what changed
+  // (reported: a sandbox matter). Removed from BuildKit's layers, and listed, when the entry is
+  // exactly what ocibuild's image already had below that layer.
+  static std::vector<std::string> DropCopyUps(const ImageView& ours, ImageView& theirs) {
+    std::vector<std::string> dropped;
+    for (size_t i = 1; i < theirs.layers.size() && i < ours.layers.size(); ++i) {
+      for (auto it = theirs.layers[i].begin(); it != theirs.layers[i].end();) {
+        const std::string& p = it->first;
+        const FsEntry* below = nullptr;
+        if (!ours.layers[i].count(p)) {
+          for (size_t j = i; j-- > 0 && !below;) {
+            auto f = ours.layers[j].find(p);
+            if (f != ours.layers[j].end()) below = &f->second;
+          }
+        }
+        if (below && Same(*below, it->second)) {
+          dropped.push_back("unchanged file copied up by overlayfs: layer[" + std::to_string(i) +
+                            "]:" + (p.empty() ? "/" : p));
+          it = theirs.layers[i].erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    return dropped;
+  }
+
+  static bool Same(const FsEntry& a, const FsEntry& b) {
+    return a.type == b.type && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
+           a.content == b.content && a.link == b.link;
   }
 
   // A container of IMAGE (pulled from the registry) serving on a free port of the host's
@@ -305,8 +371,8 @@ class RealWorld : public ::testing::Test {
     auto pull = Exec({DockerCli(), "pull", "-q", image}, DockerEnv());
     EXPECT_EQ(pull.exit_code, 0) << pull.err;
     int port = FreePort();
-    std::vector<std::string> argv = {DockerCli(), "run",  "-d", "--network", "host",
-                                     "-e",        "PORT=" + std::to_string(port)};
+    std::vector<std::string> argv = {
+        DockerCli(), "run", "-d", "--network", "host", "-e", "PORT=" + std::to_string(port)};
     argv.insert(argv.end(), run_args.begin(), run_args.end());
     argv.push_back(image);
     auto run = Exec(argv, DockerEnv());
@@ -326,8 +392,7 @@ class RealWorld : public ::testing::Test {
     }
     if (!ok) {
       auto logs = Exec({DockerCli(), "logs", id}, DockerEnv());
-      ADD_FAILURE() << image << " did not answer on port " << port << ":\n"
-                    << logs.out << logs.err;
+      ADD_FAILURE() << image << " did not answer on port " << port << ":\n" << logs.out << logs.err;
     }
     (void)Exec({DockerCli(), "rm", "-f", id}, DockerEnv());
     return body;
@@ -375,7 +440,8 @@ void NormalizeBuildId(ImageView& v) {
   if (!e || e->content.size() < 8) return;
   std::string id = e->content;
   auto fix = [&](std::string s) {
-    for (size_t p = 0; (p = s.find(id, p)) != std::string::npos; p += 8) s.replace(p, id.size(), "BUILD_ID");
+    for (size_t p = 0; (p = s.find(id, p)) != std::string::npos; p += 8)
+      s.replace(p, id.size(), "BUILD_ID");
     return s;
   };
   for (auto& layer : v.layers) {
@@ -422,7 +488,10 @@ TEST_F(RealWorld, NextJsWithDocker) {
   if (auto theirs = BuildKit("nextjs", ctx)) {
     NormalizeBuildId(*ours);
     NormalizeBuildId(*theirs);
-    ExpectSameAsBuildKit("nextjs", *ours, *theirs, {});
+    // Next.js makes new preview-mode keys and a new server-action encryption key each build.
+    ExpectSameAsBuildKit("nextjs", *ours, std::move(*theirs),
+                         {":app/.next/prerender-manifest.json:",
+                          ":app/.next/server/server-reference-manifest.json:"});
   }
 }
 
@@ -441,7 +510,8 @@ TEST_F(RealWorld, ExpressApi) {
     EXPECT_EQ(body, "Hello World");
     RemoveImage(Tag("express"));
   }
-  if (auto theirs = BuildKit("express", ctx)) ExpectSameAsBuildKit("express", *ours, *theirs, {});
+  if (auto theirs = BuildKit("express", ctx))
+    ExpectSameAsBuildKit("express", *ours, std::move(*theirs));
 }
 
 TEST_F(RealWorld, FlaskUnderGunicorn) {
@@ -463,7 +533,8 @@ TEST_F(RealWorld, FlaskUnderGunicorn) {
     EXPECT_EQ(body, "Hello ocibuild!");
     RemoveImage(Tag("python"));
   }
-  if (auto theirs = BuildKit("python", ctx)) ExpectSameAsBuildKit("python", *ours, *theirs, {});
+  if (auto theirs = BuildKit("python", ctx))
+    ExpectSameAsBuildKit("python", *ours, std::move(*theirs));
 }
 
 TEST_F(RealWorld, GoMultiStage) {
@@ -486,7 +557,7 @@ TEST_F(RealWorld, GoMultiStage) {
     EXPECT_EQ(r->out, "docker-gs-ping, uid 65532\n");
     RemoveImage(Tag("go"));
   }
-  if (auto theirs = BuildKit("go", ctx)) ExpectSameAsBuildKit("go", *ours, *theirs, {});
+  if (auto theirs = BuildKit("go", ctx)) ExpectSameAsBuildKit("go", *ours, std::move(*theirs));
 }
 
 TEST_F(RealWorld, GccSingleFile) {
@@ -499,11 +570,10 @@ TEST_F(RealWorld, GccSingleFile) {
   EXPECT_EQ(Describe(*ours, "usr/src/myapp/main.c"), "f 0644 0:0");
   if (auto r = Run(Tag("c"), {"./myapp", "a", "b"})) {
     EXPECT_EQ(r->exit_code, 0) << r->err;
-    EXPECT_EQ(r->out,
-              "Hello from C, built with gcc 12.2, 2 argument(s), fnv1a 4d2505ca, uid 0\n");
+    EXPECT_EQ(r->out, "Hello from C, built with gcc 12.2, 2 argument(s), fnv1a 4d2505ca, uid 0\n");
     RemoveImage(Tag("c"));
   }
-  if (auto theirs = BuildKit("c", ctx)) ExpectSameAsBuildKit("c", *ours, *theirs, {});
+  if (auto theirs = BuildKit("c", ctx)) ExpectSameAsBuildKit("c", *ours, std::move(*theirs));
 }
 
 }  // namespace
