@@ -206,6 +206,11 @@ class RealWorld : public ::testing::Test {
 
   void SetUp() override {
     if (!shared_->skip.empty()) GTEST_SKIP() << shared_->skip;
+  }
+
+  // A new scratch directory for the next application.
+  void Fresh() {
+    tmp_.reset();
     auto d = TempDir::Create("app-", shared_->tmp->path());
     ASSERT_TRUE(d.ok());
     tmp_ = std::make_unique<TempDir>(std::move(*d));
@@ -413,6 +418,12 @@ class RealWorld : public ::testing::Test {
     if (!shared_->docker_host.empty()) (void)Exec({DockerCli(), "rmi", "-f", image}, DockerEnv());
   }
 
+  void NextJsWithDocker();
+  void ExpressApi();
+  void FlaskUnderGunicorn();
+  void GoMultiStage();
+  void GccSingleFile();
+
   std::unique_ptr<TempDir> tmp_;
   std::string log_;  // ocibuild's progress output of the last build
 };
@@ -456,7 +467,8 @@ void NormalizeBuildId(ImageView& v) {
   }
 }
 
-TEST_F(RealWorld, NextJsWithDocker) {
+void RealWorld::NextJsWithDocker() {
+  Fresh();
   std::string ctx = Context("nextjs");
   auto ours = Build("nextjs", ctx);
   ASSERT_TRUE(ours);
@@ -495,7 +507,8 @@ TEST_F(RealWorld, NextJsWithDocker) {
   }
 }
 
-TEST_F(RealWorld, ExpressApi) {
+void RealWorld::ExpressApi() {
+  Fresh();
   std::string ctx = Context("express");
   auto ours = Build("express", ctx);
   ASSERT_TRUE(ours);
@@ -514,7 +527,8 @@ TEST_F(RealWorld, ExpressApi) {
     ExpectSameAsBuildKit("express", *ours, std::move(*theirs));
 }
 
-TEST_F(RealWorld, FlaskUnderGunicorn) {
+void RealWorld::FlaskUnderGunicorn() {
+  Fresh();
   std::string ctx = Context("python");
   auto ours = Build("python", ctx);
   ASSERT_TRUE(ours);
@@ -537,7 +551,8 @@ TEST_F(RealWorld, FlaskUnderGunicorn) {
     ExpectSameAsBuildKit("python", *ours, std::move(*theirs));
 }
 
-TEST_F(RealWorld, GoMultiStage) {
+void RealWorld::GoMultiStage() {
+  Fresh();
   std::string ctx = Context("go");
   auto ours = Build("go", ctx);
   ASSERT_TRUE(ours);
@@ -560,7 +575,8 @@ TEST_F(RealWorld, GoMultiStage) {
   if (auto theirs = BuildKit("go", ctx)) ExpectSameAsBuildKit("go", *ours, std::move(*theirs));
 }
 
-TEST_F(RealWorld, GccSingleFile) {
+void RealWorld::GccSingleFile() {
+  Fresh();
   std::string ctx = Context("c");
   auto ours = Build("c", ctx);
   ASSERT_TRUE(ours);
@@ -574,6 +590,33 @@ TEST_F(RealWorld, GccSingleFile) {
     RemoveImage(Tag("c"));
   }
   if (auto theirs = BuildKit("c", ctx)) ExpectSameAsBuildKit("c", *ours, std::move(*theirs));
+}
+
+// One test for the corpus: the stand-in bases take minutes to build, and each test of a suite
+// runs in a process of its own under ctest.
+TEST_F(RealWorld, UpstreamDockerfiles) {
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    SCOPED_TRACE("nextjs");
+    NextJsWithDocker();
+  }
+  {
+    SCOPED_TRACE("express");
+    ExpressApi();
+  }
+  {
+    SCOPED_TRACE("python");
+    FlaskUnderGunicorn();
+  }
+  {
+    SCOPED_TRACE("go");
+    GoMultiStage();
+  }
+  {
+    SCOPED_TRACE("c");
+    GccSingleFile();
+  }
+  std::cerr << "applications built, run and compared in " << Seconds(t0) << "s\n";
 }
 
 }  // namespace
