@@ -6,6 +6,8 @@
 #   base       hello tree libcap2-bin sudo (small; the sandbox's apt tests)  -> CACHE/apt-repo
 #   toolchain  gcc make libc6-dev python3 python3-pip (compile and app builds) -> CACHE/apt-repo-toolchain
 #   node       nodejs npm                                                     -> CACHE/apt-repo-node
+#   python     python3 python3-pip python3-flask gunicorn ca-certificates     -> CACHE/apt-repo-python
+#   golang     golang-go ca-certificates                                      -> CACHE/apt-repo-golang
 # A copy of the base set goes to testdata/sandbox/apt-repo (ignored by git) so that container
 # test runs, which receive testdata/, find it too; the larger sets stay in the cache.
 #   scripts/local-apt-repo.sh [CACHE_DIR] [SET]  (default: $OCIBUILD_BUILD_DIR/cache or ./build/cache; base)
@@ -17,7 +19,9 @@ case $set_name in
   base) out=$cache/apt-repo; pkgs="hello tree libcap2-bin sudo" ;;
   toolchain) out=$cache/apt-repo-toolchain; pkgs="gcc make libc6-dev python3 python3-pip" ;;
   node) out=$cache/apt-repo-node; pkgs="nodejs npm" ;;
-  *) echo "local-apt-repo.sh: unknown package set '$set_name' (base, toolchain, node)" >&2; exit 2 ;;
+  python) out=$cache/apt-repo-python; pkgs="python3 python3-pip python3-flask gunicorn ca-certificates" ;;
+  golang) out=$cache/apt-repo-golang; pkgs="golang-go ca-certificates" ;;
+  *) echo "local-apt-repo.sh: unknown package set '$set_name' (base, toolchain, node, python, golang)" >&2; exit 2 ;;
 esac
 mirror_to_testdata() {
   [ "$set_name" = base ] || return 0

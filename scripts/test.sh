@@ -31,7 +31,7 @@ step "test inputs"
 export OCIBUILD_DEBIAN_BASE
 OCIBUILD_DEBIAN_BASE=$(scripts/debian-base.sh "$root/build/cache")
 echo "Debian minbase: $OCIBUILD_DEBIAN_BASE"
-for set in base toolchain node; do
+for set in base toolchain node python golang; do
   echo "local apt repository ($set): $(scripts/local-apt-repo.sh "$root/build/cache" "$set")"
 done
 echo "arm64 busybox: $(scripts/arm64-busybox.sh "$root/build/cache")"
