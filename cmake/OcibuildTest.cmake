@@ -5,7 +5,9 @@
 #   [UNPRIV]      also run the whole binary as an unprivileged user (scripts/as-user.sh)
 #   [CONTAINER]   also run it inside docker run --user 1000 --cap-drop=ALL (scripts/in-container.sh)
 #   [TIMEOUT sec]
-#   [LOCK name])  ctest RESOURCE_LOCK for every test of the binary (tests that share host state)
+#   [LOCK name]   ctest RESOURCE_LOCK for every test of the binary (tests that share host state)
+#   [COST n])     ctest COST: long tests start first, so a fresh tree's run (no timing data yet)
+#                 does not end with one long test running alone
 # Test binaries find the tree through environment variables, never through the working directory:
 #   OCIBUILD_SOURCE_DIR, OCIBUILD_TESTDATA, OCIBUILD_CONFORMANCE, OCIBUILD_BINARY (the ocibuild exe).
 add_library(ocibuild_test_main STATIC ${CMAKE_CURRENT_LIST_DIR}/../tests/test_main.cc)
@@ -17,7 +19,7 @@ target_compile_definitions(ocibuild_test_main PRIVATE
   OCIBUILD_DEFAULT_BINARY="$<TARGET_FILE:ocibuild>")
 
 function(ocibuild_test name)
-  cmake_parse_arguments(T "UNPRIV;CONTAINER" "TIMEOUT;LOCK" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "UNPRIV;CONTAINER" "TIMEOUT;LOCK;COST" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()
@@ -42,6 +44,9 @@ function(ocibuild_test name)
   set(lock_props)
   if(T_LOCK)
     set(lock_props RESOURCE_LOCK ${T_LOCK})
+  endif()
+  if(T_COST)
+    list(APPEND lock_props COST ${T_COST})
   endif()
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
