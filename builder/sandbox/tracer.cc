@@ -9,12 +9,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
@@ -48,11 +48,8 @@ void RestoreArgs(sys::Regs* r, const sys::Regs& from) {
   r->r9 = from.r9;
 }
 
-// The bounded wait after the step is over (a flag is all a signal handler may set).
-volatile sig_atomic_t g_deadline = 0;
-void OnAlarm(int) {
-  g_deadline = 1;
-}
+// SIGUSR1 is the workers' "a traced call is answered"; it stays blocked (see WakeSignals), and a
+// handler only in case some thread ever unblocks it (its default action would end the process).
 void OnWake(int) {}
 
 }  // namespace
@@ -70,34 +67,61 @@ void Tracer::Fail(pid_t tid, sys::Regs& r, int neg_errno) {
   Resume(tid);
 }
 
+sigset_t Tracer::WakeSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGUSR1);
+  return set;
+}
+
+void Tracer::WaitForWake(const std::optional<std::chrono::steady_clock::time_point>& deadline) {
+  sigset_t set = WakeSignals();
+  siginfo_t si;
+  if (!deadline) {
+    (void)::sigwaitinfo(&set, &si);
+    return;
+  }
+  auto left = *deadline - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  timespec ts = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  (void)::sigtimedwait(&set, &si, &ts);
+}
+
 Result<int> Tracer::Run(pid_t main) {
   self_ = ::getpid();
   tracer_tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
-  // Workers wake the tracer (blocked in waitpid) with SIGUSR1 when a traced call is answered.
+  // The tracer sleeps in sigwaitinfo, never in a blocking waitpid: a worker's answer (SIGUSR1)
+  // that came after DrainDone looked but before a blocking waitpid began would wake nothing, and
+  // the task parked on that call would stay stopped for good when no other tracee had anything
+  // to report (seen as tar stopped in the hand-over's sendmsg under dpkg-deb). Blocked, SIGUSR1
+  // and SIGCHLD (every tracee stop and exit raises it) stay pending until sigwaitinfo takes
+  // them, however early they come. Every thread of the supervisor blocks both (backend.cc blocks
+  // them before any thread starts), so none can take a SIGCHLD meant for this one.
   struct sigaction wake = {};
   wake.sa_handler = OnWake;
   ::sigaction(SIGUSR1, &wake, nullptr);
+  struct sigaction chld = {};
+  chld.sa_handler = SIG_DFL;  // not SIG_IGN, no SA_NOCLDSTOP: stops must raise SIGCHLD
+  ::sigaction(SIGCHLD, &chld, nullptr);
+  sigset_t wake_set = WakeSignals();
+  ::pthread_sigmask(SIG_BLOCK, &wake_set, nullptr);
   states_[main].tid = main;
   int main_status = -1;
-  // The bounded wait after the step: SIGALRM interrupts waitpid.
-  g_deadline = 0;
-  struct sigaction sa = {};
-  sa.sa_handler = OnAlarm;
-  ::sigaction(SIGALRM, &sa, nullptr);
-  sigset_t alrm;
-  sigemptyset(&alrm);
-  sigaddset(&alrm, SIGALRM);
-  sigaddset(&alrm, SIGUSR1);
-  ::pthread_sigmask(SIG_UNBLOCK, &alrm, nullptr);
+  // Set when the main process is gone: the rest of the step gets that long to die.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
     DrainDone();
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, __WALL);
+    pid_t pid = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (pid == 0) {
+      WaitForWake(deadline);
+      continue;
+    }
     if (pid < 0) {
-      if (errno == EINTR) {
-        if (main_done_ && g_deadline) break;  // the bounded wait is over
-        continue;
-      }
+      if (errno == EINTR) continue;
       if (errno == ECHILD) break;
       return SysError("waitpid", "tracees");
     }
@@ -107,9 +131,7 @@ Result<int> Tracer::Run(pid_t main) {
       if (!main_done_) {
         main_done_ = true;
         KillAll();
-        struct itimerval it = {};
-        it.it_value.tv_sec = kKillWaitSeconds;
-        ::setitimer(ITIMER_REAL, &it, nullptr);
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kKillWaitSeconds);
       }
       if (states_.empty() && early_children_.empty()) break;
       continue;
@@ -117,8 +139,6 @@ Result<int> Tracer::Run(pid_t main) {
     Dispatch(pid, status);
     if (main_done_ && states_.empty() && early_children_.empty()) break;
   }
-  struct itimerval off = {};
-  ::setitimer(ITIMER_REAL, &off, nullptr);
   survivors_ = states_.size();
   if (main_status == -1) return Error{"tracer lost the main process", ECHILD};
   return main_status;

@@ -14,11 +14,15 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -50,6 +54,11 @@ struct TracerOptions {
 class Tracer {
  public:
   Tracer(GuestFs& fs, ProcessTable& procs, TracerOptions opts);
+
+  // The signals that wake the tracer (SIGCHLD, SIGUSR1). Every thread of the process must block
+  // them from its start (block them before creating any thread): one that did not could take
+  // a SIGCHLD meant to wake the tracer.
+  static sigset_t WakeSignals();
 
   // Takes over `main` (seized, its Task already in the table, about to exec) and runs until it
   // exits; the step's remaining processes are then killed (bounded wait) as a container runtime
@@ -111,6 +120,8 @@ class Tracer {
     bool started = false;
   };
 
+  // Sleeps until a wake signal is pending (or the deadline passes).
+  void WaitForWake(const std::optional<std::chrono::steady_clock::time_point>& deadline);
   void Dispatch(pid_t pid, int status);
   void OnSeccomp(pid_t pid);
   void OnNewChild(pid_t parent, int event);
