@@ -264,6 +264,19 @@ TEST_F(BusyboxSandbox, AnswersToTracedCallsAreNeverLost) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
+// A child can be reported before its parent's fork event, and waits for that event to learn
+// whose identity it inherits. A parent killed right after forking never reports it: the child
+// stayed stopped for good, and whoever read the pipe it held waited forever. Now it takes
+// after its dying parent, or (re-parented before the tracer saw it) dies with it; either way
+// it never stays stopped. Without the fix a child stayed stopped within ~40 rounds.
+TEST_F(BusyboxSandbox, ChildOfAParentKilledWhileForkingNeverStaysStopped) {
+  auto start = std::chrono::steady_clock::now();
+  auto c = MustSh("/probe killed-while-forking 400");
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_EQ(c.out, "ok\n") << c.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
 TEST_F(BusyboxSandbox, UnlinkDropsTheStoreEntry) {
   auto c = MustSh(
       "touch /gone && chown 5:5 /gone && ln /gone /gone2 && rm /gone && "

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
@@ -51,6 +52,22 @@ void RestoreArgs(sys::Regs* r, const sys::Regs& from) {
 // SIGUSR1 is the workers' "a traced call is answered"; it stays blocked (see WakeSignals), and a
 // handler only in case some thread ever unblocks it (its default action would end the process).
 void OnWake(int) {}
+
+// A task's thread group and its parent process, from /proc/<tid>/status.
+bool TgidAndParent(pid_t tid, pid_t* tgid, pid_t* ppid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = fopen(path, "re");
+  if (!f) return false;
+  char line[256];
+  int found = 0;
+  while (found < 2 && fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "Tgid: %d", tgid) == 1 || std::sscanf(line, "PPid: %d", ppid) == 1)
+      ++found;
+  }
+  fclose(f);
+  return found == 2;
+}
 
 }  // namespace
 
@@ -147,7 +164,7 @@ Result<int> Tracer::Run(pid_t main) {
 void Tracer::KillAll() {
   // A traced task's pid cannot be reused before we have waited for it, so these are the step's.
   for (auto& [tid, st] : states_) ::kill(tid, SIGKILL);
-  for (pid_t p : early_children_) ::kill(p, SIGKILL);
+  for (const auto& [p, parent] : early_children_) ::kill(p, SIGKILL);
 }
 
 void Tracer::Dispatch(pid_t pid, int status) {
@@ -165,7 +182,24 @@ void Tracer::Dispatch(pid_t pid, int status) {
       return;
     }
     // A new child reported before its parent's fork event: it waits until we know its parent.
-    early_children_.insert(pid);
+    // Unless that event will never come: a parent killed (SIGKILL) between making the child and
+    // reporting it (or while its report was still unread) drops the report, and the child would
+    // stay stopped for good (`timeout -s KILL` of a make that had just forked a compiler).
+    pid_t tgid = 0, ppid = 0;
+    if (!TgidAndParent(pid, &tgid, &ppid)) return;  // gone already: its exit follows
+    if (tgid != pid) {
+      // A thread: its maker is in its own thread group, which only dies with it.
+      early_children_[pid] = 0;
+      return;
+    }
+    if (states_.count(ppid) == 0) {
+      // Its parent is already gone (it was re-parented to us): nobody can tell whose identity
+      // it inherited, and it has not run an instruction of its own; it dies with its parent.
+      ::kill(pid, SIGKILL);
+      Resume(pid);
+      return;
+    }
+    early_children_[pid] = ppid;  // adopted from that parent if it dies without reporting
     return;
   }
   if (main_done_) {
@@ -245,7 +279,6 @@ void Tracer::OnNewChild(pid_t parent, int event) {
   auto msg = sys::GetEventMsg(parent);
   if (!msg.ok()) return;
   pid_t child = static_cast<pid_t>(*msg);
-  std::shared_ptr<Task> ptask = procs_.Find(parent);
   sys::Regs regs;
   uint64_t flags = 0;
   if (sys::GetRegs(parent, &regs).ok()) {
@@ -254,6 +287,13 @@ void Tracer::OnNewChild(pid_t parent, int event) {
     if (nr == SYS_vfork) flags = CLONE_VM | CLONE_VFORK;
   }
   if (event == PTRACE_EVENT_VFORK) flags |= CLONE_VM | CLONE_VFORK;
+  AddChild(parent, child, flags);
+  if (event == PTRACE_EVENT_VFORK) states_[parent].in_vfork = true;
+  if (early_children_.erase(child)) Resume(child);
+}
+
+void Tracer::AddChild(pid_t parent, pid_t child, uint64_t flags) {
+  std::shared_ptr<Task> ptask = procs_.Find(parent);
   auto t = std::make_shared<Task>();
   t->tid = child;
   if (ptask) {
@@ -290,8 +330,6 @@ void Tracer::OnNewChild(pid_t parent, int event) {
   }
   procs_.Add(t);
   states_[child].tid = child;
-  if (event == PTRACE_EVENT_VFORK) states_[parent].in_vfork = true;
-  if (early_children_.erase(child)) Resume(child);
 }
 
 void Tracer::OnSeccomp(pid_t pid) {
@@ -977,6 +1015,18 @@ void Tracer::CloseRange(pid_t pid, sys::Regs& r) {
 void Tracer::OnExit(pid_t pid) {
   auto gone = states_.find(pid);
   if (gone != states_.end() && gone->second.grabbing) stash_.erase(gone->second.nonce);
+  if (gone != states_.end()) {
+    // Its children it never reported (killed first) take after it, as a fork would have made
+    // them; every report of a process comes before its leader's exit does.
+    std::vector<pid_t> orphans;
+    for (const auto& [child, parent] : early_children_)
+      if (parent == pid) orphans.push_back(child);
+    for (pid_t child : orphans) {
+      AddChild(pid, child, 0);
+      early_children_.erase(child);
+      Resume(child);
+    }
+  }
   procs_.Remove(pid);
   states_.erase(pid);
   early_children_.erase(pid);

@@ -125,6 +125,8 @@ class Tracer {
   void Dispatch(pid_t pid, int status);
   void OnSeccomp(pid_t pid);
   void OnNewChild(pid_t parent, int event);
+  // The table entries of a new task, inheriting from `parent` as clone `flags` say.
+  void AddChild(pid_t parent, pid_t child, uint64_t flags);
   void OnExecEvent(pid_t pid);
   void OnExecExit(pid_t pid);
   void OnExit(pid_t pid);
@@ -152,7 +154,9 @@ class Tracer {
   TracerOptions opts_;
   pid_t self_ = 0;
   std::unordered_map<pid_t, State> states_;
-  std::unordered_set<pid_t> early_children_;  // first stop seen before the parent's event
+  // First stop seen before the parent's event: child -> the parent process it waits for (0: a
+  // thread, whose maker cannot die before it).
+  std::unordered_map<pid_t, pid_t> early_children_;
   std::unordered_map<pid_t, std::unique_ptr<Exec>> execs_;
   uint64_t next_mm_ = 1;
   pid_t tracer_tid_ = 0;

@@ -474,6 +474,38 @@ int main(int argc, char** argv) {
     printf("%s\n", failed ? "failed" : "ok");
     return failed != 0;
   }
+  if (!strcmp(cmd, "killed-while-forking")) {
+    /* a rounds: a process forking in a loop is killed at some moment; every child it made must
+     * run to its end (each holds the pipe open until then), also one made just before the kill. */
+    int rounds = atoi(a), stuck = 0;
+    for (int r = 0; r < rounds && !stuck; ++r) {
+      int p[2];
+      if (pipe(p) != 0) return report(-1);
+      pid_t forker = fork();
+      if (forker == 0) {
+        close(p[0]);
+        for (;;) {
+          pid_t c = fork();
+          if (c == 0) _exit(0);
+          if (c > 0) waitpid(c, NULL, 0);
+        }
+      }
+      close(p[1]);
+      struct timespec d = {0, (r % 40) * 50000L};
+      nanosleep(&d, NULL);
+      kill(forker, SIGKILL);
+      waitpid(forker, NULL, 0);
+      struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+      char buf;
+      if (poll(&pfd, 1, 5000) != 1 || read(p[0], &buf, 1) != 0) {
+        printf("a child stayed stopped (round %d)\n", r);
+        stuck = 1;
+      }
+      close(p[0]);
+    }
+    if (!stuck) printf("ok\n");
+    return stuck;
+  }
   printf("unknown %s\n", cmd);
   return 2;
 }
