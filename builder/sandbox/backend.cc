@@ -139,6 +139,10 @@ std::string RandomHex(size_t bytes) {
                             const std::string& private_dir, int stdin_fd, int result_fd) {
   CloseOtherFds({stdin_fd, spec.stdout_fd, spec.stderr_fd, result_fd});
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Before any thread exists, so that every one inherits the mask: the tracer sleeps until these
+  // are pending, and a thread that let one through would take it from the tracer (tracer.h).
+  sigset_t wake = Tracer::WakeSignals();
+  ::pthread_sigmask(SIG_BLOCK, &wake, nullptr);
   // Orphans of the step are re-parented here, so they stay reapable (and traced).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   // No controlling terminal: nothing we open on the step's behalf can become one, and the

@@ -249,6 +249,34 @@ TEST_F(BusyboxSandbox, ConcurrentHandOversFromManyProcesses) {
   EXPECT_EQ(c.out, "c\n") << c.err;
 }
 
+// A traced call's answer comes back to the tracer from a worker thread. One that came just
+// before the tracer went to sleep waiting for tracees was lost, and the task that made the call
+// stayed stopped for good whenever no other task had anything to report (tar under dpkg-deb,
+// stopped in the hand-over's sendmsg). Pairs of processes make their calls at the same moment
+// and then wait only for each other: a lost answer stalls the pair (the probe gives up after
+// 10 s and says so). Without the fix this stalled within a second, every run.
+TEST_F(BusyboxSandbox, AnswersToTracedCallsAreNeverLost) {
+  auto start = std::chrono::steady_clock::now();
+  auto c = MustSh("/probe handover-lockstep 5 2");
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_THAT(c.out, ::testing::EndsWith("ok\n")) << c.err;
+  EXPECT_THAT(c.out, ::testing::Not(HasSubstr("stalled"))) << c.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// A child can be reported before its parent's fork event, and waits for that event to learn
+// whose identity it inherits. A parent killed right after forking never reports it: the child
+// stayed stopped for good, and whoever read the pipe it held waited forever. Now it takes
+// after its dying parent, or (re-parented before the tracer saw it) dies with it; either way
+// it never stays stopped. Without the fix a child stayed stopped within ~40 rounds.
+TEST_F(BusyboxSandbox, ChildOfAParentKilledWhileForkingNeverStaysStopped) {
+  auto start = std::chrono::steady_clock::now();
+  auto c = MustSh("/probe killed-while-forking 400");
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_EQ(c.out, "ok\n") << c.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
 TEST_F(BusyboxSandbox, UnlinkDropsTheStoreEntry) {
   auto c = MustSh(
       "touch /gone && chown 5:5 /gone && ln /gone /gone2 && rm /gone && "

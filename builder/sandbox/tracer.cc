@@ -9,12 +9,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "builder/sandbox/exec_image.h"
@@ -48,12 +49,25 @@ void RestoreArgs(sys::Regs* r, const sys::Regs& from) {
   r->r9 = from.r9;
 }
 
-// The bounded wait after the step is over (a flag is all a signal handler may set).
-volatile sig_atomic_t g_deadline = 0;
-void OnAlarm(int) {
-  g_deadline = 1;
-}
+// SIGUSR1 is the workers' "a traced call is answered"; it stays blocked (see WakeSignals), and a
+// handler only in case some thread ever unblocks it (its default action would end the process).
 void OnWake(int) {}
+
+// A task's thread group and its parent process, from /proc/<tid>/status.
+bool TgidAndParent(pid_t tid, pid_t* tgid, pid_t* ppid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = fopen(path, "re");
+  if (!f) return false;
+  char line[256];
+  int found = 0;
+  while (found < 2 && fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "Tgid: %d", tgid) == 1 || std::sscanf(line, "PPid: %d", ppid) == 1)
+      ++found;
+  }
+  fclose(f);
+  return found == 2;
+}
 
 }  // namespace
 
@@ -70,34 +84,61 @@ void Tracer::Fail(pid_t tid, sys::Regs& r, int neg_errno) {
   Resume(tid);
 }
 
+sigset_t Tracer::WakeSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGUSR1);
+  return set;
+}
+
+void Tracer::WaitForWake(const std::optional<std::chrono::steady_clock::time_point>& deadline) {
+  sigset_t set = WakeSignals();
+  siginfo_t si;
+  if (!deadline) {
+    (void)::sigwaitinfo(&set, &si);
+    return;
+  }
+  auto left = *deadline - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  timespec ts = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  (void)::sigtimedwait(&set, &si, &ts);
+}
+
 Result<int> Tracer::Run(pid_t main) {
   self_ = ::getpid();
   tracer_tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
-  // Workers wake the tracer (blocked in waitpid) with SIGUSR1 when a traced call is answered.
+  // The tracer sleeps in sigwaitinfo, never in a blocking waitpid: a worker's answer (SIGUSR1)
+  // that came after DrainDone looked but before a blocking waitpid began would wake nothing, and
+  // the task parked on that call would stay stopped for good when no other tracee had anything
+  // to report (seen as tar stopped in the hand-over's sendmsg under dpkg-deb). Blocked, SIGUSR1
+  // and SIGCHLD (every tracee stop and exit raises it) stay pending until sigwaitinfo takes
+  // them, however early they come. Every thread of the supervisor blocks both (backend.cc blocks
+  // them before any thread starts), so none can take a SIGCHLD meant for this one.
   struct sigaction wake = {};
   wake.sa_handler = OnWake;
   ::sigaction(SIGUSR1, &wake, nullptr);
+  struct sigaction chld = {};
+  chld.sa_handler = SIG_DFL;  // not SIG_IGN, no SA_NOCLDSTOP: stops must raise SIGCHLD
+  ::sigaction(SIGCHLD, &chld, nullptr);
+  sigset_t wake_set = WakeSignals();
+  ::pthread_sigmask(SIG_BLOCK, &wake_set, nullptr);
   states_[main].tid = main;
   int main_status = -1;
-  // The bounded wait after the step: SIGALRM interrupts waitpid.
-  g_deadline = 0;
-  struct sigaction sa = {};
-  sa.sa_handler = OnAlarm;
-  ::sigaction(SIGALRM, &sa, nullptr);
-  sigset_t alrm;
-  sigemptyset(&alrm);
-  sigaddset(&alrm, SIGALRM);
-  sigaddset(&alrm, SIGUSR1);
-  ::pthread_sigmask(SIG_UNBLOCK, &alrm, nullptr);
+  // Set when the main process is gone: the rest of the step gets that long to die.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
     DrainDone();
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, __WALL);
+    pid_t pid = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (pid == 0) {
+      WaitForWake(deadline);
+      continue;
+    }
     if (pid < 0) {
-      if (errno == EINTR) {
-        if (main_done_ && g_deadline) break;  // the bounded wait is over
-        continue;
-      }
+      if (errno == EINTR) continue;
       if (errno == ECHILD) break;
       return SysError("waitpid", "tracees");
     }
@@ -107,9 +148,7 @@ Result<int> Tracer::Run(pid_t main) {
       if (!main_done_) {
         main_done_ = true;
         KillAll();
-        struct itimerval it = {};
-        it.it_value.tv_sec = kKillWaitSeconds;
-        ::setitimer(ITIMER_REAL, &it, nullptr);
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kKillWaitSeconds);
       }
       if (states_.empty() && early_children_.empty()) break;
       continue;
@@ -117,8 +156,6 @@ Result<int> Tracer::Run(pid_t main) {
     Dispatch(pid, status);
     if (main_done_ && states_.empty() && early_children_.empty()) break;
   }
-  struct itimerval off = {};
-  ::setitimer(ITIMER_REAL, &off, nullptr);
   survivors_ = states_.size();
   if (main_status == -1) return Error{"tracer lost the main process", ECHILD};
   return main_status;
@@ -127,7 +164,7 @@ Result<int> Tracer::Run(pid_t main) {
 void Tracer::KillAll() {
   // A traced task's pid cannot be reused before we have waited for it, so these are the step's.
   for (auto& [tid, st] : states_) ::kill(tid, SIGKILL);
-  for (pid_t p : early_children_) ::kill(p, SIGKILL);
+  for (const auto& [p, parent] : early_children_) ::kill(p, SIGKILL);
 }
 
 void Tracer::Dispatch(pid_t pid, int status) {
@@ -145,7 +182,24 @@ void Tracer::Dispatch(pid_t pid, int status) {
       return;
     }
     // A new child reported before its parent's fork event: it waits until we know its parent.
-    early_children_.insert(pid);
+    // Unless that event will never come: a parent killed (SIGKILL) between making the child and
+    // reporting it (or while its report was still unread) drops the report, and the child would
+    // stay stopped for good (`timeout -s KILL` of a make that had just forked a compiler).
+    pid_t tgid = 0, ppid = 0;
+    if (!TgidAndParent(pid, &tgid, &ppid)) return;  // gone already: its exit follows
+    if (tgid != pid) {
+      // A thread: its maker is in its own thread group, which only dies with it.
+      early_children_[pid] = 0;
+      return;
+    }
+    if (states_.count(ppid) == 0) {
+      // Its parent is already gone (it was re-parented to us): nobody can tell whose identity
+      // it inherited, and it has not run an instruction of its own; it dies with its parent.
+      ::kill(pid, SIGKILL);
+      Resume(pid);
+      return;
+    }
+    early_children_[pid] = ppid;  // adopted from that parent if it dies without reporting
     return;
   }
   if (main_done_) {
@@ -225,7 +279,6 @@ void Tracer::OnNewChild(pid_t parent, int event) {
   auto msg = sys::GetEventMsg(parent);
   if (!msg.ok()) return;
   pid_t child = static_cast<pid_t>(*msg);
-  std::shared_ptr<Task> ptask = procs_.Find(parent);
   sys::Regs regs;
   uint64_t flags = 0;
   if (sys::GetRegs(parent, &regs).ok()) {
@@ -234,6 +287,13 @@ void Tracer::OnNewChild(pid_t parent, int event) {
     if (nr == SYS_vfork) flags = CLONE_VM | CLONE_VFORK;
   }
   if (event == PTRACE_EVENT_VFORK) flags |= CLONE_VM | CLONE_VFORK;
+  AddChild(parent, child, flags);
+  if (event == PTRACE_EVENT_VFORK) states_[parent].in_vfork = true;
+  if (early_children_.erase(child)) Resume(child);
+}
+
+void Tracer::AddChild(pid_t parent, pid_t child, uint64_t flags) {
+  std::shared_ptr<Task> ptask = procs_.Find(parent);
   auto t = std::make_shared<Task>();
   t->tid = child;
   if (ptask) {
@@ -270,8 +330,6 @@ void Tracer::OnNewChild(pid_t parent, int event) {
   }
   procs_.Add(t);
   states_[child].tid = child;
-  if (event == PTRACE_EVENT_VFORK) states_[parent].in_vfork = true;
-  if (early_children_.erase(child)) Resume(child);
 }
 
 void Tracer::OnSeccomp(pid_t pid) {
@@ -957,6 +1015,18 @@ void Tracer::CloseRange(pid_t pid, sys::Regs& r) {
 void Tracer::OnExit(pid_t pid) {
   auto gone = states_.find(pid);
   if (gone != states_.end() && gone->second.grabbing) stash_.erase(gone->second.nonce);
+  if (gone != states_.end()) {
+    // Its children it never reported (killed first) take after it, as a fork would have made
+    // them; every report of a process comes before its leader's exit does.
+    std::vector<pid_t> orphans;
+    for (const auto& [child, parent] : early_children_)
+      if (parent == pid) orphans.push_back(child);
+    for (pid_t child : orphans) {
+      AddChild(pid, child, 0);
+      early_children_.erase(child);
+      Resume(child);
+    }
+  }
   procs_.Remove(pid);
   states_.erase(pid);
   early_children_.erase(pid);

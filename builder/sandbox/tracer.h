@@ -14,11 +14,15 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -50,6 +54,11 @@ struct TracerOptions {
 class Tracer {
  public:
   Tracer(GuestFs& fs, ProcessTable& procs, TracerOptions opts);
+
+  // The signals that wake the tracer (SIGCHLD, SIGUSR1). Every thread of the process must block
+  // them from its start (block them before creating any thread): one that did not could take
+  // a SIGCHLD meant to wake the tracer.
+  static sigset_t WakeSignals();
 
   // Takes over `main` (seized, its Task already in the table, about to exec) and runs until it
   // exits; the step's remaining processes are then killed (bounded wait) as a container runtime
@@ -111,9 +120,13 @@ class Tracer {
     bool started = false;
   };
 
+  // Sleeps until a wake signal is pending (or the deadline passes).
+  void WaitForWake(const std::optional<std::chrono::steady_clock::time_point>& deadline);
   void Dispatch(pid_t pid, int status);
   void OnSeccomp(pid_t pid);
   void OnNewChild(pid_t parent, int event);
+  // The table entries of a new task, inheriting from `parent` as clone `flags` say.
+  void AddChild(pid_t parent, pid_t child, uint64_t flags);
   void OnExecEvent(pid_t pid);
   void OnExecExit(pid_t pid);
   void OnExit(pid_t pid);
@@ -141,7 +154,9 @@ class Tracer {
   TracerOptions opts_;
   pid_t self_ = 0;
   std::unordered_map<pid_t, State> states_;
-  std::unordered_set<pid_t> early_children_;  // first stop seen before the parent's event
+  // First stop seen before the parent's event: child -> the parent process it waits for (0: a
+  // thread, whose maker cannot die before it).
+  std::unordered_map<pid_t, pid_t> early_children_;
   std::unordered_map<pid_t, std::unique_ptr<Exec>> execs_;
   uint64_t next_mm_ = 1;
   pid_t tracer_tid_ = 0;

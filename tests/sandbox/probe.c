@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,9 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_fchmodat2
@@ -170,7 +174,7 @@ int main(int argc, char** argv) {
     printf("ok %s\n", buf);
     return 0;
   }
-  if (!strcmp(cmd, "readlink-n")) {  /* a buffer of b bytes */
+  if (!strcmp(cmd, "readlink-n")) { /* a buffer of b bytes */
     char buf[4096];
     long n = syscall(SYS_readlink, a, buf, atol(b));
     if (n < 0) return report(n);
@@ -409,6 +413,98 @@ int main(int argc, char** argv) {
     pthread_create(&ex, NULL, exec_from_thread, NULL);
     pthread_join(ex, NULL);
     return 1;  // not reached: the exec replaces the whole process
+  }
+  if (!strcmp(cmd, "handover-lockstep")) {
+    /* a seconds of rounds by b pairs of processes: in each round both of a pair make a call on
+     * their own descriptors (each one a hand-over to the supervisor through the tracer), then
+     * wait for each other over pipes, which the supervisor never sees. The answers to the two
+     * calls reach the tracer at about the same time; one it fails to act on leaves that process
+     * stopped, and its partner waiting for it: the pair stalls (reported after 10 s). */
+    int secs = atoi(a), pairs = b ? atoi(b) : 1;
+    if (pairs < 1 || pairs > 16) pairs = 1;
+    pid_t kids[16];
+    for (int k = 0; k < pairs; ++k) {
+      kids[k] = fork();
+      if (kids[k] != 0) continue;
+      int ab[2], ba[2];
+      if (pipe(ab) != 0 || pipe(ba) != 0) _exit(3);
+      pid_t partner = fork();
+      int in = partner == 0 ? ab[0] : ba[0], out = partner == 0 ? ba[1] : ab[1];
+      int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+      struct sockaddr_un sa = {.sun_family = AF_UNIX};
+      strcpy(sa.sun_path, "/nonexistent/socket");
+      struct timespec start, now;
+      clock_gettime(CLOCK_MONOTONIC, &start);
+      long rounds = 0;
+      for (;;) {
+        char go = 1;
+        if (partner != 0) {
+          clock_gettime(CLOCK_MONOTONIC, &now);
+          if (now.tv_sec - start.tv_sec >= secs) go = 0;
+        }
+        if (go && (syscall(SYS_sendto, s, "x", 1, MSG_DONTWAIT, &sa, sizeof sa) != -1 ||
+                   errno != ENOENT)) {
+          printf("wrong answer\n");
+          go = 0;
+        }
+        if (write(out, &go, 1) != 1) _exit(4);
+        struct pollfd pfd = {.fd = in, .events = POLLIN};
+        if (poll(&pfd, 1, 10000) != 1) {
+          printf("stalled after %ld rounds\n", rounds);
+          fflush(stdout);
+          if (partner != 0) kill(partner, SIGKILL);
+          _exit(1);
+        }
+        char theirs = 0;
+        if (read(in, &theirs, 1) != 1 || !go || !theirs) break;
+        ++rounds;
+      }
+      if (partner == 0) _exit(0);
+      int st = 0;
+      waitpid(partner, &st, 0);
+      printf("pair %ld rounds\n", rounds);
+      fflush(stdout);
+      _exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+    }
+    int failed = 0;
+    for (int k = 0; k < pairs; ++k) {
+      int st = 0;
+      if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) ++failed;
+    }
+    printf("%s\n", failed ? "failed" : "ok");
+    return failed != 0;
+  }
+  if (!strcmp(cmd, "killed-while-forking")) {
+    /* a rounds: a process forking in a loop is killed at some moment; every child it made must
+     * run to its end (each holds the pipe open until then), also one made just before the kill. */
+    int rounds = atoi(a), stuck = 0;
+    for (int r = 0; r < rounds && !stuck; ++r) {
+      int p[2];
+      if (pipe(p) != 0) return report(-1);
+      pid_t forker = fork();
+      if (forker == 0) {
+        close(p[0]);
+        for (;;) {
+          pid_t c = fork();
+          if (c == 0) _exit(0);
+          if (c > 0) waitpid(c, NULL, 0);
+        }
+      }
+      close(p[1]);
+      struct timespec d = {0, (r % 40) * 50000L};
+      nanosleep(&d, NULL);
+      kill(forker, SIGKILL);
+      waitpid(forker, NULL, 0);
+      struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+      char buf;
+      if (poll(&pfd, 1, 5000) != 1 || read(p[0], &buf, 1) != 0) {
+        printf("a child stayed stopped (round %d)\n", r);
+        stuck = 1;
+      }
+      close(p[0]);
+    }
+    if (!stuck) printf("ok\n");
+    return stuck;
   }
   printf("unknown %s\n", cmd);
   return 2;
