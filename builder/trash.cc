@@ -123,30 +123,11 @@ class SlicedRemover {
 
   // False when the gate could not be entered (cache_lock_nowait): the rest stays for later.
   Result<bool> Remove(int parent, const std::string& name, const std::string& shown) {
-    struct stat st;
-    if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) return true;
-      return SysError("stat", shown);
-    }
-    if (S_ISDIR(st.st_mode)) {
-      if ((st.st_mode & 0700) != 0700) ::fchmodat(parent, name.c_str(), 0700, 0);
-      UniqueFd fd(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd) return SysError("open", shown);
-      OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), shown));
-      for (const auto& n : names) {
-        OCIB_ASSIGN_OR_RETURN(bool done, Remove(fd.get(), n, shown + "/" + n));
-        if (!done) return false;
-      }
-      if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-        return SysError("rmdir", shown);
-      return true;
-    }
-    if (++count_ % kSlice == 0 && !gate_.Yield()) return false;
-    // Only a name whose inode has other names can move a ctime someone compares.
-    if (st.st_nlink > 1 && !gate_.Enter()) return false;
-    if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT)
-      return SysError("unlink", shown);
-    return true;
+    return RemoveTreeAt(parent, name, shown, [this](const struct stat& st) -> Result<bool> {
+      if (++count_ % kSlice == 0 && !gate_.Yield()) return false;
+      // Only a name whose inode has other names can move a ctime someone compares.
+      return st.st_nlink <= 1 || gate_.Enter();
+    });
   }
 
  private:

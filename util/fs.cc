@@ -152,10 +152,11 @@ bool PathExists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-static Status RemoveAllAt(int parent, const std::string& name, const std::string& shown) {
+Result<bool> RemoveTreeAt(int parent, const std::string& name, const std::string& shown,
+                          const std::function<Result<bool>(const struct stat&)>& before_unlink) {
   struct stat st;
   if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return Ok();
+    if (errno == ENOENT) return true;
     return SysError("stat", shown);
   }
   if (S_ISDIR(st.st_mode)) {
@@ -163,13 +164,18 @@ static Status RemoveAllAt(int parent, const std::string& name, const std::string
     UniqueFd fd(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return SysError("open", shown);
     OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), shown));
-    for (const auto& n : names) OCIB_TRY(RemoveAllAt(fd.get(), n, shown + "/" + n));
+    for (const auto& n : names) {
+      OCIB_ASSIGN_OR_RETURN(bool done, RemoveTreeAt(fd.get(), n, shown + "/" + n, before_unlink));
+      if (!done) return false;
+    }
     if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
       return SysError("rmdir", shown);
-    return Ok();
+    return true;
   }
+  OCIB_ASSIGN_OR_RETURN(bool go_on, before_unlink(st));
+  if (!go_on) return false;
   if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT) return SysError("unlink", shown);
-  return Ok();
+  return true;
 }
 
 Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& shown) {
@@ -193,7 +199,10 @@ Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& sho
 }
 
 Status RemoveAll(const std::string& path) {
-  return RemoveAllAt(AT_FDCWD, path, path);
+  auto r =
+      RemoveTreeAt(AT_FDCWD, path, path, [](const struct stat&) -> Result<bool> { return true; });
+  if (!r.ok()) return r.error();
+  return Ok();
 }
 
 XattrList ReadXattrs(int fd) {

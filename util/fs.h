@@ -1,7 +1,10 @@
 // Small filesystem helpers with errors that name the path.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <functional>
 
 #include <string>
 #include <string_view>
@@ -21,6 +24,10 @@ Status MakeDirs(const std::string& path, int mode = 0755);
 // Removes a tree without following symlinks; makes directories writable on the way so that
 // trees with 0555 directories (as images have) can be removed by their unprivileged owner.
 Status RemoveAll(const std::string& path);
+// RemoveAll of `name` in directory `parent`, asking `before_unlink` before each non-directory
+// is unlinked: false stops the removal (what is left stays) and the result is false.
+Result<bool> RemoveTreeAt(int parent, const std::string& name, const std::string& shown,
+                          const std::function<Result<bool>(const struct stat&)>& before_unlink);
 bool PathExists(const std::string& path);
 // Entry names of the directory open as `dir_fd` (O_PATH is fine), without "." and "..", in
 // directory order. Reads through a descriptor of its own: `dir_fd` stays open and usable for
