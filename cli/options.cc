@@ -35,11 +35,18 @@ const std::vector<FlagDef>& Flags() {
   return kFlags;
 }
 
-constexpr const char* kBadCsv =
-    "a quote must enclose a whole field, as in type=oci,\"name=a:1,a:2\"";
-
 Error FlagError(const std::string& flag, const std::string& msg) {
   return Error{"invalid argument for " + flag + ": " + msg};
+}
+
+// A flag's value as buildx reads it: one CSV record.
+Result<std::vector<std::string>> CsvFields(const std::string& flag, const std::string& value) {
+  auto fields = SplitCsv(value);
+  if (!fields)
+    return FlagError(flag, "\"" + value +
+                               "\": a quote must enclose a whole field, as in "
+                               "type=oci,\"name=a:1,a:2\"");
+  return *fields;
 }
 
 // "type=registry,ref=x" -> {type, {ref: x}}; a bare first field without '=' is the type.
@@ -47,9 +54,8 @@ Result<std::pair<std::string, std::map<std::string, std::string>>> ParseCsvSpec(
     const std::string& flag, const std::string& value, bool bare_is_dest) {
   std::string type;
   std::map<std::string, std::string> attrs;
-  auto fields = SplitCsv(value);
-  if (!fields) return FlagError(flag, "\"" + value + "\": " + kBadCsv);
-  for (const auto& field : *fields) {
+  OCIB_ASSIGN_OR_RETURN(std::vector<std::string> fields, CsvFields(flag, value));
+  for (const auto& field : fields) {
     bool has_eq = false;
     auto [k, v] = SplitOnce(field, '=', &has_eq);
     k = std::string(TrimSpace(k));
@@ -105,9 +111,8 @@ Result<AttestSpec> ParseAttest(const std::string& flag, const std::string& type_
       return a;
     }
   }
-  auto fields = SplitCsv(v);
-  if (!fields) return FlagError(flag, "\"" + v + "\": " + kBadCsv);
-  for (const auto& field : *fields) {
+  OCIB_ASSIGN_OR_RETURN(std::vector<std::string> fields, CsvFields(flag, v));
+  for (const auto& field : fields) {
     bool eq = false;
     auto [k, val] = SplitOnce(field, '=', &eq);
     k = std::string(TrimSpace(k));
@@ -360,9 +365,8 @@ Result<Options> ParseArgs(const std::vector<std::string>& argv,
       o.digest_file = value;
     } else if (name == "secret") {
       SecretSpec s;
-      auto fields = SplitCsv(value);
-      if (!fields) return FlagError(shown, "\"" + value + "\": " + kBadCsv);
-      for (const auto& field : *fields) {
+      OCIB_ASSIGN_OR_RETURN(std::vector<std::string> fields, CsvFields(shown, value));
+      for (const auto& field : fields) {
         bool eq = false;
         auto [k, v] = SplitOnce(field, '=', &eq);
         if (!eq) return FlagError(shown, "\"" + field + "\": expected key=value");
