@@ -180,6 +180,10 @@ Result<std::vector<std::string>> BuildContext::Walk(const std::string& rel) cons
   return out;
 }
 
+void BuildContext::UseHashFile(const std::string& file) {
+  hashes_ = std::make_shared<ContextHashCache>(file);
+}
+
 Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches,
                                          const std::vector<std::string>& excludes) const {
   OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
@@ -201,6 +205,7 @@ Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches
       std::string below = p == m.rel ? "." : (m.rel == "." ? p : p.substr(m.rel.size() + 1));
       if (ex && below != "." && ex->Matches(below)) continue;
       if (inc && (below == "." || !inc->Matches(below))) continue;
+      int64_t stat_ns = ContextHashCache::Now();
       OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, p, p == m.rel));
       std::string rec = p + '\0' + std::to_string(st.st_mode & 07777) + '\0';
       if (S_ISDIR(st.st_mode)) {
@@ -212,17 +217,16 @@ Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches
         if (n < 0) return SysError("readlink", JoinPath(dir_, p));
         rec += "link:" + std::string(buf, static_cast<size_t>(n));
       } else if (S_ISREG(st.st_mode)) {
-        std::string stamp =
-            std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-            std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
-        auto it = hash_cache_.find(p);
-        if (it == hash_cache_.end() || it->second.first != stamp) {
+        // The stamp is of the file read: with `follow`, the symlink's target.
+        FileStamp stamp = FileStamp::Of(st);
+        std::optional<std::string> hex = hashes_->Find(p, stamp);
+        if (!hex) {
           // A source argument naming a symlink names the file it points to.
-          OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p, p == m.rel));
-          it = hash_cache_.insert_or_assign(p, std::make_pair(stamp, hex)).first;
+          OCIB_ASSIGN_OR_RETURN(std::string h, oci::HashFileInRoot(root, p, p == m.rel));
+          hashes_->Record(p, stamp, h, stat_ns);
+          hex = std::move(h);
         }
-        rec += "file:" + it->second.second;
+        rec += "file:" + *hex;
       } else {
         rec += "special:" + std::to_string(st.st_mode & S_IFMT);
       }

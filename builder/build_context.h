@@ -7,11 +7,13 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "builder/context_hash_cache.h"
 #include "dockerfile-parser/dockerignore.h"
 #include "oci/safe_path.h"
 #include "util/result.h"
@@ -68,15 +70,21 @@ class BuildContext {
   // A digest over the names, types, modes, link targets and contents of everything `matches`
   // select (for --parents matches, what their pattern selects), with `excludes` (COPY
   // --exclude) applied. File contents are hashed once per
-  // (path, inode, size, mtime, ctime) and remembered, so rebuilds only read changed files.
+  // (path, device, inode, size, mtime, ctime) and remembered (see context_hash_cache.h).
   Result<std::string> Digest(const std::vector<SourceMatch>& matches,
                              const std::vector<std::string>& excludes) const;
+
+  // Keeps the file hashes in `file` between builds (a local context's; read now). SaveHashes
+  // writes them back after the build.
+  void UseHashFile(const std::string& file);
+  Status SaveHashes() const { return hashes_->Save(); }
 
  private:
   std::string dir_;
   std::string ignore_file_;
   dockerfile::Dockerignore ignore_;
-  mutable std::map<std::string, std::pair<std::string, std::string>> hash_cache_;
+  // Shared by copies of the context; locked inside (stages hash concurrently).
+  std::shared_ptr<ContextHashCache> hashes_ = std::make_shared<ContextHashCache>();
 };
 
 }  // namespace ocibuild::builder

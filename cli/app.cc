@@ -473,6 +473,12 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   auto root = StateRoot(env);
   if (!root.ok()) return fail(root.error());
   state_root = *root;
+  // A local context's file hashes are kept between builds (builder/context_hash_cache.h); a
+  // fetched one is new every time.
+  if (!remote) {
+    if (auto f = builder::ContextHashFile(*root, local_opts.context_dir); f.ok())
+      context->UseHashFile(*f);
+  }
   auto cache_store = registry::BlobCache::Open(*root);
   if (!cache_store.ok()) return fail(cache_store.error().Context("opening the cache " + *root));
   auto layer_cache = builder::LayerCache::Open(JoinPath(*root, "cache"));
@@ -616,6 +622,8 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
     pr.exec = executors.back().get();
     built.push_back(std::move(pr));
   }
+  // Best effort: without the file the next build only reads the context again.
+  (void)context->SaveHashes();
   AttestationContext actx;
   actx.dockerfile_text = src->text;
   actx.dockerfile_path = src->display;

@@ -229,6 +229,34 @@ TEST_F(E2E, ChangedSourceRebuildsFromThatStepOnly) {
   EXPECT_NE(m1["layers"][2], m2["layers"][2]);
 }
 
+// The context's file hashes are kept between builds (builder/context_hash_cache.h): a file
+// rewritten with the same size and its old mtime put back must still be read again.
+TEST_F(E2E, AContextFileRewrittenBehindItsSizeAndMtimeIsReadAgain) {
+  std::string ctx = Context("testdata/e2e/cache");
+  std::string app = JoinPath(ctx, "app.txt");
+  struct timespec old[2] = {{1'600'000'000, 0}, {1'600'000'000, 0}};
+  ASSERT_TRUE(WriteFile(app, "v1\n").ok());
+  ASSERT_EQ(::utimensat(AT_FDCWD, app.c_str(), old, 0), 0);
+  // Changed (ctime) more than the racy window (2 s) before the build reads it: the hash goes
+  // to the state root.
+  ::sleep(3);
+  auto a = Build({"--output", "type=oci,dest=" + Out("l1"), ctx});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto kept = RunProcess({"find", JoinPath(state_, "context-hashes"), "-type", "f"});
+  ASSERT_TRUE(kept.ok() && kept->success());
+  EXPECT_EQ(Split(TrimSpace(kept->out), '\n').size(), 1u) << kept->out;
+  auto same = Build({"--output", "type=oci,dest=" + Out("l2"), ctx});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.err.find("#5 CACHED"), std::string::npos) << same.err;
+  ASSERT_TRUE(WriteFile(app, "v2\n").ok());
+  ASSERT_EQ(::utimensat(AT_FDCWD, app.c_str(), old, 0), 0);
+  auto b = Build({"--output", "type=oci,dest=" + Out("l3"), ctx});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.err.find("#4 DONE"), std::string::npos) << b.err;
+  EXPECT_NE(LayoutManifest(Out("l1"))["layers"][2], LayoutManifest(Out("l3"))["layers"][2]);
+  EXPECT_EQ(LayoutManifest(Out("l1"))["layers"][2], LayoutManifest(Out("l2"))["layers"][2]);
+}
+
 // The unpacked-tree cache (OCIBUILD_ROOT/rootfs-cache): a rebuild restores the stage's tree
 // instead of unpacking it and gives the very image a --no-cache build gives; RUN steps that
 // write cached files in place write private copies, so the cached tree stays as it was.
@@ -276,9 +304,9 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   auto build = [&](const std::string& step, const std::string& out,
                    std::vector<std::string> extra = {}) {
     EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
-    std::vector<std::string> args = {"--build-arg", "WRITE=1", "--output",
-                                     "type=local,dest=" + Out(out), "--digest-file",
-                                     Out(out + ".digest")};
+    std::vector<std::string> args = {"--build-arg",   "WRITE=1",
+                                     "--output",      "type=local,dest=" + Out(out),
+                                     "--digest-file", Out(out + ".digest")};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(ctx);
     auto r = Build(args, env);
