@@ -162,21 +162,51 @@ Result<std::vector<SourceMatch>> BuildContext::Resolve(std::string_view source,
 }
 
 Result<std::vector<std::string>> BuildContext::Walk(const std::string& rel) const {
-  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+  OCIB_ASSIGN_OR_RETURN(auto entries, WalkStat(rel));
   std::vector<std::string> out;
-  std::vector<std::string> stack = {rel};
-  while (!stack.empty()) {
-    std::string cur = std::move(stack.back());
-    stack.pop_back();
+  out.reserve(entries.size());
+  for (auto& e : entries) out.push_back(std::move(e.first));
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, struct stat>>> BuildContext::WalkStat(
+    const std::string& rel) const {
+  OCIB_ASSIGN_OR_RETURN(oci::RootDir root, oci::RootDir::Open(dir_));
+  std::vector<std::pair<std::string, struct stat>> out;
+  // Below the walk's root every entry is an lstat relative to its directory's descriptor: one
+  // call per file (a context of 20,000 files was 3 calls each, twice, for every build).
+  std::function<Status(const std::string&, const struct stat&, int)> visit =
+      [&](const std::string& cur, const struct stat& st, int dir_fd) -> Status {
     bool ignored = Ignored(cur);
-    if (!ignored) out.push_back(cur);
-    OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, cur, cur == rel));
-    if (!S_ISDIR(st.st_mode)) continue;
-    if (ignored && !ignore_.MayHaveExceptionsUnder(cur)) continue;
-    OCIB_ASSIGN_OR_RETURN(auto names, ListDir(root, cur));
-    for (auto it = names.rbegin(); it != names.rend(); ++it) stack.push_back(Join(cur, *it));
+    if (!ignored) out.emplace_back(cur, st);
+    if (!S_ISDIR(st.st_mode)) return Ok();
+    if (ignored && !ignore_.MayHaveExceptionsUnder(cur)) return Ok();
+    OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(dir_fd, "/" + cur));
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      std::string child = Join(cur, n);
+      struct stat cst;
+      if (::fstatat(dir_fd, n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) != 0)
+        return SysError("lstat", JoinPath(dir_, child));
+      if (!S_ISDIR(cst.st_mode)) {
+        if (!Ignored(child)) out.emplace_back(child, cst);
+        continue;
+      }
+      // Never a symlink (O_NOFOLLOW): a directory swapped for one meanwhile fails the walk.
+      UniqueFd sub(::openat(dir_fd, n.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub) return SysError("open", JoinPath(dir_, child));
+      OCIB_TRY(visit(child, cst, sub.get()));
+    }
+    return Ok();
+  };
+  // The walk's root is followed in-root (a COPY source naming a symlink names its target).
+  OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, rel, true));
+  UniqueFd top;
+  if (S_ISDIR(st.st_mode)) {
+    OCIB_ASSIGN_OR_RETURN(top, root.OpenAt(rel == "." ? "" : rel, O_PATH | O_DIRECTORY));
   }
-  std::sort(out.begin(), out.end());
+  OCIB_TRY(visit(rel, st, top.get()));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 
@@ -194,19 +224,19 @@ Result<std::string> BuildContext::Digest(const std::vector<SourceMatch>& matches
   }
   Sha256 h;
   for (const auto& m : matches) {
-    OCIB_ASSIGN_OR_RETURN(auto paths, Walk(m.rel));
+    // Before every lstat of the walk: what the racy rule compares file times with.
+    int64_t stat_ns = ContextHashCache::Now();
+    OCIB_ASSIGN_OR_RETURN(auto paths, WalkStat(m.rel));
     std::optional<dockerfile::Dockerignore> inc;
     if (m.include) {
       OCIB_ASSIGN_OR_RETURN(auto ig, dockerfile::Dockerignore::FromPatterns({*m.include}));
       inc = std::move(ig);
       h.Update("include:" + *m.include + "\n");
     }
-    for (const auto& p : paths) {
+    for (const auto& [p, st] : paths) {
       std::string below = p == m.rel ? "." : (m.rel == "." ? p : p.substr(m.rel.size() + 1));
       if (ex && below != "." && ex->Matches(below)) continue;
       if (inc && (below == "." || !inc->Matches(below))) continue;
-      int64_t stat_ns = ContextHashCache::Now();
-      OCIB_ASSIGN_OR_RETURN(struct stat st, StatIn(root, p, p == m.rel));
       std::string rec = p + '\0' + std::to_string(st.st_mode & 07777) + '\0';
       if (S_ISDIR(st.st_mode)) {
         rec += "dir";

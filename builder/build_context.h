@@ -80,6 +80,9 @@ class BuildContext {
   Status SaveHashes() const { return hashes_->Save(); }
 
  private:
+  // Walk with each entry's lstat (the walk's root: stat, followed in-root).
+  Result<std::vector<std::pair<std::string, struct stat>>> WalkStat(const std::string& rel) const;
+
   std::string dir_;
   std::string ignore_file_;
   dockerfile::Dockerignore ignore_;
