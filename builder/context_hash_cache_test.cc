@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "util/fs.h"
@@ -25,60 +27,61 @@ FileStamp Stamp(uint64_t ino, int64_t ctime_ns) {
 
 constexpr int64_t kSec = 1'000'000'000;
 
-TEST(ContextHashCache, AHashOutlivesTheBuildOnlyWhileItsStampHolds) {
-  auto dir = TempDir::Create("ctxhash-");
-  ASSERT_TRUE(dir.ok());
-  std::string file = JoinPath(dir->path(), "h");
-  int64_t now = ContextHashCache::Now();
-  {
-    ContextHashCache c(file);
-    c.Record("a", Stamp(1, now - 10 * kSec), "aaaa", now);
+// A fresh directory for the tests' cache file.
+class ContextHashCacheFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("ctxhash-");
+    ASSERT_TRUE(d.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*d));
+    file_ = JoinPath(dir_->path(), "h");
+  }
+  // Records `entries` (name, inode, ctime) in a cache backed by the file and saves it.
+  void SaveWith(const std::vector<std::tuple<std::string, uint64_t, int64_t>>& entries) {
+    ContextHashCache c(file_);
+    for (const auto& [rel, ino, ctime] : entries) c.Record(rel, Stamp(ino, ctime), rel + rel, now_);
     ASSERT_TRUE(c.Save().ok());
   }
-  ContextHashCache c(file);
-  EXPECT_EQ(c.Find("a", Stamp(1, now - 10 * kSec)), "aaaa");
+  std::unique_ptr<TempDir> dir_;
+  std::string file_;
+  int64_t now_ = ContextHashCache::Now();
+};
+
+TEST_F(ContextHashCacheFile, AHashOutlivesTheBuildOnlyWhileItsStampHolds) {
+  SaveWith({{"a", 1, now_ - 10 * kSec}});
+  ContextHashCache c(file_);
+  EXPECT_EQ(c.Find("a", Stamp(1, now_ - 10 * kSec)), "aa");
   // Any field of the stamp changed (a rewrite moves ctime; a replacement changes the inode).
-  EXPECT_EQ(c.Find("a", Stamp(1, now - 9 * kSec)), std::nullopt);
-  EXPECT_EQ(c.Find("a", Stamp(1, now - 10 * kSec)), std::nullopt) << "a mismatch forgets it";
+  EXPECT_EQ(c.Find("a", Stamp(1, now_ - 9 * kSec)), std::nullopt);
+  EXPECT_EQ(c.Find("a", Stamp(1, now_ - 10 * kSec)), std::nullopt) << "a mismatch forgets it";
 }
 
-TEST(ContextHashCache, AFileChangedJustBeforeItWasReadIsNotKept) {
-  auto dir = TempDir::Create("ctxhash-");
-  ASSERT_TRUE(dir.ok());
-  std::string file = JoinPath(dir->path(), "h");
-  int64_t now = ContextHashCache::Now();
+TEST_F(ContextHashCacheFile, AFileChangedJustBeforeItWasReadIsNotKept) {
   {
-    ContextHashCache c(file);
+    ContextHashCache c(file_);
     // Written within the racy window before its lstat: a second write in the same timestamp
     // tick would keep the stamp, so only this build may use the hash.
-    c.Record("racy", Stamp(2, now - kSec), "rrrr", now);
-    EXPECT_EQ(c.Find("racy", Stamp(2, now - kSec)), "rrrr");
-    c.Record("old", Stamp(3, now - 3 * kSec), "oooo", now);
+    c.Record("racy", Stamp(2, now_ - kSec), "rrrr", now_);
+    EXPECT_EQ(c.Find("racy", Stamp(2, now_ - kSec)), "rrrr");
+    c.Record("old", Stamp(3, now_ - 3 * kSec), "oooo", now_);
     ASSERT_TRUE(c.Save().ok());
   }
-  ContextHashCache c(file);
-  EXPECT_EQ(c.Find("racy", Stamp(2, now - kSec)), std::nullopt);
-  EXPECT_EQ(c.Find("old", Stamp(3, now - 3 * kSec)), "oooo");
+  ContextHashCache c(file_);
+  EXPECT_EQ(c.Find("racy", Stamp(2, now_ - kSec)), std::nullopt);
+  EXPECT_EQ(c.Find("old", Stamp(3, now_ - 3 * kSec)), "oooo");
 }
 
-TEST(ContextHashCache, ADamagedFileIsIgnored) {
-  auto dir = TempDir::Create("ctxhash-");
-  ASSERT_TRUE(dir.ok());
-  std::string file = JoinPath(dir->path(), "h");
-  int64_t now = ContextHashCache::Now();
-  {
-    ContextHashCache c(file);
-    c.Record("a", Stamp(1, now - 10 * kSec), "aaaa", now);
-    ASSERT_TRUE(c.Save().ok());
-  }
-  auto data = ReadFile(file);
+TEST_F(ContextHashCacheFile, ADamagedFileIsIgnored) {
+  SaveWith({{"a", 1, now_ - 10 * kSec}});
+  EXPECT_EQ(ContextHashCache(file_).size(), 1u);
+  auto data = ReadFile(file_);
   ASSERT_TRUE(data.ok());
   std::string bad = *data;
   bad[bad.size() / 2] ^= 1;
-  ASSERT_TRUE(WriteFile(file, bad).ok());
-  EXPECT_EQ(ContextHashCache(file).size(), 0u);
-  ASSERT_TRUE(WriteFile(file, data->substr(0, data->size() - 5)).ok());
-  EXPECT_EQ(ContextHashCache(file).size(), 0u);
+  ASSERT_TRUE(WriteFile(file_, bad).ok());
+  EXPECT_EQ(ContextHashCache(file_).size(), 0u);
+  ASSERT_TRUE(WriteFile(file_, data->substr(0, data->size() - 5)).ok());
+  EXPECT_EQ(ContextHashCache(file_).size(), 0u);
 }
 
 TEST(ContextHashCache, ConcurrentStagesShareIt) {
