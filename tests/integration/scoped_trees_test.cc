@@ -316,7 +316,8 @@ TEST_F(ScopedTrees, SymlinkedAncestorsAndLinksBelowTheDestination) {
   ExpectSameImages(
       "RUN mkdir -p /opt/real /data/in /data/ok/real && ln -s /opt /app && "
       "ln -s ../../opt/real /data/in/sub && ln -s /opt/real /data/abs && "
-      "ln -s real /data/ok/sub && echo 1 > /opt/real/f\n",
+      "ln -s real /data/ok/sub && echo 1 > /opt/real/f && chmod 0711 /opt /opt/real && "
+      "touch -d '2005-05-05 05:05:05' /opt/real /opt\n",
       "FROM base\n"
       "COPY f.txt /app/x/\n"
       "COPY dir /data/in/\n"    // in/sub is a link out of the scope
