@@ -15,6 +15,12 @@
 // at a time that is still diffed may share inodes with the cache: the cache is locked by one
 // build (others build without it) and claimed by one unfinished stage within that build at a
 // time; its snapshot is retaken after every restore or save.
+//
+// A scoped tree (builder/scoped_tree.h) restores only part of an entry and is never saved. It
+// links nodes only while its stage holds the claim (and gives the claim back at once when it
+// linked none); without the claim it restores directories alone (making a directory moves no
+// shared inode's ctime) or nothing, and leaves a damaged entry for the claimant to drop, since
+// unlinking a node moves its ctime too.
 #pragma once
 
 #include <cstdint>

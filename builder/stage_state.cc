@@ -121,7 +121,9 @@ Status StageWorkspace::MaterializeScope(StageState& s, const oci::PathScope& wan
     }
     changed = true;
   }
-  if (changed || !s.snapshot) OCIB_TRY(Resnap(s, linked));
+  // The nap spares the snapshot hashing every file just linked (racy): worth it for many.
+  constexpr size_t kNapFrom = 256;
+  if (changed || !s.snapshot) OCIB_TRY(Resnap(s, linked && s.shared_inodes.size() >= kNapFrom));
   auto exact = ScopeIsExact(*s.root, *s.snapshot, *s.scope, want, s.cross_links);
   if (!exact.ok() || !*exact) {
     DropTree(s);
