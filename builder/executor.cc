@@ -15,6 +15,7 @@
 #include "builder/git_source.h"
 #include "builder/precompressor.h"
 #include "builder/run_step.h"
+#include "builder/scoped_tree.h"
 #include "builder/url_fetch.h"
 #include "oci/image.h"
 #include "oci/image_layout.h"
@@ -453,8 +454,14 @@ Status Executor::BuildStage(const dockerfile::PlannedStage& ps) {
     stages_[ps.index] = std::move(owned);
   }
   int n = from_image ? 1 : 0;
+  // How many RUN steps are still ahead: with none, COPY and WORKDIR may use a scoped tree.
+  auto runs_left = std::count_if(steps.begin(), steps.end(), [](const dockerfile::Step& st) {
+    return std::holds_alternative<dockerfile::RunInstr>(st.instr);
+  });
   for (auto& step : steps) {
     if (cancelled_) return Error{"stage " + s.name + " cancelled: another stage failed"};
+    if (std::holds_alternative<dockerfile::RunInstr>(step.instr)) --runs_left;
+    s.scoped_ok = opts_.scoped_trees && runs_left == 0;
     Status st = ExecStep(ps, s, step, counted(step) ? ++n : 0, total);
     if (!st.ok()) {
       ws_.Finish(s);
@@ -523,7 +530,7 @@ Status Executor::ExecWorkdir(StageState& s, const std::string& path, int pstep) 
     progress_.StepFinished(pstep, StepState::kCached);
     return Ok();
   }
-  OCIB_TRY(ws_.Materialize(s));
+  OCIB_TRY(ws_.MaterializeScope(s, StepScope(wd, !s.config.config.user.empty())));
   // BuildKit creates a missing WORKDIR owned by the current USER.
   std::pair<uint32_t, uint32_t> owner{0, 0};
   if (!s.config.config.user.empty()) {
@@ -660,13 +667,19 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   }
   StageState link_tree;  // --link: the empty tree the files are copied into
   StageState& dst = c.link ? link_tree : s;
-  OCIB_TRY(ws_.Materialize(dst));
+  // Names resolve against the stage's /etc/passwd, even --link.
+  bool names = !c.chown.empty();
+  if (c.link) {
+    OCIB_TRY(ws_.Materialize(link_tree));
+    if (names) OCIB_TRY(ws_.MaterializeScope(s, StepScope("/etc/passwd", true)));
+  } else {
+    OCIB_TRY(ws_.MaterializeScope(s, StepScope(dest, names)));
+  }
   CopyOptions co;
   co.dest = dest;
   co.chmod = chmod;
   co.excludes = c.excludes;
-  if (!c.chown.empty()) {
-    OCIB_TRY(ws_.Materialize(s));  // names resolve against the stage's /etc/passwd, even --link
+  if (names) {
     OCIB_ASSIGN_OR_RETURN(UserDb users, s.Users());
     OCIB_ASSIGN_OR_RETURN(co.chown, users.ResolveChown(c.chown));
   }

@@ -43,6 +43,9 @@ struct ExecutorOptions {
   // layers were unpacked or written on top of the last saved one.
   RootfsCache* rootfs_cache = nullptr;
   uint64_t rootfs_cache_save_bytes = 16u << 20;
+  // A COPY/ADD (without --link) or WORKDIR step with no RUN after it in its stage works in a
+  // tree of only the paths it touches (builder/scoped_tree.h); false: always in the whole tree.
+  bool scoped_trees = true;
   // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
   // buildx's build options.
   std::vector<std::pair<std::string, std::string>> add_hosts;  // --add-host: host, IP

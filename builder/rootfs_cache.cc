@@ -155,22 +155,32 @@ class Saver {
   ByteWriter w_;
 };
 
-// Rebuilds the tree of an entry in the empty directory `root_fd`. False when a node was changed
-// in place since the save (or the entry is damaged): the caller drops the entry.
-Result<bool> RestoreTree(const std::string& entry, int root_fd, const std::string& rootfs,
-                         const Manifest& manifest, const oci::MetaStore& meta,
-                         oci::MetaStore& store, std::unordered_set<uint64_t>* linked) {
+enum class Restored { kOk, kDamaged, kNeedsLink };
+
+// Rebuilds the tree of an entry in the empty directory `root_fd`: all of it, or only what
+// `scope` holds (the listing is flat: records outside the scope are skipped, and a directory's
+// records all lie below it, so its ancestors come first). kDamaged when a node was changed in
+// place since the save (or the entry is damaged): the caller drops the entry. Without
+// `may_link`, kNeedsLink as soon as a node would have to be linked.
+Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::string& rootfs,
+                             const Manifest* manifest, const oci::MetaStore& meta,
+                             oci::MetaStore& store, std::unordered_set<uint64_t>* linked,
+                             const oci::PathScope* scope, bool may_link,
+                             std::vector<std::string>* cross_links) {
   auto listing = ReadFile(JoinPath(entry, kDirs));
-  if (!listing.ok()) return false;
+  if (!listing.ok()) return Restored::kDamaged;
   std::string nodes_path = JoinPath(entry, kNodes);
   UniqueFd nodes(::open(nodes_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!nodes) return false;
+  if (!nodes) return Restored::kDamaged;
   struct PendingDir {
     std::string rel;
     uint64_t key;
     DirAttrs attrs;
   };
   std::vector<PendingDir> dirs;
+  // Scoped: how many names each inode has in the whole tree, and its names in the scope.
+  std::unordered_map<uint64_t, size_t> names;
+  std::vector<std::pair<uint64_t, std::string>> in_scope;
   ByteReader r(*listing);
   while (!r.done() && r.ok()) {
     uint8_t kind = r.U8();
@@ -178,24 +188,37 @@ Result<bool> RestoreTree(const std::string& entry, int root_fd, const std::strin
     uint64_t ino = r.U64();
     if (kind == 'd') {
       DirAttrs attrs = GetDirAttrs(r);
+      if (scope && !scope->Relevant(rel)) continue;
       if (!rel.empty() && ::mkdirat(root_fd, rel.c_str(), 0700) != 0)
         return SysError("mkdir", JoinPath(rootfs, rel));
       dirs.push_back({std::move(rel), ino, std::move(attrs)});
       continue;
     }
-    if (kind != 'n' || rel.empty()) return false;
+    if (kind != 'n' || rel.empty()) return Restored::kDamaged;
+    if (scope) {
+      ++names[ino];
+      if (!scope->Relevant(rel)) continue;
+      in_scope.emplace_back(ino, rel);
+    }
+    if (!may_link) return Restored::kNeedsLink;
     std::string node = std::to_string(ino);
     struct stat st;
-    auto it = manifest.find(ino);
+    auto it = manifest->find(ino);
     if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
-        it == manifest.end() || !(it->second == RecordOf(st)))
-      return false;
+        it == manifest->end() || !(it->second == RecordOf(st)))
+      return Restored::kDamaged;
     if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));
     if (linked) linked->insert(ino);
     if (const oci::FileMeta* m = meta.Find(ino)) store.Set(ino, *m);
   }
-  if (!r.ok() || dirs.empty() || !dirs[0].rel.empty()) return false;
+  if (!r.ok() || dirs.empty() || !dirs[0].rel.empty()) return Restored::kDamaged;
+  if (cross_links) {
+    std::unordered_map<uint64_t, size_t> inside;
+    for (const auto& [ino, rel] : in_scope) ++inside[ino];
+    for (const auto& [ino, rel] : in_scope)
+      if (names[ino] > inside[ino]) cross_links->push_back(rel);
+  }
   // Children first: setting a directory's times before its last child is made would not last.
   for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
     std::string shown = JoinPath(rootfs, d->rel);
@@ -210,7 +233,7 @@ Result<bool> RestoreTree(const std::string& entry, int root_fd, const std::strin
     if (::fchmod(fd.get(), d->attrs.mode & 07777) != 0) return SysError("chmod", shown);
     if (::futimens(fd.get(), d->attrs.times) != 0) return SysError("utimens", shown);
   }
-  return true;
+  return Restored::kOk;
 }
 
 // Empties a directory whose descriptor others hold open (the stage's RootDir).
@@ -352,36 +375,58 @@ void RootfsCache::Release(const void* owner) {
   if (owner_ == owner) owner_ = nullptr;
 }
 
-Result<bool> RootfsCache::Restore(const std::string& entry, const std::string& rootfs,
-                                  oci::MetaStore& store, std::unordered_set<uint64_t>* shared) {
-  auto manifest_data = ReadFile(JoinPath(entry, kManifest));
-  if (!manifest_data.ok()) return false;
-  auto manifest = DecodeManifest(*manifest_data, entry);
+Result<int> RootfsCache::Restore(const std::string& entry, const std::string& rootfs,
+                                 oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
+                                 const oci::PathScope* scope, bool may_link,
+                                 std::vector<std::string>* cross_links) {
+  // The manifest only checks the nodes linked: without linking it is not read.
+  Result<Manifest> manifest = Manifest();
+  if (may_link) {
+    auto manifest_data = ReadFile(JoinPath(entry, kManifest));
+    if (!manifest_data.ok()) return static_cast<int>(Restored::kDamaged);
+    manifest = DecodeManifest(*manifest_data, entry);
+  }
   auto meta = oci::MetaStore::Load(JoinPath(entry, kMeta));
-  if (!manifest.ok() || !meta.ok()) return false;
+  if (!manifest.ok() || !meta.ok()) return static_cast<int>(Restored::kDamaged);
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return SysError("open", rootfs);
   std::unordered_set<uint64_t> linked;
-  auto ok = RestoreTree(entry, root.get(), rootfs, *manifest, *meta, store, &linked);
-  if (!ok.ok() || !*ok) return false;
-  if (shared) shared->insert(linked.begin(), linked.end());
-  Touch(entry);
-  return true;
+  auto got = RestoreTree(entry, root.get(), rootfs, &*manifest, *meta, store, &linked, scope,
+                         may_link, cross_links);
+  if (!got.ok()) return static_cast<int>(Restored::kDamaged);
+  if (*got == Restored::kOk) {
+    if (shared) shared->insert(linked.begin(), linked.end());
+    Touch(entry);
+  }
+  return static_cast<int>(*got);
 }
 
 Result<size_t> RootfsCache::RestoreLongest(const std::vector<oci::Digest>& diff_ids,
                                            const std::string& rootfs, oci::MetaStore& store,
                                            std::unordered_set<uint64_t>* shared) {
+  return RestoreScoped(diff_ids, rootfs, store, shared, nullptr, true, nullptr);
+}
+
+Result<size_t> RootfsCache::RestoreScoped(const std::vector<oci::Digest>& diff_ids,
+                                          const std::string& rootfs, oci::MetaStore& store,
+                                          std::unordered_set<uint64_t>* shared,
+                                          const oci::PathScope* scope, bool may_link,
+                                          std::vector<std::string>* cross_links) {
   for (size_t k = diff_ids.size(); k > 0; --k) {
+    if (cross_links) cross_links->clear();
     std::vector<oci::Digest> prefix(diff_ids.begin(), diff_ids.begin() + static_cast<long>(k));
     std::string entry = JoinPath(dir_, RootfsChainKey(prefix));
     if (!PathExists(JoinPath(entry, kManifest))) continue;
-    OCIB_ASSIGN_OR_RETURN(bool ok, Restore(entry, rootfs, store, shared));
-    if (ok) return k;
-    // Changed in place by an earlier RUN step (or damaged): never use it again.
+    OCIB_ASSIGN_OR_RETURN(int got,
+                          Restore(entry, rootfs, store, shared, scope, may_link, cross_links));
+    if (got == static_cast<int>(Restored::kOk)) return k;
     store.Clear();
     OCIB_TRY(ClearDir(rootfs));
-    OCIB_TRY(RemoveAll(entry));
+    // A shorter prefix would need links all the same.
+    if (got == static_cast<int>(Restored::kNeedsLink)) return size_t{0};
+    // Changed in place by an earlier RUN step (or damaged): never use it again. Only the
+    // claimant removes entries: unlinking a node moves its ctime in the claimant's tree.
+    if (may_link) OCIB_TRY(RemoveAll(entry));
   }
   return size_t{0};
 }

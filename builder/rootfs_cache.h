@@ -15,6 +15,12 @@
 // at a time that is still diffed may share inodes with the cache: the cache is locked by one
 // build (others build without it) and claimed by one unfinished stage within that build at a
 // time; its snapshot is retaken after every restore or save.
+//
+// A scoped tree (builder/scoped_tree.h) restores only part of an entry and is never saved. It
+// links nodes only while its stage holds the claim (and gives the claim back at once when it
+// linked none); without the claim it restores directories alone (making a directory moves no
+// shared inode's ctime) or nothing, and leaves a damaged entry for the claimant to drop, since
+// unlinking a node moves its ctime too.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +32,7 @@
 
 #include "oci/digest.h"
 #include "oci/metastore.h"
+#include "oci/path_scope.h"
 #include "util/fd.h"
 #include "util/result.h"
 
@@ -65,6 +72,15 @@ class RootfsCache {
   // The inodes now shared with the cache are added to `shared`.
   Result<size_t> RestoreLongest(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
                                 oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
+  // The same for a scoped tree (builder/scoped_tree.h): only what `scope` holds is restored,
+  // and `cross_links` receives the names in the scope whose inode has names outside it too.
+  // Linking needs the claim (`may_link`): a tree restored without it gets the directories only,
+  // and when a node lies in the scope nothing is restored (0), since linking would move ctimes
+  // in the claimant's tree. Such a caller also leaves damaged entries for the claimant to drop.
+  Result<size_t> RestoreScoped(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
+                               oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
+                               const oci::PathScope* scope, bool may_link,
+                               std::vector<std::string>* cross_links);
   // Records `rootfs` (holding exactly the layers `diff_ids`) as an entry; adds the inodes it now
   // shares to `shared`.
   Status Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
@@ -76,8 +92,10 @@ class RootfsCache {
 
  private:
   RootfsCache(std::string dir, UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
-  Result<bool> Restore(const std::string& entry, const std::string& rootfs, oci::MetaStore& store,
-                       std::unordered_set<uint64_t>* shared);
+  // A RestoreTree outcome (kOk, kDamaged, kNeedsLink in rootfs_cache.cc).
+  Result<int> Restore(const std::string& entry, const std::string& rootfs, oci::MetaStore& store,
+                      std::unordered_set<uint64_t>* shared, const oci::PathScope* scope,
+                      bool may_link, std::vector<std::string>* cross_links);
 
   std::string dir_;
   UniqueFd lock_;  // flock(LOCK_EX) for the life of the object

@@ -244,3 +244,57 @@ TEST_F(RootfsCacheTest, KeepsTheMostRecentlyUsedEntries) {
 
 }  // namespace
 }  // namespace ocibuild::builder
+
+namespace ocibuild::builder {
+namespace {
+
+// A scoped restore (builder/scoped_tree.h) makes the scope's part of the tree exactly, and
+// nothing else; names whose inode has names outside the scope are reported.
+TEST_F(RootfsCacheTest, RestoresOnlyAScope) {
+  auto cache = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(cache.ok() && *cache);
+  ASSERT_TRUE((*cache)->Save(chain_, src_, store_, nullptr).ok());
+  oci::PathScope scope({"etc/ssl", "etc/passwd"});
+  std::string dst = NewDir("scoped");
+  oci::MetaStore got;
+  std::unordered_set<uint64_t> shared;
+  std::vector<std::string> cross;
+  auto k = (*cache)->RestoreScoped(chain_, dst, got, &shared, &scope, true, &cross);
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(*k, 3u);
+  auto whole = Describe(src_);
+  std::map<std::string, Node> want;
+  for (const auto& [p, n] : whole)
+    if (scope.Relevant(p)) want[p] = n;
+  EXPECT_EQ(Describe(dst), want);  // etc (with its old mtime), etc/ssl, etc/ssl/key, etc/passwd
+  EXPECT_EQ(want.size(), 4u);
+  EXPECT_EQ(Ino(JoinPath(dst, "etc/passwd")), Ino(JoinPath(src_, "etc/passwd")));
+  ASSERT_NE(got.Find(Ino(JoinPath(dst, "etc/ssl/key"))), nullptr);
+  // etc/passwd is also passwd-link, outside the scope.
+  EXPECT_EQ(cross, std::vector<std::string>{"etc/passwd"});
+  if (xattrs_) {
+    char v[8] = {};
+    EXPECT_EQ(::getxattr(JoinPath(dst, "etc").c_str(), "user.ocibuild-test", v, sizeof v), 2);
+  }
+
+  // Without the claim nothing may be linked: a scope of directories only is restored, one with
+  // a file in it is not (0, the directory left empty), and the entry stays.
+  oci::PathScope dirs({"root", "tmp"});
+  std::string d2 = NewDir("dirs-only");
+  oci::MetaStore got2;
+  auto k2 = (*cache)->RestoreScoped(chain_, d2, got2, nullptr, &dirs, false, nullptr);
+  ASSERT_TRUE(k2.ok());
+  EXPECT_EQ(*k2, 3u);
+  EXPECT_EQ(Describe(d2).size(), 2u);
+  EXPECT_EQ(Describe(d2)["root"], whole["root"]);
+  std::string d3 = NewDir("needs-link");
+  oci::MetaStore got3;
+  auto k3 = (*cache)->RestoreScoped(chain_, d3, got3, nullptr, &scope, false, nullptr);
+  ASSERT_TRUE(k3.ok());
+  EXPECT_EQ(*k3, 0u);
+  EXPECT_TRUE(Describe(d3).empty());
+  EXPECT_TRUE(PathExists(JoinPath(JoinPath(cache_dir_, RootfsChainKey(chain_)), "dirs")));
+}
+
+}  // namespace
+}  // namespace ocibuild::builder

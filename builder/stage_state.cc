@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "builder/scoped_tree.h"
 #include "oci/diff.h"
 #include "oci/layer_applier.h"
 #include "util/sha256.h"
@@ -58,7 +59,81 @@ void StageWorkspace::Finish(StageState& s) {
   if (rootfs_cache_) rootfs_cache_->Release(&s);
 }
 
+void StageWorkspace::DropTree(StageState& s) {
+  s.root.reset();
+  s.store.reset();
+  s.snapshot.reset();
+  s.applied = 0;
+  s.shared_inodes.clear();
+  s.shared_nodes.clear();
+  s.scope.reset();
+  s.cross_links.clear();
+  s.stale = false;
+  s.unsaved_bytes = 0;
+}
+
+Status StageWorkspace::Resnap(StageState& s, bool linked) {
+  // Files whose ctime is this recent would count as racy and be hashed by the snapshot.
+  if (linked) ::usleep(25'000);
+  size_t expect = s.snapshot ? s.snapshot->size() : 0;
+  OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store, expect));
+  s.snapshot = std::move(snap);
+  return Ok();
+}
+
+Status StageWorkspace::MaterializeScope(StageState& s, const oci::PathScope& want) {
+  if (!s.scoped_ok || want.empty() || (s.root && !s.scope)) return Materialize(s);
+  // A shared inode was written in place through another tree: start again.
+  if (s.stale) DropTree(s);
+  oci::PathScope scope = want;
+  if (s.scope && !s.scope->Covers(want)) {
+    scope = oci::Union(*s.scope, want);
+    DropTree(s);
+  }
+  bool linked = false, changed = false;
+  if (!s.root) {
+    s.dir = JoinPath(work_root_, "stage-" + std::to_string(next_dir_++));
+    OCIB_TRY(RemoveAll(s.dir));
+    OCIB_TRY(MakeDirs(s.rootfs(), 0755));
+    s.store = std::make_unique<oci::MetaStore>();
+    OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(s.rootfs()));
+    s.root.emplace(std::move(r));
+    s.scope = std::move(scope);
+    // Linking the cache's nodes moves their ctimes, which only the claimant may do (see
+    // rootfs_cache.h); without the claim the directories alone are restored, or nothing. The
+    // claim is given back at once when nothing was linked, so that a stage after this one
+    // still finds the cache free.
+    bool claimed = rootfs_cache_ && !s.layers.empty() && rootfs_cache_->Claim(&s);
+    Status st = RestoreScoped(s, rootfs_cache_, claimed);
+    linked = !s.shared_inodes.empty();
+    if (claimed && !linked) rootfs_cache_->Release(&s);
+    if (!st.ok()) {
+      DropTree(s);
+      return Materialize(s);
+    }
+    changed = true;
+  }
+  if (s.applied < s.layers.size()) {
+    auto ok = TopUpScoped(s, store_);
+    if (!ok.ok() || !*ok) {
+      DropTree(s);
+      return Materialize(s);
+    }
+    changed = true;
+  }
+  // The nap spares the snapshot hashing every file just linked (racy): worth it for many.
+  constexpr size_t kNapFrom = 256;
+  if (changed || !s.snapshot) OCIB_TRY(Resnap(s, linked && s.shared_inodes.size() >= kNapFrom));
+  auto exact = ScopeIsExact(*s.root, *s.snapshot, *s.scope, want, s.cross_links);
+  if (!exact.ok() || !*exact) {
+    DropTree(s);
+    return Materialize(s);
+  }
+  return Ok();
+}
+
 Status StageWorkspace::Materialize(StageState& s) {
+  if (s.scope) DropTree(s);
   Status st = MaterializeTree(s);
   // A finished stage restored for a reader keeps no claim: it diffs nothing.
   if (s.finished && rootfs_cache_) rootfs_cache_->Release(&s);
@@ -118,7 +193,7 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
 }
 
 Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
-  if (rootfs_cache_ && rootfs_cache_->Owns(&s) && s.unsaved_bytes > 0 &&
+  if (!s.scope && rootfs_cache_ && rootfs_cache_->Owns(&s) && s.unsaved_bytes > 0 &&
       (force || s.unsaved_bytes >= save_bytes_)) {
     std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                    s.config.diff_ids.begin() + static_cast<long>(s.applied));
@@ -130,12 +205,7 @@ Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
     linked = true;
   }
   if (!linked && s.snapshot) return Ok();
-  // Files whose ctime is this recent would count as racy and be hashed by the snapshot.
-  if (linked) ::usleep(25'000);
-  size_t expect = s.snapshot ? s.snapshot->size() : 0;
-  OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store, expect));
-  s.snapshot = std::move(snap);
-  return Ok();
+  return Resnap(s, linked);
 }
 
 void StageWorkspace::AddHistory(StageState& s, const std::string& created_by, bool empty_layer,

@@ -20,6 +20,7 @@
 #include "oci/image_config.h"
 #include "oci/layer_writer.h"
 #include "oci/metastore.h"
+#include "oci/path_scope.h"
 #include "oci/safe_path.h"
 #include "oci/snapshot.h"
 #include "util/fs.h"
@@ -56,6 +57,14 @@ struct StageState {
   // A RUN step of another stage wrote in place an inode this tree shared (builder/
   // shared_tree_guard.h): the tree is unpacked again before it is read.
   bool stale = false;
+  // Set while the rootfs is a scoped tree (builder/scoped_tree.h): it holds only these paths of
+  // the stage's files. Never saved into the RootfsCache.
+  std::optional<oci::PathScope> scope;
+  // Names in the scoped tree whose inode has names outside the scope as well.
+  std::vector<std::string> cross_links;
+  // No later step of this stage runs a command: a COPY or WORKDIR may work in a scoped tree.
+  // Set by the executor before each step (false: scoped trees are off).
+  bool scoped_ok = false;
   // Held while a finished stage is materialized for a later one (COPY --from, RUN --mount
   // from=): stages build concurrently, and several may read the same one.
   std::mutex mu;
@@ -92,8 +101,14 @@ class StageWorkspace {
         rootfs_cache_(rootfs_cache),
         save_bytes_(save_bytes) {}
 
-  // Makes sure `s` has a rootfs holding all its layers, and a snapshot of it.
+  // Makes sure `s` has a rootfs holding all its layers, and a snapshot of it. A scoped tree is
+  // thrown away first.
   Status Materialize(StageState& s);
+  // The same for a step that only touches what `want` holds (builder/scoped_tree.h): when
+  // s.scoped_ok, a scoped tree (kept, or made anew for the union of its scope and `want`) whose
+  // layers and snapshot are exactly the full tree's on `want`; else, or when the scope cannot be
+  // shown exactly, the full tree.
+  Status MaterializeScope(StageState& s, const oci::PathScope& want);
   // `s` has run its last step: see StageState::finished.
   void Finish(StageState& s);
 
@@ -119,6 +134,11 @@ class StageWorkspace {
   // linking moves every ctime.
   Status MaybeSave(StageState& s, bool force, bool linked);
   Status MaterializeTree(StageState& s);
+  // Forgets the tree of `s` (scoped or stale). Its directory stays in the work root, which goes
+  // to the trash with the build's other scratch trees: nothing is unlinked on the build's path.
+  static void DropTree(StageState& s);
+  // Takes a snapshot of the tree of `s` (after a nap when files were just linked: see MaybeSave).
+  static Status Resnap(StageState& s, bool linked);
 
   oci::ContentStore& store_;
   LayerCache& cache_;

@@ -11,9 +11,9 @@
 namespace ocibuild::builder {
 
 struct FetchedUrl {
-  std::string path;         // the downloaded file
-  std::string file_name;    // from the URL's path ("" when it ends in '/')
-  std::string digest;       // "sha256:<hex>" of the content
+  std::string path;                      // the downloaded file
+  std::string file_name;                 // from the URL's path ("" when it ends in '/')
+  std::string digest;                    // "sha256:<hex>" of the content
   std::optional<int64_t> last_modified;  // seconds since the epoch, from Last-Modified
 };
 

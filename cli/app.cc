@@ -578,6 +578,9 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
           Error{"OCIBUILD_ROOTFS_CACHE_SAVE_BYTES=" + e->second + ": not a number of bytes"});
     eo.rootfs_cache_save_bytes = std::stoull(e->second);
   }
+  // OCIBUILD_SCOPED_TREES=0: COPY and WORKDIR steps always work in the stage's whole tree.
+  if (auto e = env.find("OCIBUILD_SCOPED_TREES"); e != env.end() && e->second == "0")
+    eo.scoped_trees = false;
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;

@@ -58,11 +58,17 @@ struct DirTime {
 
 class Applier {
  public:
-  Applier(const RootDir& root, MetaStore& store) : root_(root), store_(store) {}
+  Applier(const RootDir& root, MetaStore& store, const PathScope* scope)
+      : root_(root), store_(store), scope_(scope) {}
 
   Result<ApplyStats> Run(int fd);
 
  private:
+  enum class Scoped { kApply, kSkip, kGiveUp };
+  // What a scoped apply does with an entry (see ApplyOptions::scope).
+  Scoped Filter(struct archive_entry* e, const std::string& raw);
+  // Skipped entries' directories that the layer does not list: the scope is not exact.
+  bool TouchedUnlisted() const;
   Status ApplyEntry(struct archive* a, struct archive_entry* e, const std::string& name);
   Status ApplyWhiteout(const std::string& dir, const std::string& target);
   Status ApplyOpaque(const std::string& dir);
@@ -79,6 +85,11 @@ class Applier {
 
   const RootDir& root_;
   MetaStore& store_;
+  const PathScope* scope_;
+  // Scoped: directories on the way that skipped entries would change, and the directories the
+  // layer lists.
+  std::unordered_set<std::string> touched_;
+  std::unordered_set<std::string> listed_dirs_;
   ApplyStats stats_;
   // Paths written by this layer, and their ancestors: whiteouts must spare both.
   std::unordered_set<std::string> created_;
@@ -430,6 +441,47 @@ Status Applier::ApplyEntry(struct archive* a, struct archive_entry* e, const std
   return Ok();
 }
 
+Applier::Scoped Applier::Filter(struct archive_entry* e, const std::string& raw) {
+  auto clean_r = CleanPath(raw);
+  if (!clean_r.ok()) return Scoped::kApply;  // ApplyEntry reports it
+  const std::string& clean = *clean_r;
+  auto [dir_v, base] = SplitParent(clean);
+  std::string dir(dir_v);
+  auto skip = [&](std::string_view p) {
+    touched_.insert(scope_->AttachPoint(p));
+    return Scoped::kSkip;
+  };
+  if (StartsWith(base, kWhiteoutPrefix)) {
+    if (base == kOpaqueMarker) {
+      if (!scope_->Relevant(dir)) return skip(dir);
+      // Emptying a directory on the way removes children outside the scope too.
+      if (scope_->IsAncestor(dir)) touched_.insert(dir);
+      return Scoped::kApply;
+    }
+    if (StartsWith(base, ".wh..wh.")) return Scoped::kApply;  // bookkeeping: a no-op
+    std::string target = JoinRel(dir, base.substr(kWhiteoutPrefix.size()));
+    return scope_->Relevant(target) ? Scoped::kApply : skip(target);
+  }
+  if (clean.empty()) return Scoped::kApply;
+  if (const char* hardlink = archive_entry_hardlink(e)) {
+    auto target = CleanPath(hardlink);
+    if (!target.ok()) return Scoped::kApply;
+    if (!scope_->Relevant(clean)) {
+      if (scope_->Relevant(*target)) stats_.cross_links.push_back(*target);
+      return skip(clean);
+    }
+    return scope_->Contains(*target) ? Scoped::kApply : Scoped::kGiveUp;
+  }
+  if (archive_entry_filetype(e) == AE_IFDIR) listed_dirs_.insert(clean);
+  return scope_->Relevant(clean) ? Scoped::kApply : skip(clean);
+}
+
+bool Applier::TouchedUnlisted() const {
+  for (const auto& t : touched_)
+    if (!t.empty() && !listed_dirs_.count(t)) return true;
+  return false;
+}
+
 Status Applier::FinishDirs() {
   // Children first: writing into a directory would move its mtime again.
   for (auto it = dir_times_.rbegin(); it != dir_times_.rend(); ++it) {
@@ -477,6 +529,14 @@ Result<ApplyStats> Applier::Run(int fd) {
     const char* p = archive_entry_pathname(e);
     std::string name = p ? p : "";
     ++stats_.entries;
+    if (scope_) {
+      Scoped f = Filter(e, name);
+      if (f == Scoped::kGiveUp) {
+        stats_.out_of_scope = true;
+        return stats_;
+      }
+      if (f == Scoped::kSkip) continue;
+    }
     Status st = ApplyEntry(a.get(), e, name);
     if (!st.ok()) {
       if (!reader->error().message.empty()) return reader->error();
@@ -484,13 +544,15 @@ Result<ApplyStats> Applier::Run(int fd) {
     }
   }
   OCIB_TRY(FinishDirs());
+  if (scope_ && TouchedUnlisted()) stats_.out_of_scope = true;
   return stats_;
 }
 
 }  // namespace
 
-Result<ApplyStats> ApplyLayer(const RootDir& root, MetaStore& store, int fd) {
-  Applier applier(root, store);
+Result<ApplyStats> ApplyLayer(const RootDir& root, MetaStore& store, int fd,
+                              const ApplyOptions& opts) {
+  Applier applier(root, store, opts.scope);
   return applier.Run(fd);
 }
 

@@ -23,8 +23,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "oci/metastore.h"
+#include "oci/path_scope.h"
 #include "oci/safe_path.h"
 #include "util/result.h"
 
@@ -34,10 +36,32 @@ struct ApplyStats {
   uint64_t entries = 0;    // tar entries processed (whiteouts included)
   uint64_t whiteouts = 0;  // whiteout and opaque markers
   uint64_t bytes = 0;      // file content bytes written
+  // A scoped apply stopped: the layer does something the scoped tree cannot show exactly (see
+  // ApplyOptions::scope). The tree is then unfit and must be thrown away.
+  bool out_of_scope = false;
+  // Scoped: paths in the scope that this layer hardlinked from outside it. A step that unlinks
+  // such a name changes the link count (and so the ctime) of the name outside, which the full
+  // tree's diff reports; the scoped tree cannot.
+  std::vector<std::string> cross_links;
+};
+
+struct ApplyOptions {
+  // Unpack only the entries of paths `scope` holds (its roots' subtrees and the directories on
+  // the way), and the whiteouts and opaque markers that remove such paths; the rest is skipped
+  // unread. What comes out is exactly the scope's part of the full tree, or the apply stops
+  // with out_of_scope:
+  //  - a hardlink inside the scope whose target is outside it (the target is not there);
+  //  - a skipped entry or whiteout that would add or remove a child of a directory on the way
+  //    while the layer does not list that directory: the full tree's directory would get the
+  //    time of the unpack as its mtime, which a later layer carries. (The root directory is
+  //    exempt: no layer records it.)
+  // Symlinks on the way are not looked at here: the caller checks the finished tree.
+  const PathScope* scope = nullptr;
 };
 
 // Reads the layer from `fd` (any readable fd: file, pipe) and applies it into `root`.
-Result<ApplyStats> ApplyLayer(const RootDir& root, MetaStore& store, int fd);
+Result<ApplyStats> ApplyLayer(const RootDir& root, MetaStore& store, int fd,
+                              const ApplyOptions& opts = {});
 
 // Convenience: opens `blob_path` and `rootfs` (created when missing).
 Result<ApplyStats> ApplyLayerFile(const std::string& rootfs, MetaStore& store,

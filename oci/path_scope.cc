@@ -1,0 +1,68 @@
+#include "oci/path_scope.h"
+
+#include <algorithm>
+
+namespace ocibuild::oci {
+namespace {
+
+std::string_view ParentOf(std::string_view p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
+}
+
+bool Below(std::string_view p, std::string_view root) {
+  if (root.empty()) return true;
+  return p.size() > root.size() && p.substr(0, root.size()) == root && p[root.size()] == '/';
+}
+
+}  // namespace
+
+PathScope::PathScope(std::vector<std::string> roots) {
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  // A root below another adds nothing.
+  for (const auto& r : roots) {
+    bool covered = std::any_of(roots.begin(), roots.end(),
+                               [&](const std::string& o) { return &o != &r && Below(r, o); });
+    if (!covered) roots_.push_back(r);
+  }
+  for (const auto& r : roots_) {
+    root_set_.insert(r);
+    if (r.empty()) continue;
+    for (std::string_view p = ParentOf(r);; p = ParentOf(p)) {
+      ancestors_.emplace(p);
+      if (p.empty()) break;
+    }
+  }
+}
+
+bool PathScope::Contains(std::string_view p) const {
+  if (root_set_.empty()) return false;
+  for (;;) {
+    if (root_set_.count(std::string(p))) return true;
+    if (p.empty()) return false;
+    p = ParentOf(p);
+  }
+}
+
+bool PathScope::IsAncestor(std::string_view p) const {
+  return ancestors_.count(std::string(p)) > 0 && !Contains(p);
+}
+
+std::string PathScope::AttachPoint(std::string_view p) const {
+  while (!p.empty() && !Relevant(p)) p = ParentOf(p);
+  return std::string(p);
+}
+
+bool PathScope::Covers(const PathScope& other) const {
+  return std::all_of(other.roots_.begin(), other.roots_.end(),
+                     [&](const std::string& r) { return Contains(r); });
+}
+
+PathScope Union(const PathScope& a, const PathScope& b) {
+  std::vector<std::string> roots = a.roots();
+  roots.insert(roots.end(), b.roots().begin(), b.roots().end());
+  return PathScope(std::move(roots));
+}
+
+}  // namespace ocibuild::oci
