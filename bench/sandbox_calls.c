@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   strcat(path, missing ? "/m" : (strcmp(op, "readlink") == 0 ? "/l" : "/f"));
   if (depth == 1) {
     /* Depth 1: a name in "/" itself. */
-    snprintf(path, sizeof path, "/%s", missing ? "bcm" : (strcmp(op, "readlink") == 0 ? "bcl" : "bcf"));
+    snprintf(path, sizeof path, "/%s",
+             missing ? "bcm" : (strcmp(op, "readlink") == 0 ? "bcl" : "bcf"));
   }
   char buf[256];
   struct stat st;

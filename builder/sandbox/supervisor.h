@@ -75,6 +75,8 @@ struct Call {
   // (sockets, an inotify instance, a directory being listed): the tracer had the step send them
   // over the channel (see tracer.h), and the answer goes back to the tracer, not the listener.
   bool traced = false;
+  // A path was read without checking that the caller still waits (a query): WriteMem checks.
+  bool unchecked_read = false;
   std::vector<std::pair<int, UniqueFd>> grabbed;  // guest fd number -> our duplicate
   // The identity for permission checks of this call, and whether checks apply at all (fake
   // root with its capabilities bypasses them).
