@@ -7,7 +7,9 @@
 # Workloads:
 #   syscall-find-stat      find / -xdev | xargs stat   (every file of the rootfs: path syscalls)
 #   syscall-make-c-files   make -j2 of 300 small C files with gcc (fork/exec/open-heavy)
-#   bench/syscall.sh     (root; N=runs, default 3; BENCH_QUICK=1 compiles 60 files)
+#   bench/syscall.sh     (root; N=runs, default 3; BENCH_QUICK=1 compiles 60 files;
+#                         WORKLOADS="find make" to choose; NO_PROOT=1 skips proot; BEFORE=another sandbox_run binary:
+#                         measured too, as "ocibuild-before", alternated with the others)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -58,10 +60,11 @@ chown -R "$user:" "$work/ocibuild"
 find_cmd="find / -xdev -print0 | xargs -0 stat >/dev/null 2>&1; true"
 make_cmd="rm -f /src/*.o && make -s -C /src -j2"
 for i in $(seq "$runs"); do
-  for w in find make; do
+  for w in ${WORKLOADS:-find make}; do
     if [ $w = find ]; then name=syscall-find-stat; cmd=$find_cmd; else name=syscall-make-c-files; cmd=$make_cmd; fi
     bench_time "$name" native 1 chroot "$nat" /bin/sh -c "$cmd" || true
-    have proot && { bench_time "$name" proot 1 proot -0 -r "$nat" -w / /bin/sh -c "$cmd" || true; }
+    have proot && [ -z "${NO_PROOT:-}" ] && { bench_time "$name" proot 1 proot -0 -r "$nat" -w / /bin/sh -c "$cmd" || true; }
+    [ -n "${BEFORE:-}" ] && { bench_time "$name" ocibuild-before 1 runuser -u "$user" -- ${BENCH_SANDBOX_WRAP:-} "$BEFORE" "$own" -- /bin/sh -c "$cmd" || true; }
     bench_time "$name" ocibuild 1 runuser -u "$user" -- ${BENCH_SANDBOX_WRAP:-} "$tool" "$own" -- /bin/sh -c "$cmd" || true
   done
 done

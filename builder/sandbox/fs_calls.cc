@@ -201,6 +201,8 @@ void Supervisor::Open(Call& c, int dirfd_arg, int path_arg, uint64_t flags64, ui
       return;
     }
     if (!exists && !tmpfile) return c.Fail(-ENOENT);
+    // A FIFO's open waits for the other end, which another guest call may be opening.
+    if (exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) MayBlock();
     int fd = ::openat(r.dir.get(), r.name.c_str(), (host_flags & ~O_CREAT) | O_NOFOLLOW,
                       odd ? HostPerm(perm, false) : perm);
     if (fd < 0 && errno == ELOOP && follow) continue;  // became a symlink meanwhile

@@ -174,7 +174,18 @@ DirRef GuestFs::RootRef(const Mount& m) const {
   DirRef r;
   r.fd = m.root;
   r.mount = &m;
+  uint64_t gen = generation();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (m.st_gen == gen) {
+      r.st = m.st;
+      return r;
+    }
+  }
   ::fstat(m.root->get(), &r.st);
+  std::lock_guard<std::mutex> lock(mu_);
+  m.st = r.st;
+  m.st_gen = gen;
   return r;
 }
 

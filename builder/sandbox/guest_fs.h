@@ -82,6 +82,10 @@ struct Mount {
   // root (devices, /sys, /proc).
   oci::MetaStore* store = nullptr;
   int64_t tmpfs_size = -1;  // PathMapping::tmpfs_size
+  // The root's stat as of GuestFs::generation() `st_gen` (under GuestFs's lock): every walk
+  // starts at a root, and a mode or owner change of a directory bumps the generation.
+  mutable struct stat st {};
+  mutable uint64_t st_gen = ~uint64_t{0};
 
   bool rootfs() const { return guest == "/"; }
 };

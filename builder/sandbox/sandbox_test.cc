@@ -249,6 +249,19 @@ TEST_F(BusyboxSandbox, ConcurrentHandOversFromManyProcesses) {
   EXPECT_EQ(c.out, "c\n") << c.err;
 }
 
+// One worker at a time receives the step's calls and answers them itself: a call that waits for
+// another process's call (opening a FIFO waits for the other end's open) must let another worker
+// receive, or the step hangs. Both orders: the reader first, then the writer first.
+TEST_F(BusyboxSandbox, FifoOpenWaitingForTheOtherEndDoesNotStallTheStep) {
+  auto start = std::chrono::steady_clock::now();
+  auto c = MustSh(
+      "mkfifo /tmp/f && for i in 1 2 3; do (echo $i >/tmp/f &); cat /tmp/f; done && "
+      "for i in 4 5 6; do (sleep 0.1; cat /tmp/f) & echo $i >/tmp/f; wait; done");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "1\n2\n3\n4\n5\n6\n") << c.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
 // A traced call's answer comes back to the tracer from a worker thread. One that came just
 // before the tracer went to sleep waiting for tracees was lost, and the task that made the call
 // stayed stopped for good whenever no other task had anything to report (tar under dpkg-deb,

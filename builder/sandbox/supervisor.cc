@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "builder/sandbox/copy_up.h"
@@ -28,8 +29,14 @@ namespace ocibuild::sandbox {
 namespace {
 
 constexpr size_t kMaxWorkers = 64;
+// How long a call may run before the watchdog lets another worker receive.
+constexpr auto kSlowCall = std::chrono::milliseconds(10);
 
 void OnWorkerWake(int) {}
+
+// The notification worker running on this thread (Supervisor::MayBlock).
+thread_local Supervisor* t_supervisor = nullptr;
+thread_local void* t_worker = nullptr;
 
 bool NoFollow(uint64_t flags) {
   return (flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -73,6 +80,24 @@ bool SideEffects(long nr) {
   }
 }
 
+// Calls that only look: nothing changes but the answer written into the caller's memory.
+bool Query(long nr) {
+  switch (nr) {
+    case SYS_readlink:
+    case SYS_readlinkat:
+    case SYS_stat:
+    case SYS_lstat:
+    case SYS_newfstatat:
+    case SYS_statx:
+    case SYS_access:
+    case SYS_faccessat:
+    case SYS_faccessat2:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Supervisor::Supervisor(GuestFs& fs, ProcessTable& procs, SupervisorOptions opts)
@@ -94,24 +119,32 @@ void Supervisor::Start(int listener, int threads) {
   wake.sa_handler = OnWorkerWake;
   ::sigaction(SIGUSR2, &wake, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
-  for (int i = 0; i < std::max(1, threads); ++i) {
-    running_.fetch_add(1);
-    threads_.emplace_back([this] { WorkerLoop(); });
-  }
+  for (int i = 0; i < std::max(1, threads); ++i) StartWorkerLocked();
+  watchdog_ = std::thread([this] { Watchdog(); });
+}
+
+void Supervisor::StartWorkerLocked() {
+  states_.push_back(std::make_unique<WorkerState>());
+  WorkerState* w = states_.back().get();
+  running_.fetch_add(1);
+  threads_.emplace_back([this, w] { WorkerLoop(w); });
 }
 
 void Supervisor::Stop() {
-  stopping_.store(true);
+  std::vector<std::thread> joined, jobs;
+  {
+    // No worker is added once stopping_ is set (checked under mu_).
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_.store(true);
+    joined.swap(threads_);
+    park_cv_.notify_all();
+    watchdog_cv_.notify_all();
+  }
   {
     std::lock_guard<std::mutex> lock(jobs_mu_);
     jobs_cv_.notify_all();
   }
-  std::vector<std::thread> joined, jobs;
-  {
-    // No worker adds another once stopping_ is set (it checks under mu_).
-    std::lock_guard<std::mutex> lock(mu_);
-    joined.swap(threads_);
-  }
+  if (watchdog_.joinable()) watchdog_.join();
   // A worker may be just about to block when the signal comes: signal until all have left.
   while (running_.load() > 0) {
     for (std::thread& t : joined) ::pthread_kill(t.native_handle(), SIGUSR2);
@@ -125,6 +158,44 @@ void Supervisor::Stop() {
     if (t.joinable()) t.join();
   for (std::thread& t : jobs)
     if (t.joinable()) t.join();
+}
+
+void Supervisor::MarkSlow(WorkerState* w) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w->slow || stopping_.load()) return;
+  w->slow = true;
+  ++slow_;
+  if (receiving_ >= 1 + slow_) return;
+  if (parked_ > 0) {
+    park_cv_.notify_one();
+  } else if (threads_.size() < kMaxWorkers) {
+    StartWorkerLocked();
+  }
+}
+
+void Supervisor::MayBlock() {
+  if (t_supervisor && t_worker) t_supervisor->MarkSlow(static_cast<WorkerState*>(t_worker));
+}
+
+void Supervisor::Watchdog() {
+  // Calls that block without saying so (a device, a file system that hangs, a lease being
+  // broken): one still running a tick later lets another worker receive.
+  std::vector<uint64_t> last;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_.load()) {
+    watchdog_cv_.wait_for(lock, kSlowCall);
+    if (stopping_.load()) break;
+    last.resize(states_.size(), 0);
+    std::vector<WorkerState*> stuck;
+    for (size_t i = 0; i < states_.size(); ++i) {
+      uint64_t seq = states_[i]->seq.load(std::memory_order_relaxed);
+      if ((seq & 1) && seq == last[i] && !states_[i]->slow) stuck.push_back(states_[i].get());
+      last[i] = seq;
+    }
+    lock.unlock();
+    for (WorkerState* w : stuck) MarkSlow(w);
+    lock.lock();
+  }
 }
 
 void Supervisor::Submit(std::unique_ptr<Call> c) {
@@ -152,31 +223,38 @@ void Supervisor::JobLoop() {
   }
 }
 
-void Supervisor::WorkerLoop() {
-  // Blocked in RECV, never in poll: the kernel hands each notification to one waiter (a
-  // semaphore), where poll would wake every idle worker for every call.
+void Supervisor::WorkerLoop(WorkerState* me) {
+  t_supervisor = this;
+  t_worker = me;
   sigset_t wake;
   sigemptyset(&wake);
   sigaddset(&wake, SIGUSR2);
   ::pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
   for (;;) {
-    if (stopping_.load()) break;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (me->slow) {
+        me->slow = false;
+        --slow_;
+      }
+      ++parked_;
+      park_cv_.wait(lock, [&] { return stopping_.load() || receiving_ < 1 + slow_; });
+      --parked_;
+      if (stopping_.load()) break;
+      ++receiving_;
+    }
     Call c;
-    idle_.fetch_add(1);
     int rc = sys::NotifRecv(listener_, &c.req);
-    idle_.fetch_sub(1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --receiving_;
+    }
     if (stopping_.load()) break;
     if (rc == -EINTR || rc == -ENOENT || rc == -EAGAIN) continue;
     if (rc != 0) break;
-    if (idle_.load() == 0) {
-      // Every other worker is busy (some calls block: connect, sendmsg): add one.
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_.load() && threads_.size() < kMaxWorkers) {
-        running_.fetch_add(1);
-        threads_.emplace_back([this] { WorkerLoop(); });
-      }
-    }
+    me->seq.fetch_add(1, std::memory_order_relaxed);
     Handle(c);
+    me->seq.fetch_add(1, std::memory_order_relaxed);
   }
   running_.fetch_sub(1);
 }
@@ -257,6 +335,12 @@ int Supervisor::ReadMem(Call& c, uint64_t addr, void* buf, size_t len) {
 }
 
 int Supervisor::WriteMem(Call& c, uint64_t addr, const void* buf, size_t len) {
+  if (c.unchecked_read) {
+    // A query read its path without checking (ReadPath): the thread must still be waiting for
+    // this call before anything is written into its memory.
+    if (sys::NotifIdValid(listener_, c.req.id) != 0) return -ESRCH;
+    c.unchecked_read = false;
+  }
   return sys::WriteProcessMem(c.tid(), addr, buf, len);
 }
 
@@ -264,8 +348,15 @@ int Supervisor::ReadPath(Call& c, uint64_t addr, std::string* out) {
   int rc = sys::ReadProcessString(c.tid(), addr, out, PATH_MAX - 1);
   if (rc != 0) return rc;
   // What we read belongs to the thread that is still waiting for this very call (a traced call's
-  // thread is stopped by the tracer).
-  if (!c.traced && sys::NotifIdValid(listener_, c.req.id) != 0) return -ESRCH;
+  // thread is stopped by the tracer). A query (stat, readlink, access) changes nothing with what
+  // it read: it is checked before it writes its answer (WriteMem), and an answer without one
+  // (an error, most readlinks) reaches only the waiting call, if any — one ioctl less.
+  if (c.traced) return 0;
+  if (Query(c.req.data.nr)) {
+    c.unchecked_read = true;
+    return 0;
+  }
+  if (sys::NotifIdValid(listener_, c.req.id) != 0) return -ESRCH;
   return 0;
 }
 

@@ -75,6 +75,8 @@ struct Call {
   // (sockets, an inotify instance, a directory being listed): the tracer had the step send them
   // over the channel (see tracer.h), and the answer goes back to the tracer, not the listener.
   bool traced = false;
+  // A path was read without checking that the caller still waits (a query): WriteMem checks.
+  bool unchecked_read = false;
   std::vector<std::pair<int, UniqueFd>> grabbed;  // guest fd number -> our duplicate
   // The identity for permission checks of this call, and whether checks apply at all (fake
   // root with its capabilities bypasses them).
@@ -123,6 +125,9 @@ class Supervisor {
   }
   // Stops the workers (after the step's last task is gone) and joins them.
   void Stop();
+  // Called by a notification worker before a host call that may block until another guest call
+  // is answered (opening a FIFO): another worker starts receiving. No-op on other threads.
+  static void MayBlock();
 
   uint64_t handled() const { return handled_.load(); }
   // The copy-ups made (builder/shared_tree_guard.h checks the cache against them).
@@ -134,7 +139,6 @@ class Supervisor {
   GuestFs& fs() { return fs_; }
 
  private:
-  void WorkerLoop();
   void JobLoop();
   void Handle(Call& c);
   void Respond(Call& c);
@@ -285,18 +289,38 @@ class Supervisor {
   SupervisorOptions opts_;
   ProcView proc_view_;
   int listener_ = -1;
-  // Traced calls (the tracer's hand-overs) have threads of their own, woken by jobs_cv_; workers
-  // for notifications block in the listener's RECV, which the kernel wakes one at a time.
+  // Traced calls (the tracer's hand-overs) have threads of their own, woken by jobs_cv_.
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
   std::vector<std::unique_ptr<Call>> jobs_;
   int jobs_idle_ = 0;            // job threads waiting (under jobs_mu_)
   std::atomic<int> running_{0};  // notification workers not yet returned
   std::function<void(pid_t, int64_t)> on_traced_done_;
+  // Notification workers. The kernel (6.6+) wakes every thread waiting in RECV for each
+  // notification, and all but one go back to sleep: a context switch each, per call. So one
+  // worker at a time waits in RECV (the receiver) and the others are parked on park_cv_; the
+  // receiver handles the call itself and goes back to RECV, with nobody to wake. A call that may
+  // block (opening a FIFO, or any call the watchdog sees running for a tick) makes it "slow":
+  // one more receiver is let in (a parked worker, or a new one) until that call returns.
+  struct WorkerState {
+    std::atomic<uint64_t> seq{0};  // odd while a call is being handled
+    bool slow = false;             // counted in slow_ (under mu_)
+  };
+  void WorkerLoop(WorkerState* me);
+  void Watchdog();
+  // The calling worker's call may block for long: let another receiver in (under mu_ inside).
+  void MarkSlow(WorkerState* w);
+  void StartWorkerLocked();  // under mu_
   std::mutex mu_;
-  std::vector<std::thread> threads_;      // notification workers
-  std::vector<std::thread> job_threads_;  // under jobs_mu_
-  std::atomic<int> idle_{0};              // workers blocked in RECV
+  std::condition_variable park_cv_;
+  int receiving_ = 0;                                 // workers in (or entering) RECV, under mu_
+  int parked_ = 0;                                    // workers waiting on park_cv_, under mu_
+  int slow_ = 0;                                      // workers handling a slow call, under mu_
+  std::vector<std::unique_ptr<WorkerState>> states_;  // under mu_
+  std::vector<std::thread> threads_;                  // notification workers
+  std::vector<std::thread> job_threads_;              // under jobs_mu_
+  std::thread watchdog_;
+  std::condition_variable watchdog_cv_;  // with mu_: wakes the watchdog to stop
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> handled_{0};
   std::atomic<uint64_t> per_nr_[512] = {};
