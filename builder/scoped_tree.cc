@@ -10,15 +10,11 @@
 #include "builder/stage_state.h"
 #include "dockerfile-parser/path_match.h"
 #include "oci/layer_applier.h"
+#include "util/fs.h"
 #include "util/strings.h"
 
 namespace ocibuild::builder {
 namespace {
-
-std::string_view ParentOf(std::string_view p) {
-  size_t slash = p.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
-}
 
 bool StrictlyBelow(std::string_view p, std::string_view root) {
   if (root.empty()) return !p.empty();
@@ -42,7 +38,7 @@ Result<std::optional<std::vector<std::string>>> Follow(const oci::RootDir& root,
   if (n < 0) return SysError("readlink", "/" + link);
   std::string target(buf, static_cast<size_t>(n));
   std::vector<std::string> parts;
-  std::string_view dir = ParentOf(link);
+  std::string_view dir = ParentPath(link);
   if (!StartsWith(target, "/") && !dir.empty()) parts = Split(dir, '/');
   for (const auto& comp : Split(target, '/')) {
     if (comp.empty() || comp == ".") continue;

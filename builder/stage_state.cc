@@ -72,6 +72,16 @@ void StageWorkspace::DropTree(StageState& s) {
   s.unsaved_bytes = 0;
 }
 
+Status StageWorkspace::NewTree(StageState& s) {
+  s.dir = JoinPath(work_root_, "stage-" + std::to_string(next_dir_++));
+  OCIB_TRY(RemoveAll(s.dir));
+  OCIB_TRY(MakeDirs(s.rootfs(), 0755));
+  s.store = std::make_unique<oci::MetaStore>();
+  OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(s.rootfs()));
+  s.root.emplace(std::move(r));
+  return Ok();
+}
+
 Status StageWorkspace::Resnap(StageState& s, bool linked) {
   // Files whose ctime is this recent would count as racy and be hashed by the snapshot.
   if (linked) ::usleep(25'000);
@@ -92,12 +102,7 @@ Status StageWorkspace::MaterializeScope(StageState& s, const oci::PathScope& wan
   }
   bool linked = false, changed = false;
   if (!s.root) {
-    s.dir = JoinPath(work_root_, "stage-" + std::to_string(next_dir_++));
-    OCIB_TRY(RemoveAll(s.dir));
-    OCIB_TRY(MakeDirs(s.rootfs(), 0755));
-    s.store = std::make_unique<oci::MetaStore>();
-    OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(s.rootfs()));
-    s.root.emplace(std::move(r));
+    OCIB_TRY(NewTree(s));
     s.scope = std::move(scope);
     // Linking the cache's nodes moves their ctimes, which only the claimant may do (see
     // rootfs_cache.h); without the claim the directories alone are restored, or nothing. The
@@ -144,22 +149,11 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
   if (s.stale) {
     // Its shared inodes were written through another tree: start again from the layers.
     std::string old = s.dir;
-    s.root.reset();
-    s.store.reset();
-    s.snapshot.reset();
-    s.applied = 0;
-    s.shared_inodes.clear();
-    s.shared_nodes.clear();
-    s.stale = false;
+    DropTree(s);
     if (!old.empty()) OCIB_TRY(RemoveAll(old));
   }
   if (!s.root) {
-    s.dir = JoinPath(work_root_, "stage-" + std::to_string(next_dir_++));
-    OCIB_TRY(RemoveAll(s.dir));
-    OCIB_TRY(MakeDirs(s.rootfs(), 0755));
-    s.store = std::make_unique<oci::MetaStore>();
-    OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(s.rootfs()));
-    s.root.emplace(std::move(r));
+    OCIB_TRY(NewTree(s));
     s.applied = 0;
     s.snapshot.reset();
   }

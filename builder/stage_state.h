@@ -138,6 +138,8 @@ class StageWorkspace {
   // to the trash with the build's other scratch trees: nothing is unlinked on the build's path.
   static void DropTree(StageState& s);
   // Takes a snapshot of the tree of `s` (after a nap when files were just linked: see MaybeSave).
+  // An empty tree (rootfs and store) in a new work directory of `s`.
+  Status NewTree(StageState& s);
   static Status Resnap(StageState& s, bool linked);
 
   oci::ContentStore& store_;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <unordered_set>
+#include "util/fs.h"
 
 namespace ocibuild::oci {
 namespace {
@@ -11,15 +12,10 @@ bool SameType(uint32_t a, uint32_t b) {
   return (a & S_IFMT) == (b & S_IFMT);
 }
 
-std::string_view ParentOf(std::string_view p) {
-  size_t slash = p.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
-}
-
 bool UnderAny(std::string_view p, const std::unordered_set<std::string>& dirs) {
   if (dirs.empty()) return false;
   while (!p.empty()) {
-    p = ParentOf(p);
+    p = ParentPath(p);
     if (dirs.count(std::string(p))) return true;
   }
   return false;
@@ -66,7 +62,7 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
   for (const auto& [p, o] : before.nodes()) {
     if (!deletions) break;
     if (p.empty() || after.Find(p)) continue;
-    std::string parent(ParentOf(p));
+    std::string parent(ParentPath(p));
     const NodeState* pn = after.Find(parent);
     // Only the topmost deleted path needs a whiteout; below a replaced directory the opaque
     // marker already hides it, and below a directory that became a file nothing survives.
@@ -83,7 +79,7 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
   for (size_t i = 0; i < n; ++i) {
     // A copy: push_back below may move the vector's strings.
     std::string path = changes[i].path;
-    for (std::string_view p = ParentOf(path); !p.empty(); p = ParentOf(p)) {
+    for (std::string_view p = ParentPath(path); !p.empty(); p = ParentPath(p)) {
       std::string ps(p);
       if (!have.insert(ps).second) break;
       changes.push_back({LayerChange::Kind::kPath, std::move(ps)});

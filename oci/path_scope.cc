@@ -1,14 +1,10 @@
 #include "oci/path_scope.h"
 
 #include <algorithm>
+#include "util/fs.h"
 
 namespace ocibuild::oci {
 namespace {
-
-std::string_view ParentOf(std::string_view p) {
-  size_t slash = p.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
-}
 
 bool Below(std::string_view p, std::string_view root) {
   if (root.empty()) return true;
@@ -29,7 +25,7 @@ PathScope::PathScope(std::vector<std::string> roots) {
   for (const auto& r : roots_) {
     root_set_.insert(r);
     if (r.empty()) continue;
-    for (std::string_view p = ParentOf(r);; p = ParentOf(p)) {
+    for (std::string_view p = ParentPath(r);; p = ParentPath(p)) {
       ancestors_.emplace(p);
       if (p.empty()) break;
     }
@@ -41,7 +37,7 @@ bool PathScope::Contains(std::string_view p) const {
   for (;;) {
     if (root_set_.count(std::string(p))) return true;
     if (p.empty()) return false;
-    p = ParentOf(p);
+    p = ParentPath(p);
   }
 }
 
@@ -50,7 +46,7 @@ bool PathScope::IsAncestor(std::string_view p) const {
 }
 
 std::string PathScope::AttachPoint(std::string_view p) const {
-  while (!p.empty() && !Relevant(p)) p = ParentOf(p);
+  while (!p.empty() && !Relevant(p)) p = ParentPath(p);
   return std::string(p);
 }
 

@@ -227,6 +227,11 @@ void CopyXattrs(int from_fd, int to_fd) {
   WriteXattrs(to_fd, ReadXattrs(from_fd));
 }
 
+std::string_view ParentPath(std::string_view p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
+}
+
 std::string JoinPath(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);
   if (b.empty()) return std::string(a);

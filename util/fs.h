@@ -51,6 +51,8 @@ Result<size_t> PReadFull(int fd, char* buf, size_t n, int64_t offset, const std:
 Status CopyFileData(int from, int to, const std::string& what);
 // Joins two paths with exactly one '/'.
 std::string JoinPath(std::string_view a, std::string_view b);
+// The parent of a relative path: "a/b" -> "a", "a" -> "".
+std::string_view ParentPath(std::string_view p);
 
 // A directory removed (recursively) when the object dies.
 class TempDir {
