@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     else
       Die("unknown flag " + a);
   }
-  auto tmp = Check(TempDir::Create("ocib-layer-bench-", workdir), "temp dir");
+  auto tmp = Check(TempDir::Create("ocibuild-layer-bench-", workdir), "temp dir");
   const std::string& w = tmp.path();
 
   if (!layer.empty()) {

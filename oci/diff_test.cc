@@ -25,7 +25,7 @@ using testing::TarEntry;
 class DiffTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = TempDir::Create("ocib-diff-");
+    auto d = TempDir::Create("ocibuild-diff-");
     ASSERT_TRUE(d.ok());
     dir_ = std::make_unique<TempDir>(std::move(*d));
     rootfs_ = dir_->path() + "/rootfs";

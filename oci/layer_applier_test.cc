@@ -28,7 +28,7 @@ using testing::TarEntry;
 class ApplierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = TempDir::Create("ocib-apply-");
+    auto d = TempDir::Create("ocibuild-apply-");
     ASSERT_TRUE(d.ok());
     dir_ = std::make_unique<TempDir>(std::move(*d));
     rootfs_ = dir_->path() + "/rootfs";
@@ -219,7 +219,7 @@ TEST_F(ApplierTest, ConcatenatedGzipMembersAndTrailingZerosAreAccepted) {
   // Two members: the tar split across them, then padding.
   std::string tar = MakeTar({File("a", std::string(5000, 'a')), File("b", "b")});
   auto gz = [&](const std::string& part) {
-    auto d = TempDir::Create("ocib-gz-");
+    auto d = TempDir::Create("ocibuild-gz-");
     std::string p = d->path() + "/x";
     EXPECT_TRUE(WriteFile(p, part).ok());
     auto r = RunProcess({"gzip", "-c", p});

@@ -114,7 +114,7 @@ TEST(DebianMinbase, UnpackAndReEmitKeepsEveryOwnerModeAndXattr) {
                  "scripts/debian-base.sh as root once) ***\n");
     GTEST_SKIP();
   }
-  auto tmp = TempDir::Create("ocib-debian-");
+  auto tmp = TempDir::Create("ocibuild-debian-");
   ASSERT_TRUE(tmp.ok());
   std::string rootfs = tmp->path() + "/rootfs";
   MetaStore store;

@@ -79,7 +79,7 @@ TEST_P(HostileTest, EachLayerIsRejectedOrContained) {
     if (PathExists(kHostEscape)) {
       ASSERT_TRUE(RemoveAll(kHostEscape).ok());
     }
-    auto sandbox = TempDir::Create("ocib-hostile-");
+    auto sandbox = TempDir::Create("ocibuild-hostile-");
     ASSERT_TRUE(sandbox.ok());
     std::string root = sandbox->path() + "/root";
     std::string sentinel = sandbox->path() + "/sentinel";
@@ -144,7 +144,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, HostileTest,
 TEST(HostileCorpus, MatchesItsGenerator) {
   const char* src = std::getenv("OCIBUILD_SOURCE_DIR");
   if (!src || ::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3 or source dir";
-  auto tmp = TempDir::Create("ocib-corpus-");
+  auto tmp = TempDir::Create("ocibuild-corpus-");
   ASSERT_TRUE(tmp.ok());
   auto r =
       RunProcess({"python3", std::string(src) + "/scripts/gen-hostile-layers.py", tmp->path()});

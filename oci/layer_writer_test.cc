@@ -42,7 +42,7 @@ std::vector<LayerChange> WholeTree(const RootDir& root, const MetaStore& store) 
 class WriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = TempDir::Create("ocib-write-");
+    auto d = TempDir::Create("ocibuild-write-");
     ASSERT_TRUE(d.ok());
     dir_ = std::make_unique<TempDir>(std::move(*d));
     rootfs_ = dir_->path() + "/rootfs";

@@ -50,7 +50,7 @@ TEST(PathScope, RootsAncestorsAndAttachPoints) {
 class ScopedApplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = TempDir::Create("ocib-scoped-");
+    auto d = TempDir::Create("ocibuild-scoped-");
     ASSERT_TRUE(d.ok());
     dir_ = std::make_unique<TempDir>(std::move(*d));
     for (const char* n : {"full", "scoped"}) {

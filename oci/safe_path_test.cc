@@ -37,7 +37,7 @@ TEST(CleanPath, RefusesClimbingAboveTheRoot) {
 class RootDirTest : public ::testing::TestWithParam<sys::InRootMethod> {
  protected:
   void SetUp() override {
-    auto d = TempDir::Create("ocib-safepath-");
+    auto d = TempDir::Create("ocibuild-safepath-");
     ASSERT_TRUE(d.ok());
     dir_ = std::make_unique<TempDir>(std::move(*d));
     root_ = dir_->path() + "/root";
