@@ -24,7 +24,7 @@ struct timespec Now() {
 }
 
 TEST(Precompressor, CompressesBigFilesTheStepWroteOnly) {
-  auto dir = TempDir::Create("ocib-precompress-");
+  auto dir = TempDir::Create("ocibuild-precompress-");
   ASSERT_TRUE(dir.ok());
   std::string root = JoinPath(dir->path(), "rootfs");
   ASSERT_TRUE(MakeDirs(root + "/usr/lib").ok());
@@ -60,7 +60,7 @@ TEST(Precompressor, CompressesBigFilesTheStepWroteOnly) {
 
 // A file whose ctime is within `settle` of now may still be being written: left for later.
 TEST(Precompressor, LeavesFilesStillBeingWritten) {
-  auto dir = TempDir::Create("ocib-precompress-");
+  auto dir = TempDir::Create("ocibuild-precompress-");
   ASSERT_TRUE(dir.ok());
   struct timespec since = Now();
   ::usleep(30'000);
