@@ -16,11 +16,6 @@
 namespace ocibuild::builder {
 namespace {
 
-bool StrictlyBelow(std::string_view p, std::string_view root) {
-  if (root.empty()) return !p.empty();
-  return p.size() > root.size() && p.substr(0, root.size()) == root && p[root.size()] == '/';
-}
-
 // Follows the symlink at `link` as RootDir resolves paths (an absolute target starts at the
 // root, ".." stops there) and returns where it leads, as path components; nullopt when the way
 // passes a path outside `scope` (the full tree may hold something else there) or loops. Every

@@ -1,25 +1,18 @@
 #include "oci/path_scope.h"
 
 #include <algorithm>
+
 #include "util/fs.h"
 
 namespace ocibuild::oci {
-namespace {
-
-bool Below(std::string_view p, std::string_view root) {
-  if (root.empty()) return true;
-  return p.size() > root.size() && p.substr(0, root.size()) == root && p[root.size()] == '/';
-}
-
-}  // namespace
-
 PathScope::PathScope(std::vector<std::string> roots) {
   std::sort(roots.begin(), roots.end());
   roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
   // A root below another adds nothing.
   for (const auto& r : roots) {
-    bool covered = std::any_of(roots.begin(), roots.end(),
-                               [&](const std::string& o) { return &o != &r && Below(r, o); });
+    bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string& o) {
+      return &o != &r && StrictlyBelow(r, o);
+    });
     if (!covered) roots_.push_back(r);
   }
   for (const auto& r : roots_) {

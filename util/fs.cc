@@ -232,6 +232,11 @@ std::string_view ParentPath(std::string_view p) {
   return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
 }
 
+bool StrictlyBelow(std::string_view p, std::string_view dir) {
+  if (dir.empty()) return !p.empty();
+  return p.size() > dir.size() && p.substr(0, dir.size()) == dir && p[dir.size()] == '/';
+}
+
 std::string JoinPath(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);
   if (b.empty()) return std::string(a);

@@ -53,6 +53,8 @@ Status CopyFileData(int from, int to, const std::string& what);
 std::string JoinPath(std::string_view a, std::string_view b);
 // The parent of a relative path: "a/b" -> "a", "a" -> "".
 std::string_view ParentPath(std::string_view p);
+// `p` lies below the relative directory `dir` ("" is the top: every non-empty path is below).
+bool StrictlyBelow(std::string_view p, std::string_view dir);
 
 // A directory removed (recursively) when the object dies.
 class TempDir {
