@@ -39,7 +39,10 @@ FileStamp FileStamp::Of(const struct stat& st) {
 
 ContextHashCache::ContextHashCache(std::string file) : file_(std::move(file)) {
   auto data = ReadFile(file_);
-  // Damaged or from another version: start empty (the next save replaces it).
+  // Missing, damaged or from another version: start empty, and write the file at the end of
+  // even a build whose files were all too new to keep, so that the state directory holds the
+  // same files after the first build as after any later one (only their contents change).
+  dirty_ = true;
   if (!data.ok() || data->size() < kMagic.size() + kDigestHex ||
       std::string_view(*data).substr(0, kMagic.size()) != kMagic)
     return;
@@ -59,7 +62,11 @@ ContextHashCache::ContextHashCache(std::string file) : file_(std::move(file)) {
     e.persist = true;
     if (r.ok()) entries_.insert_or_assign(std::move(rel), std::move(e));
   }
-  if (!r.ok() || !r.done()) entries_.clear();
+  if (!r.ok() || !r.done()) {
+    entries_.clear();
+    return;
+  }
+  dirty_ = false;
 }
 
 std::optional<std::string> ContextHashCache::Find(const std::string& rel, const FileStamp& stamp) {
