@@ -12,40 +12,22 @@ bool SameType(uint32_t a, uint32_t b) {
   return (a & S_IFMT) == (b & S_IFMT);
 }
 
-bool UnderAny(std::string_view p, const std::unordered_set<std::string>& dirs) {
-  if (dirs.empty()) return false;
-  while (!p.empty()) {
-    p = ParentPath(p);
-    if (dirs.count(std::string(p))) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Snapshot& after,
                                                const RootDir& root) {
   std::vector<LayerChange> changes;
-  // Directories replaced by a new directory (same name, new inode): their old contents are
-  // hidden by an opaque marker and everything now inside them is new.
-  std::unordered_set<std::string> replaced;
-  for (const auto& [p, n] : after.nodes()) {
-    if (p.empty() || !S_ISDIR(n.mode)) continue;
-    const NodeState* o = before.Find(p);
-    if (o && S_ISDIR(o->mode) && o->ino != n.ino) replaced.insert(p);
-  }
+  // A directory removed and made again under the same name is diffed as the same directory:
+  // its new entries are added and its old ones whited out one by one, as BuildKit's differ does.
+  // Telling "replaced" apart by inode number would make the layer depend on whether the
+  // filesystem happened to reuse the number (ext4 often does for `rm -rf d && mkdir d`), and
+  // the same build would then give different layer digests.
   size_t matched = 1;  // the root
   for (const auto& [p, n] : after.nodes()) {
     if (p.empty()) continue;
-    if (!replaced.empty() && replaced.count(p)) {
-      ++matched;
-      changes.push_back({LayerChange::Kind::kPath, p});
-      changes.push_back({LayerChange::Kind::kOpaque, p});
-      continue;
-    }
     const NodeState* o = before.Find(p);
     if (o) ++matched;
-    bool changed = !o || UnderAny(p, replaced) || !SameType(o->mode, n.mode) || !o->SameStat(n);
+    bool changed = !o || !SameType(o->mode, n.mode) || !o->SameStat(n);
     if (!changed && S_ISREG(n.mode) && !o->racy_hash.empty()) {
       std::string now = n.racy_hash;
       if (now.empty()) {
@@ -64,9 +46,9 @@ Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Sna
     if (p.empty() || after.Find(p)) continue;
     std::string parent(ParentPath(p));
     const NodeState* pn = after.Find(parent);
-    // Only the topmost deleted path needs a whiteout; below a replaced directory the opaque
-    // marker already hides it, and below a directory that became a file nothing survives.
-    if (!pn || !S_ISDIR(pn->mode) || replaced.count(parent) || UnderAny(parent, replaced)) continue;
+    // Only the topmost deleted path needs a whiteout: below a directory that was deleted or
+    // became something else nothing survives.
+    if (!pn || !S_ISDIR(pn->mode)) continue;
     const NodeState* op = before.Find(parent);
     if (!op || !S_ISDIR(op->mode)) continue;
     changes.push_back({LayerChange::Kind::kWhiteout, p});
