@@ -7,6 +7,7 @@
 // Every `interval` the thread walks the rootfs for regular files of at least
 // PrecompressedFiles::kMinSize changed since the step started and left alone for `settle`
 // (a file still being written would be compressed twice), and compresses those not done yet.
+// Only directories whose entries changed during the step have their files looked at.
 // It only reads: a file changed after it was read is found out by the layer writer.
 #pragma once
 
@@ -45,7 +46,8 @@ class Precompressor {
 
  private:
   void Loop();
-  void Walk(int dir_fd, int depth);
+  // `entries_changed`: the directory's ctime is not older than the step.
+  void Walk(int dir_fd, int depth, bool entries_changed);
   void Consider(int dir_fd, const char* name, const struct stat& st);
 
   const std::string rootfs_;

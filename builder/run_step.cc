@@ -480,12 +480,14 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   run.spec.stdout_fd = wr.get();
   run.spec.stderr_fd = wr.get();
   run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
+  stage.after_step.reset();
   std::optional<SharedTreeGuard> guard;
   if (!stage.shared_inodes.empty()) {
     run.spec.shared_inodes = &stage.shared_inodes;
     run.spec.copy_up_log = run.spec.metastore_path + ".copyups";
     OCIB_ASSIGN_OR_RETURN(SharedTreeGuard g,
-                          SharedTreeGuard::Arm(stage.shared_inodes, stage.shared_nodes));
+                          SharedTreeGuard::Arm(stage.shared_inodes, stage.shared_nodes,
+                                               stage.snapshot ? &*stage.snapshot : nullptr));
     guard = std::move(g);
   }
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
@@ -538,14 +540,24 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   pump.join();
   auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
   ::unlink(run.spec.metastore_path.c_str());
+  if (loaded.ok()) *stage.store = std::move(*loaded);
   if (guard) {
     auto copy_ups = ReadCopyUpLog(run.spec.copy_up_log);
     ::unlink(run.spec.copy_up_log.c_str());
-    auto changed =
-        copy_ups.ok() ? guard->Changed(*copy_ups) : Result<std::vector<uint64_t>>(copy_ups.error());
+    // The tree as the step left it, read once for the guard and for the layer's diff (the
+    // commit takes it from here).
+    std::optional<oci::Snapshot> after;
+    if (loaded.ok() && res.ok() && res->exit_code == 0) {
+      auto snap = oci::Snapshot::Take(*stage.root, *stage.store,
+                                      stage.snapshot ? stage.snapshot->size() : 0);
+      if (snap.ok()) after = std::move(*snap);
+    }
+    auto changed = copy_ups.ok() ? guard->Changed(*copy_ups, after ? &*after : nullptr)
+                                 : Result<std::vector<uint64_t>>(copy_ups.error());
     if (!changed.ok() || !changed->empty()) {
       // A shared file changed in place: the entries that hold it must never be restored
-      // again (the tree keeps its own names of the files).
+      // again (the tree keeps its own names of the files). Unlinking their names moves the
+      // ctimes the snapshot read: the commit takes its own.
       progress.StepOutput(
           step,
           "ocibuild: a file of the unpacked-tree cache changed in place during this step; "
@@ -556,10 +568,11 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
       }
       stage.shared_nodes.clear();
       stage.shared_inodes.clear();
+    } else {
+      stage.after_step = std::move(after);
     }
   }
   if (!loaded.ok()) return loaded.error();
-  *stage.store = std::move(*loaded);
   if (!res.ok()) return res.error();
   if (res->exit_code != 0) {
     std::string msg =

@@ -63,17 +63,27 @@ Result<std::vector<CopyUpRecord>> ReadCopyUpLog(const std::string& path) {
 }
 
 Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>& shared,
-                                             const std::vector<std::string>& nodes_dirs) {
+                                             const std::vector<std::string>& nodes_dirs,
+                                             const oci::Snapshot* tree) {
   SharedTreeGuard g;
   g.nodes_dirs_ = nodes_dirs;
-  OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs));
   int64_t newest = 0;
   g.ctimes_.reserve(shared.size());
-  for (uint64_t ino : shared) {
-    auto c = CtimeOf(dirs, ino);
-    if (!c.ok()) continue;  // no longer in any entry: nothing to protect
-    g.ctimes_.emplace(ino, *c);
-    newest = std::max(newest, *c);
+  if (tree) {
+    // A shared inode without a name in the tree is out of the guest's reach.
+    for (const auto& [path, n] : tree->nodes()) {
+      if (S_ISDIR(n.mode) || !shared.count(n.ino)) continue;
+      g.ctimes_.emplace(n.ino, n.ctime_ns);
+      newest = std::max(newest, n.ctime_ns);
+    }
+  } else {
+    OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs));
+    for (uint64_t ino : shared) {
+      auto c = CtimeOf(dirs, ino);
+      if (!c.ok()) continue;  // no longer in any entry: nothing to protect
+      g.ctimes_.emplace(ino, *c);
+      newest = std::max(newest, *c);
+    }
   }
   // ctime comes from a coarse clock: a change within the same tick as the newest recorded one
   // would not show. Start the step only once the clock has passed it.
@@ -86,14 +96,31 @@ Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>&
   return g;
 }
 
-Result<std::vector<uint64_t>> SharedTreeGuard::Changed(
-    const std::vector<CopyUpRecord>& copy_ups) const {
+Result<std::vector<uint64_t>> SharedTreeGuard::Changed(const std::vector<CopyUpRecord>& copy_ups,
+                                                       const oci::Snapshot* tree) const {
   std::unordered_map<uint64_t, std::vector<const CopyUpRecord*>> copied;
   for (const CopyUpRecord& c : copy_ups) copied[c.ino].push_back(&c);
-  OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs_));
+  std::unordered_map<uint64_t, int64_t> in_tree;
+  if (tree) {
+    for (const auto& [path, n] : tree->nodes())
+      if (!S_ISDIR(n.mode) && ctimes_.count(n.ino)) in_tree.emplace(n.ino, n.ctime_ns);
+  }
+  std::vector<UniqueFd> dirs;
+  bool opened = false;
   std::vector<uint64_t> changed;
   for (const auto& [ino, before] : ctimes_) {
-    auto now = CtimeOf(dirs, ino);
+    Result<int64_t> now = Error{"not looked up"};
+    if (auto it = in_tree.find(ino); it != in_tree.end()) {
+      now = it->second;
+    } else {
+      // All its names in the tree went during the step (a copy-up, an unlink, a rename over it):
+      // only the cache still names it.
+      if (!opened) {
+        OCIB_ASSIGN_OR_RETURN(dirs, OpenDirs(nodes_dirs_));
+        opened = true;
+      }
+      now = CtimeOf(dirs, ino);
+    }
     if (!now.ok() || *now == before) continue;
     // Each copy-up of this inode must start from the ctime the last one (or the arming) left,
     // and the last must leave the ctime it has now: anything between is a change in place.

@@ -6,6 +6,11 @@
 // ctime moved, other than by what the sandbox reports doing to it (a copy-up, or one of its
 // names unlinked, renamed or linked), was changed in place, and the entry it belongs to must
 // never be restored again.
+//
+// Both ends can read the ctimes from a snapshot of the tree taken at that moment, instead of a
+// stat of every shared inode through the cache (tens of thousands for a base image): an inode
+// the guest can change has a name in the tree, and one whose names all went during the step is
+// looked up in the cache.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "oci/snapshot.h"
 #include "util/result.h"
 
 namespace ocibuild::builder {
@@ -32,10 +38,14 @@ class SharedTreeGuard {
  public:
   // `nodes_dirs`: the nodes/ directories of the cache entries the tree shares inodes with
   // (each shared inode is linked there as its number).
+  // `tree`: a snapshot of the tree as it is now (nullptr: every shared inode is looked up).
   static Result<SharedTreeGuard> Arm(const std::unordered_set<uint64_t>& shared,
-                                     const std::vector<std::string>& nodes_dirs);
+                                     const std::vector<std::string>& nodes_dirs,
+                                     const oci::Snapshot* tree = nullptr);
   // The inodes changed otherwise than by a reported copy-up (empty: the entry is intact).
-  Result<std::vector<uint64_t>> Changed(const std::vector<CopyUpRecord>& copy_ups) const;
+  // `tree`: a snapshot of the tree taken after the step.
+  Result<std::vector<uint64_t>> Changed(const std::vector<CopyUpRecord>& copy_ups,
+                                        const oci::Snapshot* tree = nullptr) const;
 
  private:
   std::vector<std::string> nodes_dirs_;

@@ -8,13 +8,15 @@
 #include "builder/rootfs_cache.h"
 #include "builder/sandbox/copy_up.h"
 #include "oci/digest.h"
+#include "oci/snapshot.h"
 #include "util/fs.h"
 
 namespace ocibuild::builder {
 namespace {
 
-// A tree saved to the cache: its files share their inodes with the entry.
-class SharedTreeGuardTest : public ::testing::Test {
+// A tree saved to the cache: its files share their inodes with the entry. Each case runs with
+// the guard looking every shared inode up in the cache, and with it reading snapshots of the tree.
+class SharedTreeGuardTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     auto tmp = TempDir::Create("ocibuild-guard-");
@@ -32,8 +34,22 @@ class SharedTreeGuardTest : public ::testing::Test {
     ASSERT_EQ(shared_.size(), 2u);
   }
 
+  // The tree as it is now, when the case reads snapshots.
+  std::optional<oci::Snapshot> Snap() {
+    if (!GetParam()) return std::nullopt;
+    auto root = oci::RootDir::Open(root_);
+    EXPECT_TRUE(root.ok());
+    auto snap = oci::Snapshot::Take(*root, store_);
+    EXPECT_TRUE(snap.ok());
+    return std::move(*snap);
+  }
+  Result<SharedTreeGuard> Arm() {
+    auto snap = Snap();
+    return SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)}, snap ? &*snap : nullptr);
+  }
   std::vector<uint64_t> Changed(const SharedTreeGuard& g, std::vector<CopyUpRecord> cu = {}) {
-    auto c = g.Changed(cu);
+    auto snap = Snap();
+    auto c = g.Changed(cu, snap ? &*snap : nullptr);
     EXPECT_TRUE(c.ok()) << c.error().message;
     return c.ok() ? *c : std::vector<uint64_t>{};
   }
@@ -46,19 +62,19 @@ class SharedTreeGuardTest : public ::testing::Test {
   std::unordered_set<uint64_t> shared_;
 };
 
-TEST_F(SharedTreeGuardTest, UntouchedTreeIsIntact) {
-  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)});
+TEST_P(SharedTreeGuardTest, UntouchedTreeIsIntact) {
+  auto g = Arm();
   ASSERT_TRUE(g.ok());
   // Reading changes nothing.
   EXPECT_EQ(*ReadFile(JoinPath(root_, "usr/bin/gcc")), "the compiler\n");
   EXPECT_TRUE(Changed(*g).empty());
 }
 
-TEST_F(SharedTreeGuardTest, WriteInPlaceIsSeenEvenWithItsTimesPutBack) {
+TEST_P(SharedTreeGuardTest, WriteInPlaceIsSeenEvenWithItsTimesPutBack) {
   std::string gcc = JoinPath(root_, "usr/bin/gcc");
   struct stat before;
   ASSERT_EQ(::stat(gcc.c_str(), &before), 0);
-  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)});
+  auto g = Arm();
   ASSERT_TRUE(g.ok());
   // What a sandbox bypass would do: write the shared inode, then restore size and times.
   {
@@ -73,8 +89,8 @@ TEST_F(SharedTreeGuardTest, WriteInPlaceIsSeenEvenWithItsTimesPutBack) {
   EXPECT_EQ(changed[0], before.st_ino);
 }
 
-TEST_F(SharedTreeGuardTest, CopyUpReportedByTheSandboxIsAccepted) {
-  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)});
+TEST_P(SharedTreeGuardTest, CopyUpReportedByTheSandboxIsAccepted) {
+  auto g = Arm();
   ASSERT_TRUE(g.ok());
   UniqueFd dir(::open(JoinPath(root_, "usr/bin").c_str(), O_PATH | O_DIRECTORY));
   sandbox::CopiedUp cu;
@@ -90,12 +106,33 @@ TEST_F(SharedTreeGuardTest, CopyUpReportedByTheSandboxIsAccepted) {
   EXPECT_EQ(Changed(*g, {forged}).size(), 1u);
 }
 
-TEST_F(SharedTreeGuardTest, CopyUpLogRoundTrip) {
+TEST_P(SharedTreeGuardTest, CopyUpLogRoundTrip) {
   std::string log = JoinPath(tmp_.path(), "log");
   EXPECT_TRUE(ReadCopyUpLog(log)->empty());  // no file: no copy-up
   ASSERT_TRUE(WriteFile(log, std::string(25, 'x')).ok());
   EXPECT_FALSE(ReadCopyUpLog(log).ok());  // truncated
 }
+
+TEST_P(SharedTreeGuardTest, AnInodeWhoseNamesAllWentIsLookedUpInTheCache) {
+  std::string gcc = JoinPath(root_, "usr/bin/gcc");
+  struct stat before;
+  ASSERT_EQ(::stat(gcc.c_str(), &before), 0);
+  auto g = Arm();
+  ASSERT_TRUE(g.ok());
+  // Written in place, then its only name in the tree removed: the snapshot no longer sees it.
+  {
+    UniqueFd fd(::open(gcc.c_str(), O_WRONLY));
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::pwrite(fd.get(), "THE", 3, 0), 3);
+  }
+  ASSERT_EQ(::unlink(gcc.c_str()), 0);
+  auto changed = Changed(*g);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0], before.st_ino);
+}
+
+INSTANTIATE_TEST_SUITE_P(LookedUpOrSnapshot, SharedTreeGuardTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Snapshot" : "LookedUp"; });
 
 }  // namespace
 }  // namespace ocibuild::builder

@@ -63,6 +63,7 @@ void StageWorkspace::DropTree(StageState& s) {
   s.root.reset();
   s.store.reset();
   s.snapshot.reset();
+  s.after_step.reset();
   s.applied = 0;
   s.shared_inodes.clear();
   s.shared_nodes.clear();
@@ -263,8 +264,14 @@ Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
 Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::string& created_by,
                               const CommitOptions& opts) {
   oci::Snapshot after;
-  OCIB_ASSIGN_OR_RETURN(std::vector<oci::LayerChange> changes,
-                        oci::Diff(*s.snapshot, *s.root, *s.store, &after));
+  std::vector<oci::LayerChange> changes;
+  if (s.after_step) {
+    after = std::move(*s.after_step);
+    s.after_step.reset();
+    OCIB_ASSIGN_OR_RETURN(changes, oci::DiffSnapshots(*s.snapshot, after, *s.root));
+  } else {
+    OCIB_ASSIGN_OR_RETURN(changes, oci::Diff(*s.snapshot, *s.root, *s.store, &after));
+  }
   CachedStep step;
   // A step that changed nothing still makes a layer (an empty tar), as in BuildKit: the layer
   // count and diff_ids follow the Dockerfile.

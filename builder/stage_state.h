@@ -42,6 +42,9 @@ struct StageState {
   std::unique_ptr<oci::MetaStore> store;
   std::optional<oci::RootDir> root;
   std::optional<oci::Snapshot> snapshot;  // the rootfs as of the last applied layer
+  // The rootfs as a RUN step just left it, when the step's guard had to read it anyway: the
+  // commit that follows diffs against it instead of walking the tree again.
+  std::optional<oci::Snapshot> after_step;
   // Bytes of layers unpacked or written since the rootfs was last restored from or saved to the
   // RootfsCache: what a later build would have to unpack again.
   uint64_t unsaved_bytes = 0;
