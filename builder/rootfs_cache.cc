@@ -299,8 +299,10 @@ Result<bool> TakeLock(int lock, const std::string& lock_path, const std::string&
   if (!emptier_holds()) return try_lock();
   if (TrashBacklog(trash_dir) > RootfsCache::kTrashBacklog) {
     // Builds back to back would leave the emptier no time to unlink shared names, and the trash
-    // would grow without end: past a few builds' worth, this one lets it finish first.
-    for (;;) {
+    // would grow without end: past a few builds' worth, this one lets it work for a while first.
+    // Not until it is done: at nice 19 on a machine busy with anything else it may get almost
+    // no CPU (a build waited 80 s for it while a compiler ran on both CPUs).
+    for (int64_t i = 0; i < RootfsCache::kBacklogWaitMs / 20; ++i) {
       OCIB_ASSIGN_OR_RETURN(got, try_lock());
       if (got) return true;
       if (!emptier_holds()) return try_lock();

@@ -47,8 +47,10 @@ class RootfsCache {
   static constexpr char kUnlinkingLock[] = ".unlinking";
   static constexpr char kWaitingLock[] = ".waiting";
   // More trash entries than this, and a starting build lets the emptier finish before it takes
-  // the lock (instead of asking for it at once).
+  // the lock (instead of asking for it at once), for a while.
   static constexpr size_t kTrashBacklog = 3;
+  // How long it lets the emptier work before it asks for the lock all the same.
+  static constexpr int64_t kBacklogWaitMs = 3000;
 
   // Opens (creating) the cache in `dir` and takes its lock: nullptr when another build holds it
   // (the emptier of `trash_dir` gives it up within a slice, so that is waited for). Leftovers of

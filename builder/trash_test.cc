@@ -162,8 +162,8 @@ TEST_F(TrashTest, AStartingBuildTakesTheCacheFromTheEmptier) {
   EXPECT_FALSE(TrashHasEntries(root_));
 }
 
-// Builds back to back: past a backlog, a starting build waits for the emptier to finish, so
-// the trash cannot grow without end.
+// Builds back to back: past a backlog, a starting build waits for the emptier to finish (for a
+// while), so the trash cannot grow without end.
 TEST_F(TrashTest, ABacklogIsEmptiedBeforeTheNextBuildTakesTheCache) {
   std::string cache_dir = JoinPath(root_, "rootfs-cache");
   ASSERT_TRUE(RootfsCache::Open(cache_dir, 4, TrashDir(root_)).ok());  // made, and unlocked
@@ -183,16 +183,46 @@ TEST_F(TrashTest, ABacklogIsEmptiedBeforeTheNextBuildTakesTheCache) {
     }
   }
   ASSERT_TRUE(seen) << "the emptier never unlinked under the cache lock";
+  auto t0 = std::chrono::steady_clock::now();
   auto cache = RootfsCache::Open(cache_dir, 4, TrashDir(root_));
   ASSERT_TRUE(cache.ok() && *cache);
-  // (The emptier may have finished an entry or two before the build asked.)
-  EXPECT_LE(Names(TrashDir(root_)) - 3, RootfsCache::kTrashBacklog)
-      << "the build took the cache with a backlog left";
+  // (The emptier may have finished an entry or two before the build asked; on a machine too
+  // busy to let it finish in time, the build asked for the lock after kBacklogWaitMs.)
+  bool waited_out = std::chrono::steady_clock::now() - t0 >=
+                    std::chrono::milliseconds(RootfsCache::kBacklogWaitMs);
+  if (!waited_out) {
+    EXPECT_LE(Names(TrashDir(root_)) - 3, RootfsCache::kTrashBacklog)
+        << "the build took the cache with a backlog left";
+  }
   cache->reset();
   ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
   auto r = f.get();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, RootfsCache::kTrashBacklog + 1);
+}
+
+// An emptier that gets no CPU (nice 19 beside a busy compiler) must not hold a build up for
+// as long as it takes: the build waits a bounded time, then goes on without the cache.
+TEST_F(TrashTest, AStarvedEmptierHoldsTheNextBuildUpOnlyForAWhile) {
+  std::string cache_dir = JoinPath(root_, "rootfs-cache");
+  ASSERT_TRUE(RootfsCache::Open(cache_dir, 4, TrashDir(root_)).ok());
+  for (size_t i = 0; i <= RootfsCache::kTrashBacklog; ++i)
+    ASSERT_TRUE(MoveToTrash(root_, MakeTree("build-" + std::to_string(i), 1)).ok());
+  // An emptier stuck in its slice: it holds the cache lock and says it is unlinking.
+  UniqueFd lock(::open(JoinPath(cache_dir, RootfsCache::kLock).c_str(), O_RDWR | O_CLOEXEC));
+  UniqueFd unlinking(::open(JoinPath(TrashDir(root_), RootfsCache::kUnlinkingLock).c_str(),
+                            O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(lock && unlinking);
+  ASSERT_EQ(::flock(unlinking.get(), LOCK_EX), 0);
+  ASSERT_EQ(::flock(lock.get(), LOCK_EX), 0);
+  // What the build got: -1 an error, 0 no cache, 1 the cache.
+  auto f = std::async(std::launch::async, [&] {
+    auto c = RootfsCache::Open(cache_dir, 4, TrashDir(root_));
+    return !c.ok() ? -1 : *c ? 1 : 0;
+  });
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "the build waited for the emptier to finish";
+  EXPECT_EQ(f.get(), 0) << "the cache lock is the emptier's";
 }
 
 // `rm -rf $OCIBUILD_ROOT` right after a build races with the emptier: it must not make files
