@@ -530,7 +530,12 @@ Status Executor::ExecWorkdir(StageState& s, const std::string& path, int pstep) 
     progress_.StepFinished(pstep, StepState::kCached);
     return Ok();
   }
-  OCIB_TRY(ws_.MaterializeScope(s, StepScope(wd, !s.config.config.user.empty())));
+  oci::PathScope want = StepScope(wd, !s.config.config.user.empty());
+  OCIB_TRY(ws_.MaterializeScope(s, want));
+  bool focused = false;
+  if (opts_.scoped_trees) {
+    OCIB_ASSIGN_OR_RETURN(focused, ws_.Focus(s, want));
+  }
   // BuildKit creates a missing WORKDIR owned by the current USER.
   std::pair<uint32_t, uint32_t> owner{0, 0};
   if (!s.config.config.user.empty()) {
@@ -547,7 +552,7 @@ Status Executor::ExecWorkdir(StageState& s, const std::string& path, int pstep) 
     OCIB_ASSIGN_OR_RETURN(UniqueFd fd, s.root->MkdirAll(cur, 0755));
     OCIB_TRY(SetOwnerAndMode(fd.get(), *s.store, owner.first, owner.second, S_IFDIR | 0755));
   }
-  OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
+  OCIB_TRY(ws_.Commit(s, ck, created_by, commit_, focused ? &want : nullptr));
   progress_.StepFinished(pstep, StepState::kDone);
   return Ok();
 }
@@ -666,6 +671,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     return Ok();
   }
   StageState link_tree;  // --link: the empty tree the files are copied into
+  oci::PathScope want;   // what the copy touches in the stage's tree
+  bool focused = false;  // its commit walks only that (StageWorkspace::Focus)
   StageState& dst = c.link ? link_tree : s;
   // Names resolve against the stage's /etc/passwd, even --link.
   bool names = !c.chown.empty();
@@ -673,7 +680,11 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     OCIB_TRY(ws_.Materialize(link_tree));
     if (names) OCIB_TRY(ws_.MaterializeScope(s, StepScope("/etc/passwd", true)));
   } else {
-    OCIB_TRY(ws_.MaterializeScope(s, StepScope(dest, names)));
+    want = StepScope(dest, names);
+    OCIB_TRY(ws_.MaterializeScope(s, want));
+    if (opts_.scoped_trees) {
+    OCIB_ASSIGN_OR_RETURN(focused, ws_.Focus(s, want));
+  }
   }
   CopyOptions co;
   co.dest = dest;
@@ -805,7 +816,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     OCIB_TRY(AppendLinked(s, made, ck, created_by));
     OCIB_TRY(RemoveAll(link_tree.dir));
   } else {
-    OCIB_TRY(ws_.Commit(s, ck, created_by, commit_));
+    OCIB_TRY(ws_.Commit(s, ck, created_by, commit_, focused ? &want : nullptr));
   }
   progress_.StepFinished(pstep, StepState::kDone);
   return Ok();

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include "builder/stage_state.h"
@@ -121,6 +122,23 @@ Result<bool> ScopeIsExact(const oci::RootDir& root, const oci::Snapshot& snap,
     if (!to) return false;
   }
   return true;
+}
+
+Result<bool> FocusIsExact(const oci::RootDir& root, const oci::Snapshot& whole,
+                          const oci::PathScope& want) {
+  if (want.empty()) return false;
+  for (const auto& r : want.roots())
+    if (r.empty()) return false;
+  // Inodes below a root with more names than one: every name they have in the tree must lie
+  // below a root too (names outside the tree, such as the unpacked-tree cache's, are no layer's).
+  std::unordered_set<uint64_t> linked;
+  for (const auto& [p, n] : whole.nodes())
+    if (!S_ISDIR(n.mode) && n.nlink > 1 && want.Contains(p)) linked.insert(n.ino);
+  if (!linked.empty()) {
+    for (const auto& [p, n] : whole.nodes())
+      if (!S_ISDIR(n.mode) && linked.count(n.ino) && !want.Contains(p)) return false;
+  }
+  return ScopeIsExact(root, whole, want, want, {});
 }
 
 }  // namespace ocibuild::builder

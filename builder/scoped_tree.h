@@ -63,4 +63,13 @@ Result<bool> ScopeIsExact(const oci::RootDir& root, const oci::Snapshot& snap,
                           const oci::PathScope& scope, const oci::PathScope& want,
                           const std::vector<std::string>& cross_links);
 
+// Focused commits: a COPY/ADD or WORKDIR step in a stage's whole tree (a RUN comes later, so no
+// scoped tree) changes only what `want` holds, under the same conditions as above. Its layer
+// then comes from a walk of `want` alone, diffed against that part of the tree's snapshot, and
+// is the same byte for byte as a walk of the whole tree would give: no symlink on the way to or
+// at a root, symlinks below a root resolving inside `want`, and no file below a root with
+// another name in the tree outside it. `whole` is the whole tree's snapshot before the step.
+Result<bool> FocusIsExact(const oci::RootDir& root, const oci::Snapshot& whole,
+                          const oci::PathScope& want);
+
 }  // namespace ocibuild::builder

@@ -261,11 +261,19 @@ Result<bool> StageWorkspace::TryCache(StageState& s, const std::string& key,
   return true;
 }
 
+Result<bool> StageWorkspace::Focus(StageState& s, const oci::PathScope& want) {
+  if (!s.root || s.scope || !s.snapshot) return false;
+  return FocusIsExact(*s.root, *s.snapshot, want);
+}
+
 Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::string& created_by,
-                              const CommitOptions& opts) {
+                              const CommitOptions& opts, const oci::PathScope* focus) {
   oci::Snapshot after;
   std::vector<oci::LayerChange> changes;
-  if (s.after_step) {
+  if (focus) {
+    OCIB_ASSIGN_OR_RETURN(after, oci::Snapshot::TakeScoped(*s.root, *s.store, *focus));
+    OCIB_ASSIGN_OR_RETURN(changes, oci::DiffSnapshots(s.snapshot->Part(*focus), after, *s.root));
+  } else if (s.after_step) {
     after = std::move(*s.after_step);
     s.after_step.reset();
     OCIB_ASSIGN_OR_RETURN(changes, oci::DiffSnapshots(*s.snapshot, after, *s.root));
@@ -293,7 +301,11 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
     s.applied = s.layers.size();  // the rootfs already holds this layer
     s.unsaved_bytes += static_cast<uint64_t>(desc.size);
   }
-  s.snapshot = std::move(after);
+  if (focus) {
+    s.snapshot->Merge(*focus, std::move(after));
+  } else {
+    s.snapshot = std::move(after);
+  }
   OCIB_TRY(MaybeSave(s, false, false));
   AddHistory(s, created_by, !step.layer.has_value(), opts.created);
   s.cache_key = ContentChainKey(key, step);

@@ -119,11 +119,15 @@ class StageWorkspace {
   // appended and true is returned.
   Result<bool> TryCache(StageState& s, const std::string& key, const std::string& created_by,
                         const CommitOptions& opts);
+  // Before a COPY/ADD or WORKDIR step that only touches what `want` holds: whether its commit
+  // may walk only that part of the whole tree of `s` (builder/scoped_tree.h, FocusIsExact).
+  // False for a scoped tree, which is walked whole anyway.
+  Result<bool> Focus(StageState& s, const oci::PathScope& want);
   // After a step ran in the materialized rootfs: diff against the snapshot, write the layer
   // (an empty one when nothing changed, as BuildKit does), append it with its history entry,
-  // remember it under `key`.
+  // remember it under `key`. `focus`: what the step touched, when Focus said yes before it.
   Status Commit(StageState& s, const std::string& key, const std::string& created_by,
-                const CommitOptions& opts);
+                const CommitOptions& opts, const oci::PathScope* focus = nullptr);
   // A history entry for a step that changes only the config.
   static void AddHistory(StageState& s, const std::string& created_by, bool empty_layer,
                          const std::string& created);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "util/fs.h"
 #include "util/sha256.h"
 
 namespace ocibuild::oci {
@@ -69,7 +70,9 @@ Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path,
   return sha.FinishHex();
 }
 
-Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, size_t expected_size) {
+Result<Snapshot> Snapshot::Walk(const RootDir& root, const MetaStore& store, size_t expected_size,
+                                const std::vector<std::string>& singles,
+                                std::vector<std::string> dirs) {
   Snapshot snap;
   if (expected_size > 0) snap.nodes_.reserve(expected_size + expected_size / 8);
   struct timespec now;
@@ -77,20 +80,35 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, siz
   snap.taken_ns_ = Ns(now);
   int64_t racy_from = snap.taken_ns_ - kRacyWindowNs;
 
-  struct stat rst;
-  if (::fstat(root.fd(), &rst) != 0) return SysError("fstat", root.path());
-  snap.nodes_.emplace("", FromStat(rst, store));
+  std::vector<std::string> racy;
+  for (const std::string& p : singles) {
+    struct stat st;
+    if (p.empty()) {
+      if (::fstat(root.fd(), &st) != 0) return SysError("fstat", root.path());
+    } else {
+      auto fd = root.OpenAt(p, O_PATH | O_NOFOLLOW);
+      if (!fd.ok()) {
+        if (fd.error().sys_errno == ENOENT || fd.error().sys_errno == ENOTDIR) continue;
+        return fd.error();
+      }
+      if (::fstat(fd->get(), &st) != 0) return SysError("fstat", p);
+      if (S_ISREG(st.st_mode) && std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= racy_from)
+        racy.push_back(p);
+    }
+    snap.nodes_.emplace(p, FromStat(st, store));
+  }
 
   // Two workers share a queue of directories: the walk is all stat() calls, which a second core
   // halves. Each keeps its own results; they are merged once at the end.
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<std::string> queue{""};
+    std::vector<std::string> queue;
     int busy = 0;
     bool failed = false;
     Error error;
   } sh;
+  sh.queue = std::move(dirs);
   struct Local {
     std::vector<std::pair<std::string, NodeState>> nodes;
     std::vector<std::string> racy;
@@ -165,8 +183,7 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, siz
   if (sh.failed) return sh.error;
   size_t total = 0;
   for (auto& l : locals) total += l.nodes.size();
-  snap.nodes_.reserve(total + 1);
-  std::vector<std::string> racy;
+  snap.nodes_.reserve(total + snap.nodes_.size());
   for (auto& l : locals) {
     for (auto& [p, n] : l.nodes) snap.nodes_.emplace(std::move(p), std::move(n));
     for (auto& r : l.racy) racy.push_back(std::move(r));
@@ -180,6 +197,47 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, siz
     snap.nodes_[p].racy_hash = std::move(*h);
   }
   return snap;
+}
+
+Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, size_t expected_size) {
+  return Walk(root, store, expected_size, {""}, {""});
+}
+
+Result<Snapshot> Snapshot::TakeScoped(const RootDir& root, const MetaStore& store,
+                                      const PathScope& scope) {
+  std::vector<std::string> singles{""};
+  std::vector<std::string> dirs;
+  for (const std::string& r : scope.roots()) {
+    if (r.empty()) return Take(root, store);
+    for (std::string_view a = ParentPath(r); !a.empty(); a = ParentPath(a))
+      singles.emplace_back(a);
+    singles.push_back(r);
+  }
+  std::sort(singles.begin(), singles.end());
+  singles.erase(std::unique(singles.begin(), singles.end()), singles.end());
+  OCIB_ASSIGN_OR_RETURN(Snapshot snap, Walk(root, store, 0, singles, {}));
+  // The roots that are directories now: their subtrees.
+  for (const std::string& r : scope.roots()) {
+    const NodeState* n = snap.Find(r);
+    if (n && S_ISDIR(n->mode)) dirs.push_back(r);
+  }
+  if (dirs.empty()) return snap;
+  OCIB_ASSIGN_OR_RETURN(Snapshot below, Walk(root, store, 0, {}, std::move(dirs)));
+  for (auto& [p, n] : below.nodes_) snap.nodes_.insert_or_assign(p, std::move(n));
+  return snap;
+}
+
+Snapshot Snapshot::Part(const PathScope& scope) const {
+  Snapshot part;
+  part.taken_ns_ = taken_ns_;
+  for (const auto& [p, n] : nodes_)
+    if (p.empty() || scope.Relevant(p)) part.nodes_.emplace(p, n);
+  return part;
+}
+
+void Snapshot::Merge(const PathScope& scope, Snapshot&& part) {
+  std::erase_if(nodes_, [&](const auto& kv) { return kv.first.empty() || scope.Relevant(kv.first); });
+  for (auto& [p, n] : part.nodes_) nodes_.insert_or_assign(p, std::move(n));
 }
 
 std::vector<std::string> Snapshot::Paths() const {

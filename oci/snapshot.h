@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "oci/metastore.h"
+#include "oci/path_scope.h"
 #include "oci/safe_path.h"
 #include "util/result.h"
 
@@ -48,6 +49,15 @@ class Snapshot {
   static Result<Snapshot> Take(const RootDir& root, const MetaStore& store,
                                size_t expected_size = 0);
 
+  // Walks only what `scope` holds: its roots' subtrees and the directories on the way to them
+  // (and the root directory), for a step that changed nothing else.
+  static Result<Snapshot> TakeScoped(const RootDir& root, const MetaStore& store,
+                                     const PathScope& scope);
+  // The entries `scope` holds (and the root directory's): what TakeScoped would have found.
+  Snapshot Part(const PathScope& scope) const;
+  // Replaces the entries `scope` holds with those of `part` (a TakeScoped of the same scope).
+  void Merge(const PathScope& scope, Snapshot&& part);
+
   const std::unordered_map<std::string, NodeState>& nodes() const { return nodes_; }
   const NodeState* Find(const std::string& path) const {
     auto it = nodes_.find(path);
@@ -61,6 +71,12 @@ class Snapshot {
   std::vector<std::string> Paths() const;
 
  private:
+  // Stats each of `singles` (rootfs-relative, "" the root; missing ones are left out) and
+  // walks the trees below `dirs`.
+  static Result<Snapshot> Walk(const RootDir& root, const MetaStore& store, size_t expected_size,
+                               const std::vector<std::string>& singles,
+                               std::vector<std::string> dirs);
+
   std::unordered_map<std::string, NodeState> nodes_;
   int64_t taken_ns_ = 0;
 };

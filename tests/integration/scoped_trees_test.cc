@@ -371,5 +371,71 @@ TEST_F(ScopedTrees, AScopedStepFollowedByARunInALaterBuild) {
   ExpectSameImages("", first + "RUN cat /app/f.txt > /app/copy && ls /bin/busybox\n");
 }
 
+// Focused commits (StageWorkspace::Focus): with a RUN later in the stage, COPY and WORKDIR work
+// in the whole tree, and their layers come from a walk of their destination alone. The same
+// cases as above, each stage ending in a RUN; OCIBUILD_SCOPED_TREES=0 walks the whole tree.
+TEST_F(ScopedTrees, FocusedCopiesOverLowerLayersAndWorkdirs) {
+  ExpectSameImages(
+      "RUN mkdir -p /app/dir /app/f.txt.d /usr/src && echo old > /app/f.txt && "
+      "echo old > /app/dir/a.txt && mkdir /app/dir/sub && echo old > /app/dir/sub/b.txt && "
+      "chmod 0600 /app/dir/a.txt && echo keep > /app/dir/keep && chmod 0700 /usr/src && "
+      "touch -d '2004-04-04 04:04:04' /usr/src /usr\n",
+      "FROM base\n"
+      "COPY f.txt /app/f.txt\n"
+      "COPY dir /app/dir\n"
+      "COPY f.txt /app/f.txt.d\n"
+      "WORKDIR /usr/src/app\n"
+      "WORKDIR /srv/a/b/c\n"
+      "USER app\n"
+      "WORKDIR /home/app/work\n"
+      "COPY --chown=app:app dir ./dir\n"
+      "COPY <<EOF /app/heredoc.txt\nhello\nEOF\n"
+      "ADD dir /third/\n"
+      "USER root\n"
+      "RUN cat /app/f.txt > /app/copy\n");
+}
+
+TEST_F(ScopedTrees, FocusedCopiesWithWhiteoutsOnTheWay) {
+  ExpectSameImages(
+      "RUN mkdir -p /app/x/old /app/x/dest /app/y/z /app/gone && echo 1 > /app/x/dest/f.txt && "
+      "echo 1 > /app/y/z/f && echo 1 > /app/x/old/f\n"
+      "RUN rm -rf /app/x/old /app/x/dest /app/gone\n"
+      "RUN mv /app/y /app/y.old && mkdir -p /app/y/z && echo 2 > /app/y/keep && "
+      "rm -rf /app/y.old\n",
+      "FROM base\n"
+      "COPY f.txt /app/x/dest/\n"
+      "COPY dir /app/y/z/\n"
+      "COPY g.txt /app/gone/again/\n"
+      "RUN true\n");
+}
+
+TEST_F(ScopedTrees, FocusedCopiesThroughSymlinks) {
+  ExpectSameImages(
+      "RUN mkdir -p /opt/real /data/in /data/ok/real && ln -s /opt /app && "
+      "ln -s ../../opt/real /data/in/sub && ln -s /opt/real /data/abs && "
+      "ln -s real /data/ok/sub && echo 1 > /opt/real/f && chmod 0711 /opt /opt/real && "
+      "touch -d '2005-05-05 05:05:05' /opt/real /opt\n",
+      "FROM base\n"
+      "COPY f.txt /app/x/\n"
+      "COPY dir /data/in/\n"
+      "COPY dir /data/abs/\n"
+      "COPY dir /data/ok/\n"
+      "RUN true\n");
+}
+
+TEST_F(ScopedTrees, FocusedCopiesOverHardlinks) {
+  ExpectSameImages(
+      "RUN mkdir -p /a /z /m && echo 1 > /a/h && ln /a/h /z/h && echo 2 > /m/i && "
+      "ln /m/i /a/i\n",
+      "FROM base AS zed\n"
+      "COPY f.txt /z/\n"
+      "RUN true\n"
+      "FROM base\n"
+      "COPY f.txt /a/\n"
+      "COPY g.txt /a/h\n"
+      "COPY --from=zed /z /a/z\n"
+      "RUN true\n");
+}
+
 }  // namespace
 }  // namespace ocibuild
