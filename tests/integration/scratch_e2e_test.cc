@@ -131,7 +131,13 @@ TEST_F(ScratchE2E, TreesAreDeletedAfterTheExitByADetachedLowPriorityEmptier) {
   EXPECT_TRUE(PathExists(JoinPath(JoinPath(Trash(), trash[0]), "stage-0/rootfs/many/f2999")))
       << "the trees were deleted before the build exited";
 
+  // The build forks it just before it exits: on a busy machine the child may not have reached
+  // its exec (and its own command line) yet.
   auto emptiers = Emptiers();
+  for (int i = 0; i < 100 && emptiers.empty(); ++i) {
+    ::usleep(100'000);
+    emptiers = Emptiers();
+  }
   ASSERT_EQ(emptiers.size(), 1u) << "no (or more than one) emptier was started";
   pid_t e = emptiers[0];
   EXPECT_EQ(::getsid(e), e) << "the emptier is not in a session of its own";
