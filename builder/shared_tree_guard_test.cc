@@ -34,6 +34,16 @@ class SharedTreeGuardTest : public ::testing::TestWithParam<bool> {
     ASSERT_EQ(shared_.size(), 2u);
   }
 
+  // Writes the first bytes of `path` in place; with `times`, puts its times back after.
+  static void WriteInPlace(const std::string& path, const struct stat* times) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY));
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::pwrite(fd.get(), "THE", 3, 0), 3);
+    if (times) {
+      struct timespec ts[2] = {times->st_atim, times->st_mtim};
+      ASSERT_EQ(::futimens(fd.get(), ts), 0);
+    }
+  }
   // The tree as it is now, when the case reads snapshots.
   std::optional<oci::Snapshot> Snap() {
     if (!GetParam()) return std::nullopt;
@@ -77,13 +87,7 @@ TEST_P(SharedTreeGuardTest, WriteInPlaceIsSeenEvenWithItsTimesPutBack) {
   auto g = Arm();
   ASSERT_TRUE(g.ok());
   // What a sandbox bypass would do: write the shared inode, then restore size and times.
-  {
-    UniqueFd fd(::open(gcc.c_str(), O_WRONLY));
-    ASSERT_TRUE(fd);
-    ASSERT_EQ(::pwrite(fd.get(), "THE", 3, 0), 3);
-    struct timespec times[2] = {before.st_atim, before.st_mtim};
-    ASSERT_EQ(::futimens(fd.get(), times), 0);
-  }
+  WriteInPlace(gcc, &before);
   auto changed = Changed(*g);
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_EQ(changed[0], before.st_ino);
@@ -120,11 +124,7 @@ TEST_P(SharedTreeGuardTest, AnInodeWhoseNamesAllWentIsLookedUpInTheCache) {
   auto g = Arm();
   ASSERT_TRUE(g.ok());
   // Written in place, then its only name in the tree removed: the snapshot no longer sees it.
-  {
-    UniqueFd fd(::open(gcc.c_str(), O_WRONLY));
-    ASSERT_TRUE(fd);
-    ASSERT_EQ(::pwrite(fd.get(), "THE", 3, 0), 3);
-  }
+  WriteInPlace(gcc, nullptr);
   ASSERT_EQ(::unlink(gcc.c_str()), 0);
   auto changed = Changed(*g);
   ASSERT_EQ(changed.size(), 1u);

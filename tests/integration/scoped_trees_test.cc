@@ -295,29 +295,36 @@ TEST_F(ScopedTrees, Workdirs) {
       "COPY g.txt ./\n");
 }
 
+// Bases and steps shared by the scoped and the focused cases.
+constexpr char kWhiteoutsBase[] =
+    "RUN mkdir -p /app/x/old /app/x/dest /app/y/z /app/gone && echo 1 > /app/x/dest/f.txt && "
+    "echo 1 > /app/y/z/f && echo 1 > /app/x/old/f\n"
+    "RUN rm -rf /app/x/old /app/x/dest /app/gone\n"
+    "RUN mv /app/y /app/y.old && mkdir -p /app/y/z && echo 2 > /app/y/keep && "
+    "rm -rf /app/y.old\n";
+constexpr char kWhiteoutsCopies[] =
+    "FROM base\n"
+    "COPY f.txt /app/x/dest/\n"
+    "COPY dir /app/y/z/\n"
+    "COPY g.txt /app/gone/again/\n";
+constexpr char kSymlinksBase[] =
+    "RUN mkdir -p /opt/real /data/in /data/ok/real && ln -s /opt /app && "
+    "ln -s ../../opt/real /data/in/sub && ln -s /opt/real /data/abs && "
+    "ln -s real /data/ok/sub && echo 1 > /opt/real/f && chmod 0711 /opt /opt/real && "
+    "touch -d '2005-05-05 05:05:05' /opt/real /opt\n";
+
 // Whiteouts and opaque directories in upper layers of the base, on the destination's ancestors,
 // on its siblings and on the destination itself. (The replaced directories are made before the
 // old ones go, so that no inode number is reused: see MakeBase.)
 TEST_F(ScopedTrees, WhiteoutsAndOpaqueDirectoriesOnTheWay) {
   ExpectSameImages(
-      "RUN mkdir -p /app/x/old /app/x/dest /app/y/z /app/gone && echo 1 > /app/x/dest/f.txt && "
-      "echo 1 > /app/y/z/f && echo 1 > /app/x/old/f\n"
-      "RUN rm -rf /app/x/old /app/x/dest /app/gone\n"
-      "RUN mv /app/y /app/y.old && mkdir -p /app/y/z && echo 2 > /app/y/keep && "
-      "rm -rf /app/y.old\n",
-      "FROM base\n"
-      "COPY f.txt /app/x/dest/\n"
-      "COPY dir /app/y/z/\n"
-      "COPY g.txt /app/gone/again/\n");
+      kWhiteoutsBase, kWhiteoutsCopies);
 }
 
 // COPY follows a symlink on the way in the root: the scoped tree cannot show where it leads.
 TEST_F(ScopedTrees, SymlinkedAncestorsAndLinksBelowTheDestination) {
   ExpectSameImages(
-      "RUN mkdir -p /opt/real /data/in /data/ok/real && ln -s /opt /app && "
-      "ln -s ../../opt/real /data/in/sub && ln -s /opt/real /data/abs && "
-      "ln -s real /data/ok/sub && echo 1 > /opt/real/f && chmod 0711 /opt /opt/real && "
-      "touch -d '2005-05-05 05:05:05' /opt/real /opt\n",
+      kSymlinksBase,
       "FROM base\n"
       "COPY f.txt /app/x/\n"
       "COPY dir /data/in/\n"    // in/sub is a link out of the scope
@@ -397,24 +404,12 @@ TEST_F(ScopedTrees, FocusedCopiesOverLowerLayersAndWorkdirs) {
 
 TEST_F(ScopedTrees, FocusedCopiesWithWhiteoutsOnTheWay) {
   ExpectSameImages(
-      "RUN mkdir -p /app/x/old /app/x/dest /app/y/z /app/gone && echo 1 > /app/x/dest/f.txt && "
-      "echo 1 > /app/y/z/f && echo 1 > /app/x/old/f\n"
-      "RUN rm -rf /app/x/old /app/x/dest /app/gone\n"
-      "RUN mv /app/y /app/y.old && mkdir -p /app/y/z && echo 2 > /app/y/keep && "
-      "rm -rf /app/y.old\n",
-      "FROM base\n"
-      "COPY f.txt /app/x/dest/\n"
-      "COPY dir /app/y/z/\n"
-      "COPY g.txt /app/gone/again/\n"
-      "RUN true\n");
+      kWhiteoutsBase, std::string(kWhiteoutsCopies) + "RUN true\n");
 }
 
 TEST_F(ScopedTrees, FocusedCopiesThroughSymlinks) {
   ExpectSameImages(
-      "RUN mkdir -p /opt/real /data/in /data/ok/real && ln -s /opt /app && "
-      "ln -s ../../opt/real /data/in/sub && ln -s /opt/real /data/abs && "
-      "ln -s real /data/ok/sub && echo 1 > /opt/real/f && chmod 0711 /opt /opt/real && "
-      "touch -d '2005-05-05 05:05:05' /opt/real /opt\n",
+      kSymlinksBase,
       "FROM base\n"
       "COPY f.txt /app/x/\n"
       "COPY dir /data/in/\n"
