@@ -683,8 +683,8 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     want = StepScope(dest, names);
     OCIB_TRY(ws_.MaterializeScope(s, want));
     if (opts_.scoped_trees) {
-    OCIB_ASSIGN_OR_RETURN(focused, ws_.Focus(s, want));
-  }
+      OCIB_ASSIGN_OR_RETURN(focused, ws_.Focus(s, want));
+    }
   }
   CopyOptions co;
   co.dest = dest;

@@ -406,7 +406,8 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
       later->entry = entry;
       later->nodes.clear();
       later->nodes.reserve(manifest->size());
-      for (const auto& [ino, r] : *manifest) later->nodes.emplace(ino, std::tuple(r.size, r.mtime_ns, r.mode));
+      for (const auto& [ino, r] : *manifest)
+        later->nodes.emplace(ino, std::tuple(r.size, r.mtime_ns, r.mode));
     }
   }
   return static_cast<int>(*got);
@@ -414,7 +415,8 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
 
 Result<size_t> RootfsCache::RestoreLongest(const std::vector<oci::Digest>& diff_ids,
                                            const std::string& rootfs, oci::MetaStore& store,
-                                           std::unordered_set<uint64_t>* shared, RestoredEntry* later) {
+                                           std::unordered_set<uint64_t>* shared,
+                                           RestoredEntry* later) {
   return RestoreFrom(diff_ids, rootfs, store, shared, nullptr, true, nullptr, later);
 }
 
@@ -445,14 +447,15 @@ Result<size_t> RootfsCache::RestoreFrom(const std::vector<oci::Digest>& diff_ids
                                         const std::string& rootfs, oci::MetaStore& store,
                                         std::unordered_set<uint64_t>* shared,
                                         const oci::PathScope* scope, bool may_link,
-                                        std::vector<std::string>* cross_links, RestoredEntry* later) {
+                                        std::vector<std::string>* cross_links,
+                                        RestoredEntry* later) {
   for (size_t k = diff_ids.size(); k > 0; --k) {
     if (cross_links) cross_links->clear();
     std::vector<oci::Digest> prefix(diff_ids.begin(), diff_ids.begin() + static_cast<long>(k));
     std::string entry = JoinPath(dir_, RootfsChainKey(prefix));
     if (!PathExists(JoinPath(entry, kManifest))) continue;
-    OCIB_ASSIGN_OR_RETURN(int got, Restore(entry, rootfs, store, shared, scope, may_link,
-                                           cross_links, later));
+    OCIB_ASSIGN_OR_RETURN(
+        int got, Restore(entry, rootfs, store, shared, scope, may_link, cross_links, later));
     if (got == static_cast<int>(Restored::kOk)) return k;
     store.Clear();
     OCIB_TRY(ClearDir(rootfs));

@@ -97,7 +97,7 @@ TEST_F(DiffTest, ADirectoryMadeAgainGivesTheSameLayerWhetherOrNotItsInodeWasReus
   // `rm -rf d && mkdir d`: the filesystem may or may not hand the new directory the old number.
   struct stat old_st;
   ASSERT_EQ(::lstat(P("var/cache").c_str(), &old_st), 0);
-  ASSERT_TRUE(MakeDirs(P("fresh")).ok());  // holds a new inode number
+  ASSERT_TRUE(MakeDirs(P("fresh")).ok());                           // holds a new inode number
   ASSERT_EQ(::rename(P("var/cache").c_str(), Aside().c_str()), 0);  // for the second half
   ASSERT_EQ(::rename(P("fresh").c_str(), P("var/cache").c_str()), 0);
   ASSERT_TRUE(WriteFile(P("var/cache/n"), "n").ok());

@@ -209,8 +209,7 @@ Result<Snapshot> Snapshot::TakeScoped(const RootDir& root, const MetaStore& stor
   std::vector<std::string> dirs;
   for (const std::string& r : scope.roots()) {
     if (r.empty()) return Take(root, store);
-    for (std::string_view a = ParentPath(r); !a.empty(); a = ParentPath(a))
-      singles.emplace_back(a);
+    for (std::string_view a = ParentPath(r); !a.empty(); a = ParentPath(a)) singles.emplace_back(a);
     singles.push_back(r);
   }
   std::sort(singles.begin(), singles.end());
@@ -236,7 +235,8 @@ Snapshot Snapshot::Part(const PathScope& scope) const {
 }
 
 void Snapshot::Merge(const PathScope& scope, Snapshot&& part) {
-  std::erase_if(nodes_, [&](const auto& kv) { return kv.first.empty() || scope.Relevant(kv.first); });
+  std::erase_if(nodes_,
+                [&](const auto& kv) { return kv.first.empty() || scope.Relevant(kv.first); });
   for (auto& [p, n] : part.nodes_) nodes_.insert_or_assign(p, std::move(n));
 }
 

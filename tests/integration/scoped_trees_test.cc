@@ -317,19 +317,17 @@ constexpr char kSymlinksBase[] =
 // on its siblings and on the destination itself. (The replaced directories are made before the
 // old ones go, so that no inode number is reused: see MakeBase.)
 TEST_F(ScopedTrees, WhiteoutsAndOpaqueDirectoriesOnTheWay) {
-  ExpectSameImages(
-      kWhiteoutsBase, kWhiteoutsCopies);
+  ExpectSameImages(kWhiteoutsBase, kWhiteoutsCopies);
 }
 
 // COPY follows a symlink on the way in the root: the scoped tree cannot show where it leads.
 TEST_F(ScopedTrees, SymlinkedAncestorsAndLinksBelowTheDestination) {
-  ExpectSameImages(
-      kSymlinksBase,
-      "FROM base\n"
-      "COPY f.txt /app/x/\n"
-      "COPY dir /data/in/\n"    // in/sub is a link out of the scope
-      "COPY dir /data/abs/\n"   // the destination is a link
-      "COPY dir /data/ok/\n");  // ok/sub links inside the scope
+  ExpectSameImages(kSymlinksBase,
+                   "FROM base\n"
+                   "COPY f.txt /app/x/\n"
+                   "COPY dir /data/in/\n"    // in/sub is a link out of the scope
+                   "COPY dir /data/abs/\n"   // the destination is a link
+                   "COPY dir /data/ok/\n");  // ok/sub links inside the scope
 }
 
 // A hardlink of the base with one name inside the scope and one outside, in both orders of the
@@ -403,19 +401,17 @@ TEST_F(ScopedTrees, FocusedCopiesOverLowerLayersAndWorkdirs) {
 }
 
 TEST_F(ScopedTrees, FocusedCopiesWithWhiteoutsOnTheWay) {
-  ExpectSameImages(
-      kWhiteoutsBase, std::string(kWhiteoutsCopies) + "RUN true\n");
+  ExpectSameImages(kWhiteoutsBase, std::string(kWhiteoutsCopies) + "RUN true\n");
 }
 
 TEST_F(ScopedTrees, FocusedCopiesThroughSymlinks) {
-  ExpectSameImages(
-      kSymlinksBase,
-      "FROM base\n"
-      "COPY f.txt /app/x/\n"
-      "COPY dir /data/in/\n"
-      "COPY dir /data/abs/\n"
-      "COPY dir /data/ok/\n"
-      "RUN true\n");
+  ExpectSameImages(kSymlinksBase,
+                   "FROM base\n"
+                   "COPY f.txt /app/x/\n"
+                   "COPY dir /data/in/\n"
+                   "COPY dir /data/abs/\n"
+                   "COPY dir /data/ok/\n"
+                   "RUN true\n");
 }
 
 TEST_F(ScopedTrees, FocusedCopiesOverHardlinks) {
