@@ -166,7 +166,7 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
                              const Manifest* manifest, const oci::MetaStore& meta,
                              oci::MetaStore& store, std::unordered_set<uint64_t>* linked,
                              const oci::PathScope* scope, bool may_link,
-                             std::vector<std::string>* cross_links, bool check_now) {
+                             std::vector<std::string>* cross_links) {
   auto listing = ReadFile(JoinPath(entry, kDirs));
   if (!listing.ok()) return Restored::kDamaged;
   std::string nodes_path = JoinPath(entry, kNodes);
@@ -202,14 +202,11 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
     }
     if (!may_link) return Restored::kNeedsLink;
     std::string node = std::to_string(ino);
+    struct stat st;
     auto it = manifest->find(ino);
-    if (it == manifest->end()) return Restored::kDamaged;
-    if (check_now) {
-      struct stat st;
-      if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
-          !(it->second == RecordOf(st)))
-        return Restored::kDamaged;
-    }
+    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
+        it == manifest->end() || !(it->second == RecordOf(st)))
+      return Restored::kDamaged;
     if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));
     if (linked) linked->insert(ino);
@@ -383,7 +380,7 @@ void RootfsCache::Release(const void* owner) {
 Result<int> RootfsCache::Restore(const std::string& entry, const std::string& rootfs,
                                  oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
                                  const oci::PathScope* scope, bool may_link,
-                                 std::vector<std::string>* cross_links, RestoredEntry* later) {
+                                 std::vector<std::string>* cross_links) {
   // The manifest only checks the nodes linked: without linking it is not read.
   Result<Manifest> manifest = Manifest();
   if (may_link) {
@@ -397,42 +394,19 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
   if (!root) return SysError("open", rootfs);
   std::unordered_set<uint64_t> linked;
   auto got = RestoreTree(entry, root.get(), rootfs, &*manifest, *meta, store, &linked, scope,
-                         may_link, cross_links, later == nullptr);
+                         may_link, cross_links);
   if (!got.ok()) return static_cast<int>(Restored::kDamaged);
   if (*got == Restored::kOk) {
     if (shared) shared->insert(linked.begin(), linked.end());
     Touch(entry);
-    if (later) {
-      later->entry = entry;
-      later->nodes.clear();
-      later->nodes.reserve(manifest->size());
-      for (const auto& [ino, r] : *manifest)
-        later->nodes.emplace(ino, std::tuple(r.size, r.mtime_ns, r.mode));
-    }
   }
   return static_cast<int>(*got);
 }
 
 Result<size_t> RootfsCache::RestoreLongest(const std::vector<oci::Digest>& diff_ids,
                                            const std::string& rootfs, oci::MetaStore& store,
-                                           std::unordered_set<uint64_t>* shared,
-                                           RestoredEntry* later) {
-  return RestoreFrom(diff_ids, rootfs, store, shared, nullptr, true, nullptr, later);
-}
-
-bool RootfsCache::Intact(const RestoredEntry& restored, const oci::Snapshot& tree) {
-  for (const auto& [path, n] : tree.nodes()) {
-    if (S_ISDIR(n.mode)) continue;
-    auto it = restored.nodes.find(n.ino);
-    // Not a node of the entry: made by a layer applied after the restore.
-    if (it == restored.nodes.end()) continue;
-    if (it->second != std::tuple(n.size, n.mtime_ns, n.mode)) return false;
-  }
-  return true;
-}
-
-Status RootfsCache::Drop(const RestoredEntry& restored) {
-  return RemoveAll(restored.entry);
+                                           std::unordered_set<uint64_t>* shared) {
+  return RestoreScoped(diff_ids, rootfs, store, shared, nullptr, true, nullptr);
 }
 
 Result<size_t> RootfsCache::RestoreScoped(const std::vector<oci::Digest>& diff_ids,
@@ -440,22 +414,13 @@ Result<size_t> RootfsCache::RestoreScoped(const std::vector<oci::Digest>& diff_i
                                           std::unordered_set<uint64_t>* shared,
                                           const oci::PathScope* scope, bool may_link,
                                           std::vector<std::string>* cross_links) {
-  return RestoreFrom(diff_ids, rootfs, store, shared, scope, may_link, cross_links, nullptr);
-}
-
-Result<size_t> RootfsCache::RestoreFrom(const std::vector<oci::Digest>& diff_ids,
-                                        const std::string& rootfs, oci::MetaStore& store,
-                                        std::unordered_set<uint64_t>* shared,
-                                        const oci::PathScope* scope, bool may_link,
-                                        std::vector<std::string>* cross_links,
-                                        RestoredEntry* later) {
   for (size_t k = diff_ids.size(); k > 0; --k) {
     if (cross_links) cross_links->clear();
     std::vector<oci::Digest> prefix(diff_ids.begin(), diff_ids.begin() + static_cast<long>(k));
     std::string entry = JoinPath(dir_, RootfsChainKey(prefix));
     if (!PathExists(JoinPath(entry, kManifest))) continue;
-    OCIB_ASSIGN_OR_RETURN(
-        int got, Restore(entry, rootfs, store, shared, scope, may_link, cross_links, later));
+    OCIB_ASSIGN_OR_RETURN(int got,
+                          Restore(entry, rootfs, store, shared, scope, may_link, cross_links));
     if (got == static_cast<int>(Restored::kOk)) return k;
     store.Clear();
     OCIB_TRY(ClearDir(rootfs));

@@ -27,15 +27,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <tuple>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "oci/digest.h"
 #include "oci/metastore.h"
 #include "oci/path_scope.h"
-#include "oci/snapshot.h"
 #include "util/fd.h"
 #include "util/result.h"
 
@@ -71,27 +68,12 @@ class RootfsCache {
   bool Owns(const void* owner) const;
   void Release(const void* owner);
 
-  // What a restore linked, for checking it afterwards against a snapshot of the tree
-  // (RestoreLongest with `later`): the entry and the size, mtime and mode of each node it holds.
-  struct RestoredEntry {
-    std::string entry;
-    std::unordered_map<uint64_t, std::tuple<uint64_t, int64_t, uint32_t>> nodes;
-  };
-
   // Restores into the empty directory `rootfs` (its metadata into the empty `store`) the longest
   // cached prefix of `diff_ids` that is intact. Returns how many layers the restored tree holds:
   // 0 when there was none (the directory and store are then empty again).
   // The inodes now shared with the cache are added to `shared`.
-  // With `later`, a node is linked without a stat of its own to check it: the caller's snapshot
-  // of the tree does that (Intact), since it stats every file anyway.
   Result<size_t> RestoreLongest(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
-                                oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
-                                RestoredEntry* later = nullptr);
-  // Whether every file of `tree` that a restore linked is as the entry recorded it; when not, a
-  // RUN step wrote it in place after the save, and the caller drops the entry (Drop) and the tree.
-  static bool Intact(const RestoredEntry& restored, const oci::Snapshot& tree);
-  // Removes an entry (the claimant only: unlinking nodes moves their ctimes).
-  static Status Drop(const RestoredEntry& restored);
+                                oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
   // The same for a scoped tree (builder/scoped_tree.h): only what `scope` holds is restored,
   // and `cross_links` receives the names in the scope whose inode has names outside it too.
   // Linking needs the claim (`may_link`): a tree restored without it gets the directories only,
@@ -115,12 +97,7 @@ class RootfsCache {
   // A RestoreTree outcome (kOk, kDamaged, kNeedsLink in rootfs_cache.cc).
   Result<int> Restore(const std::string& entry, const std::string& rootfs, oci::MetaStore& store,
                       std::unordered_set<uint64_t>* shared, const oci::PathScope* scope,
-                      bool may_link, std::vector<std::string>* cross_links,
-                      RestoredEntry* later = nullptr);
-  Result<size_t> RestoreFrom(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
-                             oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
-                             const oci::PathScope* scope, bool may_link,
-                             std::vector<std::string>* cross_links, RestoredEntry* later);
+                      bool may_link, std::vector<std::string>* cross_links);
 
   std::string dir_;
   UniqueFd lock_;  // flock(LOCK_EX) for the life of the object

@@ -203,49 +203,6 @@ TEST_F(RootfsCacheTest, AnEntryWrittenInPlaceIsDroppedNotRestored) {
   EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
 }
 
-// A restore that leaves the check to the caller's snapshot (RestoreLongest with `later`) links
-// a damaged entry, and the snapshot finds it: size or time, or a chmod on disk.
-TEST_F(RootfsCacheTest, ALaterCheckFindsWhatTheRestoreDidNotLookAt) {
-  auto cache = RootfsCache::Open(cache_dir_);
-  ASSERT_TRUE(cache.ok() && *cache);
-  std::vector<oci::Digest> one(chain_.begin(), chain_.begin() + 1);
-  auto restore = [&](const std::string& name, bool* intact) {
-    std::string dst = NewDir(name);
-    oci::MetaStore got;
-    RootfsCache::RestoredEntry entry;
-    auto k = (*cache)->RestoreLongest(one, dst, got, nullptr, &entry);
-    ASSERT_TRUE(k.ok()) << k.error().message;
-    ASSERT_EQ(*k, 1u);
-    EXPECT_EQ(entry.entry, JoinPath(cache_dir_, RootfsChainKey(one)));
-    auto root = oci::RootDir::Open(dst);
-    ASSERT_TRUE(root.ok());
-    auto snap = oci::Snapshot::Take(*root, got);
-    ASSERT_TRUE(snap.ok());
-    *intact = RootfsCache::Intact(entry, *snap);
-    if (!*intact) {
-      ASSERT_TRUE(RootfsCache::Drop(entry).ok());
-    }
-  };
-  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
-  bool intact = false;
-  restore("fresh", &intact);
-  EXPECT_TRUE(intact);
-
-  {
-    UniqueFd fd(::open(JoinPath(src_, "etc/passwd").c_str(), O_WRONLY | O_APPEND));
-    ASSERT_TRUE(fd);
-    ASSERT_TRUE(WriteAll(fd.get(), "app:x:1000:1000::/home/app:/bin/sh\n", "passwd").ok());
-  }
-  restore("appended", &intact);
-  EXPECT_FALSE(intact);
-  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one)))) << "not dropped";
-
-  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
-  ASSERT_EQ(::chmod(JoinPath(src_, "etc/ssl/key").c_str(), 0644), 0);
-  restore("chmod", &intact);
-  EXPECT_FALSE(intact);
-}
-
 TEST_F(RootfsCacheTest, OneBuildAtATimeAndOneStageWithinIt) {
   auto first = RootfsCache::Open(cache_dir_);
   ASSERT_TRUE(first.ok() && *first);

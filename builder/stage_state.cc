@@ -160,11 +160,9 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
   }
   if (s.applied < s.layers.size() || !s.snapshot) {
     bool restored = false, from_nothing = s.applied == 0;
-    RootfsCache::RestoredEntry entry;
     if (s.applied == 0 && !s.layers.empty() && rootfs_cache_ && rootfs_cache_->Claim(&s)) {
-      OCIB_ASSIGN_OR_RETURN(size_t k,
-                            rootfs_cache_->RestoreLongest(s.config.diff_ids, s.rootfs(), *s.store,
-                                                          &s.shared_inodes, &entry));
+      OCIB_ASSIGN_OR_RETURN(size_t k, rootfs_cache_->RestoreLongest(s.config.diff_ids, s.rootfs(),
+                                                                    *s.store, &s.shared_inodes));
       s.applied = k;
       restored = k > 0;
       if (restored) {
@@ -181,24 +179,10 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
       if (!st.ok()) return st.error().Context("unpacking layer " + d.digest.str());
       s.unsaved_bytes += static_cast<uint64_t>(d.size);
     }
+    // A tree unpacked from nothing is always worth keeping (a base image, say); one restored
+    // and topped up only when the top-up was large.
     s.snapshot.reset();
-    if (restored) {
-      // The snapshot checks the restored files (the restore did not stat them), and before
-      // anything is saved: a file a RUN step wrote in place since the entry was made would
-      // otherwise be saved again with its new size and time, as if intact.
-      OCIB_TRY(Resnap(s, true));
-      if (!RootfsCache::Intact(entry, *s.snapshot)) {
-        OCIB_TRY(RootfsCache::Drop(entry));
-        std::string old = s.dir;
-        DropTree(s);
-        if (!old.empty()) OCIB_TRY(RemoveAll(old));
-        return MaterializeTree(s);
-      }
-      // Saved again only when the layers on top were large.
-      return MaybeSave(s, false, false);
-    }
-    // A tree unpacked from nothing is always worth keeping (a base image, say).
-    return MaybeSave(s, from_nothing && unpacked > 0, false);
+    return MaybeSave(s, from_nothing && !restored && unpacked > 0, restored);
   }
   return Ok();
 }
