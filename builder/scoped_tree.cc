@@ -119,7 +119,10 @@ Result<bool> ScopeIsExact(const oci::RootDir& root, const oci::Snapshot& snap,
     for (const auto& r : want.roots()) below = below || StrictlyBelow(p, r);
     if (!below) continue;
     OCIB_ASSIGN_OR_RETURN(auto to, Follow(root, snap, scope, p, 0));
-    if (!to) return false;
+    // It must end inside the scope's subtrees, not at a directory on the way: a copy writing
+    // through a link to an ancestor (`up -> ..`) would create files beside the scope, which the
+    // full tree may already hold and a focused walk would not see.
+    if (!to || !scope.Contains(Join(*to, "/"))) return false;
   }
   return true;
 }

@@ -55,7 +55,8 @@ Result<bool> TopUpScoped(StageState& s, oci::ContentStore& store);
 
 // Whether steps writing to the roots of `want` work in the scoped tree exactly as in the full
 // one: no symlink on the way to a root or at a root, every symlink below a root resolves
-// (in-root, as COPY resolves paths) through paths the tree's scope holds, and no name there
+// (in-root, as COPY resolves paths) through paths the tree's scope holds to a path inside one of
+// its roots' subtrees (not to a directory on the way), and no name there
 // shares its inode with a name outside the scope (`cross_links`: replacing it would move the
 // other name's link count and ctime, and the full tree's diff would carry that name too).
 // `snap` is the tree's current snapshot.

@@ -428,5 +428,16 @@ TEST_F(ScopedTrees, FocusedCopiesOverHardlinks) {
       "RUN true\n");
 }
 
+// A symlink below the destination that leads back to a directory on the way (`dir -> ..`):
+// COPY --parents writes through it beside the destination, where the base already has a file.
+// Neither a scoped tree nor a focused walk can show that: both must give the whole tree's layer.
+TEST_F(ScopedTrees, ALinkBackToADirectoryOnTheWay) {
+  constexpr char kBase[] =
+      "RUN mkdir -p /srv/app /srv/sub && ln -s .. /srv/app/dir && echo old > /srv/sub/b.txt && "
+      "echo keep > /srv/sub/keep\n";
+  ExpectSameImages(kBase, "FROM base\nCOPY --parents dir/sub/b.txt /srv/app/\n");
+  ExpectSameImages("", "FROM base\nCOPY --parents dir/sub/b.txt /srv/app/\nRUN true\n");
+}
+
 }  // namespace
 }  // namespace ocibuild
