@@ -79,6 +79,10 @@ Result<Snapshot> Snapshot::Walk(const RootDir& root, const MetaStore& store, siz
   ::clock_gettime(CLOCK_REALTIME, &now);
   snap.taken_ns_ = Ns(now);
   int64_t racy_from = snap.taken_ns_ - kRacyWindowNs;
+  // A regular file changed within the racy window: its content is hashed, not trusted to stat.
+  auto is_racy = [racy_from](const struct stat& st) {
+    return S_ISREG(st.st_mode) && std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= racy_from;
+  };
 
   std::vector<std::string> racy;
   for (const std::string& p : singles) {
@@ -92,8 +96,7 @@ Result<Snapshot> Snapshot::Walk(const RootDir& root, const MetaStore& store, siz
         return fd.error();
       }
       if (::fstat(fd->get(), &st) != 0) return SysError("fstat", p);
-      if (S_ISREG(st.st_mode) && std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= racy_from)
-        racy.push_back(p);
+      if (is_racy(st)) racy.push_back(p);
     }
     snap.nodes_.emplace(p, FromStat(st, store));
   }
@@ -142,8 +145,7 @@ Result<Snapshot> Snapshot::Walk(const RootDir& root, const MetaStore& store, siz
       }
       std::string path = Join(dir, name);
       if (S_ISDIR(st.st_mode)) subdirs.push_back(path);
-      if (S_ISREG(st.st_mode) && std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= racy_from)
-        out.racy.push_back(path);
+      if (is_racy(st)) out.racy.push_back(path);
       out.nodes.emplace_back(std::move(path), FromStat(st, store));
       errno = 0;
     }
