@@ -161,12 +161,13 @@ enum class Restored { kOk, kDamaged, kNeedsLink };
 // `scope` holds (the listing is flat: records outside the scope are skipped, and a directory's
 // records all lie below it, so its ancestors come first). kDamaged when a node was changed in
 // place since the save (or the entry is damaged): the caller drops the entry. Without
-// `may_link`, kNeedsLink as soon as a node would have to be linked.
+// `may_link`, kNeedsLink as soon as a node would have to be linked. `stats` (whole trees only)
+// receives every path's lstat once the tree is made, taken on the way (see Snapshot::FromStats).
 Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::string& rootfs,
                              const Manifest* manifest, const oci::MetaStore& meta,
                              oci::MetaStore& store, std::unordered_set<uint64_t>* linked,
                              const oci::PathScope* scope, bool may_link,
-                             std::vector<std::string>* cross_links) {
+                             std::vector<std::string>* cross_links, RestoreStats* stats) {
   auto listing = ReadFile(JoinPath(entry, kDirs));
   if (!listing.ok()) return Restored::kDamaged;
   std::string nodes_path = JoinPath(entry, kNodes);
@@ -181,6 +182,9 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
   // Scoped: how many names each inode has in the whole tree, and its names in the scope.
   std::unordered_map<uint64_t, size_t> names;
   std::vector<std::pair<uint64_t, std::string>> in_scope;
+  // Whole trees: the names linked, stat'ed (and checked) once every name of an inode is made, so
+  // that the stat holds the final link count and ctime.
+  std::vector<std::pair<uint64_t, std::string>> made;
   ByteReader r(*listing);
   while (!r.done() && r.ok()) {
     uint8_t kind = r.U8();
@@ -202,15 +206,36 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
     }
     if (!may_link) return Restored::kNeedsLink;
     std::string node = std::to_string(ino);
+    auto check = [&](const struct stat& st) {
+      auto it = manifest->find(ino);
+      return st.st_ino == ino && it != manifest->end() && it->second == RecordOf(st);
+    };
     struct stat st;
-    auto it = manifest->find(ino);
-    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
-        it == manifest->end() || !(it->second == RecordOf(st)))
+    if (!stats &&
+        (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !check(st)))
       return Restored::kDamaged;
     if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));
     if (linked) linked->insert(ino);
     if (const oci::FileMeta* m = meta.Find(ino)) store.Set(ino, *m);
+    if (stats) made.emplace_back(ino, std::move(rel));
+  }
+  if (stats) {
+    // Linking changes no content: a node checked after its links is checked all the same.
+    std::unordered_map<uint64_t, struct stat> seen;
+    seen.reserve(made.size());
+    for (auto& [ino, rel] : made) {
+      auto [it, fresh] = seen.try_emplace(ino);
+      if (fresh) {
+        std::string node = std::to_string(ino);
+        auto rec = manifest->find(ino);
+        if (::fstatat(nodes.get(), node.c_str(), &it->second, AT_SYMLINK_NOFOLLOW) != 0 ||
+            it->second.st_ino != ino || rec == manifest->end() ||
+            !(rec->second == RecordOf(it->second)))
+          return Restored::kDamaged;
+      }
+      stats->emplace_back(std::move(rel), it->second);
+    }
   }
   if (!r.ok() || dirs.empty() || !dirs[0].rel.empty()) return Restored::kDamaged;
   if (cross_links) {
@@ -227,11 +252,12 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return SysError("open", shown);
     WriteXattrs(fd.get(), d->attrs.xattrs);
+    if (::fchmod(fd.get(), d->attrs.mode & 07777) != 0) return SysError("chmod", shown);
+    if (::futimens(fd.get(), d->attrs.times) != 0) return SysError("utimens", shown);
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return SysError("stat", shown);
     if (const oci::FileMeta* m = meta.Find(d->key)) store.Set(st.st_ino, *m);
-    if (::fchmod(fd.get(), d->attrs.mode & 07777) != 0) return SysError("chmod", shown);
-    if (::futimens(fd.get(), d->attrs.times) != 0) return SysError("utimens", shown);
+    if (stats) stats->emplace_back(d->rel, st);
   }
   return Restored::kOk;
 }
@@ -380,7 +406,7 @@ void RootfsCache::Release(const void* owner) {
 Result<int> RootfsCache::Restore(const std::string& entry, const std::string& rootfs,
                                  oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
                                  const oci::PathScope* scope, bool may_link,
-                                 std::vector<std::string>* cross_links) {
+                                 std::vector<std::string>* cross_links, RestoreStats* stats) {
   // The manifest only checks the nodes linked: without linking it is not read.
   Result<Manifest> manifest = Manifest();
   if (may_link) {
@@ -393,8 +419,9 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return SysError("open", rootfs);
   std::unordered_set<uint64_t> linked;
+  if (stats) stats->clear();
   auto got = RestoreTree(entry, root.get(), rootfs, &*manifest, *meta, store, &linked, scope,
-                         may_link, cross_links);
+                         may_link, cross_links, scope ? nullptr : stats);
   if (!got.ok()) return static_cast<int>(Restored::kDamaged);
   if (*got == Restored::kOk) {
     if (shared) shared->insert(linked.begin(), linked.end());
@@ -405,22 +432,24 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
 
 Result<size_t> RootfsCache::RestoreLongest(const std::vector<oci::Digest>& diff_ids,
                                            const std::string& rootfs, oci::MetaStore& store,
-                                           std::unordered_set<uint64_t>* shared) {
-  return RestoreScoped(diff_ids, rootfs, store, shared, nullptr, true, nullptr);
+                                           std::unordered_set<uint64_t>* shared,
+                                           RestoreStats* stats) {
+  return RestoreScoped(diff_ids, rootfs, store, shared, nullptr, true, nullptr, stats);
 }
 
 Result<size_t> RootfsCache::RestoreScoped(const std::vector<oci::Digest>& diff_ids,
                                           const std::string& rootfs, oci::MetaStore& store,
                                           std::unordered_set<uint64_t>* shared,
                                           const oci::PathScope* scope, bool may_link,
-                                          std::vector<std::string>* cross_links) {
+                                          std::vector<std::string>* cross_links,
+                                          RestoreStats* stats) {
   for (size_t k = diff_ids.size(); k > 0; --k) {
     if (cross_links) cross_links->clear();
     std::vector<oci::Digest> prefix(diff_ids.begin(), diff_ids.begin() + static_cast<long>(k));
     std::string entry = JoinPath(dir_, RootfsChainKey(prefix));
     if (!PathExists(JoinPath(entry, kManifest))) continue;
-    OCIB_ASSIGN_OR_RETURN(int got,
-                          Restore(entry, rootfs, store, shared, scope, may_link, cross_links));
+    OCIB_ASSIGN_OR_RETURN(
+        int got, Restore(entry, rootfs, store, shared, scope, may_link, cross_links, stats));
     if (got == static_cast<int>(Restored::kOk)) return k;
     store.Clear();
     OCIB_TRY(ClearDir(rootfs));

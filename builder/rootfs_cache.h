@@ -23,11 +23,14 @@
 // unlinking a node moves its ctime too.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "oci/digest.h"
@@ -37,6 +40,9 @@
 #include "util/result.h"
 
 namespace ocibuild::builder {
+
+// Each path of a restored tree ("" the root) with its lstat.
+using RestoreStats = std::vector<std::pair<std::string, struct stat>>;
 
 class RootfsCache {
  public:
@@ -71,9 +77,12 @@ class RootfsCache {
   // Restores into the empty directory `rootfs` (its metadata into the empty `store`) the longest
   // cached prefix of `diff_ids` that is intact. Returns how many layers the restored tree holds:
   // 0 when there was none (the directory and store are then empty again).
-  // The inodes now shared with the cache are added to `shared`.
+  // The inodes now shared with the cache are added to `shared`. `stats`, when given, receives
+  // every path of the restored tree with its lstat as the tree was finished (for
+  // oci::Snapshot::FromStats: the snapshot without a walk).
   Result<size_t> RestoreLongest(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
-                                oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
+                                oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
+                                RestoreStats* stats = nullptr);
   // The same for a scoped tree (builder/scoped_tree.h): only what `scope` holds is restored,
   // and `cross_links` receives the names in the scope whose inode has names outside it too.
   // Linking needs the claim (`may_link`): a tree restored without it gets the directories only,
@@ -82,7 +91,8 @@ class RootfsCache {
   Result<size_t> RestoreScoped(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
                                oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
                                const oci::PathScope* scope, bool may_link,
-                               std::vector<std::string>* cross_links);
+                               std::vector<std::string>* cross_links,
+                               RestoreStats* stats = nullptr);
   // Records `rootfs` (holding exactly the layers `diff_ids`) as an entry; adds the inodes it now
   // shares to `shared`.
   Status Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
@@ -97,7 +107,7 @@ class RootfsCache {
   // A RestoreTree outcome (kOk, kDamaged, kNeedsLink in rootfs_cache.cc).
   Result<int> Restore(const std::string& entry, const std::string& rootfs, oci::MetaStore& store,
                       std::unordered_set<uint64_t>* shared, const oci::PathScope* scope,
-                      bool may_link, std::vector<std::string>* cross_links);
+                      bool may_link, std::vector<std::string>* cross_links, RestoreStats* stats);
 
   std::string dir_;
   UniqueFd lock_;  // flock(LOCK_EX) for the life of the object

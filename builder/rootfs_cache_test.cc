@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 
+#include "oci/snapshot.h"
 #include "util/fs.h"
 
 namespace ocibuild::builder {
@@ -200,6 +201,46 @@ TEST_F(RootfsCacheTest, AnEntryWrittenInPlaceIsDroppedNotRestored) {
   oci::MetaStore got4;
   EXPECT_EQ(*(*cache)->RestoreLongest(one, fourth, got4, nullptr), 0u);
   EXPECT_TRUE(Describe(fourth).empty());
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
+}
+
+// The stats a whole-tree restore hands back stand in for the walk after it (the stage's
+// snapshot): each is taken once the path's inode has all its names and the directory its times.
+TEST_F(RootfsCacheTest, TheRestoresStatsAreTheSnapshotAWalkWouldTake) {
+  auto cache = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(cache.ok() && *cache);
+  std::vector<oci::Digest> one(chain_.begin(), chain_.begin() + 1);
+  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  RestoreStats stats;
+  ASSERT_EQ(*(*cache)->RestoreLongest(one, dst, got, nullptr, &stats), 1u);
+  ::usleep(25'000);  // as the stage does: nothing just linked is racy
+  auto root = oci::RootDir::Open(dst);
+  ASSERT_TRUE(root.ok());
+  auto from = oci::Snapshot::FromStats(*root, got, std::move(stats));
+  ASSERT_TRUE(from.ok()) << from.error().message;
+  auto walked = oci::Snapshot::Take(*root, got);
+  ASSERT_TRUE(walked.ok());
+  ASSERT_EQ(from->size(), walked->size());
+  for (const auto& [path, want] : walked->nodes()) {
+    const oci::NodeState* n = from->Find(path);
+    ASSERT_NE(n, nullptr) << path;
+    EXPECT_TRUE(n->SameStat(want)) << "/" << path << ": nlink " << n->nlink << " vs " << want.nlink
+                                   << ", ctime " << n->ctime_ns << " vs " << want.ctime_ns;
+    EXPECT_EQ(n->racy_hash, want.racy_hash) << path;
+  }
+  // Checked after linking, a node written in place still costs the entry.
+  {
+    UniqueFd fd(::open(JoinPath(dst, "etc/passwd").c_str(), O_WRONLY | O_APPEND));
+    ASSERT_TRUE(fd);
+    ASSERT_TRUE(WriteAll(fd.get(), "more\n", "passwd").ok());
+  }
+  std::string again = NewDir("again");
+  oci::MetaStore got2;
+  RestoreStats stats2;
+  EXPECT_EQ(*(*cache)->RestoreLongest(one, again, got2, nullptr, &stats2), 0u);
+  EXPECT_TRUE(Describe(again).empty());
   EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
 }
 

@@ -83,9 +83,14 @@ Status StageWorkspace::NewTree(StageState& s) {
   return Ok();
 }
 
+namespace {
+// Longer than the snapshot's racy window (oci/snapshot.cc): what was linked before is not racy.
+constexpr int64_t kNapNs = 25'000'000;
+}  // namespace
+
 Status StageWorkspace::Resnap(StageState& s, bool linked) {
   // Files whose ctime is this recent would count as racy and be hashed by the snapshot.
-  if (linked) ::usleep(25'000);
+  if (linked) ::usleep(kNapNs / 1000);
   size_t expect = s.snapshot ? s.snapshot->size() : 0;
   OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store, expect));
   s.snapshot = std::move(snap);
@@ -160,9 +165,11 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
   }
   if (s.applied < s.layers.size() || !s.snapshot) {
     bool restored = false, from_nothing = s.applied == 0;
+    RestoreStats stats;
     if (s.applied == 0 && !s.layers.empty() && rootfs_cache_ && rootfs_cache_->Claim(&s)) {
-      OCIB_ASSIGN_OR_RETURN(size_t k, rootfs_cache_->RestoreLongest(s.config.diff_ids, s.rootfs(),
-                                                                    *s.store, &s.shared_inodes));
+      OCIB_ASSIGN_OR_RETURN(size_t k,
+                            rootfs_cache_->RestoreLongest(s.config.diff_ids, s.rootfs(), *s.store,
+                                                          &s.shared_inodes, &stats));
       s.applied = k;
       restored = k > 0;
       if (restored) {
@@ -182,6 +189,15 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
     // A tree unpacked from nothing is always worth keeping (a base image, say); one restored
     // and topped up only when the top-up was large.
     s.snapshot.reset();
+    if (restored && unpacked == 0 && s.unsaved_bytes == 0) {
+      // Nothing to save: the restore's own stats are the snapshot, once the links are no
+      // longer racy (see Resnap).
+      ::usleep(kNapNs / 1000);
+      OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap,
+                            oci::Snapshot::FromStats(*s.root, *s.store, std::move(stats)));
+      s.snapshot = std::move(snap);
+      return Ok();
+    }
     return MaybeSave(s, from_nothing && !restored && unpacked > 0, restored);
   }
   return Ok();

@@ -93,6 +93,27 @@ TEST_F(DiffTest, ReportsExactlyTheChanges) {
                                                  "var/cache", "var/cache/.wh.b", "var/new"}));
 }
 
+// A snapshot made from stats the caller took hashes the files written just now, as a walk does
+// (the tree here was unpacked a moment ago: all of its files are racy).
+TEST_F(DiffTest, ASnapshotFromStatsHashesRacyFilesAsAWalkDoes) {
+  std::vector<std::pair<std::string, struct stat>> stats;
+  for (const auto& [path, n] : before_->nodes()) {
+    struct stat st;
+    ASSERT_EQ(::lstat((path.empty() ? rootfs_ : P(path)).c_str(), &st), 0) << path;
+    stats.emplace_back(path, st);
+  }
+  auto from = Snapshot::FromStats(*root_, store_, std::move(stats));
+  ASSERT_TRUE(from.ok()) << from.error().message;
+  ASSERT_EQ(from->size(), before_->size());
+  ASSERT_FALSE(before_->Find("etc/passwd")->racy_hash.empty());
+  for (const auto& [path, want] : before_->nodes()) {
+    const NodeState* n = from->Find(path);
+    ASSERT_NE(n, nullptr) << path;
+    EXPECT_TRUE(n->SameStat(want)) << path;
+    EXPECT_EQ(n->racy_hash, want.racy_hash) << path;
+  }
+}
+
 TEST_F(DiffTest, ADirectoryMadeAgainGivesTheSameLayerWhetherOrNotItsInodeWasReused) {
   // `rm -rf d && mkdir d`: the filesystem may or may not hand the new directory the old number.
   struct stat old_st;

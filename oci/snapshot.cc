@@ -51,6 +51,19 @@ NodeState FromStat(const struct stat& st, const MetaStore& store) {
   return n;
 }
 
+// A regular file changed within the racy window before `taken_ns`: its content is hashed, not
+// trusted to stat.
+bool IsRacy(const struct stat& st, int64_t taken_ns) {
+  return S_ISREG(st.st_mode) &&
+         std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= taken_ns - kRacyWindowNs;
+}
+
+int64_t RealtimeNs() {
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return Ns(now);
+}
+
 }  // namespace
 
 Result<std::string> HashFileInRoot(const RootDir& root, const std::string& path, bool follow) {
@@ -75,14 +88,8 @@ Result<Snapshot> Snapshot::Walk(const RootDir& root, const MetaStore& store, siz
                                 std::vector<std::string> dirs) {
   Snapshot snap;
   if (expected_size > 0) snap.nodes_.reserve(expected_size + expected_size / 8);
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  snap.taken_ns_ = Ns(now);
-  int64_t racy_from = snap.taken_ns_ - kRacyWindowNs;
-  // A regular file changed within the racy window: its content is hashed, not trusted to stat.
-  auto is_racy = [racy_from](const struct stat& st) {
-    return S_ISREG(st.st_mode) && std::max(Ns(st.st_mtim), Ns(st.st_ctim)) >= racy_from;
-  };
+  snap.taken_ns_ = RealtimeNs();
+  auto is_racy = [&snap](const struct stat& st) { return IsRacy(st, snap.taken_ns_); };
 
   std::vector<std::string> racy;
   for (const std::string& p : singles) {
@@ -190,14 +197,33 @@ Result<Snapshot> Snapshot::Walk(const RootDir& root, const MetaStore& store, siz
     for (auto& [p, n] : l.nodes) snap.nodes_.emplace(std::move(p), std::move(n));
     for (auto& r : l.racy) racy.push_back(std::move(r));
   }
+  OCIB_TRY(snap.HashRacy(root, racy));
+  return snap;
+}
+
+Status Snapshot::HashRacy(const RootDir& root, const std::vector<std::string>& racy) {
   for (const auto& p : racy) {
     auto h = HashFileInRoot(root, p);
     if (!h.ok()) {
       if (h.error().sys_errno == ENOENT) continue;
       return h.error();
     }
-    snap.nodes_[p].racy_hash = std::move(*h);
+    nodes_[p].racy_hash = std::move(*h);
   }
+  return Ok();
+}
+
+Result<Snapshot> Snapshot::FromStats(const RootDir& root, const MetaStore& store,
+                                     std::vector<std::pair<std::string, struct stat>> stats) {
+  Snapshot snap;
+  snap.taken_ns_ = RealtimeNs();
+  snap.nodes_.reserve(stats.size());
+  std::vector<std::string> racy;
+  for (auto& [p, st] : stats) {
+    if (!p.empty() && IsRacy(st, snap.taken_ns_)) racy.push_back(p);
+    snap.nodes_.insert_or_assign(std::move(p), FromStat(st, store));
+  }
+  OCIB_TRY(snap.HashRacy(root, racy));
   return snap;
 }
 

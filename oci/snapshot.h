@@ -9,10 +9,13 @@
 // caught by comparing the store entries.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "oci/metastore.h"
@@ -49,6 +52,12 @@ class Snapshot {
   static Result<Snapshot> Take(const RootDir& root, const MetaStore& store,
                                size_t expected_size = 0);
 
+  // The snapshot of a tree the caller has just made and stat'ed itself (each path, "" the root,
+  // with its lstat), sparing the walk: what Take would find, provided nothing changed the tree
+  // since those stats. Files changed within the racy window of now are hashed, as Take does.
+  static Result<Snapshot> FromStats(const RootDir& root, const MetaStore& store,
+                                    std::vector<std::pair<std::string, struct stat>> stats);
+
   // Walks only what `scope` holds: its roots' subtrees and the directories on the way to them
   // (and the root directory), for a step that changed nothing else.
   static Result<Snapshot> TakeScoped(const RootDir& root, const MetaStore& store,
@@ -76,6 +85,8 @@ class Snapshot {
   static Result<Snapshot> Walk(const RootDir& root, const MetaStore& store, size_t expected_size,
                                const std::vector<std::string>& singles,
                                std::vector<std::string> dirs);
+  // Hashes the content of each of `racy` (paths in the snapshot; vanished ones are left alone).
+  Status HashRacy(const RootDir& root, const std::vector<std::string>& racy);
 
   std::unordered_map<std::string, NodeState> nodes_;
   int64_t taken_ns_ = 0;

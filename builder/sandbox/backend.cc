@@ -369,9 +369,9 @@ std::string RandomHex(size_t bytes) {
   }
   if (!status.ok()) fail(status.error().sys_errno, status.error().message);
   if (!saved.ok()) fail(saved.error().sys_errno, saved.error().message);
-  WriteStr(result_fd, "ok " + std::to_string(*status) + " " +
-                          std::to_string(tracer.stops() + sv.handled()) + " " +
-                          std::to_string(tracer.survivors()));
+  WriteStr(result_fd,
+           "ok " + std::to_string(*status) + " " + std::to_string(tracer.stops() + sv.handled()) +
+               " " + std::to_string(tracer.survivors()) + " " + std::to_string(sv.peak_handling()));
   ::_exit(0);
 }
 
@@ -479,6 +479,7 @@ class SupervisorBackend : public Backend {
     RunResult rr;
     if (parts.size() > 1) rr.traced_syscalls = std::strtoull(parts[1].c_str(), nullptr, 10);
     if (parts.size() > 2) rr.survivors = std::strtoull(parts[2].c_str(), nullptr, 10);
+    if (parts.size() > 3) rr.peak_handling = std::atoi(parts[3].c_str());
     if (WIFEXITED(status)) {
       rr.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {

@@ -20,6 +20,7 @@ void ProcessTable::Add(std::shared_ptr<Task> t) {
   std::lock_guard<std::mutex> lock(mu_);
   procs_[t->proc->tgid] = t->proc;
   tasks_[t->tid] = std::move(t);
+  live_.store(tasks_.size(), std::memory_order_relaxed);
 }
 
 void ProcessTable::Rekey(pid_t from, pid_t to) {
@@ -38,6 +39,7 @@ void ProcessTable::Remove(pid_t tid) {
   if (it == tasks_.end()) return;
   std::shared_ptr<Process> p = it->second->proc;
   tasks_.erase(it);
+  live_.store(tasks_.size(), std::memory_order_relaxed);
   for (const auto& [id, t] : tasks_)
     if (t->proc == p) return;
   procs_.erase(p->tgid);

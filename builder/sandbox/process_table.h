@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,8 @@ class ProcessTable {
   std::vector<pid_t> Tids() const;
   std::vector<std::shared_ptr<Process>> Processes() const;
   bool empty() const;
+  // Threads of the step, read without the lock (a hint: it may change at once).
+  size_t live_tasks() const { return live_.load(std::memory_order_relaxed); }
 
   // True when `pid` names a live thread or process of the step (checked against its pidfd, so
   // a reused pid does not count).
@@ -79,6 +82,7 @@ class ProcessTable {
   mutable std::mutex mu_;
   std::unordered_map<pid_t, std::shared_ptr<Task>> tasks_;
   std::unordered_map<pid_t, std::shared_ptr<Process>> procs_;
+  std::atomic<size_t> live_{0};  // tasks_.size()
 };
 
 }  // namespace ocibuild::sandbox

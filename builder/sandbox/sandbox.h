@@ -62,6 +62,7 @@ struct RunResult {
   int term_signal = 0;           // N when killed by a signal
   uint64_t traced_syscalls = 0;  // notifications and tracer stops handled (for benchmarks)
   size_t survivors = 0;          // processes still alive after the step (SIGKILL'ed; should be 0)
+  int peak_handling = 0;         // the most notifications the supervisor handled at once
 };
 
 class Backend {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <thread>
 
 #include "builder/sandbox/sandbox_testing.h"
 #include "oci/metastore.h"
@@ -247,6 +248,19 @@ TEST_F(BusyboxSandbox, ConcurrentHandOversFromManyProcesses) {
       "done; wait; ls -la /tmp/null | cut -c1");
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "c\n") << c.err;
+}
+
+// Calls from many processes at once are not all answered by one thread in turn: a backlog lets
+// more receivers in (one per CPU at most), and every answer still goes to its own caller (each
+// process checks that all its readlinks give what its first one gave).
+TEST_F(BusyboxSandbox, ABacklogOfCallsIsAnsweredOnSeveralThreads) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one CPU: nothing to spread";
+  ASSERT_EQ(::symlink("/bin/busybox", (root_ + "/tmp/link").c_str()), 0);
+  auto c = testing::Run(root_, {"/probe", "readlink-storm", "4", "20000", "/tmp/link"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->exit_code, 0) << c->err;
+  EXPECT_EQ(c->out, "ok\n") << c->err;
+  EXPECT_GE(c->peak_handling, 2);
 }
 
 // One worker at a time receives the step's calls and answers them itself: a call that waits for

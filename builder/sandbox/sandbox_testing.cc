@@ -144,6 +144,7 @@ Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& 
   Captured c;
   c.exit_code = rr.exit_code;
   c.term_signal = rr.term_signal;
+  c.peak_handling = rr.peak_handling;
   OCIB_ASSIGN_OR_RETURN(c.out, ReadFile(tmp.path() + "/out"));
   OCIB_ASSIGN_OR_RETURN(c.err, ReadFile(tmp.path() + "/err"));
   return c;

@@ -18,6 +18,7 @@ namespace ocibuild::sandbox::testing {
 struct Captured {
   int exit_code = -1;
   int term_signal = 0;
+  int peak_handling = 0;  // RunResult::peak_handling
   std::string out;
   std::string err;
 };

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "builder/sandbox/copy_up.h"
 #include "util/sys/pidfd.h"
@@ -118,6 +119,7 @@ void Supervisor::Start(int listener, int threads) {
   struct sigaction wake = {};
   wake.sa_handler = OnWorkerWake;
   ::sigaction(SIGUSR2, &wake, nullptr);
+  cpus_ = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < std::max(1, threads); ++i) StartWorkerLocked();
   watchdog_ = std::thread([this] { Watchdog(); });
@@ -166,11 +168,28 @@ void Supervisor::MarkSlow(WorkerState* w) {
   w->slow = true;
   ++slow_;
   if (receiving_ >= 1 + slow_) return;
+  LetOneMoreInLocked();
+}
+
+void Supervisor::LetOneMoreInLocked() {
   if (parked_ > 0) {
     park_cv_.notify_one();
   } else if (threads_.size() < kMaxWorkers) {
     StartWorkerLocked();
   }
+}
+
+void Supervisor::MaybeBoost() {
+  // A lone thread cannot have a call waiting behind its own; the poll is kept for steps that can.
+  if (cpus_ < 2 || procs_.live_tasks() < 2 || handling_.load(std::memory_order_relaxed) >= cpus_)
+    return;
+  if (!sys::NotifPending(listener_)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Somebody in (or on the way to) RECV takes it anyway.
+  if (stopping_.load() || receiving_ > 0 || boost_ > 0) return;
+  ++boost_;
+  boosts_.fetch_add(1, std::memory_order_relaxed);
+  LetOneMoreInLocked();
 }
 
 void Supervisor::MayBlock() {
@@ -238,9 +257,10 @@ void Supervisor::WorkerLoop(WorkerState* me) {
         --slow_;
       }
       ++parked_;
-      park_cv_.wait(lock, [&] { return stopping_.load() || receiving_ < 1 + slow_; });
+      park_cv_.wait(lock, [&] { return stopping_.load() || receiving_ < 1 + slow_ + boost_; });
       --parked_;
       if (stopping_.load()) break;
+      if (receiving_ >= 1 + slow_) --boost_;  // let in for a backlog: once
       ++receiving_;
     }
     Call c;
@@ -253,7 +273,13 @@ void Supervisor::WorkerLoop(WorkerState* me) {
     if (rc == -EINTR || rc == -ENOENT || rc == -EAGAIN) continue;
     if (rc != 0) break;
     me->seq.fetch_add(1, std::memory_order_relaxed);
+    int now = handling_.fetch_add(1, std::memory_order_relaxed) + 1;
+    for (int peak = peak_handling_.load(std::memory_order_relaxed);
+         now > peak && !peak_handling_.compare_exchange_weak(peak, now);) {
+    }
+    MaybeBoost();
     Handle(c);
+    handling_.fetch_sub(1, std::memory_order_relaxed);
     me->seq.fetch_add(1, std::memory_order_relaxed);
   }
   running_.fetch_sub(1);
@@ -799,8 +825,10 @@ void Supervisor::Dispatch(Call& c) {
 }
 
 void Supervisor::PrintHistogram() const {
-  std::string out =
-      "ocibuild sandbox: " + std::to_string(handled_.load()) + " notifications; by syscall:";
+  std::string out = "ocibuild sandbox: " + std::to_string(handled_.load()) +
+                    " notifications (at most " + std::to_string(peak_handling_.load()) +
+                    " at once, " + std::to_string(boosts_.load()) +
+                    " receivers let in for a backlog); by syscall:";
   for (int nr = 0; nr < 512; ++nr) {
     uint64_t n = per_nr_[nr].load();
     if (n) out += " " + std::to_string(nr) + ":" + std::to_string(n);

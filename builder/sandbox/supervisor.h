@@ -130,6 +130,8 @@ class Supervisor {
   static void MayBlock();
 
   uint64_t handled() const { return handled_.load(); }
+  // The most notifications handled at once (1 unless calls were waiting on each other).
+  int peak_handling() const { return peak_handling_.load(); }
   // The copy-ups made (builder/shared_tree_guard.h checks the cache against them).
   std::vector<CopiedUp> copy_ups() const;
   void PrintHistogram() const;
@@ -302,6 +304,10 @@ class Supervisor {
   // receiver handles the call itself and goes back to RECV, with nobody to wake. A call that may
   // block (opening a FIFO, or any call the watchdog sees running for a tick) makes it "slow":
   // one more receiver is let in (a parked worker, or a new one) until that call returns.
+  // One receiver alone would serialise a step whose threads call faster than it answers (make
+  // -j16 on 16 CPUs): a worker that receives a call while another one is already waiting lets
+  // one more receiver in ("boost") before it handles its own, so calls are answered on as many
+  // CPUs as have calls waiting, and the extra receivers park again once the backlog is gone.
   struct WorkerState {
     std::atomic<uint64_t> seq{0};  // odd while a call is being handled
     bool slow = false;             // counted in slow_ (under mu_)
@@ -310,12 +316,20 @@ class Supervisor {
   void Watchdog();
   // The calling worker's call may block for long: let another receiver in (under mu_ inside).
   void MarkSlow(WorkerState* w);
-  void StartWorkerLocked();  // under mu_
+  // Another call waits behind the one just received: let one more receiver in.
+  void MaybeBoost();
+  void LetOneMoreInLocked();  // under mu_: wakes a parked worker or starts one
+  void StartWorkerLocked();   // under mu_
   std::mutex mu_;
   std::condition_variable park_cv_;
-  int receiving_ = 0;                                 // workers in (or entering) RECV, under mu_
-  int parked_ = 0;                                    // workers waiting on park_cv_, under mu_
-  int slow_ = 0;                                      // workers handling a slow call, under mu_
+  int receiving_ = 0;             // workers in (or entering) RECV, under mu_
+  int parked_ = 0;                // workers waiting on park_cv_, under mu_
+  int slow_ = 0;                  // workers handling a slow call, under mu_
+  int boost_ = 0;                 // receivers let in for a backlog and not yet in RECV, under mu_
+  int cpus_ = 1;                  // more calls at once than CPUs would only queue for them
+  std::atomic<int> handling_{0};  // workers between RECV and their answer
+  std::atomic<int> peak_handling_{0};
+  std::atomic<uint64_t> boosts_{0};
   std::vector<std::unique_ptr<WorkerState>> states_;  // under mu_
   std::vector<std::thread> threads_;                  // notification workers
   std::vector<std::thread> job_threads_;              // under jobs_mu_

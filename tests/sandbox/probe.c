@@ -89,6 +89,24 @@ int main(int argc, char** argv) {
   const char* b = argc > 3 ? argv[3] : "";
   const char* c = argc > 4 ? argv[4] : "";
   struct stat st;
+  if (!strcmp(cmd, "readlink-storm")) { /* a processes, b readlinks of c each */
+    int n = atoi(a), m = atoi(b), failed = 0;
+    for (int i = 0; i < n; ++i) {
+      if (fork() == 0) {
+        char first[256], buf[256];
+        long len = syscall(SYS_readlink, c, first, sizeof first);
+        for (int k = 1; k < m; ++k)
+          if (syscall(SYS_readlink, c, buf, sizeof buf) != len || memcmp(buf, first, len)) _exit(1);
+        _exit(len > 0 ? 0 : 1);
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      int ws = 0;
+      if (wait(&ws) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) failed = 1;
+    }
+    printf(failed ? "failed\n" : "ok\n");
+    return failed;
+  }
   if (!strcmp(cmd, "open")) return cat_fd(syscall(SYS_open, a, O_RDONLY));
   if (!strcmp(cmd, "openat")) return cat_fd(syscall(SYS_openat, dirfd_of(a), b, O_RDONLY));
   if (!strcmp(cmd, "openat-nofollow"))

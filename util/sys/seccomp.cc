@@ -1,5 +1,6 @@
 #include "util/sys/seccomp.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -95,6 +96,11 @@ int NotifSetSyncWakeUp(int listener) {
   return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
              ? 0
              : -errno;
+}
+
+bool NotifPending(int listener) {
+  struct pollfd p = {listener, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
 }
 
 }  // namespace ocibuild::sys

@@ -35,5 +35,7 @@ int NotifAddFd(int listener, uint64_t id, int srcfd, uint32_t newfd_flags, bool 
 // Asks the kernel to wake the supervisor thread on the notifying task's CPU (Linux 6.6): one
 // CPU hand-off instead of a cross-CPU wake-up per notification.
 int NotifSetSyncWakeUp(int listener);
+// True when a notification is waiting that no thread has received yet (a poll that never blocks).
+bool NotifPending(int listener);
 
 }  // namespace ocibuild::sys
