@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "builder/trash.h"
 #include "util/bytes.h"
@@ -157,6 +160,63 @@ class Saver {
 
 enum class Restored { kOk, kDamaged, kNeedsLink };
 
+// Links the nodes `made` (inode, path) of a whole tree, whose directories all exist, then
+// checks each inode against the manifest and appends every path's final stat to `stats`.
+// Linking is most of a restore and the names are independent: two threads share it.
+Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
+                          const Manifest& manifest,
+                          std::vector<std::pair<uint64_t, std::string>>& made,
+                          RestoreStats& stats) {
+  std::vector<uint64_t> inos;
+  inos.reserve(made.size());
+  {
+    std::unordered_set<uint64_t> seen;
+    seen.reserve(made.size());
+    for (const auto& [ino, rel] : made)
+      if (seen.insert(ino).second) inos.push_back(ino);
+  }
+  std::vector<struct stat> st(inos.size());
+  std::atomic<size_t> failed_at{SIZE_MAX};  // the index in `made` of a link that failed
+  std::atomic<int> failed_errno{0};
+  std::atomic<bool> damaged{false};
+  // Phase 0 links names [from, to) of `made`; phase 1 stats inodes [from, to) of `inos` (after
+  // every link, so that the stat holds the final link count and ctime).
+  auto work = [&](int phase, size_t from, size_t to) {
+    for (size_t i = from; i < to && failed_at.load() == SIZE_MAX && !damaged.load(); ++i) {
+      if (phase == 0) {
+        std::string node = std::to_string(made[i].first);
+        if (::linkat(nodes, node.c_str(), root_fd, made[i].second.c_str(), 0) != 0) {
+          failed_errno.store(errno);
+          failed_at.store(i);
+        }
+        continue;
+      }
+      std::string node = std::to_string(inos[i]);
+      auto rec = manifest.find(inos[i]);
+      if (::fstatat(nodes, node.c_str(), &st[i], AT_SYMLINK_NOFOLLOW) != 0 ||
+          st[i].st_ino != inos[i] || rec == manifest.end() || !(rec->second == RecordOf(st[i])))
+        damaged.store(true);
+    }
+  };
+  for (int phase = 0; phase < 2; ++phase) {
+    size_t n = phase == 0 ? made.size() : inos.size();
+    std::thread helper(work, phase, n / 2, n);
+    work(phase, 0, n / 2);
+    helper.join();
+  }
+  if (failed_at.load() != SIZE_MAX) {
+    errno = failed_errno.load();
+    return SysError("link", JoinPath(rootfs, made[failed_at.load()].second));
+  }
+  if (damaged.load()) return false;
+  std::unordered_map<uint64_t, size_t> index;
+  index.reserve(inos.size());
+  for (size_t i = 0; i < inos.size(); ++i) index.emplace(inos[i], i);
+  stats.reserve(stats.size() + made.size());
+  for (auto& [ino, rel] : made) stats.emplace_back(std::move(rel), st[index[ino]]);
+  return true;
+}
+
 // Rebuilds the tree of an entry in the empty directory `root_fd`: all of it, or only what
 // `scope` holds (the listing is flat: records outside the scope are skipped, and a directory's
 // records all lie below it, so its ancestors come first). kDamaged when a node was changed in
@@ -182,8 +242,7 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
   // Scoped: how many names each inode has in the whole tree, and its names in the scope.
   std::unordered_map<uint64_t, size_t> names;
   std::vector<std::pair<uint64_t, std::string>> in_scope;
-  // Whole trees: the names linked, stat'ed (and checked) once every name of an inode is made, so
-  // that the stat holds the final link count and ctime.
+  // Whole trees (with `stats`): the names to link once the directories are made (LinkAndCheck).
   std::vector<std::pair<uint64_t, std::string>> made;
   ByteReader r(*listing);
   while (!r.done() && r.ok()) {
@@ -205,37 +264,25 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
       in_scope.emplace_back(ino, rel);
     }
     if (!may_link) return Restored::kNeedsLink;
+    if (linked) linked->insert(ino);
+    if (const oci::FileMeta* m = meta.Find(ino)) store.Set(ino, *m);
+    if (stats) {
+      made.emplace_back(ino, std::move(rel));
+      continue;
+    }
     std::string node = std::to_string(ino);
-    auto check = [&](const struct stat& st) {
-      auto it = manifest->find(ino);
-      return st.st_ino == ino && it != manifest->end() && it->second == RecordOf(st);
-    };
     struct stat st;
-    if (!stats &&
-        (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !check(st)))
+    auto rec = manifest->find(ino);
+    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
+        rec == manifest->end() || !(rec->second == RecordOf(st)))
       return Restored::kDamaged;
     if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));
-    if (linked) linked->insert(ino);
-    if (const oci::FileMeta* m = meta.Find(ino)) store.Set(ino, *m);
-    if (stats) made.emplace_back(ino, std::move(rel));
   }
   if (stats) {
-    // Linking changes no content: a node checked after its links is checked all the same.
-    std::unordered_map<uint64_t, struct stat> seen;
-    seen.reserve(made.size());
-    for (auto& [ino, rel] : made) {
-      auto [it, fresh] = seen.try_emplace(ino);
-      if (fresh) {
-        std::string node = std::to_string(ino);
-        auto rec = manifest->find(ino);
-        if (::fstatat(nodes.get(), node.c_str(), &it->second, AT_SYMLINK_NOFOLLOW) != 0 ||
-            it->second.st_ino != ino || rec == manifest->end() ||
-            !(rec->second == RecordOf(it->second)))
-          return Restored::kDamaged;
-      }
-      stats->emplace_back(std::move(rel), it->second);
-    }
+    OCIB_ASSIGN_OR_RETURN(bool intact,
+                          LinkAndCheck(nodes.get(), root_fd, rootfs, *manifest, made, *stats));
+    if (!intact) return Restored::kDamaged;
   }
   if (!r.ok() || dirs.empty() || !dirs[0].rel.empty()) return Restored::kDamaged;
   if (cross_links) {
