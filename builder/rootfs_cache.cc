@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -200,9 +201,14 @@ Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
   };
   for (int phase = 0; phase < 2; ++phase) {
     size_t n = phase == 0 ? made.size() : inos.size();
-    std::thread helper(work, phase, n / 2, n);
+    std::thread helper;
+    try {
+      helper = std::thread(work, phase, n / 2, n);
+    } catch (const std::system_error&) {
+      work(phase, n / 2, n);  // no thread to spare (a pids limit): all on this one
+    }
     work(phase, 0, n / 2);
-    helper.join();
+    if (helper.joinable()) helper.join();
   }
   if (failed_at.load() != SIZE_MAX) {
     errno = failed_errno.load();

@@ -85,6 +85,13 @@ class RootfsCacheTest : public ::testing::Test {
     cache_dir_ = JoinPath(tmp_->path(), "cache");
   }
 
+  // A cache whose one entry is src_ as the tree of the chain one_.
+  std::unique_ptr<RootfsCache> CacheHoldingSrc() {
+    auto cache = RootfsCache::Open(cache_dir_);
+    if (!cache.ok() || !*cache || !(*cache)->Save(one_, src_, store_, nullptr).ok()) return nullptr;
+    return std::move(*cache);
+  }
+
   std::string NewDir(const std::string& name) {
     std::string d = JoinPath(tmp_->path(), name);
     EXPECT_TRUE(MakeDirs(d, 0755).ok());
@@ -97,6 +104,7 @@ class RootfsCacheTest : public ::testing::Test {
   oci::MetaStore store_;
   std::vector<oci::Digest> chain_{oci::Digest::OfBytes("layer-1"), oci::Digest::OfBytes("layer-2"),
                                   oci::Digest::OfBytes("layer-3")};
+  std::vector<oci::Digest> one_{chain_.front()};
 };
 
 TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
@@ -160,13 +168,11 @@ TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
 }
 
 TEST_F(RootfsCacheTest, AnEntryWrittenInPlaceIsDroppedNotRestored) {
-  auto cache = RootfsCache::Open(cache_dir_);
-  ASSERT_TRUE(cache.ok() && *cache);
-  std::vector<oci::Digest> one(chain_.begin(), chain_.begin() + 1);
-  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  std::unique_ptr<RootfsCache> cache = CacheHoldingSrc();
+  ASSERT_TRUE(cache);
   std::string dst = NewDir("dst");
   oci::MetaStore got;
-  ASSERT_EQ(*(*cache)->RestoreLongest(one, dst, got, nullptr), 1u);
+  ASSERT_EQ(*cache->RestoreLongest(one_, dst, got, nullptr), 1u);
 
   // A RUN step appending to a shared file changes the entry's inode as well.
   {
@@ -176,45 +182,43 @@ TEST_F(RootfsCacheTest, AnEntryWrittenInPlaceIsDroppedNotRestored) {
   }
   std::string again = NewDir("again");
   oci::MetaStore got2;
-  auto k = (*cache)->RestoreLongest(one, again, got2, nullptr);
+  auto k = cache->RestoreLongest(one_, again, got2, nullptr);
   ASSERT_TRUE(k.ok()) << k.error().message;
   EXPECT_EQ(*k, 0u);
   EXPECT_TRUE(Describe(again).empty());
   EXPECT_EQ(got2.size(), 0u);
-  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one_))));
 
   // A chmod on disk is caught the same way.
-  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  ASSERT_TRUE(cache->Save(one_, src_, store_, nullptr).ok());
   ASSERT_EQ(::chmod(JoinPath(src_, "etc/ssl/key").c_str(), 0644), 0);
   std::string third = NewDir("third");
   oci::MetaStore got3;
-  EXPECT_EQ(*(*cache)->RestoreLongest(one, third, got3, nullptr), 0u);
+  EXPECT_EQ(*cache->RestoreLongest(one_, third, got3, nullptr), 0u);
 
   // A damaged listing (a crash, a full disk) costs the entry, never a half tree.
   ASSERT_EQ(::chmod(JoinPath(src_, "etc/ssl/key").c_str(), 0600), 0);
-  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
-  std::string listing = JoinPath(cache_dir_, RootfsChainKey(one) + "/dirs");
+  ASSERT_TRUE(cache->Save(one_, src_, store_, nullptr).ok());
+  std::string listing = JoinPath(cache_dir_, RootfsChainKey(one_) + "/dirs");
   auto data = ReadFile(listing);
   ASSERT_TRUE(data.ok());
   ASSERT_TRUE(WriteFile(listing, data->substr(0, data->size() - 3), 0600).ok());
   std::string fourth = NewDir("fourth");
   oci::MetaStore got4;
-  EXPECT_EQ(*(*cache)->RestoreLongest(one, fourth, got4, nullptr), 0u);
+  EXPECT_EQ(*cache->RestoreLongest(one_, fourth, got4, nullptr), 0u);
   EXPECT_TRUE(Describe(fourth).empty());
-  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one_))));
 }
 
 // The stats a whole-tree restore hands back stand in for the walk after it (the stage's
 // snapshot): each is taken once the path's inode has all its names and the directory its times.
 TEST_F(RootfsCacheTest, TheRestoresStatsAreTheSnapshotAWalkWouldTake) {
-  auto cache = RootfsCache::Open(cache_dir_);
-  ASSERT_TRUE(cache.ok() && *cache);
-  std::vector<oci::Digest> one(chain_.begin(), chain_.begin() + 1);
-  ASSERT_TRUE((*cache)->Save(one, src_, store_, nullptr).ok());
+  std::unique_ptr<RootfsCache> cache = CacheHoldingSrc();
+  ASSERT_TRUE(cache);
   std::string dst = NewDir("dst");
   oci::MetaStore got;
   RestoreStats stats;
-  ASSERT_EQ(*(*cache)->RestoreLongest(one, dst, got, nullptr, &stats), 1u);
+  ASSERT_EQ(*cache->RestoreLongest(one_, dst, got, nullptr, &stats), 1u);
   ::usleep(25'000);  // as the stage does: nothing just linked is racy
   auto root = oci::RootDir::Open(dst);
   ASSERT_TRUE(root.ok());
@@ -228,6 +232,7 @@ TEST_F(RootfsCacheTest, TheRestoresStatsAreTheSnapshotAWalkWouldTake) {
     ASSERT_NE(n, nullptr) << path;
     EXPECT_TRUE(n->SameStat(want)) << "/" << path << ": nlink " << n->nlink << " vs " << want.nlink
                                    << ", ctime " << n->ctime_ns << " vs " << want.ctime_ns;
+    EXPECT_EQ(n->nlink, want.nlink) << path;  // scoped trees read it (hardlinks out of scope)
     EXPECT_EQ(n->racy_hash, want.racy_hash) << path;
   }
   // Checked after linking, a node written in place still costs the entry.
@@ -239,9 +244,9 @@ TEST_F(RootfsCacheTest, TheRestoresStatsAreTheSnapshotAWalkWouldTake) {
   std::string again = NewDir("again");
   oci::MetaStore got2;
   RestoreStats stats2;
-  EXPECT_EQ(*(*cache)->RestoreLongest(one, again, got2, nullptr, &stats2), 0u);
+  EXPECT_EQ(*cache->RestoreLongest(one_, again, got2, nullptr, &stats2), 0u);
   EXPECT_TRUE(Describe(again).empty());
-  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one))));
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, RootfsChainKey(one_))));
 }
 
 TEST_F(RootfsCacheTest, OneBuildAtATimeAndOneStageWithinIt) {

@@ -93,20 +93,29 @@ TEST_F(DiffTest, ReportsExactlyTheChanges) {
                                                  "var/cache", "var/cache/.wh.b", "var/new"}));
 }
 
-// A snapshot made from stats the caller took hashes the files written just now, as a walk does
-// (the tree here was unpacked a moment ago: all of its files are racy).
+// A snapshot made from stats the caller took hashes the files a walk would hash, and only
+// those: here the unpacked tree has aged past the racy window, and one file is changed "now" (its
+// mtime set ahead, so that it stays racy however slowly the test runs).
 TEST_F(DiffTest, ASnapshotFromStatsHashesRacyFilesAsAWalkDoes) {
+  ::usleep(30'000);
+  ASSERT_TRUE(WriteFile(P("etc/new"), "fresh").ok());
+  struct timespec ahead[2] = {{0, UTIME_OMIT}, {::time(nullptr) + 3600, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, P("etc/new").c_str(), ahead, 0), 0);
+  auto walked = Snapshot::Take(*root_, store_);
+  ASSERT_TRUE(walked.ok());
   std::vector<std::pair<std::string, struct stat>> stats;
-  for (const auto& [path, n] : before_->nodes()) {
+  for (const auto& [path, n] : walked->nodes()) {
     struct stat st;
     ASSERT_EQ(::lstat((path.empty() ? rootfs_ : P(path)).c_str(), &st), 0) << path;
     stats.emplace_back(path, st);
   }
   auto from = Snapshot::FromStats(*root_, store_, std::move(stats));
   ASSERT_TRUE(from.ok()) << from.error().message;
-  ASSERT_EQ(from->size(), before_->size());
-  ASSERT_FALSE(before_->Find("etc/passwd")->racy_hash.empty());
-  for (const auto& [path, want] : before_->nodes()) {
+  ASSERT_EQ(from->size(), walked->size());
+  ASSERT_NE(from->Find("etc/new"), nullptr);
+  EXPECT_FALSE(from->Find("etc/new")->racy_hash.empty());
+  EXPECT_TRUE(from->Find("etc/passwd")->racy_hash.empty());
+  for (const auto& [path, want] : walked->nodes()) {
     const NodeState* n = from->Find(path);
     ASSERT_NE(n, nullptr) << path;
     EXPECT_TRUE(n->SameStat(want)) << path;

@@ -119,7 +119,11 @@ void Supervisor::Start(int listener, int threads) {
   struct sigaction wake = {};
   wake.sa_handler = OnWorkerWake;
   ::sigaction(SIGUSR2, &wake, nullptr);
-  cpus_ = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // The CPUs this process may run on (a pod's cpuset, taskset), not the machine's.
+  cpu_set_t set;
+  max_handling_ = ::sched_getaffinity(0, sizeof set, &set) == 0
+                      ? std::max(1, CPU_COUNT(&set))
+                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < std::max(1, threads); ++i) StartWorkerLocked();
   watchdog_ = std::thread([this] { Watchdog(); });
@@ -181,11 +185,12 @@ void Supervisor::LetOneMoreInLocked() {
 
 void Supervisor::MaybeBoost() {
   // A lone thread cannot have a call waiting behind its own; the poll is kept for steps that can.
-  if (cpus_ < 2 || procs_.live_tasks() < 2 || handling_.load(std::memory_order_relaxed) >= cpus_)
+  if (max_handling_ < 2 || procs_.live_tasks() < 2 ||
+      handling_.load(std::memory_order_relaxed) >= max_handling_)
     return;
   if (!sys::NotifPending(listener_)) return;
   std::lock_guard<std::mutex> lock(mu_);
-  // Somebody in (or on the way to) RECV takes it anyway.
+  // Somebody in RECV takes it anyway, or a worker is on its way there for an earlier backlog.
   if (stopping_.load() || receiving_ > 0 || boost_ > 0) return;
   ++boost_;
   boosts_.fetch_add(1, std::memory_order_relaxed);
@@ -257,10 +262,12 @@ void Supervisor::WorkerLoop(WorkerState* me) {
         --slow_;
       }
       ++parked_;
-      park_cv_.wait(lock, [&] { return stopping_.load() || receiving_ < 1 + slow_ + boost_; });
+      park_cv_.wait(lock, [&] { return stopping_.load() || receiving_ < 1 + slow_; });
       --parked_;
       if (stopping_.load()) break;
-      if (receiving_ >= 1 + slow_) --boost_;  // let in for a backlog: once
+      // Whoever enters first answers the backlog's wake-up (the worker woken for it, or the
+      // one that woke it, back from its call): the next backlog may wake another.
+      if (boost_ > 0) --boost_;
       ++receiving_;
     }
     Call c;

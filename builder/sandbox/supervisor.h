@@ -325,8 +325,8 @@ class Supervisor {
   int receiving_ = 0;             // workers in (or entering) RECV, under mu_
   int parked_ = 0;                // workers waiting on park_cv_, under mu_
   int slow_ = 0;                  // workers handling a slow call, under mu_
-  int boost_ = 0;                 // receivers let in for a backlog and not yet in RECV, under mu_
-  int cpus_ = 1;                  // more calls at once than CPUs would only queue for them
+  int boost_ = 0;                 // 1 while a worker woken for a backlog is on its way to RECV
+  int max_handling_ = 1;          // CPUs the step may use: more at once would only queue
   std::atomic<int> handling_{0};  // workers between RECV and their answer
   std::atomic<int> peak_handling_{0};
   std::atomic<uint64_t> boosts_{0};
