@@ -161,6 +161,14 @@ class Saver {
 
 enum class Restored { kOk, kDamaged, kNeedsLink };
 
+// Stats node `ino` of an entry into `st`: true when it is still what the manifest recorded.
+bool NodeIntact(int nodes, uint64_t ino, const Manifest& manifest, struct stat& st) {
+  std::string node = std::to_string(ino);
+  auto rec = manifest.find(ino);
+  return ::fstatat(nodes, node.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino &&
+         rec != manifest.end() && rec->second == RecordOf(st);
+}
+
 // Links the nodes `made` (inode, path) of a whole tree, whose directories all exist, then
 // checks each inode against the manifest and appends every path's final stat to `stats`.
 // Linking is most of a restore and the names are independent: two threads share it.
@@ -192,11 +200,7 @@ Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
         }
         continue;
       }
-      std::string node = std::to_string(inos[i]);
-      auto rec = manifest.find(inos[i]);
-      if (::fstatat(nodes, node.c_str(), &st[i], AT_SYMLINK_NOFOLLOW) != 0 ||
-          st[i].st_ino != inos[i] || rec == manifest.end() || !(rec->second == RecordOf(st[i])))
-        damaged.store(true);
+      if (!NodeIntact(nodes, inos[i], manifest, st[i])) damaged.store(true);
     }
   };
   for (int phase = 0; phase < 2; ++phase) {
@@ -227,8 +231,9 @@ Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
 // `scope` holds (the listing is flat: records outside the scope are skipped, and a directory's
 // records all lie below it, so its ancestors come first). kDamaged when a node was changed in
 // place since the save (or the entry is damaged): the caller drops the entry. Without
-// `may_link`, kNeedsLink as soon as a node would have to be linked. `stats` (whole trees only)
-// receives every path's lstat once the tree is made, taken on the way (see Snapshot::FromStats).
+// `may_link`, kNeedsLink as soon as a node would have to be linked. A whole tree's nodes are
+// linked once its directories are made (LinkAndCheck), and `stats`, when given, receives every
+// path's lstat once the tree is made, taken on the way (see Snapshot::FromStats).
 Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::string& rootfs,
                              const Manifest* manifest, const oci::MetaStore& meta,
                              oci::MetaStore& store, std::unordered_set<uint64_t>* linked,
@@ -248,7 +253,7 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
   // Scoped: how many names each inode has in the whole tree, and its names in the scope.
   std::unordered_map<uint64_t, size_t> names;
   std::vector<std::pair<uint64_t, std::string>> in_scope;
-  // Whole trees (with `stats`): the names to link once the directories are made (LinkAndCheck).
+  // Whole trees: the names to link once the directories are made.
   std::vector<std::pair<uint64_t, std::string>> made;
   ByteReader r(*listing);
   while (!r.done() && r.ok()) {
@@ -272,22 +277,19 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
     if (!may_link) return Restored::kNeedsLink;
     if (linked) linked->insert(ino);
     if (const oci::FileMeta* m = meta.Find(ino)) store.Set(ino, *m);
-    if (stats) {
+    if (!scope) {
       made.emplace_back(ino, std::move(rel));
       continue;
     }
-    std::string node = std::to_string(ino);
     struct stat st;
-    auto rec = manifest->find(ino);
-    if (::fstatat(nodes.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino ||
-        rec == manifest->end() || !(rec->second == RecordOf(st)))
-      return Restored::kDamaged;
-    if (::linkat(nodes.get(), node.c_str(), root_fd, rel.c_str(), 0) != 0)
+    if (!NodeIntact(nodes.get(), ino, *manifest, st)) return Restored::kDamaged;
+    if (::linkat(nodes.get(), std::to_string(ino).c_str(), root_fd, rel.c_str(), 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));
   }
-  if (stats) {
-    OCIB_ASSIGN_OR_RETURN(bool intact,
-                          LinkAndCheck(nodes.get(), root_fd, rootfs, *manifest, made, *stats));
+  RestoreStats unused;
+  if (!scope) {
+    OCIB_ASSIGN_OR_RETURN(bool intact, LinkAndCheck(nodes.get(), root_fd, rootfs, *manifest, made,
+                                                    stats ? *stats : unused));
     if (!intact) return Restored::kDamaged;
   }
   if (!r.ok() || dirs.empty() || !dirs[0].rel.empty()) return Restored::kDamaged;
