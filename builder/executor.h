@@ -46,6 +46,9 @@ struct ExecutorOptions {
   // A COPY/ADD (without --link) or WORKDIR step with no RUN after it in its stage works in a
   // tree of only the paths it touches (builder/scoped_tree.h); false: always in the whole tree.
   bool scoped_trees = true;
+  // Layers splice the gzip blocks of big files an earlier layer of this build compressed
+  // (oci/layer_blocks.h); false (OCIBUILD_REUSE_BLOCKS=0) compresses every layer in full.
+  bool reuse_blocks = true;
   // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
   // buildx's build options.
   std::vector<std::pair<std::string, std::string>> add_hosts;  // --add-host: host, IP

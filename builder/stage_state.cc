@@ -301,10 +301,13 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   // count and diff_ids follow the Dockerfile.
   {
     OCIB_ASSIGN_OR_RETURN(std::unique_ptr<oci::BlobWriter> w, store_.NewWriter());
+    oci::LayerWriteOptions lo = opts.layer;
+    if (lo.record_blocks) lo.earlier_blocks = &blocks_;
     OCIB_ASSIGN_OR_RETURN(oci::LayerResult lr,
-                          oci::WriteLayer(*s.root, *s.store, std::move(changes), opts.layer,
+                          oci::WriteLayer(*s.root, *s.store, std::move(changes), lo,
                                           [&](std::string_view data) { return w->Write(data); }));
     OCIB_ASSIGN_OR_RETURN(oci::Digest d, w->Commit(lr.digest, static_cast<int64_t>(lr.size)));
+    blocks_.AddLayer(d, lr.blocks);
     oci::Descriptor desc;
     desc.media_type = opts.media_type.empty() ? lr.media_type : opts.media_type;
     desc.digest = d;

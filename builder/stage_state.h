@@ -18,6 +18,7 @@
 #include "dockerfile-parser/shell_lex.h"
 #include "oci/content_store.h"
 #include "oci/image_config.h"
+#include "oci/layer_blocks.h"
 #include "oci/layer_writer.h"
 #include "oci/metastore.h"
 #include "oci/path_scope.h"
@@ -156,6 +157,10 @@ class StageWorkspace {
   RootfsCache* rootfs_cache_;
   uint64_t save_bytes_;
   std::atomic<int> next_dir_{0};
+  // The big files' blocks of every layer this build committed: a COPY of a tree another step
+  // made splices them instead of compressing the same data again (LayerWriteOptions
+  // record_blocks).
+  oci::LayerBlocks blocks_{store_};
 };
 
 }  // namespace ocibuild::builder

@@ -581,6 +581,9 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // OCIBUILD_SCOPED_TREES=0: COPY and WORKDIR steps always work in the stage's whole tree.
   if (auto e = env.find("OCIBUILD_SCOPED_TREES"); e != env.end() && e->second == "0")
     eo.scoped_trees = false;
+  // OCIBUILD_REUSE_BLOCKS=0: every layer compresses all its data (no blocks of earlier layers).
+  if (auto e = env.find("OCIBUILD_REUSE_BLOCKS"); e != env.end() && e->second == "0")
+    eo.reuse_blocks = false;
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;

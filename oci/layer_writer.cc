@@ -20,6 +20,7 @@
 #include "oci/precompressed_files.h"
 #include "util/async_sha256.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 
 namespace ocibuild::oci {
@@ -95,35 +96,82 @@ class PlainCompressor : public Compressor {
 // depend on the number of threads, so layers stay reproducible.
 class GzipCompressor : public Compressor {
  public:
-  GzipCompressor(Emitter& out, const PrecompressedFiles* pre) : out_(out), pre_(pre) {}
+  GzipCompressor(Emitter& out, const LayerWriteOptions& opts)
+      : out_(out),
+        pre_(opts.precompressed),
+        earlier_(opts.earlier_blocks),
+        record_(opts.record_blocks) {}
   Status Init(int level, int threads) {
-    if (level != PrecompressedFiles::kLevel) pre_ = nullptr;
+    if (level != PrecompressedFiles::kLevel) {
+      pre_ = nullptr;
+      earlier_ = nullptr;
+      record_ = false;
+    }
     OCIB_ASSIGN_OR_RETURN(gz_, ParallelGzip::Create(level, threads, [this](std::string_view d) {
                             return out_.Emit(d.data(), d.size());
                           }));
+    if (record_)
+      gz_->ObserveBlocks([this](uint64_t tag, uint64_t offset, size_t out_len, uint32_t crc) {
+        BlockRecord& r = records_[tag - 1];
+        r.offset = offset;
+        r.out_len = static_cast<uint32_t>(out_len);
+        r.crc = crc;
+      });
     return Ok();
   }
   Status Write(const char* data, size_t n) override { return gz_->Write(data, n); }
   Status Finish() override { return gz_->Finish(); }
   bool SeparatesFiles() const override { return true; }
   uint64_t spliced() const { return spliced_; }
-  Status BeginFile() override { return gz_->Cut(true); }
+  uint64_t reused() const { return reused_; }
+  std::vector<BlockRecord> TakeRecords() { return std::move(records_); }
+  Status BeginFile() override {
+    from_ = Source::kAny;
+    prev_sha_.clear();
+    return gz_->Cut(true);
+  }
   Status FileChunk(std::string_view data, const struct stat& st, size_t index) override {
-    if (pre_) {
+    // The key of this block in LayerBlocks: its input's hash after the previous block's.
+    std::string sha, prev_sha = std::move(prev_sha_);
+    if (record_ || earlier_) sha = Sha256::HexOf(data);
+    prev_sha_ = sha;
+    uint64_t tag = 0;
+    if (record_) {
+      records_.push_back(
+          BlockRecord{sha, prev_sha, 0, 0, static_cast<uint32_t>(data.size()), 0});
+      tag = records_.size();
+    }
+    // A block made ahead of time is checked by its CRC only, so one past a file's first is taken
+    // only when the block before it (its dictionary) also was.
+    if (pre_ && (from_ == Source::kAny || from_ == Source::kPrecompressed)) {
       auto block = pre_->Block(st, index);
       if (block && block->in_len == data.size() && block->crc == ParallelGzip::Crc32(data)) {
         ++spliced_;
-        return gz_->WriteCompressed(data, std::move(*block));
+        from_ = Source::kPrecompressed;
+        return gz_->WriteCompressed(data, std::move(*block), tag);
       }
     }
-    OCIB_TRY(gz_->Write(data.data(), data.size()));
-    return gz_->Cut(false);
+    from_ = Source::kNone;
+    if (earlier_) {
+      if (auto block = earlier_->Block(prev_sha, sha, data.size())) {
+        ++reused_;
+        return gz_->WriteCompressed(data, std::move(*block), tag);
+      }
+    }
+    return gz_->WriteBlock(data, tag);
   }
 
  private:
+  enum class Source { kAny, kNone, kPrecompressed };
   Emitter& out_;
   const PrecompressedFiles* pre_;
+  const LayerBlocks* earlier_;
+  bool record_;
+  Source from_ = Source::kAny;  // of the file's blocks so far
+  std::string prev_sha_;        // of the file's previous block, when hashed
   uint64_t spliced_ = 0;
+  uint64_t reused_ = 0;
+  std::vector<BlockRecord> records_;  // a block's tag is its index + 1
   std::unique_ptr<ParallelGzip> gz_;
 };
 
@@ -449,7 +497,7 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
       result.media_type = kMediaTypeLayerTar;
       break;
     case Compression::kGzip: {
-      auto gz = std::make_unique<GzipCompressor>(emitter, opts.precompressed);
+      auto gz = std::make_unique<GzipCompressor>(emitter, opts);
       OCIB_TRY(gz->Init(opts.level, DefaultThreads(opts)));
       gzip = gz.get();
       comp = std::move(gz);
@@ -491,7 +539,11 @@ Result<LayerResult> WriteLayer(const RootDir& root, const MetaStore& store,
                       ? result.diff_id
                       : Digest::Sha256Hex(emitter.sha().FinishHex());
   result.size = emitter.size();
-  if (gzip) result.spliced_blocks = gzip->spliced();
+  if (gzip) {
+    result.spliced_blocks = gzip->spliced();
+    result.reused_blocks = gzip->reused();
+    result.blocks = gzip->TakeRecords();
+  }
   return result;
 }
 

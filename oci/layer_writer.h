@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "oci/digest.h"
+#include "oci/layer_blocks.h"
 #include "oci/media_types.h"
 #include "oci/metastore.h"
 #include "oci/safe_path.h"
@@ -29,6 +30,7 @@
 namespace ocibuild::oci {
 
 class PrecompressedFiles;
+class LayerBlocks;
 
 inline constexpr char kMediaTypeLayerTar[] = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr char kMediaTypeLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -66,6 +68,11 @@ struct LayerWriteOptions {
   // gzip blocks of big files made ahead of time (default level only); the bytes written do
   // not depend on it.
   const PrecompressedFiles* precompressed = nullptr;
+  // gzip blocks of big files in layers written before (default level only); the bytes written
+  // do not depend on it.
+  const LayerBlocks* earlier_blocks = nullptr;
+  // Whether LayerResult::blocks tells where this layer's big-file blocks are (default level).
+  bool record_blocks = false;
 };
 
 // SOURCE_DATE_EPOCH from the environment, if set and a valid non-negative integer; an invalid
@@ -80,6 +87,9 @@ struct LayerResult {
   std::string media_type;
   uint64_t entries = 0;
   uint64_t spliced_blocks = 0;  // gzip blocks taken from LayerWriteOptions::precompressed
+  uint64_t reused_blocks = 0;   // gzip blocks taken from LayerWriteOptions::earlier_blocks
+  // With record_blocks: every block of a big file in this layer (LayerBlocks::AddLayer).
+  std::vector<BlockRecord> blocks;
 };
 
 using LayerSink = std::function<Status(std::string_view)>;

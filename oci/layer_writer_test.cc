@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include "oci/content_store.h"
 #include "oci/layer_applier.h"
+#include "oci/layer_blocks.h"
 #include "oci/layer_testing.h"
 #include "oci/parallel_gzip.h"
 #include "oci/precompressed_files.h"
@@ -226,6 +228,84 @@ TEST_F(WriterTest, PrecompressedBlocksGiveTheSameLayer) {
   auto six = Write(WholeTree(*root_, store_), opts, &changed);
   ASSERT_TRUE(six.ok());
   EXPECT_EQ(six->spliced_blocks, 0u);
+}
+
+// The layer of a COPY of files an earlier layer of the build holds (copies: other inodes, the
+// same data) splices that layer's blocks and is the very layer it would be without them. A
+// block whose data changed is not taken, nor the block after it (it was compressed with the
+// block before it as its dictionary); the one after that is, its dictionary being the same.
+TEST_F(WriterTest, BlocksOfAnEarlierLayerGiveTheSameLayer) {
+  const size_t b = ParallelGzip::kBlock;
+  std::string big;
+  for (size_t i = 0; big.size() < 3 * b + 5000; ++i)
+    big += "row " + std::to_string(i * 7919 % 100003) + "\n";
+  std::string mid(PrecompressedFiles::kMinSize, 'm');
+  Apply({Dir("a/"), File("a/big", big), File("a/mid", mid), File("a/small", "s")});
+  auto cs = DirContentStore::Open(dir_->path() + "/store");
+  ASSERT_TRUE(cs.ok()) << cs.error().message;
+  LayerBlocks blocks(*cs);
+
+  LayerWriteOptions record;
+  record.record_blocks = true;
+  std::string first;
+  auto r1 = Write(WholeTree(*root_, store_), record, &first);
+  ASSERT_TRUE(r1.ok()) << r1.error().message;
+  ASSERT_EQ(r1->blocks.size(), 5u);  // 4 of a/big, 1 of a/mid
+  {
+    auto w = cs->NewWriter();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write(first).ok());
+    ASSERT_TRUE((*w)->Commit(r1->digest).ok());
+  }
+  blocks.AddLayer(r1->digest, r1->blocks);
+  EXPECT_EQ(blocks.blocks(), 5u);
+
+  // The copy, and the same data under another name.
+  Apply({Dir("b/"), File("b/big", big), File("b/mid", mid), File("b/small", "s"),
+         File("b/again", big)});
+  auto copy = [] {
+    std::vector<LayerChange> c;
+    for (const char* p : {"b", "b/again", "b/big", "b/mid", "b/small"})
+      c.push_back({LayerChange::Kind::kPath, p});
+    return c;
+  };
+  LayerWriteOptions reuse;
+  reuse.earlier_blocks = &blocks;
+  std::string fresh, spliced;
+  auto f = Write(copy(), {}, &fresh);
+  auto s = Write(copy(), reuse, &spliced);
+  ASSERT_TRUE(f.ok() && s.ok());
+  EXPECT_EQ(f->reused_blocks, 0u);
+  EXPECT_EQ(s->reused_blocks, 9u);
+  EXPECT_TRUE(spliced == fresh);  // (not EXPECT_EQ: no dump of megabytes)
+  EXPECT_EQ(s->digest, f->digest);
+
+  // Block 1 of b/big changed near its end (the dictionary of block 2).
+  {
+    UniqueFd fd(::open((rootfs_ + "/b/big").c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_EQ(::pwrite(fd.get(), "XYZXYZ", 6, static_cast<off_t>(2 * b - 100)), 6);
+  }
+  auto f2 = Write(copy(), {}, &fresh);
+  auto s2 = Write(copy(), reuse, &spliced);
+  ASSERT_TRUE(f2.ok() && s2.ok());
+  EXPECT_EQ(s2->reused_blocks, 7u);  // b/again's 4, b/big's 0 and 3, b/mid
+  EXPECT_TRUE(spliced == fresh);
+
+  // A blob gone from the store costs a compression, not the layer.
+  ASSERT_EQ(::unlink((dir_->path() + "/store/blobs/sha256/" + r1->digest.hex()).c_str()), 0);
+  auto s3 = Write(copy(), reuse, &spliced);
+  ASSERT_TRUE(s3.ok());
+  EXPECT_EQ(s3->reused_blocks, 0u);
+  EXPECT_TRUE(spliced == fresh);
+
+  // zstd and explicit gzip levels neither record nor take blocks.
+  LayerWriteOptions other = reuse;
+  other.record_blocks = true;
+  other.level = 6;
+  auto six = Write(copy(), other, &spliced);
+  ASSERT_TRUE(six.ok());
+  EXPECT_EQ(six->reused_blocks, 0u);
+  EXPECT_TRUE(six->blocks.empty());
 }
 
 TEST_F(WriterTest, SourceDateEpochClampsOnlyNewerTimes) {

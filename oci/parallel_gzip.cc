@@ -172,10 +172,17 @@ void ParallelGzip::Worker() {
   }
 }
 
+Status ParallelGzip::ToSink(std::string_view data) {
+  out_pos_ += data.size();
+  return sink_(data);
+}
+
 Status ParallelGzip::Emit(Job& job) {
   OCIB_TRY(job.status);
   crc_ = crc32_combine(crc_, job.crc, static_cast<z_off_t>(job.in_len));
-  return sink_(job.out);
+  if (job.tag != 0 && observer_)
+    observer_(job.tag, out_pos_, job.out.size(), static_cast<uint32_t>(job.crc));
+  return ToSink(job.out);
 }
 
 Status ParallelGzip::EmitFront() {
@@ -206,11 +213,12 @@ Status ParallelGzip::WriteHeaderOnce() {
   const char xfl = level_ == 9 ? 2 : (level_ == 1 ? 4 : 0);
   const char header[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, xfl, 3};
   header_written_ = true;
-  return sink_(std::string_view(header, sizeof header));
+  return ToSink(std::string_view(header, sizeof header));
 }
 
-Status ParallelGzip::Submit(bool last) {
+Status ParallelGzip::Submit(bool last, uint64_t tag) {
   auto job = std::make_shared<Job>();
+  job->tag = tag;
   job->in = std::move(pending_);
   pending_ = std::string();
   job->in_len = job->in.size();
@@ -252,7 +260,7 @@ Status ParallelGzip::Cut(bool fresh_dict) {
   return Ok();
 }
 
-Status ParallelGzip::WriteCompressed(std::string_view in, GzipBlock block) {
+Status ParallelGzip::WriteCompressed(std::string_view in, GzipBlock block, uint64_t tag) {
   if (finished_) return Error{"gzip: write after finish"};
   OCIB_TRY(Cut(false));
   if (block.in_len != in.size()) return Error{"gzip: a precompressed block of the wrong length"};
@@ -261,6 +269,7 @@ Status ParallelGzip::WriteCompressed(std::string_view in, GzipBlock block) {
   job->out = std::move(block.out);
   job->crc = block.crc;
   job->precompressed = true;
+  job->tag = tag;
   total_in_ += in.size();
   AdvanceDict(in);
   return Enqueue(std::move(job), false);
@@ -280,6 +289,16 @@ Status ParallelGzip::Write(const char* data, size_t n) {
   return Ok();
 }
 
+Status ParallelGzip::WriteBlock(std::string_view in, uint64_t tag) {
+  if (finished_) return Error{"gzip: write after finish"};
+  if (in.size() > kBlock) return Error{"gzip: a block of more than 1 MiB"};
+  OCIB_TRY(Cut(false));
+  if (in.empty()) return Ok();
+  total_in_ += in.size();
+  pending_.assign(in);
+  return Submit(false, tag);
+}
+
 Status ParallelGzip::Finish() {
   if (finished_) return Error{"gzip: finished twice"};
   finished_ = true;
@@ -289,7 +308,7 @@ Status ParallelGzip::Finish() {
   uint64_t total = total_in_;
   for (int i = 0; i < 4; ++i) trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
   for (int i = 0; i < 4; ++i) trailer[4 + i] = static_cast<unsigned char>(total >> (8 * i));
-  return sink_(std::string_view(reinterpret_cast<const char*>(trailer), sizeof trailer));
+  return ToSink(std::string_view(reinterpret_cast<const char*>(trailer), sizeof trailer));
 }
 
 }  // namespace ocibuild::oci

@@ -46,6 +46,10 @@ struct GzipBlock {
 class ParallelGzip {
  public:
   using Sink = std::function<Status(std::string_view)>;
+  // Told, as a tagged block is handed to the sink, where in the output it starts, its length
+  // and the CRC-32 of its input: a later layer can splice the same bytes (oci/layer_blocks.h).
+  using BlockObserver =
+      std::function<void(uint64_t tag, uint64_t offset, size_t out_len, uint32_t crc)>;
   static constexpr size_t kBlock = 1 << 20;
   static constexpr size_t kDict = 32 << 10;
 
@@ -62,12 +66,16 @@ class ParallelGzip {
   ParallelGzip& operator=(const ParallelGzip&) = delete;
 
   Status Write(const char* data, size_t n);
+  // Write(in) and Cut(false) in one (`in` at most kBlock bytes), as one block tagged for the
+  // observer (tag 0: not observed).
+  Status WriteBlock(std::string_view in, uint64_t tag);
+  void ObserveBlocks(BlockObserver observer) { observer_ = std::move(observer); }
   // Ends the current block here (if it has input). With `fresh_dict` the next block starts
   // without a dictionary, so it depends on nothing written before it.
   Status Cut(bool fresh_dict);
   // Appends `in` as one block compressed ahead of time: `block` must be CompressBlock of `in`
   // with the dictionary the stream has at this point (empty right after Cut(true)).
-  Status WriteCompressed(std::string_view in, GzipBlock block);
+  Status WriteCompressed(std::string_view in, GzipBlock block, uint64_t tag = 0);
   // Writes the last block and the trailer; the object is done afterwards.
   Status Finish();
 
@@ -81,6 +89,7 @@ class ParallelGzip {
     uLong crc = 0;
     bool done = false;
     bool precompressed = false;  // `out` and `crc` came with the job: nothing to compress
+    uint64_t tag = 0;            // for the observer
     Status status;
   };
   // One deflate stream per thread, reused for every block (defined in the .cc: zlib or ISA-L).
@@ -89,7 +98,8 @@ class ParallelGzip {
   void CompressIsal(Deflater& d, Job& job) const;
 
   ParallelGzip(int level, int threads, Sink sink);
-  Status Submit(bool last);
+  Status Submit(bool last, uint64_t tag = 0);
+  Status ToSink(std::string_view data);
   Status Enqueue(std::shared_ptr<Job> job, bool last);
   void AdvanceDict(std::string_view in);
   Status WriteHeaderOnce();
@@ -103,6 +113,8 @@ class ParallelGzip {
   const int level_;
   const int threads_;
   Sink sink_;
+  BlockObserver observer_;
+  uint64_t out_pos_ = 0;  // bytes handed to the sink
   std::string pending_;  // input not yet cut into a block
   std::string dict_;     // last 32 KiB of the previous block
   uLong crc_ = 0;

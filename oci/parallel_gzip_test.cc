@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 namespace ocibuild::oci {
@@ -130,6 +132,59 @@ TEST(ParallelGzip, PrecompressedBlocksSpliceIntoTheSameBytes) {
   auto blk = ParallelGzip::CompressBlock(-1, "abc", "");
   ASSERT_TRUE(blk.ok());
   EXPECT_FALSE((*gz)->WriteCompressed("abcd", std::move(*blk)).ok());
+}
+
+// A tagged block is the block Write + Cut(false) make, and the observer is told where its bytes
+// are in the output: the bytes CompressBlock makes of it.
+TEST(ParallelGzip, TaggedBlocksAreFoundInTheOutput) {
+  const size_t b = ParallelGzip::kBlock;
+  std::string head = Input(300000), file = Input(2 * b + 4321), tail = Input(70000);
+  for (int threads : {1, 2}) {
+    auto run = [&](bool tagged, std::map<uint64_t, std::pair<uint64_t, size_t>>* seen) {
+      std::string out;
+      auto gz = ParallelGzip::Create(-1, threads, [&](std::string_view d) {
+        out.append(d);
+        return Ok();
+      });
+      EXPECT_TRUE(gz.ok());
+      (*gz)->ObserveBlocks([&](uint64_t tag, uint64_t offset, size_t len, uint32_t) {
+        (*seen)[tag] = {offset, len};
+      });
+      EXPECT_TRUE((*gz)->Write(head.data(), head.size()).ok());
+      EXPECT_TRUE((*gz)->Cut(true).ok());
+      uint64_t tag = 0;
+      for (size_t off = 0; off < file.size(); off += b) {
+        std::string_view chunk = std::string_view(file).substr(off, b);
+        if (tagged) {
+          EXPECT_TRUE((*gz)->WriteBlock(chunk, ++tag).ok());
+        } else {
+          EXPECT_TRUE((*gz)->Write(chunk.data(), chunk.size()).ok());
+          EXPECT_TRUE((*gz)->Cut(false).ok());
+        }
+      }
+      EXPECT_TRUE((*gz)->Write(tail.data(), tail.size()).ok());
+      EXPECT_TRUE((*gz)->Finish().ok());
+      return out;
+    };
+    std::map<uint64_t, std::pair<uint64_t, size_t>> none, seen;
+    std::string plain = run(false, &none);
+    EXPECT_TRUE(none.empty());
+    EXPECT_EQ(run(true, &seen), plain) << threads << " threads";
+    ASSERT_EQ(seen.size(), 3u);
+    std::string dict;
+    for (uint64_t tag = 1; tag <= 3; ++tag) {
+      std::string_view chunk = std::string_view(file).substr((tag - 1) * b, b);
+      auto blk = ParallelGzip::CompressBlock(-1, chunk, dict);
+      ASSERT_TRUE(blk.ok());
+      auto [offset, len] = seen[tag];
+      EXPECT_EQ(plain.substr(offset, len), blk->out) << "block " << tag;
+      dict.assign(chunk.substr(
+          chunk.size() > ParallelGzip::kDict ? chunk.size() - ParallelGzip::kDict : 0));
+    }
+  }
+  auto gz = ParallelGzip::Create(-1, 1, [](std::string_view) { return Ok(); });
+  ASSERT_TRUE(gz.ok());
+  EXPECT_FALSE((*gz)->WriteBlock(std::string(b + 1, 'x'), 1).ok());
 }
 
 TEST(ParallelGzip, Crc32IsZlibs) {

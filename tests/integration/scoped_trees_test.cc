@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
@@ -108,6 +110,7 @@ class ScopedTrees : public ::testing::Test {
     o.extra_env["SOURCE_DATE_EPOCH"] = kEpoch;
     if (!scoped) o.extra_env["OCIBUILD_SCOPED_TREES"] = "0";
     if (save_every_step) o.extra_env["OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"] = "1";
+    for (const auto& [k, v] : env_) o.extra_env[k] = v;
     auto r = RunProcess(argv, o);
     Image img;
     if (!r.ok()) {
@@ -205,6 +208,7 @@ class ScopedTrees : public ::testing::Test {
   std::string ctx_;
   std::string base_layout_, last_out_;
   int builds_ = 0;
+  std::map<std::string, std::string> env_;  // for every build
   std::string trash_held_;
   UniqueFd trash_lock_;
 };
@@ -342,6 +346,35 @@ TEST_F(ScopedTrees, HardlinksCrossingTheScope) {
       "COPY f.txt /a/\n"
       "COPY g.txt /a/h\n"  // over the linked file
       "COPY --from=zed /z /a/z\n");
+}
+
+// Layers that splice the gzip blocks an earlier layer of the build compressed (COPY --from of
+// files another stage's step made: the same inodes, oci/layer_blocks.h) are the layers that
+// compressing everything again gives (OCIBUILD_REUSE_BLOCKS=0), also where a later step
+// changed a copied file in place or a COPY --chown gave it another owner.
+TEST_F(ScopedTrees, LayersSplicingBlocksOfEarlierLayersAreTheSame) {
+  MakeBase(
+      "RUN mkdir /data && seq 1 400000 | sed 's/$/ row/' > /data/big && "
+      "head -c 300000 /data/big > /data/mid\n");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx_, "Dockerfile"),
+                        "FROM base AS gen\n"
+                        "RUN cp -a /data /d1\n"
+                        "FROM base AS two\n"
+                        "COPY --from=gen /d1 /d2\n"
+                        "RUN echo x >> /d2/mid\n"
+                        "FROM base\n"
+                        "COPY --from=gen /d1 /d3\n"
+                        "COPY --from=gen --chown=app /d1/big /d4/big\n"
+                        "COPY --from=two /d2 /d5\n")
+                  .ok());
+  std::string err_on, err_off;
+  Image on = Build("reuse", true, false, &err_on);
+  env_["OCIBUILD_REUSE_BLOCKS"] = "0";
+  Image off = Build("full", true, false, &err_off);
+  ASSERT_TRUE(on.ok) << err_on;
+  ASSERT_TRUE(off.ok) << err_off;
+  EXPECT_EQ(on.diff_ids, off.diff_ids);
+  EXPECT_EQ(on.manifest, off.manifest);
 }
 
 // A reader of a stage whose last step made a scoped tree sees the whole tree.
