@@ -180,6 +180,7 @@ Executor::Executor(const dockerfile::BuildPlan& plan, const BuildContext& contex
   commit_.layer.level = opts.compression_level;
   commit_.layer.source_date_epoch = opts.source_date_epoch;
   commit_.layer.record_blocks = opts.reuse_blocks;
+  ws_.ReportLayersTo(opts.layer_stats_path);
   commit_.media_type = oci::LayerMediaType(opts.format, opts.compression);
   commit_.created = Created();
 }

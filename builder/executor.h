@@ -49,6 +49,9 @@ struct ExecutorOptions {
   // Layers splice the gzip blocks of big files an earlier layer of this build compressed
   // (oci/layer_blocks.h); false (OCIBUILD_REUSE_BLOCKS=0) compresses every layer in full.
   bool reuse_blocks = true;
+  // OCIBUILD_LAYER_STATS: a file that gets one JSON line per layer the build writes (for
+  // benchmarks and tests: what was compressed and what was reused).
+  std::string layer_stats_path;
   // RUN steps: keep threads that stop often on the tracer's CPU (builder/sandbox/cpu_packing.h).
   // buildx's build options.
   std::vector<std::pair<std::string, std::string>> add_hosts;  // --add-host: host, IP

@@ -308,6 +308,20 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
                                           [&](std::string_view data) { return w->Write(data); }));
     OCIB_ASSIGN_OR_RETURN(oci::Digest d, w->Commit(lr.digest, static_cast<int64_t>(lr.size)));
     blocks_.AddLayer(d, lr.blocks);
+    if (!stats_path_.empty()) {
+      nlohmann::json line = {{"created_by", created_by},
+                             {"digest", d.str()},
+                             {"size", lr.size},
+                             {"uncompressed_size", lr.uncompressed_size},
+                             {"entries", lr.entries},
+                             {"recorded_blocks", lr.blocks.size()},
+                             {"reused_blocks", lr.reused_blocks},
+                             {"precompressed_blocks", lr.spliced_blocks}};
+      std::lock_guard lock(stats_mu_);
+      OCIB_ASSIGN_OR_RETURN(UniqueFd fd,
+                            OpenFile(stats_path_, O_WRONLY | O_APPEND | O_CREAT, 0644));
+      OCIB_TRY(WriteAll(fd.get(), line.dump() + "\n", stats_path_));
+    }
     oci::Descriptor desc;
     desc.media_type = opts.media_type.empty() ? lr.media_type : opts.media_type;
     desc.digest = d;

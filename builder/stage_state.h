@@ -135,6 +135,8 @@ class StageWorkspace {
 
   oci::ContentStore& store() { return store_; }
   const std::string& work_root() const { return work_root_; }
+  // Appends a JSON line per committed layer to `path` ("": none).
+  void ReportLayersTo(std::string path) { stats_path_ = std::move(path); }
 
  private:
   // Saves the rootfs to the RootfsCache when `s` owns it and `force` or enough is unsaved. The
@@ -161,6 +163,8 @@ class StageWorkspace {
   // made splices them instead of compressing the same data again (LayerWriteOptions
   // record_blocks).
   oci::LayerBlocks blocks_{store_};
+  std::string stats_path_;
+  std::mutex stats_mu_;
 };
 
 }  // namespace ocibuild::builder

@@ -584,6 +584,7 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // OCIBUILD_REUSE_BLOCKS=0: every layer compresses all its data (no blocks of earlier layers).
   if (auto e = env.find("OCIBUILD_REUSE_BLOCKS"); e != env.end() && e->second == "0")
     eo.reuse_blocks = false;
+  if (auto e = env.find("OCIBUILD_LAYER_STATS"); e != env.end()) eo.layer_stats_path = e->second;
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");
   eo.secrets = *secrets;

@@ -133,7 +133,7 @@ class GzipCompressor : public Compressor {
   Status FileChunk(std::string_view data, const struct stat& st, size_t index) override {
     // The key of this block in LayerBlocks: its input's hash after the previous block's.
     std::string sha, prev_sha = std::move(prev_sha_);
-    if (record_ || earlier_) sha = Sha256::HexOf(data);
+    if (record_ || earlier_ || pre_) sha = Sha256::HexOf(data);
     prev_sha_ = sha;
     uint64_t tag = 0;
     if (record_) {
@@ -141,11 +141,12 @@ class GzipCompressor : public Compressor {
           BlockRecord{sha, prev_sha, 0, 0, static_cast<uint32_t>(data.size()), 0});
       tag = records_.size();
     }
-    // A block made ahead of time is checked by its CRC only, so one past a file's first is taken
-    // only when the block before it (its dictionary) also was.
+    // A block made ahead of time was made of the data as the precompressor read it: taken when
+    // that is the data read now (by its SHA-256, not a CRC a step could forge), and, past a
+    // file's first block, only when the block before it (its dictionary) also was.
     if (pre_ && (from_ == Source::kAny || from_ == Source::kPrecompressed)) {
       auto block = pre_->Block(st, index);
-      if (block && block->in_len == data.size() && block->crc == ParallelGzip::Crc32(data)) {
+      if (block && block->in_len == data.size() && block->in_sha == sha) {
         ++spliced_;
         from_ = Source::kPrecompressed;
         return gz_->WriteCompressed(data, std::move(*block), tag);

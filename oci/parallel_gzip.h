@@ -41,6 +41,7 @@ struct GzipBlock {
   std::string out;
   uint32_t crc = 0;
   size_t in_len = 0;
+  std::string in_sha;  // hex SHA-256 of the input, where its maker kept one
 };
 
 class ParallelGzip {

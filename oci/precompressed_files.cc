@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "util/sha256.h"
+
 namespace ocibuild::oci {
 namespace {
 
@@ -42,7 +44,8 @@ Status PrecompressedFiles::Add(int fd, const struct stat& st, const std::atomic<
     std::string_view chunk(buf.data(), want);
     OCIB_ASSIGN_OR_RETURN(GzipBlock block, ParallelGzip::CompressBlock(kLevel, chunk, dict));
     dict.assign(chunk.substr(want > ParallelGzip::kDict ? want - ParallelGzip::kDict : 0));
-    Piece p{0, static_cast<uint32_t>(block.out.size()), block.crc, static_cast<uint32_t>(want)};
+    Piece p{0, static_cast<uint32_t>(block.out.size()), block.crc, static_cast<uint32_t>(want),
+            Sha256::HexOf(chunk)};
     {
       std::lock_guard lock(mu_);
       p.offset = spill_end_;
@@ -81,6 +84,7 @@ std::optional<GzipBlock> PrecompressedFiles::Block(const struct stat& st, size_t
   if (!got.ok() || *got != b.out.size()) return std::nullopt;
   b.crc = p.crc;
   b.in_len = p.in_len;
+  b.in_sha = p.sha;
   return b;
 }
 

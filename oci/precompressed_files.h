@@ -8,8 +8,9 @@
 // the layer's bytes are the same whether or not a block was made ahead. Blocks are kept in an
 // unlinked spill file (not in memory) and found by the file's identity: device, inode, size,
 // mtime and ctime as they were when it was read. The layer writer takes a block only when its
-// CRC-32 and length also match the data it reads, so a file changed in a way the stat missed
-// costs a recompression, never a wrong layer.
+// length and the SHA-256 of its input also match the data it reads (a file rewritten through a
+// shared mapping keeps its stat, and a CRC can be forged), so a file changed in a way the stat
+// missed costs a recompression, never a wrong layer.
 #pragma once
 
 #include <sys/stat.h>
@@ -53,6 +54,7 @@ class PrecompressedFiles {
     uint32_t out_len = 0;
     uint32_t crc = 0;
     uint32_t in_len = 0;
+    std::string sha;  // of the input: the layer writer checks it where it hashes the data
   };
   struct Entry {
     int64_t size = 0, mtime_ns = 0, ctime_ns = 0;

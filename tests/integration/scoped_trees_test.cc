@@ -367,14 +367,32 @@ TEST_F(ScopedTrees, LayersSplicingBlocksOfEarlierLayersAreTheSame) {
                         "COPY --from=gen --chown=app /d1/big /d4/big\n"
                         "COPY --from=two /d2 /d5\n")
                   .ok());
+  // Blocks reused by the layers (OCIBUILD_LAYER_STATS: a JSON line per layer written).
+  auto reused = [&](const std::string& stats) {
+    uint64_t n = 0;
+    auto text = ReadFile(stats);
+    if (!text.ok()) return n;
+    for (const auto& line : Split(TrimSpace(*text), '\n'))
+      if (!line.empty()) n += nlohmann::json::parse(line).value("reused_blocks", uint64_t{0});
+    return n;
+  };
+  std::string stats_on = JoinPath(tmp_->path(), "stats-on"),
+              stats_off = JoinPath(tmp_->path(), "stats-off");
   std::string err_on, err_off;
+  env_["OCIBUILD_LAYER_STATS"] = stats_on;
   Image on = Build("reuse", true, false, &err_on);
   env_["OCIBUILD_REUSE_BLOCKS"] = "0";
+  env_["OCIBUILD_LAYER_STATS"] = stats_off;
   Image off = Build("full", true, false, &err_off);
   ASSERT_TRUE(on.ok) << err_on;
   ASSERT_TRUE(off.ok) << err_off;
   EXPECT_EQ(on.diff_ids, off.diff_ids);
   EXPECT_EQ(on.manifest, off.manifest);
+  // The three COPYs of a whole copy of /data (5 + 1 blocks each, the appended mid's from two's
+  // RUN) and /d4/big (5).
+  EXPECT_GE(reused(stats_on), 20u);
+  EXPECT_EQ(reused(stats_off), 0u);
+  EXPECT_TRUE(PathExists(stats_off));
 }
 
 // A reader of a stage whose last step made a scoped tree sees the whole tree.
