@@ -207,7 +207,7 @@ TEST_F(WriterTest, PrecompressedBlocksGiveTheSameLayer) {
   EXPECT_EQ(s->diff_id, p->diff_id);
 
   // Rewritten in place, same size: the block made before is not taken (the stat tells, and
-  // where a change slips past the stat, the CRC of the data read does).
+  // where a change slips past the stat, the SHA-256 of the data read does).
   {
     UniqueFd fd(::open((rootfs_ + "/d/mid").c_str(), O_WRONLY | O_CLOEXEC));
     ASSERT_EQ(::pwrite(fd.get(), "X", 1, 100), 1);
