@@ -1,7 +1,5 @@
 #include "oci/layer_blocks.h"
 
-#include "util/fs.h"
-
 namespace ocibuild::oci {
 namespace {
 
@@ -38,14 +36,7 @@ std::optional<GzipBlock> LayerBlocks::Block(std::string_view prev_sha, std::stri
   }
   auto fd = store_.Open(blob);
   if (!fd.ok()) return std::nullopt;
-  GzipBlock b;
-  b.out.resize(p.out_len);
-  auto got = PReadFull(fd->get(), b.out.data(), b.out.size(), static_cast<int64_t>(p.offset),
-                       blob.str());
-  if (!got.ok() || *got != b.out.size()) return std::nullopt;
-  b.crc = p.crc;
-  b.in_len = p.in_len;
-  return b;
+  return ReadGzipBlock(fd->get(), p.offset, p.out_len, p.crc, p.in_len, blob.str());
 }
 
 size_t LayerBlocks::blocks() const {

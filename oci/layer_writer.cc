@@ -137,8 +137,7 @@ class GzipCompressor : public Compressor {
     prev_sha_ = sha;
     uint64_t tag = 0;
     if (record_) {
-      records_.push_back(
-          BlockRecord{sha, prev_sha, 0, 0, static_cast<uint32_t>(data.size()), 0});
+      records_.push_back(BlockRecord{sha, prev_sha, 0, 0, static_cast<uint32_t>(data.size()), 0});
       tag = records_.size();
     }
     // A block made ahead of time was made of the data as the precompressor read it: taken when

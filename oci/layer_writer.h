@@ -30,7 +30,6 @@
 namespace ocibuild::oci {
 
 class PrecompressedFiles;
-class LayerBlocks;
 
 inline constexpr char kMediaTypeLayerTar[] = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr char kMediaTypeLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "util/fs.h"
+
 namespace ocibuild::oci {
 // deflateInit and ISA-L's level buffer allocate a few hundred KiB: once per thread, not per block.
 struct ParallelGzip::Deflater {
@@ -43,6 +45,17 @@ void ParallelGzip::StopWorkers() {
 
 uint32_t ParallelGzip::Crc32(std::string_view data) {
   return crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+std::optional<GzipBlock> ReadGzipBlock(int fd, uint64_t offset, size_t out_len, uint32_t crc,
+                                       size_t in_len, const std::string& what) {
+  GzipBlock b;
+  b.out.resize(out_len);
+  auto got = PReadFull(fd, b.out.data(), b.out.size(), static_cast<int64_t>(offset), what);
+  if (!got.ok() || *got != b.out.size()) return std::nullopt;
+  b.crc = crc;
+  b.in_len = in_len;
+  return b;
 }
 
 Result<GzipBlock> ParallelGzip::CompressBlock(int level, std::string_view in,

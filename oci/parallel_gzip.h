@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +44,11 @@ struct GzipBlock {
   size_t in_len = 0;
   std::string in_sha;  // hex SHA-256 of the input, where its maker kept one
 };
+
+// The block whose compressed bytes are the `out_len` bytes at `offset` of `fd` (a spill file, a
+// layer blob), made of `in_len` bytes with CRC-32 `crc`; nullopt when they cannot all be read.
+std::optional<GzipBlock> ReadGzipBlock(int fd, uint64_t offset, size_t out_len, uint32_t crc,
+                                       size_t in_len, const std::string& what);
 
 class ParallelGzip {
  public:
@@ -116,8 +122,8 @@ class ParallelGzip {
   Sink sink_;
   BlockObserver observer_;
   uint64_t out_pos_ = 0;  // bytes handed to the sink
-  std::string pending_;  // input not yet cut into a block
-  std::string dict_;     // last 32 KiB of the previous block
+  std::string pending_;   // input not yet cut into a block
+  std::string dict_;      // last 32 KiB of the previous block
   uLong crc_ = 0;
   uint64_t total_in_ = 0;
   bool header_written_ = false;

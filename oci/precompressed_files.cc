@@ -77,14 +77,9 @@ std::optional<GzipBlock> PrecompressedFiles::Block(const struct stat& st, size_t
       return std::nullopt;
     p = it->second.pieces[index];
   }
-  GzipBlock b;
-  b.out.resize(p.out_len);
-  auto got = PReadFull(spill_.get(), b.out.data(), b.out.size(), static_cast<int64_t>(p.offset),
-                       "the spill file of precompressed blocks");
-  if (!got.ok() || *got != b.out.size()) return std::nullopt;
-  b.crc = p.crc;
-  b.in_len = p.in_len;
-  b.in_sha = p.sha;
+  auto b = ReadGzipBlock(spill_.get(), p.offset, p.out_len, p.crc, p.in_len,
+                         "the spill file of precompressed blocks");
+  if (b) b->in_sha = p.sha;
   return b;
 }
 
