@@ -98,9 +98,11 @@ std::string RegistryClient::Url(const std::string& path) const {
 Status RegistryClient::EnsurePinged() {
   std::lock_guard<std::mutex> lock(ping_mu_);
   if (pinged_) return Ok();
-  auto ping = [&](const std::string& scheme, bool retry) -> Result<HttpResponse> {
+  auto ping = [&](const std::string& scheme, bool retry,
+                  bool tls_probe = false) -> Result<HttpResponse> {
     HttpRequest req;
     req.url = scheme + "://" + api_host_ + "/v2/";
+    req.tls_probe = tls_probe;
     std::function<Result<HttpResponse>(RetryHint*)> attempt =
         [&](RetryHint* hint) -> Result<HttpResponse> {
       auto r = transport_->Do(req);
@@ -120,8 +122,12 @@ Status RegistryClient::EnsurePinged() {
   std::string scheme = "https";
   Result<HttpResponse> r = Error{""};
   if (AllowsPlainHttp(opts_, api_host_)) {
-    // As docker does for such hosts: TLS when the server speaks it, else plain HTTP.
-    r = ping("https", /*retry=*/false);
+    // As docker does for such hosts: TLS when the server speaks it, else plain HTTP. Whether it
+    // does is asked without verifying its certificate, which spares a plain-HTTP registry the
+    // parse of the whole trust store; a server that answers TLS is then pinged again, verified,
+    // and that answer (its auth challenge) is the one used.
+    r = ping("https", /*retry=*/false, /*tls_probe=*/true);
+    if (r.ok()) r = ping("https", /*retry=*/false);
     if (!r.ok() && !IsTlsVerificationError(r.error())) {
       Error tls_error = r.error();
       scheme = "http";

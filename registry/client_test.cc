@@ -395,6 +395,15 @@ TEST_F(ClientTest, PingFallsBackToPlainHttpOnlyForLoopbackHosts) {
   ASSERT_TRUE(local.HeadBlob("o/a", oci::Digest::OfBytes("x")).ok());
   EXPECT_EQ(tls_fails->Lines().back(),
             "HEAD http://localhost:5000/v2/o/a/blobs/" + oci::Digest::OfBytes("x").str());
+  // Whether TLS is spoken was asked without verification (no trust store parsed), once.
+  auto sent = tls_fails->requests();
+  ASSERT_GE(sent.size(), 2u);
+  EXPECT_EQ(sent[0].url, "https://localhost:5000/v2/");
+  EXPECT_TRUE(sent[0].tls_probe);
+  for (size_t i = 1; i < sent.size(); ++i) {
+    EXPECT_FALSE(sent[i].tls_probe) << sent[i].url;
+    EXPECT_EQ(sent[i].url.rfind("http://", 0), 0u) << sent[i].url;
+  }
   RegistryClient remote("reg.example", tls_fails, std::nullopt, o);
   auto r = remote.HeadBlob("o/a", oci::Digest::OfBytes("x"));
   ASSERT_FALSE(r.ok());
@@ -403,6 +412,49 @@ TEST_F(ClientTest, PingFallsBackToPlainHttpOnlyForLoopbackHosts) {
   o.insecure_registries = {"reg.example"};
   RegistryClient insecure("reg.example", tls_fails, std::nullopt, o);
   EXPECT_TRUE(insecure.HeadBlob("o/a", oci::Digest::OfBytes("x")).ok());
+}
+
+// A loopback registry that speaks TLS: the unverified probe only says so. Its answer is never
+// used: the ping is made again with verification, whose challenge counts, and every request
+// after it is verified.
+TEST_F(ClientTest, ALoopbackRegistrySpeakingTlsIsPingedAgainVerified) {
+  auto tls = std::make_shared<FakeTransport>([this](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.url.rfind("http://", 0) == 0) return Error{"GET " + r.url + ": plain HTTP refused"};
+    if (r.tls_probe)  // a forged challenge: nothing may come of it
+      return FakeTransport::Respond(
+          401, "", {{"WWW-Authenticate", R"(Bearer realm="https://evil.example/token")"}});
+    return reg_.Handle(r);
+  });
+  RegistryOptions o;
+  o.retry.sleep = [](std::chrono::milliseconds) {};
+  RegistryClient local("127.0.0.1:5000", tls, std::nullopt, o);
+  ASSERT_TRUE(local.HeadBlob("o/a", oci::Digest::OfBytes("x")).ok());
+  auto sent = tls->requests();
+  ASSERT_GE(sent.size(), 3u);
+  EXPECT_TRUE(sent[0].tls_probe);
+  EXPECT_EQ(sent[0].url, "https://127.0.0.1:5000/v2/");
+  EXPECT_FALSE(sent[1].tls_probe);
+  EXPECT_EQ(sent[1].url, "https://127.0.0.1:5000/v2/");
+  for (size_t i = 1; i < sent.size(); ++i) {
+    EXPECT_FALSE(sent[i].tls_probe) << sent[i].url;
+    EXPECT_EQ(sent[i].url.rfind("https://127.0.0.1:5000/", 0), 0u) << sent[i].url;
+  }
+  // A certificate the verified ping rejects is an error, never a reason for plain HTTP.
+  auto untrusted =
+      std::make_shared<FakeTransport>([this](const HttpRequest& r) -> Result<HttpResponse> {
+        if (r.url.rfind("https://", 0) == 0 && !r.tls_probe)
+          return Error{
+              "GET " + r.url +
+                  ": SSL peer certificate or SSH remote key was not OK: unable to get local "
+                  "issuer certificate",
+              EKEYREJECTED};
+        return reg_.Handle(r);
+      });
+  RegistryClient bad("127.0.0.1:5000", untrusted, std::nullopt, o);
+  auto r = bad.HeadBlob("o/a", oci::Digest::OfBytes("x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("certificate"));
+  for (const auto& l : untrusted->Lines()) EXPECT_EQ(l.find("http://"), std::string::npos) << l;
 }
 
 // Breaks blob downloads off after `cut` bytes of each answer, and answers blob upload PATCHes

@@ -290,8 +290,12 @@ class CurlTransport final : public HttpTransport {
     // release artifact's bundled libcurl would otherwise look for on every distribution.
     curl_easy_setopt(h, CURLOPT_CAINFO, ca.file.empty() ? nullptr : ca.file.c_str());
     curl_easy_setopt(h, CURLOPT_CAPATH, ca.dir.empty() ? nullptr : ca.dir.c_str());
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
+    const bool verify = tls.verify && !req.tls_probe;
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+    // An unverified connection must never carry a later request (libcurl would not match it
+    // to a verified one anyway; this does not depend on that).
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, req.tls_probe ? 1L : 0L);
 
     CurlSlist headers;
     auto add_header = [&](const std::string& line) {

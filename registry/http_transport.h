@@ -42,6 +42,10 @@ struct HttpRequest {
   bool follow_redirects = false;
   // Called as bytes move: (uploaded, upload_total, downloaded, download_total).
   std::function<void(uint64_t, uint64_t, uint64_t, uint64_t)> progress;
+  // Only asks whether the server speaks TLS at all: its certificate is not verified (so no
+  // trust store is parsed, tens of milliseconds) and the connection is not kept. Nothing in
+  // the answer may be trusted or used beyond "a response came".
+  bool tls_probe = false;
 };
 
 struct HttpResponse {
