@@ -192,7 +192,7 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
     if (restored && unpacked == 0 && s.unsaved_bytes == 0) {
       // Nothing to save: the restore's own stats are the snapshot, once the links are no
       // longer racy (see Resnap).
-      ::usleep(kNapNs / 1000);
+      oci::Snapshot::WaitPastRacyWindow(stats);
       OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap,
                             oci::Snapshot::FromStats(*s.root, *s.store, std::move(stats)));
       s.snapshot = std::move(snap);

@@ -123,6 +123,22 @@ TEST_F(DiffTest, ASnapshotFromStatsHashesRacyFilesAsAWalkDoes) {
   }
 }
 
+// After WaitPastRacyWindow, a snapshot from the stats hashes nothing, even a file written just
+// before the stats were taken (the restore's last link).
+TEST_F(DiffTest, WaitingPastTheRacyWindowLeavesNoFileRacy) {
+  ASSERT_TRUE(WriteFile(P("etc/just-now"), "fresh").ok());
+  std::vector<std::pair<std::string, struct stat>> stats;
+  for (const char* path : {"", "etc", "etc/passwd", "etc/just-now"}) {
+    struct stat st;
+    ASSERT_EQ(::lstat((*path ? P(path) : rootfs_).c_str(), &st), 0) << path;
+    stats.emplace_back(path, st);
+  }
+  Snapshot::WaitPastRacyWindow(stats);
+  auto from = Snapshot::FromStats(*root_, store_, stats);
+  ASSERT_TRUE(from.ok()) << from.error().message;
+  for (const auto& [path, st] : stats) EXPECT_TRUE(from->Find(path)->racy_hash.empty()) << path;
+}
+
 TEST_F(DiffTest, ADirectoryMadeAgainGivesTheSameLayerWhetherOrNotItsInodeWasReused) {
   // `rm -rf d && mkdir d`: the filesystem may or may not hand the new directory the old number.
   struct stat old_st;

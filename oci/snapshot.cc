@@ -213,6 +213,16 @@ Status Snapshot::HashRacy(const RootDir& root, const std::vector<std::string>& r
   return Ok();
 }
 
+void Snapshot::WaitPastRacyWindow(const std::vector<std::pair<std::string, struct stat>>& stats) {
+  int64_t newest = 0;
+  for (const auto& [p, st] : stats)
+    if (S_ISREG(st.st_mode)) newest = std::max({newest, Ns(st.st_mtim), Ns(st.st_ctim)});
+  // IsRacy's bound, one millisecond on: a file is racy while newest >= taken - window.
+  int64_t wait = newest + kRacyWindowNs + 1'000'000 - RealtimeNs();
+  if (wait > 0)
+    ::usleep(static_cast<useconds_t>(std::min<int64_t>(wait, kRacyWindowNs * 2) / 1000));
+}
+
 Result<Snapshot> Snapshot::FromStats(const RootDir& root, const MetaStore& store,
                                      std::vector<std::pair<std::string, struct stat>> stats) {
   Snapshot snap;

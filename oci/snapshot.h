@@ -57,6 +57,10 @@ class Snapshot {
   // since those stats. Files changed within the racy window of now are hashed, as Take does.
   static Result<Snapshot> FromStats(const RootDir& root, const MetaStore& store,
                                     std::vector<std::pair<std::string, struct stat>> stats);
+  // Sleeps until none of `stats` would count as racy in a snapshot taken now, so FromStats
+  // hashes no file (what was linked last is the newest). Returns at once when the time the
+  // caller spent since (stat'ing a large tree) already covers the window.
+  static void WaitPastRacyWindow(const std::vector<std::pair<std::string, struct stat>>& stats);
 
   // Walks only what `scope` holds: its roots' subtrees and the directories on the way to them
   // (and the root directory), for a step that changed nothing else.
