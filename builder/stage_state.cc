@@ -93,8 +93,13 @@ Status StageWorkspace::Resnap(StageState& s, bool linked) {
   if (linked) ::usleep(kNapNs / 1000);
   size_t expect = s.snapshot ? s.snapshot->size() : 0;
   OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap, oci::Snapshot::Take(*s.root, *s.store, expect));
-  s.snapshot = std::move(snap);
+  ReplaceSnapshot(s, std::move(snap));
   return Ok();
+}
+
+void StageWorkspace::ReplaceSnapshot(StageState& s, oci::Snapshot&& next) {
+  if (s.snapshot) disposer_.Dispose(std::move(*s.snapshot));
+  s.snapshot = std::move(next);
 }
 
 Status StageWorkspace::MaterializeScope(StageState& s, const oci::PathScope& want) {
@@ -337,7 +342,7 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   if (focus) {
     s.snapshot->Merge(*focus, std::move(after));
   } else {
-    s.snapshot = std::move(after);
+    ReplaceSnapshot(s, std::move(after));
   }
   OCIB_TRY(MaybeSave(s, false, false));
   AddHistory(s, created_by, !step.layer.has_value(), opts.created);

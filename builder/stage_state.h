@@ -24,6 +24,7 @@
 #include "oci/path_scope.h"
 #include "oci/safe_path.h"
 #include "oci/snapshot.h"
+#include "util/disposer.h"
 #include "util/fs.h"
 
 namespace ocibuild::builder {
@@ -150,7 +151,9 @@ class StageWorkspace {
   // Takes a snapshot of the tree of `s` (after a nap when files were just linked: see MaybeSave).
   // An empty tree (rootfs and store) in a new work directory of `s`.
   Status NewTree(StageState& s);
-  static Status Resnap(StageState& s, bool linked);
+  Status Resnap(StageState& s, bool linked);
+  // The snapshot of `s` is being replaced by `next`: the old one is freed off the build's path.
+  void ReplaceSnapshot(StageState& s, oci::Snapshot&& next);
 
   oci::ContentStore& store_;
   LayerCache& cache_;
@@ -165,6 +168,9 @@ class StageWorkspace {
   oci::LayerBlocks blocks_{store_};
   std::string stats_path_;
   std::mutex stats_mu_;
+  // Frees replaced snapshots (tens of milliseconds for a large tree) on its own thread; last,
+  // so that it is joined before the rest goes.
+  Disposer disposer_;
 };
 
 }  // namespace ocibuild::builder

@@ -25,8 +25,22 @@ PathScope::PathScope(std::vector<std::string> roots) {
   }
 }
 
+namespace {
+// A scan of the roots is cheaper than hashing each ancestor of `p` (a string made for every
+// lookup) while they are few: a snapshot asks for every one of its paths.
+constexpr size_t kScanRoots = 16;
+
+// `p` is `r` or below it.
+bool AtOrBelow(std::string_view p, std::string_view r) {
+  return r.empty() || (p.starts_with(r) && (p.size() == r.size() || p[r.size()] == '/'));
+}
+}  // namespace
+
 bool PathScope::Contains(std::string_view p) const {
   if (root_set_.empty()) return false;
+  if (roots_.size() <= kScanRoots)
+    return std::any_of(roots_.begin(), roots_.end(),
+                       [&](const std::string& r) { return AtOrBelow(p, r); });
   for (;;) {
     if (root_set_.count(std::string(p))) return true;
     if (p.empty()) return false;
@@ -35,6 +49,12 @@ bool PathScope::Contains(std::string_view p) const {
 }
 
 bool PathScope::IsAncestor(std::string_view p) const {
+  if (roots_.size() <= kScanRoots) {
+    bool above = std::any_of(roots_.begin(), roots_.end(), [&](const std::string& r) {
+      return r.size() > p.size() && AtOrBelow(r, p);
+    });
+    return above && !Contains(p);
+  }
   return ancestors_.count(std::string(p)) > 0 && !Contains(p);
 }
 

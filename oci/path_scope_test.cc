@@ -47,6 +47,39 @@ TEST(PathScope, RootsAncestorsAndAttachPoints) {
   EXPECT_FALSE(PathScope().Relevant(""));
 }
 
+// Few roots are scanned, many looked up by hash: both answer as the definitions say, for names
+// that share prefixes without being below one another ("app" and "app2", "a-b" sorting between
+// "a" and "a/z").
+TEST(PathScope, ScanAndLookupAgreeWithTheDefinitions) {
+  const std::vector<std::string> names = {"",      "a",      "a-b",     "a/z",  "a/z/q", "app",
+                                          "app2",  "app/x",  "app/x/y", "b",    "b/c",   "b/c/d",
+                                          "a-b/c", "app2/x", "c",       "c/d/e"};
+  auto below = [](const std::string& p, const std::string& r) {
+    return r.empty() || p == r ||
+           (p.size() > r.size() && p.compare(0, r.size(), r) == 0 && p[r.size()] == '/');
+  };
+  std::vector<std::vector<std::string>> cases = {{"a"},          {"a", "a-b"}, {"app/x"},
+                                                 {"b/c", "a/z"}, {""},         {"c/d/e", "app2"}};
+  std::vector<std::string> many;  // more roots than are scanned
+  for (int i = 0; i < 20; ++i) many.push_back("m/" + std::to_string(i));
+  many.push_back("a/z");
+  many.push_back("app");
+  cases.push_back(many);
+  for (const auto& roots : cases) {
+    PathScope s(roots);
+    for (const auto& p : names) {
+      bool contains = false, ancestor = false;
+      for (const auto& r : s.roots()) {
+        contains |= below(p, r);
+        ancestor |= r != p && below(r, p);
+      }
+      ancestor &= !contains;
+      EXPECT_EQ(s.Contains(p), contains) << "\"" << p << "\" in " << roots.size() << " roots";
+      EXPECT_EQ(s.IsAncestor(p), ancestor) << "\"" << p << "\" in " << roots.size() << " roots";
+    }
+  }
+}
+
 class ScopedApplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
