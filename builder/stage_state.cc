@@ -184,12 +184,20 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
       }
     }
     size_t unpacked = 0;
+    // On a restored tree, what the layers on top wrote: the restore's stats brought up to date
+    // with these are the snapshot, without a walk of the whole tree (when nothing was removed).
+    std::vector<std::string> written;
+    bool removed = false;
     for (; s.applied < s.layers.size(); ++s.applied, ++unpacked) {
       const oci::Descriptor& d = s.layers[s.applied];
       OCIB_ASSIGN_OR_RETURN(UniqueFd fd, store_.Open(d.digest));
-      auto st = oci::ApplyLayer(*s.root, *s.store, fd.get());
+      oci::ApplyOptions ao;
+      ao.list_paths = restored;
+      auto st = oci::ApplyLayer(*s.root, *s.store, fd.get(), ao);
       if (!st.ok()) return st.error().Context("unpacking layer " + d.digest.str());
       s.unsaved_bytes += static_cast<uint64_t>(d.size);
+      removed |= st->whiteouts > 0;
+      for (auto& p : st->paths) written.push_back(std::move(p));
     }
     // A tree unpacked from nothing is always worth keeping (a base image, say); one restored
     // and topped up only when the top-up was large.
@@ -203,14 +211,28 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
       s.snapshot = std::move(snap);
       return Ok();
     }
+    if (restored && !removed && !WouldSave(s, false)) {
+      OCIB_ASSIGN_OR_RETURN(bool exact, oci::Snapshot::RestatChanged(*s.root, &stats, written));
+      if (exact) {
+        oci::Snapshot::WaitPastRacyWindow(stats);
+        OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap,
+                              oci::Snapshot::FromStats(*s.root, *s.store, std::move(stats)));
+        s.snapshot = std::move(snap);
+        return Ok();
+      }
+    }
     return MaybeSave(s, from_nothing && !restored && unpacked > 0, restored);
   }
   return Ok();
 }
 
+bool StageWorkspace::WouldSave(const StageState& s, bool force) const {
+  return !s.scope && rootfs_cache_ && rootfs_cache_->Owns(&s) && s.unsaved_bytes > 0 &&
+         (force || s.unsaved_bytes >= save_bytes_);
+}
+
 Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
-  if (!s.scope && rootfs_cache_ && rootfs_cache_->Owns(&s) && s.unsaved_bytes > 0 &&
-      (force || s.unsaved_bytes >= save_bytes_)) {
+  if (WouldSave(s, force)) {
     std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                    s.config.diff_ids.begin() + static_cast<long>(s.applied));
     // A failed save (a full disk, the link limit) costs the entry, not the build; what it

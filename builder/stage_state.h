@@ -144,6 +144,7 @@ class StageWorkspace {
   // snapshot is retaken when missing or when the tree was just `linked` (restored) or saved:
   // linking moves every ctime.
   Status MaybeSave(StageState& s, bool force, bool linked);
+  bool WouldSave(const StageState& s, bool force) const;
   Status MaterializeTree(StageState& s);
   // Forgets the tree of `s` (scoped or stale). Its directory stays in the work root, which goes
   // to the trash with the build's other scratch trees: nothing is unlinked on the build's path.

@@ -52,6 +52,40 @@ class DiffTest : public ::testing::Test {
     return out;
   }
   std::string P(const std::string& rel) { return rootfs_ + "/" + rel; }
+  // As a restored tree topped up: the tree's stats taken, `layer` unpacked on top listing its
+  // paths, the stats brought up to date with them. When that says it is exact, the snapshot
+  // from those stats must be the one a walk takes now.
+  void ExpectTopUp(const std::vector<TarEntry>& layer, bool want_exact) {
+    auto walked = Snapshot::Take(*root_, store_);
+    ASSERT_TRUE(walked.ok());
+    std::vector<std::pair<std::string, struct stat>> stats;
+    for (const auto& [path, n] : walked->nodes()) {
+      struct stat st;
+      ASSERT_EQ(::lstat((path.empty() ? rootfs_ : P(path)).c_str(), &st), 0) << path;
+      stats.emplace_back(path, st);
+    }
+    UniqueFd fd(testing::FdOf(dir_->path(), MakeTar(layer)));
+    ApplyOptions ao;
+    ao.list_paths = true;
+    auto r = ApplyLayer(*root_, store_, fd.get(), ao);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto exact = Snapshot::RestatChanged(*root_, &stats, r->paths);
+    ASSERT_TRUE(exact.ok()) << exact.error().message;
+    ASSERT_EQ(*exact, want_exact);
+    if (!*exact) return;
+    Snapshot::WaitPastRacyWindow(stats);
+    auto from = Snapshot::FromStats(*root_, store_, std::move(stats));
+    ASSERT_TRUE(from.ok()) << from.error().message;
+    auto after = Snapshot::Take(*root_, store_);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(from->size(), after->size());
+    for (const auto& [path, want] : after->nodes()) {
+      const NodeState* n = from->Find(path);
+      ASSERT_NE(n, nullptr) << path;
+      EXPECT_TRUE(n->SameStat(want)) << path;
+      EXPECT_EQ(n->nlink, want.nlink) << path;
+    }
+  }
   std::string Aside() { return dir_->path() + "/aside"; }  // outside the tree, same filesystem
 
   std::unique_ptr<TempDir> dir_;
@@ -137,6 +171,22 @@ TEST_F(DiffTest, WaitingPastTheRacyWindowLeavesNoFileRacy) {
   auto from = Snapshot::FromStats(*root_, store_, stats);
   ASSERT_TRUE(from.ok()) << from.error().message;
   for (const auto& [path, st] : stats) EXPECT_TRUE(from->Find(path)->racy_hash.empty()) << path;
+}
+
+// New files below directories the layer does not list, a file overwritten whose old inode keeps
+// another name (usr/bin/tool2), a hardlink to a lower file, new owners, "./" names.
+TEST_F(DiffTest, StatsToppedUpWithALayersPathsAreTheSnapshotAWalkTakes) {
+  ExpectTopUp({File("new/deep/file", "x"), File("etc/passwd", "root:y:0:0", 0600, 0, 42),
+               File("usr/bin/tool", "v2", 0755), Hardlink("etc/a-too", "var/cache/a"),
+               Symlink("etc/s", "x"), File("./etc/dot", "d"), Dir("var/")},
+              true);
+}
+
+// A path through a symlink (bin -> usr/bin) lands elsewhere, and a directory replaced by a file
+// takes its subtree with it: neither can be brought up to date by name, so a walk must follow.
+TEST_F(DiffTest, StatsAreNotToppedUpThroughASymlinkOrOverARemovedSubtree) {
+  ExpectTopUp({File("bin/through-link", "x")}, false);
+  ExpectTopUp({File("etc/ssl", "now a file")}, false);
 }
 
 TEST_F(DiffTest, ADirectoryMadeAgainGivesTheSameLayerWhetherOrNotItsInodeWasReused) {

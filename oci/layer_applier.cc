@@ -58,8 +58,8 @@ struct DirTime {
 
 class Applier {
  public:
-  Applier(const RootDir& root, MetaStore& store, const PathScope* scope)
-      : root_(root), store_(store), scope_(scope) {}
+  Applier(const RootDir& root, MetaStore& store, const ApplyOptions& opts)
+      : root_(root), store_(store), scope_(opts.scope), list_paths_(opts.list_paths) {}
 
   Result<ApplyStats> Run(int fd);
 
@@ -86,6 +86,7 @@ class Applier {
   const RootDir& root_;
   MetaStore& store_;
   const PathScope* scope_;
+  bool list_paths_;
   // Scoped: directories on the way that skipped entries would change, and the directories the
   // layer lists.
   std::unordered_set<std::string> touched_;
@@ -542,6 +543,7 @@ Result<ApplyStats> Applier::Run(int fd) {
       if (!reader->error().message.empty()) return reader->error();
       return EntryError(name, st.error());
     }
+    if (list_paths_) stats_.paths.push_back(std::move(name));
   }
   OCIB_TRY(FinishDirs());
   if (scope_ && TouchedUnlisted()) stats_.out_of_scope = true;
@@ -552,7 +554,7 @@ Result<ApplyStats> Applier::Run(int fd) {
 
 Result<ApplyStats> ApplyLayer(const RootDir& root, MetaStore& store, int fd,
                               const ApplyOptions& opts) {
-  Applier applier(root, store, opts.scope);
+  Applier applier(root, store, opts);
   return applier.Run(fd);
 }
 

@@ -43,6 +43,9 @@ struct ApplyStats {
   // such a name changes the link count (and so the ctime) of the name outside, which the full
   // tree's diff reports; the scoped tree cannot.
   std::vector<std::string> cross_links;
+  // ApplyOptions::list_paths: the path of every entry applied (whiteouts included), as the tar
+  // names it.
+  std::vector<std::string> paths;
 };
 
 struct ApplyOptions {
@@ -57,6 +60,8 @@ struct ApplyOptions {
   //    exempt: no layer records it.)
   // Symlinks on the way are not looked at here: the caller checks the finished tree.
   const PathScope* scope = nullptr;
+  // Fill ApplyStats::paths (for a caller that updates a snapshot instead of walking the tree).
+  bool list_paths = false;
 };
 
 // Reads the layer from `fd` (any readable fd: file, pipe) and applies it into `root`.

@@ -12,7 +12,10 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "oci/safe_path.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 
@@ -221,6 +224,73 @@ void Snapshot::WaitPastRacyWindow(const std::vector<std::pair<std::string, struc
   int64_t wait = newest + kRacyWindowNs + 1'000'000 - RealtimeNs();
   if (wait > 0)
     ::usleep(static_cast<useconds_t>(std::min<int64_t>(wait, kRacyWindowNs * 2) / 1000));
+}
+
+Result<bool> Snapshot::RestatChanged(const RootDir& root,
+                                     std::vector<std::pair<std::string, struct stat>>* stats,
+                                     const std::vector<std::string>& paths) {
+  // The paths and every directory above them, parents first.
+  std::vector<std::string> touched;
+  {
+    std::unordered_set<std::string> seen{""};
+    touched.emplace_back();
+    for (const std::string& raw : paths) {
+      auto clean = CleanPath(raw);
+      if (!clean.ok()) return false;
+      for (std::string_view p = *clean; !p.empty(); p = ParentPath(p)) {
+        if (!seen.emplace(p).second) break;
+        touched.emplace_back(p);
+      }
+    }
+    auto depth = [](const std::string& x) {
+      return x.empty() ? -1 : std::count(x.begin(), x.end(), '/');
+    };
+    std::stable_sort(
+        touched.begin(), touched.end(),
+        [&](const std::string& a, const std::string& b) { return depth(a) < depth(b); });
+  }
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(stats->size());
+  for (size_t i = 0; i < stats->size(); ++i) index.emplace((*stats)[i].first, i);
+
+  std::unordered_map<std::string, struct stat> fresh;  // each touched path, as it is now
+  std::unordered_set<ino_t> aliased;  // inodes whose other names' link count and ctime moved
+  for (const std::string& t : touched) {
+    struct stat st;
+    if (t.empty()) {
+      if (::fstat(root.fd(), &st) != 0) return SysError("fstat", root.path());
+    } else {
+      // Its parent was stat'ed just before (parents first). Only through directories is the
+      // path the one a walk would find: a symlink on the way sent the write elsewhere.
+      auto parent = fresh.find(std::string(ParentPath(t)));
+      if (parent == fresh.end() || !S_ISDIR(parent->second.st_mode)) return false;
+      if (::fstatat(root.fd(), t.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return false;  // written, then gone
+        return SysError("stat", t);
+      }
+    }
+    auto it = index.find(t);
+    if (it != index.end()) {
+      const struct stat& old = (*stats)[it->second].second;
+      if (S_ISDIR(old.st_mode) && !S_ISDIR(st.st_mode)) return false;  // a subtree went
+      if (!S_ISDIR(old.st_mode) && old.st_nlink > 1) aliased.insert(old.st_ino);
+    }
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) aliased.insert(st.st_ino);
+    fresh.emplace(t, st);
+  }
+  for (auto& [p, st] : *stats) {
+    if (auto f = fresh.find(p); f != fresh.end()) {
+      st = f->second;
+      fresh.erase(f);
+    } else if (!S_ISDIR(st.st_mode) && aliased.count(st.st_ino)) {
+      if (::fstatat(root.fd(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return false;
+        return SysError("stat", p);
+      }
+    }
+  }
+  for (auto& [p, st] : fresh) stats->emplace_back(p, st);  // new paths
+  return true;
 }
 
 Result<Snapshot> Snapshot::FromStats(const RootDir& root, const MetaStore& store,

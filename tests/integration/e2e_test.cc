@@ -364,6 +364,44 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   EXPECT_EQ(*ReadFile(Out("r4.digest")), *ReadFile(Out("r5.digest")));
 }
 
+// The tree restored from the cache and topped up with the cached layers above the entry gives
+// the image a build without the cache makes, whether its snapshot was brought up to date from
+// the layers' paths or (a layer removed something) walked.
+TEST_F(E2E, ARestoredTreeToppedUpWithCachedLayersDiffsLikeAnUnpackedOne) {
+  std::string ctx = Context("testdata/e2e/rootfs-cache-topup");
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  auto build = [&](const std::string& remove, const std::string& step, const std::string& out,
+                   bool cache) {
+    EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
+    auto e = env;
+    std::vector<std::string> args = {"--build-arg",   "REMOVE=" + remove,
+                                     "--output",      "type=local,dest=" + Out(out),
+                                     "--digest-file", Out(out + ".digest")};
+    if (!cache) {
+      e["OCIBUILD_ROOTFS_CACHE"] = "0";
+      args.push_back("--no-cache");
+    }
+    args.push_back(ctx);
+    auto r = Build(args, e);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto digest = ReadFile(Out(out + ".digest"));
+    return digest.ok() ? *digest : "(no digest) " + r.err;
+  };
+  for (std::string remove : {"", "1"}) {
+    SCOPED_TRACE("REMOVE=" + remove);
+    std::string tag = remove.empty() ? "keep" : "remove";
+    build(remove, "1", tag + "-first", true);  // the base's tree is saved; the rest is cached
+    std::string restored = build(remove, "2", tag + "-restored", true);
+    std::string unpacked = build(remove, "2", tag + "-unpacked", false);
+    EXPECT_EQ(restored, unpacked);
+    auto seen = ReadFile(Out(tag + "-restored/seen"));
+    ASSERT_TRUE(seen.ok());
+    EXPECT_EQ(*seen, *ReadFile(Out(tag + "-unpacked/seen")));
+    EXPECT_NE(seen->find("2\nchanged\n"), std::string::npos) << *seen;
+    EXPECT_NE(seen->find("three"), std::string::npos) << *seen;
+  }
+}
+
 TEST_F(E2E, WhiteoutsAndOpaqueDirectories) {
   std::string ctx = Context("testdata/e2e/whiteout");
   std::string layout = Out("layout");
