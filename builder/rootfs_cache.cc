@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -169,6 +170,42 @@ bool NodeIntact(int nodes, uint64_t ino, const Manifest& manifest, struct stat& 
          rec != manifest.end() && rec->second == RecordOf(st);
 }
 
+// Runs work(from, to) over [0, n), half on a second thread when there is enough to split and a
+// thread to be had (a pids limit may refuse it: then all on this one). The restore is all
+// syscalls, which a second core halves.
+void OnTwoThreads(size_t n, const std::function<void(size_t, size_t)>& work) {
+  constexpr size_t kSplitFrom = 64;
+  std::thread helper;
+  if (n >= kSplitFrom) {
+    try {
+      helper = std::thread(work, n / 2, n);
+    } catch (const std::system_error&) {
+    }
+  }
+  work(0, helper.joinable() ? n / 2 : n);
+  if (helper.joinable()) helper.join();
+}
+
+// The first failure of workers running in parallel: which item, which call, its errno.
+struct FirstFailure {
+  std::atomic<size_t> at{SIZE_MAX};
+  std::atomic<int> err{0};
+  std::atomic<const char*> op{nullptr};
+  bool failed() const { return at.load() != SIZE_MAX; }
+  void Set(size_t i, const char* what) {
+    size_t none = SIZE_MAX;
+    int e = errno;
+    if (at.compare_exchange_strong(none, i)) {
+      err.store(e);
+      op.store(what);
+    }
+  }
+  Error ToError(const std::string& path) const {
+    errno = err.load();
+    return SysError(op.load(), path);
+  }
+};
+
 // Links the nodes `made` (inode, path) of a whole tree, whose directories all exist, then
 // checks each inode against the manifest and appends every path's final stat to `stats`.
 // Linking is most of a restore and the names are independent: two threads share it.
@@ -185,39 +222,22 @@ Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
       if (seen.insert(ino).second) inos.push_back(ino);
   }
   std::vector<struct stat> st(inos.size());
-  std::atomic<size_t> failed_at{SIZE_MAX};  // the index in `made` of a link that failed
-  std::atomic<int> failed_errno{0};
+  FirstFailure link;  // the index in `made` of a link that failed
   std::atomic<bool> damaged{false};
-  // Phase 0 links names [from, to) of `made`; phase 1 stats inodes [from, to) of `inos` (after
-  // every link, so that the stat holds the final link count and ctime).
-  auto work = [&](int phase, size_t from, size_t to) {
-    for (size_t i = from; i < to && failed_at.load() == SIZE_MAX && !damaged.load(); ++i) {
-      if (phase == 0) {
-        std::string node = std::to_string(made[i].first);
-        if (::linkat(nodes, node.c_str(), root_fd, made[i].second.c_str(), 0) != 0) {
-          failed_errno.store(errno);
-          failed_at.store(i);
-        }
-        continue;
-      }
+  // Every name linked first; then each inode stat'ed once (after every link, so that the stat
+  // holds the final link count and ctime).
+  OnTwoThreads(made.size(), [&](size_t from, size_t to) {
+    for (size_t i = from; i < to && !link.failed(); ++i) {
+      std::string node = std::to_string(made[i].first);
+      if (::linkat(nodes, node.c_str(), root_fd, made[i].second.c_str(), 0) != 0)
+        link.Set(i, "link");
+    }
+  });
+  if (link.failed()) return link.ToError(JoinPath(rootfs, made[link.at.load()].second));
+  OnTwoThreads(inos.size(), [&](size_t from, size_t to) {
+    for (size_t i = from; i < to && !damaged.load(); ++i)
       if (!NodeIntact(nodes, inos[i], manifest, st[i])) damaged.store(true);
-    }
-  };
-  for (int phase = 0; phase < 2; ++phase) {
-    size_t n = phase == 0 ? made.size() : inos.size();
-    std::thread helper;
-    try {
-      helper = std::thread(work, phase, n / 2, n);
-    } catch (const std::system_error&) {
-      work(phase, n / 2, n);  // no thread to spare (a pids limit): all on this one
-    }
-    work(phase, 0, n / 2);
-    if (helper.joinable()) helper.join();
-  }
-  if (failed_at.load() != SIZE_MAX) {
-    errno = failed_errno.load();
-    return SysError("link", JoinPath(rootfs, made[failed_at.load()].second));
-  }
+  });
   if (damaged.load()) return false;
   std::unordered_map<uint64_t, size_t> index;
   index.reserve(inos.size());
@@ -299,20 +319,46 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
     for (const auto& [ino, rel] : in_scope)
       if (names[ino] > inside[ino]) cross_links->push_back(rel);
   }
-  // Children first: setting a directory's times before its last child is made would not last.
-  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
-    std::string shown = JoinPath(rootfs, d->rel);
-    UniqueFd fd(d->rel.empty() ? ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0)
-                               : ::openat(root_fd, d->rel.c_str(),
-                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) return SysError("open", shown);
-    WriteXattrs(fd.get(), d->attrs.xattrs);
-    if (::fchmod(fd.get(), d->attrs.mode & 07777) != 0) return SysError("chmod", shown);
-    if (::futimens(fd.get(), d->attrs.times) != 0) return SysError("utimens", shown);
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return SysError("stat", shown);
-    if (const oci::FileMeta* m = meta.Find(d->key)) store.Set(st.st_ino, *m);
-    if (stats) stats->emplace_back(d->rel, st);
+  // Every child is made by now, so no later change moves a directory's times: the directories
+  // take theirs in any order, on two threads. Those without xattrs by path (three calls instead
+  // of open, chmod, utimens, stat and close): the tree is ours, and no step runs in it yet.
+  std::vector<struct stat> dst(dirs.size());
+  FirstFailure attrs;
+  OnTwoThreads(dirs.size(), [&](size_t from, size_t to) {
+    for (size_t i = from; i < to && !attrs.failed(); ++i) {
+      const PendingDir& d = dirs[i];
+      if (d.rel.empty() || !d.attrs.xattrs.empty()) {
+        UniqueFd fd(d.rel.empty() ? ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0)
+                                  : ::openat(root_fd, d.rel.c_str(),
+                                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) {
+          attrs.Set(i, "open");
+          continue;
+        }
+        WriteXattrs(fd.get(), d.attrs.xattrs);
+        if (::fchmod(fd.get(), d.attrs.mode & 07777) != 0) {
+          attrs.Set(i, "chmod");
+        } else if (::futimens(fd.get(), d.attrs.times) != 0) {
+          attrs.Set(i, "utimens");
+        } else if (::fstat(fd.get(), &dst[i]) != 0) {
+          attrs.Set(i, "stat");
+        }
+        continue;
+      }
+      const char* rel = d.rel.c_str();
+      if (::fchmodat(root_fd, rel, d.attrs.mode & 07777, 0) != 0) {
+        attrs.Set(i, "chmod");
+      } else if (::utimensat(root_fd, rel, d.attrs.times, AT_SYMLINK_NOFOLLOW) != 0) {
+        attrs.Set(i, "utimens");
+      } else if (::fstatat(root_fd, rel, &dst[i], AT_SYMLINK_NOFOLLOW) != 0) {
+        attrs.Set(i, "stat");
+      }
+    }
+  });
+  if (attrs.failed()) return attrs.ToError(JoinPath(rootfs, dirs[attrs.at.load()].rel));
+  for (size_t i = dirs.size(); i-- > 0;) {
+    if (const oci::FileMeta* m = meta.Find(dirs[i].key)) store.Set(dst[i].st_ino, *m);
+    if (stats) stats->emplace_back(dirs[i].rel, dst[i]);
   }
   return Restored::kOk;
 }
