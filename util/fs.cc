@@ -22,16 +22,26 @@ Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode) {
 Result<std::string> ReadFile(const std::string& path) {
   OCIB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
   std::string out;
-  char buf[65536];
+  // Read straight into a buffer of the file's size (the unpacked-tree cache's listings are
+  // megabytes): no growing copies. A file that grows meanwhile, or has no size (a pipe, /proc),
+  // is read on until EOF all the same.
+  struct stat st;
+  size_t size = 65536;
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    size = static_cast<size_t>(st.st_size) + 1;  // + 1: the read that finds EOF
+  out.resize(size);
+  size_t used = 0;
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (used == out.size()) out.resize(out.size() * 2);
+    ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       return SysError("read", path);
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
+  out.resize(used);
   return out;
 }
 

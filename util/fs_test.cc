@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -18,6 +19,35 @@ TEST(Fs, AtomicWriteAndRead) {
   auto r = ReadFile(p);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "world");
+}
+
+// Whatever the file's size says: a large file, an empty one, and /proc files (size 0, content
+// all the same) and pipes are read whole.
+TEST(Fs, ReadFileReadsWholeFilesWhateverTheirStatedSize) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok()) << dir.error().message;
+  std::string big(3 * 65536 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  std::string p = JoinPath(dir->path(), "big");
+  ASSERT_TRUE(WriteFileAtomic(p, big).ok());
+  EXPECT_EQ(*ReadFile(p), big);
+  ASSERT_TRUE(WriteFileAtomic(p, "").ok());
+  EXPECT_EQ(*ReadFile(p), "");
+  auto status = ReadFile("/proc/self/status");
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->find("\nPid:"), std::string::npos);
+  EXPECT_NE(status->find("\nVmPeak:"), std::string::npos);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([&] {
+    for (int i = 0; i < 4; ++i) (void)!::write(fds[1], big.data(), big.size());
+    ::close(fds[1]);
+  });
+  auto piped = ReadFile("/proc/self/fd/" + std::to_string(fds[0]));
+  writer.join();
+  ::close(fds[0]);
+  ASSERT_TRUE(piped.ok());
+  EXPECT_EQ(*piped, big + big + big + big);
 }
 
 TEST(Fs, ErrorsNameThePath) {
