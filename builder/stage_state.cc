@@ -196,7 +196,7 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
       auto st = oci::ApplyLayer(*s.root, *s.store, fd.get(), ao);
       if (!st.ok()) return st.error().Context("unpacking layer " + d.digest.str());
       s.unsaved_bytes += static_cast<uint64_t>(d.size);
-      removed |= st->whiteouts > 0;
+      removed |= st->RemovedAnything();
       for (auto& p : st->paths) written.push_back(std::move(p));
     }
     // A tree unpacked from nothing is always worth keeping (a base image, say); one restored

@@ -168,7 +168,10 @@ Status Applier::Clear(int dirfd, const std::string& name, const std::string& wha
   }
   // A directory or symlink may be a component of the cached parent path.
   // The fd stays open: the caller may be using it as the parent of this very entry.
-  if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) cache_stale_ = true;
+  if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) {
+    cache_stale_ = true;
+    ++stats_.replaced;
+  }
   return RemoveTree(dirfd, name, what);
 }
 

@@ -35,7 +35,10 @@ namespace ocibuild::oci {
 struct ApplyStats {
   uint64_t entries = 0;    // tar entries processed (whiteouts included)
   uint64_t whiteouts = 0;  // whiteout and opaque markers
-  uint64_t bytes = 0;      // file content bytes written
+  // Directories and symlinks that lower layers left and an entry took the place of: what was
+  // below a directory went with it, and earlier entries may have been written through a symlink.
+  uint64_t replaced = 0;
+  uint64_t bytes = 0;  // file content bytes written
   // A scoped apply stopped: the layer does something the scoped tree cannot show exactly (see
   // ApplyOptions::scope). The tree is then unfit and must be thrown away.
   bool out_of_scope = false;
@@ -46,6 +49,9 @@ struct ApplyStats {
   // ApplyOptions::list_paths: the path of every entry applied (whiteouts included), as the tar
   // names it.
   std::vector<std::string> paths;
+
+  // Something a lower layer left is gone: a whiteout, or a directory or symlink replaced.
+  bool RemovedAnything() const { return whiteouts > 0 || replaced > 0; }
 };
 
 struct ApplyOptions {

@@ -264,10 +264,8 @@ Result<bool> Snapshot::RestatChanged(const RootDir& root,
       // path the one a walk would find: a symlink on the way sent the write elsewhere.
       auto parent = fresh.find(std::string(ParentPath(t)));
       if (parent == fresh.end() || !S_ISDIR(parent->second.st_mode)) return false;
-      if (::fstatat(root.fd(), t.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return false;  // written, then gone
-        return SysError("stat", t);
-      }
+      // Written, then gone, or anything else odd: the caller walks instead.
+      if (::fstatat(root.fd(), t.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
     }
     auto it = index.find(t);
     if (it != index.end()) {
@@ -283,10 +281,7 @@ Result<bool> Snapshot::RestatChanged(const RootDir& root,
       st = f->second;
       fresh.erase(f);
     } else if (!S_ISDIR(st.st_mode) && aliased.count(st.st_ino)) {
-      if (::fstatat(root.fd(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return false;
-        return SysError("stat", p);
-      }
+      if (::fstatat(root.fd(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
     }
   }
   for (auto& [p, st] : fresh) stats->emplace_back(p, st);  // new paths

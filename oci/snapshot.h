@@ -61,12 +61,14 @@ class Snapshot {
   // hashes no file (what was linked last is the newest). Returns at once when the time the
   // caller spent since (stat'ing a large tree) already covers the window.
   static void WaitPastRacyWindow(const std::vector<std::pair<std::string, struct stat>>& stats);
-  // Brings `stats` (every path of the tree, as FromStats takes them) up to date after a layer
-  // was unpacked on top that wrote `paths` (tar names) and removed nothing: each path and each
-  // directory above it is stat'ed again, and so is every other name of an inode that one of
-  // them held before or holds now (its link count and ctime moved). Returns false, leaving
-  // `stats` unfit, when this cannot be exact: a path runs through a symlink, or something is
-  // gone (a directory replaced, a name removed). The caller then walks the tree.
+  // Brings `stats` (every path of the tree, as FromStats takes them) up to date after layers
+  // were unpacked on top that wrote `paths` (tar names) and removed nothing a lower layer left
+  // (ApplyStats::RemovedAnything() false for each: this cannot see a subtree that went and came
+  // back). Each path and each directory above it is stat'ed again, and so is every other name
+  // of an inode that one of them held before or holds now (its link count and ctime moved).
+  // Returns false, leaving `stats` unfit, when this cannot be exact: a path runs through
+  // something that is not a directory now, a directory became something else, a path is gone,
+  // or a stat fails. The caller then walks the tree.
   static Result<bool> RestatChanged(const RootDir& root,
                                     std::vector<std::pair<std::string, struct stat>>* stats,
                                     const std::vector<std::string>& paths);

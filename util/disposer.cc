@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <system_error>
+
 namespace ocibuild {
 
 Disposer::~Disposer() {
@@ -17,9 +19,18 @@ Disposer::~Disposer() {
 }
 
 void Disposer::Push(std::shared_ptr<void> obj) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (!worker_.joinable()) {
+    try {
+      worker_ = std::thread([this] { Loop(); });
+    } catch (const std::system_error&) {
+      // No thread to be had (a pids limit): freed here and now, as without a disposer.
+      lock.unlock();
+      obj.reset();
+      return;
+    }
+  }
   queue_.push_back(std::move(obj));
-  if (!worker_.joinable()) worker_ = std::thread([this] { Loop(); });
   cv_.notify_one();
 }
 

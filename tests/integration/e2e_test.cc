@@ -370,13 +370,13 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
 TEST_F(E2E, ARestoredTreeToppedUpWithCachedLayersDiffsLikeAnUnpackedOne) {
   std::string ctx = Context("testdata/e2e/rootfs-cache-topup");
   std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
-  auto build = [&](const std::string& remove, const std::string& step, const std::string& out,
+  auto build = [&](const std::string& variant, const std::string& step, const std::string& out,
                    bool cache) {
     EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
     auto e = env;
-    std::vector<std::string> args = {"--build-arg",   "REMOVE=" + remove,
-                                     "--output",      "type=local,dest=" + Out(out),
-                                     "--digest-file", Out(out + ".digest")};
+    std::vector<std::string> args = {"--output", "type=local,dest=" + Out(out), "--digest-file",
+                                     Out(out + ".digest")};
+    if (!variant.empty()) args.insert(args.end(), {"--build-arg", variant + "=1"});
     if (!cache) {
       e["OCIBUILD_ROOTFS_CACHE"] = "0";
       args.push_back("--no-cache");
@@ -387,12 +387,12 @@ TEST_F(E2E, ARestoredTreeToppedUpWithCachedLayersDiffsLikeAnUnpackedOne) {
     auto digest = ReadFile(Out(out + ".digest"));
     return digest.ok() ? *digest : "(no digest) " + r.err;
   };
-  for (std::string remove : {"", "1"}) {
-    SCOPED_TRACE("REMOVE=" + remove);
-    std::string tag = remove.empty() ? "keep" : "remove";
-    build(remove, "1", tag + "-first", true);  // the base's tree is saved; the rest is cached
-    std::string restored = build(remove, "2", tag + "-restored", true);
-    std::string unpacked = build(remove, "2", tag + "-unpacked", false);
+  for (std::string variant : {"", "REMOVE", "REPLACE"}) {
+    SCOPED_TRACE("variant " + variant);
+    std::string tag = variant.empty() ? "keep" : variant;
+    build(variant, "1", tag + "-first", true);  // the base's tree is saved; the rest is cached
+    std::string restored = build(variant, "2", tag + "-restored", true);
+    std::string unpacked = build(variant, "2", tag + "-unpacked", false);
     EXPECT_EQ(restored, unpacked);
     auto seen = ReadFile(Out(tag + "-restored/seen"));
     ASSERT_TRUE(seen.ok());
