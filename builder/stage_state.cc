@@ -202,24 +202,18 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
     // A tree unpacked from nothing is always worth keeping (a base image, say); one restored
     // and topped up only when the top-up was large.
     s.snapshot.reset();
-    if (restored && unpacked == 0 && s.unsaved_bytes == 0) {
-      // Nothing to save: the restore's own stats are the snapshot, once the links are no
-      // longer racy (see Resnap).
+    // Nothing to save: the restore's own stats are the snapshot (brought up to date with what
+    // the top-up wrote, when that can be exact), once the links are no longer racy.
+    bool from_stats = restored && unpacked == 0 && s.unsaved_bytes == 0;
+    if (!from_stats && restored && !removed && !WouldSave(s, false)) {
+      OCIB_ASSIGN_OR_RETURN(from_stats, oci::Snapshot::RestatChanged(*s.root, &stats, written));
+    }
+    if (from_stats) {
       oci::Snapshot::WaitPastRacyWindow(stats);
       OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap,
                             oci::Snapshot::FromStats(*s.root, *s.store, std::move(stats)));
       s.snapshot = std::move(snap);
       return Ok();
-    }
-    if (restored && !removed && !WouldSave(s, false)) {
-      OCIB_ASSIGN_OR_RETURN(bool exact, oci::Snapshot::RestatChanged(*s.root, &stats, written));
-      if (exact) {
-        oci::Snapshot::WaitPastRacyWindow(stats);
-        OCIB_ASSIGN_OR_RETURN(oci::Snapshot snap,
-                              oci::Snapshot::FromStats(*s.root, *s.store, std::move(stats)));
-        s.snapshot = std::move(snap);
-        return Ok();
-      }
     }
     return MaybeSave(s, from_nothing && !restored && unpacked > 0, restored);
   }

@@ -52,6 +52,14 @@ class DiffTest : public ::testing::Test {
     return out;
   }
   std::string P(const std::string& rel) { return rootfs_ + "/" + rel; }
+  // Each path of `snap` with its lstat now, as a restore hands them to FromStats.
+  void LstatEach(const Snapshot& snap, std::vector<std::pair<std::string, struct stat>>* stats) {
+    for (const auto& [path, n] : snap.nodes()) {
+      struct stat st;
+      ASSERT_EQ(::lstat((path.empty() ? rootfs_ : P(path)).c_str(), &st), 0) << path;
+      stats->emplace_back(path, st);
+    }
+  }
   // As a restored tree topped up: the tree's stats taken, `layer` unpacked on top listing its
   // paths, the stats brought up to date with them. When that says it is exact, the snapshot
   // from those stats must be the one a walk takes now.
@@ -64,11 +72,7 @@ class DiffTest : public ::testing::Test {
     auto walked = Snapshot::Take(*root_, store_);
     ASSERT_TRUE(walked.ok());
     std::vector<std::pair<std::string, struct stat>> stats;
-    for (const auto& [path, n] : walked->nodes()) {
-      struct stat st;
-      ASSERT_EQ(::lstat((path.empty() ? rootfs_ : P(path)).c_str(), &st), 0) << path;
-      stats.emplace_back(path, st);
-    }
+    LstatEach(*walked, &stats);
     std::vector<std::string> written;
     bool removed = false;
     for (const auto& layer : layers) {
@@ -153,11 +157,7 @@ TEST_F(DiffTest, ASnapshotFromStatsHashesRacyFilesAsAWalkDoes) {
   auto walked = Snapshot::Take(*root_, store_);
   ASSERT_TRUE(walked.ok());
   std::vector<std::pair<std::string, struct stat>> stats;
-  for (const auto& [path, n] : walked->nodes()) {
-    struct stat st;
-    ASSERT_EQ(::lstat((path.empty() ? rootfs_ : P(path)).c_str(), &st), 0) << path;
-    stats.emplace_back(path, st);
-  }
+  LstatEach(*walked, &stats);
   auto from = Snapshot::FromStats(*root_, store_, std::move(stats));
   ASSERT_TRUE(from.ok()) << from.error().message;
   ASSERT_EQ(from->size(), walked->size());
