@@ -489,6 +489,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
                           SharedTreeGuard::Arm(stage.shared_inodes, stage.shared_nodes,
                                                stage.snapshot ? &*stage.snapshot : nullptr));
     guard = std::move(g);
+    run.spec.foreign_links = &guard->foreign_links();
   }
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
 

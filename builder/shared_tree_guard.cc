@@ -71,11 +71,17 @@ Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>&
   g.ctimes_.reserve(shared.size());
   if (tree) {
     // A shared inode without a name in the tree is out of the guest's reach.
+    std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> names;  // nlink, names in tree
     for (const auto& [path, n] : tree->nodes()) {
       if (S_ISDIR(n.mode) || !shared.count(n.ino)) continue;
       g.ctimes_.emplace(n.ino, n.ctime_ns);
       newest = std::max(newest, n.ctime_ns);
+      auto& [nlink, in_tree] = names[n.ino];
+      nlink = n.nlink;
+      ++in_tree;
     }
+    for (const auto& [ino, counts] : names)
+      if (counts.first > counts.second) g.foreign_links_.emplace(ino, counts.first - counts.second);
   } else {
     OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs));
     for (uint64_t ino : shared) {
@@ -83,6 +89,14 @@ Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>&
       if (!c.ok()) continue;  // no longer in any entry: nothing to protect
       g.ctimes_.emplace(ino, *c);
       newest = std::max(newest, *c);
+      uint32_t in_entries = 0;
+      for (const UniqueFd& d : dirs) {
+        struct stat st;
+        if (::fstatat(d.get(), std::to_string(ino).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_ino == ino)
+          ++in_entries;
+      }
+      g.foreign_links_.emplace(ino, in_entries);
     }
   }
   // ctime comes from a coarse clock: a change within the same tick as the newest recorded one

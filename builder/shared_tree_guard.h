@@ -46,10 +46,16 @@ class SharedTreeGuard {
   // `tree`: a snapshot of the tree taken after the step.
   Result<std::vector<uint64_t>> Changed(const std::vector<CopyUpRecord>& copy_ups,
                                         const oci::Snapshot* tree = nullptr) const;
+  // For each shared inode, its names outside the tree when armed (the entries' nodes/<inode>,
+  // a finished stage's tree restored from the same entry): the step must not see them in
+  // st_nlink, or `ls -l` and `find -links` would differ with the cache on and off. Without a
+  // snapshot only the entries' names are known.
+  const std::unordered_map<uint64_t, uint32_t>& foreign_links() const { return foreign_links_; }
 
  private:
   std::vector<std::string> nodes_dirs_;
   std::unordered_map<uint64_t, int64_t> ctimes_;
+  std::unordered_map<uint64_t, uint32_t> foreign_links_;
 };
 
 }  // namespace ocibuild::builder

@@ -131,6 +131,23 @@ TEST_P(SharedTreeGuardTest, AnInodeWhoseNamesAllWentIsLookedUpInTheCache) {
   EXPECT_EQ(changed[0], before.st_ino);
 }
 
+TEST_P(SharedTreeGuardTest, ForeignLinksAreTheNamesOutsideTheTree) {
+  std::string gcc = JoinPath(root_, "usr/bin/gcc"), ld = JoinPath(root_, "usr/bin/ld");
+  // gcc has a second name in the tree; ld one in a finished stage's tree restored from the entry.
+  ASSERT_EQ(::link(gcc.c_str(), JoinPath(root_, "usr/bin/cc").c_str()), 0);
+  ASSERT_EQ(::link(ld.c_str(), JoinPath(tmp_.path(), "other-ld").c_str()), 0);
+  struct stat g_st, l_st;
+  ASSERT_EQ(::stat(gcc.c_str(), &g_st), 0);
+  ASSERT_EQ(::stat(ld.c_str(), &l_st), 0);
+  auto g = Arm();
+  ASSERT_TRUE(g.ok());
+  const auto& foreign = g->foreign_links();
+  ASSERT_EQ(foreign.size(), 2u);
+  EXPECT_EQ(foreign.at(g_st.st_ino), 1u);  // the entry's node
+  // Only a snapshot of the tree tells the other tree's name from the tree's own.
+  EXPECT_EQ(foreign.at(l_st.st_ino), GetParam() ? 2u : 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(LookedUpOrSnapshot, SharedTreeGuardTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Snapshot" : "LookedUp"; });
 

@@ -340,6 +340,7 @@ std::string RandomHex(size_t bytes) {
   so.verbose = spec.verbose;
   so.network = spec.network;
   so.shared_inodes = spec.shared_inodes;
+  so.foreign_links = spec.foreign_links;
   so.abstract_prefix = "ocibuild-" + RandomHex(8) + "/";
   so.hostname = spec.hostname;
   so.scratch_dir = proc_dir;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -47,6 +48,10 @@ struct RunSpec {
   // Inodes of the rootfs that a cached unpacked tree shares (builder/rootfs_cache.h): a write
   // to one goes to a private copy first. Null: none.
   const std::unordered_set<uint64_t>* shared_inodes = nullptr;
+  // Of those, the names each has outside the rootfs (the cache entries' nodes/<inode>, a
+  // finished stage's tree restored from the same entry): a stat shows the step the link count
+  // the inode would have in a tree unpacked from the layers. Null: none.
+  const std::unordered_map<uint64_t, uint32_t>* foreign_links = nullptr;
   // Where to write what the step's supervisor did to shared inodes (copy-ups, names unlinked,
   // renamed or linked: records of 3 u64: inode, ctime before, ctime after), for the cache's
   // guard (builder/shared_tree_guard.h); empty: nowhere.

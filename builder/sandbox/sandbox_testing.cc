@@ -126,9 +126,6 @@ Status ExtractRootfs(const std::string& tar, const std::string& dir) {
 
 Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& argv, uint32_t uid,
                      uint32_t gid, const std::vector<std::string>& extra_env, bool network) {
-  OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create("ocibuild-sbx-out-"));
-  OCIB_ASSIGN_OR_RETURN(UniqueFd out, OpenFile(tmp.path() + "/out", O_RDWR | O_CREAT | O_TRUNC));
-  OCIB_ASSIGN_OR_RETURN(UniqueFd err, OpenFile(tmp.path() + "/err", O_RDWR | O_CREAT | O_TRUNC));
   RunSpec spec;
   spec.argv = argv;
   spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
@@ -138,6 +135,13 @@ Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& 
   spec.uid = uid;
   spec.gid = gid;
   spec.network = network;
+  return Run(std::move(spec));
+}
+
+Result<Captured> Run(RunSpec spec) {
+  OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create("ocibuild-sbx-out-"));
+  OCIB_ASSIGN_OR_RETURN(UniqueFd out, OpenFile(tmp.path() + "/out", O_RDWR | O_CREAT | O_TRUNC));
+  OCIB_ASSIGN_OR_RETURN(UniqueFd err, OpenFile(tmp.path() + "/err", O_RDWR | O_CREAT | O_TRUNC));
   spec.stdout_fd = out.get();
   spec.stderr_fd = err.get();
   OCIB_ASSIGN_OR_RETURN(RunResult rr, RunStep(spec));

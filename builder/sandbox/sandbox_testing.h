@@ -35,6 +35,8 @@ Status ExtractRootfs(const std::string& tar, const std::string& dir);
 Result<Captured> Run(const std::string& rootfs, const std::vector<std::string>& argv,
                      uint32_t uid = 0, uint32_t gid = 0,
                      const std::vector<std::string>& extra_env = {}, bool network = true);
+// Runs `spec` (its rootfs, argv, ids and options) with stdout/stderr captured.
+Result<Captured> Run(RunSpec spec);
 // sh -c SCRIPT.
 Result<Captured> Sh(const std::string& rootfs, const std::string& script, uint32_t uid = 0,
                     uint32_t gid = 0);

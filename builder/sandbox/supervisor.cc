@@ -507,6 +507,7 @@ const Mount* Supervisor::MountOfStat(const struct stat& st) const {
 
 void Supervisor::Virtualize(Call& c, const Mount* m, struct stat* st) const {
   (void)c;
+  st->st_nlink -= std::min<nlink_t>(st->st_nlink, ForeignLinks(*st));
   if (m && m->store) {
     oci::FileMeta meta = fs_.MetaOf(*m, *st);
     st->st_uid = meta.uid;
@@ -528,7 +529,9 @@ void Supervisor::VirtualizeStatx(Call& c, const Mount* m, struct statx* sx) cons
   st.st_uid = sx->stx_uid;
   st.st_gid = sx->stx_gid;
   st.st_rdev = makedev(sx->stx_rdev_major, sx->stx_rdev_minor);
+  st.st_nlink = sx->stx_nlink;
   Virtualize(c, m, &st);
+  sx->stx_nlink = static_cast<uint32_t>(st.st_nlink);
   sx->stx_uid = st.st_uid;
   sx->stx_gid = st.st_gid;
   sx->stx_mode = static_cast<uint16_t>(st.st_mode);
@@ -539,6 +542,14 @@ void Supervisor::VirtualizeStatx(Call& c, const Mount* m, struct statx* sx) cons
 uint32_t Supervisor::Umask(Task& t) {
   std::lock_guard<std::mutex> lock(t.fs->mu);
   return t.fs->umask;
+}
+
+uint32_t Supervisor::ForeignLinks(const struct stat& st) const {
+  if (!opts_.foreign_links || opts_.foreign_links->empty() || !S_ISREG(st.st_mode) ||
+      st.st_dev != fs_.rootfs().dev)
+    return 0;
+  auto it = opts_.foreign_links->find(st.st_ino);
+  return it == opts_.foreign_links->end() ? 0 : it->second;
 }
 
 bool Supervisor::Shared(const struct stat& st) const {

@@ -44,6 +44,8 @@ struct SupervisorOptions {
   bool network = true;
   // RunSpec::shared_inodes: inodes the unpacked-tree cache shares (copy-up before writing).
   const std::unordered_set<uint64_t>* shared_inodes = nullptr;
+  // RunSpec::foreign_links: names of shared inodes outside the rootfs (hidden from st_nlink).
+  const std::unordered_map<uint64_t, uint32_t>* foreign_links = nullptr;
   // Prefix that makes the step's abstract AF_UNIX names its own (random per step).
   std::string abstract_prefix;
   // A private directory of the step for what the sandbox makes up (listings of /proc).
@@ -187,6 +189,8 @@ class Supervisor {
   SharedNameChange WatchShared(const DirRef& dir, const std::string& name, const struct stat& st);
   void NoteShared(SharedNameChange& w);
   bool Shared(const struct stat& st) const;
+  // How many of a host file's links are names outside the rootfs (SupervisorOptions).
+  uint32_t ForeignLinks(const struct stat& st) const;
   // An fd of ours for the object at (dir, name) or the mount root, O_PATH.
   int OpenObject(const Resolved& r, bool follow, int flags = 0);
 

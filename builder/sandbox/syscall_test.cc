@@ -90,6 +90,30 @@ TEST_F(SyscallTest, StatFamilyReportsFakeOwners) {
   EXPECT_EQ(Probe({"statx", "/data", "nope"}), "err ENOENT\n");
 }
 
+// A file the unpacked-tree cache shares has names outside the rootfs (the entry's nodes/<inode>):
+// every call of the stat family leaves them out of the link count.
+TEST_F(SyscallTest, LinkCountsLeaveOutNamesOutsideTheRootfs) {
+  ASSERT_EQ(::link((root_ + "/data/file").c_str(), (root_ + "/data/file2").c_str()), 0);
+  ASSERT_EQ(::link((root_ + "/data/file").c_str(), (tmp_.path() + "/node").c_str()), 0);
+  struct stat st;
+  ASSERT_EQ(::stat((root_ + "/data/file").c_str(), &st), 0);
+  std::unordered_set<uint64_t> shared = {st.st_ino};
+  std::unordered_map<uint64_t, uint32_t> foreign = {{st.st_ino, 1}};
+  RunSpec spec;
+  spec.rootfs = root_;
+  spec.argv = {"/probe", "nlinks", "/data/file"};
+  auto run = [&] {
+    auto c = testing::Run(spec);
+    return c.ok() ? c->out + c->err : "run failed: " + c.error().message;
+  };
+  EXPECT_EQ(run(), "ok 3 3 3 3 3\n");  // no names said to be outside
+  spec.shared_inodes = &shared;
+  spec.foreign_links = &foreign;
+  EXPECT_EQ(run(), "ok 2 2 2 2 2\n");
+  spec.argv = {"/probe", "nlinks", "/data/dir"};  // others as they are
+  EXPECT_EQ(run(), "ok 2 2 2 2 2\n");
+}
+
 TEST_F(SyscallTest, Access) {
   EXPECT_EQ(Probe({"access", "/data/link"}), "ok 0\n");
   EXPECT_EQ(Probe({"faccessat", "/data", "rel"}), "ok 0\n");

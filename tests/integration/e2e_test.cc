@@ -364,6 +364,40 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   EXPECT_EQ(*ReadFile(Out("r4.digest")), *ReadFile(Out("r5.digest")));
 }
 
+// A tree that shares its files with the unpacked-tree cache (saved on the first build, restored
+// on the second) shows RUN steps the link counts of a tree unpacked from the layers: the cache's
+// own names of the inodes are not the image's.
+TEST_F(E2E, LinkCountsInARestoredTreeAreTheImagesOwn) {
+  std::string ctx = Context("testdata/e2e/rootfs-cache-links");
+  std::string cache = JoinPath(state_, "rootfs-cache");
+  auto build = [&](const std::string& step, const std::string& out, bool use_cache) {
+    EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
+    std::map<std::string, std::string> env;
+    std::vector<std::string> args = {"--output", "type=local,dest=" + Out(out)};
+    if (!use_cache) {
+      env["OCIBUILD_ROOTFS_CACHE"] = "0";
+      args.push_back("--no-cache");
+    }
+    args.push_back(ctx);
+    auto r = Build(args, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto seen = ReadFile(Out(out + "/seen"));
+    return seen.ok() ? *seen : "(no /seen) " + r.err;
+  };
+  auto want = [](const std::string& step) {
+    return "one 2\none-new 2\ntwo 2\ntwo-link 2\nthree 1\nfd 2\n/etc/three\n" + step + "\n";
+  };
+  EXPECT_EQ(build("1", "first", true), want("1"));
+  // The base's tree is an entry of the cache: the second build restores it.
+  UniqueFd fd(::open(cache.c_str(), O_PATH | O_DIRECTORY));
+  ASSERT_TRUE(fd) << cache;
+  auto names = ReadDirNames(fd.get(), cache);
+  ASSERT_TRUE(names.ok());
+  EXPECT_GE(names->size(), 2u);  // the lock and at least one entry
+  EXPECT_EQ(build("2", "restored", true), want("2"));
+  EXPECT_EQ(build("3", "unpacked", false), want("3"));
+}
+
 // The tree restored from the cache and topped up with the cached layers above the entry gives
 // the image a build without the cache makes, whether its snapshot was brought up to date from
 // the layers' paths or (a layer removed something) walked.

@@ -170,6 +170,21 @@ int main(int argc, char** argv) {
            sx.stx_rdev_minor);
     return 0;
   }
+  if (!strcmp(cmd, "nlinks")) {
+    // The link count as each call of the stat family reports it.
+    struct stat l, f, n;
+    struct statx sx;
+    long rc = syscall(SYS_stat, a, &st);
+    if (rc == 0) rc = syscall(SYS_lstat, a, &l);
+    int fd = rc == 0 ? open(a, O_RDONLY) : -1;
+    if (rc == 0) rc = fd < 0 ? fd : syscall(SYS_fstat, fd, &f);
+    if (rc == 0) rc = syscall(SYS_newfstatat, AT_FDCWD, a, &n, 0);
+    if (rc == 0) rc = syscall(SYS_statx, AT_FDCWD, a, 0, STATX_NLINK, &sx);
+    if (rc < 0) return report(rc);
+    printf("ok %lu %lu %lu %lu %u\n", (unsigned long)st.st_nlink, (unsigned long)l.st_nlink,
+           (unsigned long)f.st_nlink, (unsigned long)n.st_nlink, sx.stx_nlink);
+    return 0;
+  }
   if (!strcmp(cmd, "access")) return report(syscall(SYS_access, a, F_OK));
   if (!strcmp(cmd, "faccessat")) return report(syscall(SYS_faccessat, dirfd_of(a), b, R_OK));
   if (!strcmp(cmd, "faccessat2"))
