@@ -381,8 +381,9 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   Supervisor sv(**fs, procs, so);
   sv.set_on_traced_done([&tracer](pid_t tid, int64_t v) { tracer.Done(tid, v); });
   tracer.set_submit([&sv](std::unique_ptr<Call> c) { sv.Submit(std::move(c)); });
-  int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  sv.Start(listener, std::clamp(cpus, 2, 8));
+  // One receiver to start with: more are started when a call blocks or a backlog builds
+  // (Supervisor::LetOneMoreInLocked), so a short step does not pay for threads it never uses.
+  sv.Start(listener, 1);
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);
   auto status = tracer.Run(child);

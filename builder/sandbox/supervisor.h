@@ -301,6 +301,8 @@ class Supervisor {
   std::vector<std::unique_ptr<Call>> jobs_;
   int jobs_idle_ = 0;            // job threads waiting (under jobs_mu_)
   std::atomic<int> running_{0};  // notification workers not yet returned
+  std::mutex exit_mu_;           // a worker's return, for Stop()
+  std::condition_variable exit_cv_;
   std::function<void(pid_t, int64_t)> on_traced_done_;
   // Notification workers. The kernel (6.6+) wakes every thread waiting in RECV for each
   // notification, and all but one go back to sleep: a context switch each, per call. So one
