@@ -85,18 +85,19 @@ Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>&
   } else {
     OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs));
     for (uint64_t ino : shared) {
-      auto c = CtimeOf(dirs, ino);
-      if (!c.ok()) continue;  // no longer in any entry: nothing to protect
-      g.ctimes_.emplace(ino, *c);
-      newest = std::max(newest, *c);
+      std::string name = std::to_string(ino);
       uint32_t in_entries = 0;
       for (const UniqueFd& d : dirs) {
         struct stat st;
-        if (::fstatat(d.get(), std::to_string(ino).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            st.st_ino == ino)
-          ++in_entries;
+        if (::fstatat(d.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino)
+          continue;
+        if (in_entries++ == 0) {
+          g.ctimes_.emplace(ino, Ns(st.st_ctim));
+          newest = std::max(newest, Ns(st.st_ctim));
+        }
       }
-      g.foreign_links_.emplace(ino, in_entries);
+      // In no entry any more: nothing to protect.
+      if (in_entries > 0) g.foreign_links_.emplace(ino, in_entries);
     }
   }
   // ctime comes from a coarse clock: a change within the same tick as the newest recorded one

@@ -151,6 +151,7 @@ int ChannelNumber(const struct rlimit& nofile) {
 struct Prepared {
   std::vector<sock_filter> filter;
   bool killable = false;
+  int channel_fd = -1;  // the number the filter lets sendmsg through on
 };
 
 Result<Prepared> Prepare(const FilterOptions& fo) {
@@ -158,7 +159,10 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   // devices in the store or not, the channel's number).
   static std::mutex mu;
   static std::map<std::tuple<bool, bool, int>, std::vector<sock_filter>> compiled;
+  // A field added to FilterOptions must be added to the key too.
+  static_assert(sizeof(FilterOptions) == 2 * sizeof(bool) + 2 + sizeof(int));
   Prepared p;
+  p.channel_fd = fo.channel_fd;
   p.killable = sys::SeccompFlagSupported(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   std::lock_guard<std::mutex> lock(mu);
   auto key = std::make_tuple(fo.network, fo.getdents, fo.channel_fd);
@@ -224,7 +228,11 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   int chan[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) fail(errno, "socketpair");
   UniqueFd channel(chan[0]), guest_channel(chan[1]);
-  int channel_num = ChannelNumber(nofile);
+  // The number the filter was compiled for (from the builder's limit, which this process
+  // inherited): one a prlimit from outside has moved since would leave the channel unprotected.
+  int channel_num = prep.channel_fd;
+  if (channel_num != ChannelNumber(nofile))
+    fail(EAGAIN, "RLIMIT_NOFILE changed while the step was starting");
   rlim_t top = static_cast<rlim_t>(channel_num) + 1;
   if (top < 64) fail(EMFILE, "RLIMIT_NOFILE is too low to run a step");
   const std::vector<sock_filter>* filter = &prep.filter;
@@ -383,7 +391,10 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   tracer.set_submit([&sv](std::unique_ptr<Call> c) { sv.Submit(std::move(c)); });
   // One receiver to start with: more are started when a call blocks or a backlog builds
   // (Supervisor::LetOneMoreInLocked), so a short step does not pay for threads it never uses.
-  sv.Start(listener, 1);
+  if (!sv.Start(listener, 1)) {
+    ::kill(child, SIGKILL);
+    fail(EAGAIN, "no thread could be started to answer the step's calls");
+  }
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);
   auto status = tracer.Run(child);

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "builder/sandbox/copy_up.h"
@@ -113,7 +114,7 @@ Supervisor::~Supervisor() {
   Stop();
 }
 
-void Supervisor::Start(int listener, int threads) {
+bool Supervisor::Start(int listener, int threads) {
   listener_ = listener;
   // Stop() interrupts workers blocked in RECV with SIGUSR2: no SA_RESTART, so the ioctl returns.
   struct sigaction wake = {};
@@ -126,14 +127,23 @@ void Supervisor::Start(int listener, int threads) {
                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < std::max(1, threads); ++i) StartWorkerLocked();
+  if (threads_.empty()) return false;
   watchdog_ = std::thread([this] { Watchdog(); });
+  return true;
 }
 
 void Supervisor::StartWorkerLocked() {
   states_.push_back(std::make_unique<WorkerState>());
   WorkerState* w = states_.back().get();
   running_.fetch_add(1);
-  threads_.emplace_back([this, w] { WorkerLoop(w); });
+  try {
+    threads_.emplace_back([this, w] { WorkerLoop(w); });
+  } catch (const std::system_error&) {
+    // No thread to be had (a pids limit the step shares): the workers there are carry on, and
+    // the next watchdog tick or backlog asks again.
+    states_.pop_back();
+    running_.fetch_sub(1);
+  }
 }
 
 void Supervisor::Stop() {
@@ -551,7 +561,8 @@ uint32_t Supervisor::Umask(Task& t) {
 }
 
 uint32_t Supervisor::ForeignLinks(const struct stat& st) const {
-  if (!opts_.foreign_links || opts_.foreign_links->empty() || !S_ISREG(st.st_mode) ||
+  // Every non-directory of a cached tree is linked into the entry: symlinks too.
+  if (!opts_.foreign_links || opts_.foreign_links->empty() || S_ISDIR(st.st_mode) ||
       st.st_dev != fs_.rootfs().dev)
     return 0;
   auto it = opts_.foreign_links->find(st.st_ino);

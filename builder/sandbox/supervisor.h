@@ -118,7 +118,8 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   // Starts `threads` workers on the listener (more are added while all are busy).
-  void Start(int listener, int threads);
+  // False when not one worker thread could be started (nothing would receive the calls).
+  bool Start(int listener, int threads);
   // A traced call for a worker (see Call::traced); `done(tid, value)` is called with the result
   // (a value or -errno) on the worker's thread.
   void Submit(std::unique_ptr<Call> c);
@@ -189,7 +190,8 @@ class Supervisor {
   SharedNameChange WatchShared(const DirRef& dir, const std::string& name, const struct stat& st);
   void NoteShared(SharedNameChange& w);
   bool Shared(const struct stat& st) const;
-  // How many of a host file's links are names outside the rootfs (SupervisorOptions).
+  // How many of a host file's links are names outside the rootfs (SupervisorOptions): the
+  // guest's link count is st_nlink less these.
   uint32_t ForeignLinks(const struct stat& st) const;
   // An fd of ours for the object at (dir, name) or the mount root, O_PATH.
   int OpenObject(const Resolved& r, bool follow, int flags = 0);

@@ -95,10 +95,13 @@ TEST_F(SyscallTest, StatFamilyReportsFakeOwners) {
 TEST_F(SyscallTest, LinkCountsLeaveOutNamesOutsideTheRootfs) {
   ASSERT_EQ(::link((root_ + "/data/file").c_str(), (root_ + "/data/file2").c_str()), 0);
   ASSERT_EQ(::link((root_ + "/data/file").c_str(), (tmp_.path() + "/node").c_str()), 0);
-  struct stat st;
+  // A symlink is linked into the entry like any other non-directory.
+  ASSERT_EQ(::link((root_ + "/data/link").c_str(), (tmp_.path() + "/node-link").c_str()), 0);
+  struct stat st, lst;
   ASSERT_EQ(::stat((root_ + "/data/file").c_str(), &st), 0);
-  std::unordered_set<uint64_t> shared = {st.st_ino};
-  std::unordered_map<uint64_t, uint32_t> foreign = {{st.st_ino, 1}};
+  ASSERT_EQ(::lstat((root_ + "/data/link").c_str(), &lst), 0);
+  std::unordered_set<uint64_t> shared = {st.st_ino, lst.st_ino};
+  std::unordered_map<uint64_t, uint32_t> foreign = {{st.st_ino, 1}, {lst.st_ino, 1}};
   RunSpec spec;
   spec.rootfs = root_;
   spec.argv = {"/probe", "nlinks", "/data/file"};
@@ -107,8 +110,12 @@ TEST_F(SyscallTest, LinkCountsLeaveOutNamesOutsideTheRootfs) {
     return c.ok() ? c->out + c->err : "run failed: " + c.error().message;
   };
   EXPECT_EQ(run(), "ok 3 3 3 3 3\n");  // no names said to be outside
+  spec.argv = {"/probe", "lnlinks", "/data/link"};
+  EXPECT_EQ(run(), "ok 2 2 2\n");
   spec.shared_inodes = &shared;
   spec.foreign_links = &foreign;
+  EXPECT_EQ(run(), "ok 1 1 1\n");
+  spec.argv = {"/probe", "nlinks", "/data/file"};
   EXPECT_EQ(run(), "ok 2 2 2 2 2\n");
   spec.argv = {"/probe", "nlinks", "/data/dir"};  // others as they are
   EXPECT_EQ(run(), "ok 2 2 2 2 2\n");

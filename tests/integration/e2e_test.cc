@@ -385,7 +385,8 @@ TEST_F(E2E, LinkCountsInARestoredTreeAreTheImagesOwn) {
     return seen.ok() ? *seen : "(no /seen) " + r.err;
   };
   auto want = [](const std::string& step) {
-    return "one 2\none-new 2\ntwo 2\ntwo-link 2\nthree 1\nfd 2\n/etc/three\n" + step + "\n";
+    return "one 2\none-new 2\ntwo 2\ntwo-link 2\nthree 1\nsym 1\nfd 2\n/etc/sym\n/etc/three\n" +
+           step + "\n";
   };
   EXPECT_EQ(build("1", "first", true), want("1"));
   // The base's tree is an entry of the cache: the second build restores it.

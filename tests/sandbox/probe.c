@@ -185,6 +185,17 @@ int main(int argc, char** argv) {
            (unsigned long)f.st_nlink, (unsigned long)n.st_nlink, sx.stx_nlink);
     return 0;
   }
+  if (!strcmp(cmd, "lnlinks")) {
+    // The same for the name itself (a symlink): lstat, newfstatat and statx without following.
+    struct stat n;
+    struct statx sx;
+    long rc = syscall(SYS_lstat, a, &st);
+    if (rc == 0) rc = syscall(SYS_newfstatat, AT_FDCWD, a, &n, AT_SYMLINK_NOFOLLOW);
+    if (rc == 0) rc = syscall(SYS_statx, AT_FDCWD, a, AT_SYMLINK_NOFOLLOW, STATX_NLINK, &sx);
+    if (rc < 0) return report(rc);
+    printf("ok %lu %lu %u\n", (unsigned long)st.st_nlink, (unsigned long)n.st_nlink, sx.stx_nlink);
+    return 0;
+  }
   if (!strcmp(cmd, "access")) return report(syscall(SYS_access, a, F_OK));
   if (!strcmp(cmd, "faccessat")) return report(syscall(SYS_faccessat, dirfd_of(a), b, R_OK));
   if (!strcmp(cmd, "faccessat2"))
