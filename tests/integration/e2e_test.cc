@@ -63,6 +63,22 @@ class E2E : public ::testing::Test {
     return r.ok() ? *r : ProcessResult{};
   }
 
+  // A build of a cache test's context with `step` in its step.txt (the change a rebuild starts
+  // from); `cached` false: with neither the step cache nor the unpacked-tree cache.
+  ProcessResult BuildStep(const std::string& ctx, const std::string& step,
+                          std::vector<std::string> args, std::map<std::string, std::string> env,
+                          bool cached) {
+    EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
+    if (!cached) {
+      env["OCIBUILD_ROOTFS_CACHE"] = "0";
+      args.push_back("--no-cache");
+    }
+    args.push_back(ctx);
+    auto r = Build(std::move(args), std::move(env));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
+  }
+
   std::string Out(const std::string& name) { return JoinPath(tmp_->path(), name); }
 
   nlohmann::json ReadJson(const std::string& path) {
@@ -371,16 +387,7 @@ TEST_F(E2E, LinkCountsInARestoredTreeAreTheImagesOwn) {
   std::string ctx = Context("testdata/e2e/rootfs-cache-links");
   std::string cache = JoinPath(state_, "rootfs-cache");
   auto build = [&](const std::string& step, const std::string& out, bool use_cache) {
-    EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
-    std::map<std::string, std::string> env;
-    std::vector<std::string> args = {"--output", "type=local,dest=" + Out(out)};
-    if (!use_cache) {
-      env["OCIBUILD_ROOTFS_CACHE"] = "0";
-      args.push_back("--no-cache");
-    }
-    args.push_back(ctx);
-    auto r = Build(args, env);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto r = BuildStep(ctx, step, {"--output", "type=local,dest=" + Out(out)}, {}, use_cache);
     auto seen = ReadFile(Out(out + "/seen"));
     return seen.ok() ? *seen : "(no /seen) " + r.err;
   };
@@ -407,18 +414,10 @@ TEST_F(E2E, ARestoredTreeToppedUpWithCachedLayersDiffsLikeAnUnpackedOne) {
   std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
   auto build = [&](const std::string& variant, const std::string& step, const std::string& out,
                    bool cache) {
-    EXPECT_TRUE(WriteFile(JoinPath(ctx, "step.txt"), step + "\n").ok());
-    auto e = env;
     std::vector<std::string> args = {"--output", "type=local,dest=" + Out(out), "--digest-file",
                                      Out(out + ".digest")};
     if (!variant.empty()) args.insert(args.end(), {"--build-arg", variant + "=1"});
-    if (!cache) {
-      e["OCIBUILD_ROOTFS_CACHE"] = "0";
-      args.push_back("--no-cache");
-    }
-    args.push_back(ctx);
-    auto r = Build(args, e);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto r = BuildStep(ctx, step, std::move(args), env, cache);
     auto digest = ReadFile(Out(out + ".digest"));
     return digest.ok() ? *digest : "(no digest) " + r.err;
   };
