@@ -19,16 +19,29 @@ int64_t Ns(const struct timespec& t) {
   return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-// The ctime of shared inode `ino`, through whichever entry still links it.
-Result<int64_t> CtimeOf(const std::vector<UniqueFd>& dirs, uint64_t ino) {
+// Shared inode `ino` as the cache entries see it: its ctime (through the first that still links
+// it) and how many of them link it.
+struct InEntries {
+  int64_t ctime = 0;
+  uint32_t count = 0;
+};
+InEntries LookUp(const std::vector<UniqueFd>& dirs, uint64_t ino) {
   std::string name = std::to_string(ino);
+  InEntries in;
   for (const UniqueFd& d : dirs) {
     struct stat st;
     if (::fstatat(d.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (st.st_ino != ino) continue;
-    return Ns(st.st_ctim);
+    if (in.count++ == 0) in.ctime = Ns(st.st_ctim);
   }
-  return Error{"shared inode " + name + " is in no cache entry", ENOENT};
+  return in;
+}
+
+Result<int64_t> CtimeOf(const std::vector<UniqueFd>& dirs, uint64_t ino) {
+  InEntries in = LookUp(dirs, ino);
+  if (in.count == 0)
+    return Error{"shared inode " + std::to_string(ino) + " is in no cache entry", ENOENT};
+  return in.ctime;
 }
 
 Result<std::vector<UniqueFd>> OpenDirs(const std::vector<std::string>& paths) {
@@ -85,19 +98,11 @@ Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>&
   } else {
     OCIB_ASSIGN_OR_RETURN(std::vector<UniqueFd> dirs, OpenDirs(nodes_dirs));
     for (uint64_t ino : shared) {
-      std::string name = std::to_string(ino);
-      uint32_t in_entries = 0;
-      for (const UniqueFd& d : dirs) {
-        struct stat st;
-        if (::fstatat(d.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_ino != ino)
-          continue;
-        if (in_entries++ == 0) {
-          g.ctimes_.emplace(ino, Ns(st.st_ctim));
-          newest = std::max(newest, Ns(st.st_ctim));
-        }
-      }
-      // In no entry any more: nothing to protect.
-      if (in_entries > 0) g.foreign_links_.emplace(ino, in_entries);
+      InEntries in = LookUp(dirs, ino);
+      if (in.count == 0) continue;  // no longer in any entry: nothing to protect
+      g.ctimes_.emplace(ino, in.ctime);
+      newest = std::max(newest, in.ctime);
+      g.foreign_links_.emplace(ino, in.count);
     }
   }
   // ctime comes from a coarse clock: a change within the same tick as the newest recorded one

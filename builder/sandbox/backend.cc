@@ -235,7 +235,6 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
     fail(EAGAIN, "RLIMIT_NOFILE changed while the step was starting");
   rlim_t top = static_cast<rlim_t>(channel_num) + 1;
   if (top < 64) fail(EMFILE, "RLIMIT_NOFILE is too low to run a step");
-  const std::vector<sock_filter>* filter = &prep.filter;
   bool killable = prep.killable;
   unsigned long extra = killable ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
   std::vector<std::string> argv_s = spec.argv;
@@ -287,7 +286,7 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
     ::setsid();
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     int listener = sys::InstallSeccompFilterWithListener(
-        filter->data(), static_cast<unsigned short>(filter->size()), extra);
+        prep.filter.data(), static_cast<unsigned short>(prep.filter.size()), extra);
     if (listener < 0) {
       static const char msg[] = "ocibuild sandbox: installing the seccomp filter failed\n";
       (void)!::write(2, msg, sizeof msg - 1);

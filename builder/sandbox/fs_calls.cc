@@ -561,7 +561,7 @@ void Supervisor::Unlink(Call& c, int dirfd_arg, int path_arg, bool dir) {
   // reused at once by another worker's create.
   oci::FileMeta saved;
   bool erased = false;
-  if (dir || st.st_nlink - std::min<nlink_t>(st.st_nlink, ForeignLinks(st)) <= 1) {
+  if (dir || TreeLinks(st) <= 1) {
     fs_.WithStore(*r.mount, [&](oci::MetaStore& store) {
       if (const oci::FileMeta* m = store.Find(st.st_ino)) {
         saved = *m;
@@ -614,8 +614,7 @@ void Supervisor::Rename(Call& c, int olddir, int oldpath, int newdir, int newpat
   bool erased = false;
   bool same = exists && src.st_ino == dst.st_ino && src.st_dev == dst.st_dev;
   if (exists && !same && !(flags & RENAME_EXCHANGE) &&
-      (S_ISDIR(dst.st_mode) ||
-       dst.st_nlink - std::min<nlink_t>(dst.st_nlink, ForeignLinks(dst)) <= 1)) {
+      (S_ISDIR(dst.st_mode) || TreeLinks(dst) <= 1)) {
     fs_.WithStore(*to.mount, [&](oci::MetaStore& store) {
       if (const oci::FileMeta* m = store.Find(dst.st_ino)) {
         saved = *m;

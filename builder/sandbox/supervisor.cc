@@ -523,7 +523,7 @@ const Mount* Supervisor::MountOfStat(const struct stat& st) const {
 
 void Supervisor::Virtualize(Call& c, const Mount* m, struct stat* st) const {
   (void)c;
-  st->st_nlink -= std::min<nlink_t>(st->st_nlink, ForeignLinks(*st));
+  st->st_nlink = TreeLinks(*st);
   if (m && m->store) {
     oci::FileMeta meta = fs_.MetaOf(*m, *st);
     st->st_uid = meta.uid;
@@ -560,13 +560,14 @@ uint32_t Supervisor::Umask(Task& t) {
   return t.fs->umask;
 }
 
-uint32_t Supervisor::ForeignLinks(const struct stat& st) const {
+nlink_t Supervisor::TreeLinks(const struct stat& st) const {
   // Every non-directory of a cached tree is linked into the entry: symlinks too.
   if (!opts_.foreign_links || opts_.foreign_links->empty() || S_ISDIR(st.st_mode) ||
       st.st_dev != fs_.rootfs().dev)
-    return 0;
+    return st.st_nlink;
   auto it = opts_.foreign_links->find(st.st_ino);
-  return it == opts_.foreign_links->end() ? 0 : it->second;
+  if (it == opts_.foreign_links->end()) return st.st_nlink;
+  return st.st_nlink - std::min<nlink_t>(st.st_nlink, it->second);
 }
 
 bool Supervisor::Shared(const struct stat& st) const {

@@ -190,9 +190,9 @@ class Supervisor {
   SharedNameChange WatchShared(const DirRef& dir, const std::string& name, const struct stat& st);
   void NoteShared(SharedNameChange& w);
   bool Shared(const struct stat& st) const;
-  // How many of a host file's links are names outside the rootfs (SupervisorOptions): the
-  // guest's link count is st_nlink less these.
-  uint32_t ForeignLinks(const struct stat& st) const;
+  // A host file's link count less its names outside the rootfs (SupervisorOptions): the count
+  // the guest sees, and the one that says whether a name is its last.
+  nlink_t TreeLinks(const struct stat& st) const;
   // An fd of ours for the object at (dir, name) or the mount root, O_PATH.
   int OpenObject(const Resolved& r, bool follow, int flags = 0);
 
