@@ -992,7 +992,16 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             return Ok();
           }
           OCIB_TRY(ws_.Materialize(s));
+          // Before the plan makes mount stubs in the tree: the watch must see every change
+          // since the snapshot. When it cannot be set up, the tree is walked after the step.
+          std::unique_ptr<TreeWatch> watch;
+          if (opts_.tree_watch != ExecutorOptions::TreeWatchMode::kOff && s.snapshot && !s.scope) {
+            auto w = TreeWatch::Start(s.root->path(), *s.snapshot);
+            if (w.ok()) watch = std::move(*w);
+          }
           OCIB_ASSIGN_OR_RETURN(PlannedRun pr, PlanRun(in, id, s, renv));
+          pr.watch = std::move(watch);
+          pr.verify_watch = opts_.tree_watch == ExecutorOptions::TreeWatchMode::kVerify;
           auto held = LockCacheMounts(in);
           std::unique_ptr<oci::PrecompressedFiles> pre =
               StartPrecompressing(commit_, scratch.path());

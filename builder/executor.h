@@ -49,6 +49,11 @@ struct ExecutorOptions {
   // Layers splice the gzip blocks of big files an earlier layer of this build compressed
   // (oci/layer_blocks.h); false (OCIBUILD_REUSE_BLOCKS=0) compresses every layer in full.
   bool reuse_blocks = true;
+  // RUN steps read what they changed from a watch of the tree's directories instead of walking
+  // it (builder/tree_watch.h). OCIBUILD_TREE_WATCH=0: off; =verify: both, and a difference fails
+  // the step (the tests run this way).
+  enum class TreeWatchMode { kOff, kOn, kVerify };
+  TreeWatchMode tree_watch = TreeWatchMode::kOn;
   // OCIBUILD_LAYER_STATS: a file that gets one JSON line per layer the build writes (for
   // benchmarks and tests: what was compressed and what was reused).
   std::string layer_stats_path;

@@ -473,6 +473,25 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
   return out;
 }
 
+namespace {
+
+// OCIBUILD_TREE_WATCH=verify: the tree the delta describes must be the one a walk finds.
+Status VerifyDelta(const oci::Snapshot& before, const oci::SnapshotDelta& delta,
+                   const StageState& stage) {
+  oci::Snapshot patched = before;
+  oci::SnapshotDelta copy = delta;
+  patched.Apply(std::move(copy));
+  auto walked = oci::Snapshot::Take(*stage.root, *stage.store, before.size());
+  if (!walked.ok()) return walked.error();
+  auto diffs = oci::Snapshot::Differences(patched, *walked);
+  if (diffs.empty()) return Ok();
+  return Error{"OCIBUILD_TREE_WATCH=verify: the tree after the step differs from what the watch "
+               "of its directories saw (first: watched, second: walked): " +
+               Join(diffs, "; ")};
+}
+
+}  // namespace
+
 Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int step) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return SysError("pipe2", "RUN output");
@@ -481,6 +500,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   run.spec.stderr_fd = wr.get();
   run.spec.metastore_path = oci::MetaStore::PathFor(stage.rootfs());
   stage.after_step.reset();
+  stage.after_delta.reset();
   std::optional<SharedTreeGuard> guard;
   if (!stage.shared_inodes.empty()) {
     run.spec.shared_inodes = &stage.shared_inodes;
@@ -539,22 +559,40 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   wr.reset();
   (void)!::write(stop_wr.get(), "x", 1);
   pump.join();
+  std::optional<Result<TreeChanges>> watched;
+  if (run.watch) {
+    watched = run.watch->Finish();
+    run.watch.reset();
+  }
   auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
   ::unlink(run.spec.metastore_path.c_str());
   if (loaded.ok()) *stage.store = std::move(*loaded);
+  // The tree as the step left it, read once for the guard and for the layer's diff (the commit
+  // takes it from here): what the watch saw change, else a walk (with the guard; without it the
+  // commit walks).
+  std::optional<oci::Snapshot> after;
+  std::optional<oci::SnapshotDelta> delta;
+  Status verified = Ok();
+  if (loaded.ok() && res.ok() && res->exit_code == 0 && stage.snapshot) {
+    if (watched && watched->ok()) {
+      auto d = oci::Snapshot::Changes(*stage.snapshot, *stage.root, *stage.store,
+                                      (*watched)->restat, (*watched)->rewalk);
+      if (d.ok()) {
+        delta = std::move(*d);
+        if (run.verify_watch) verified = VerifyDelta(*stage.snapshot, *delta, stage);
+      }
+    }
+    if (!delta && guard) {
+      auto snap = oci::Snapshot::Take(*stage.root, *stage.store, stage.snapshot->size());
+      if (snap.ok()) after = std::move(*snap);
+    }
+  }
   if (guard) {
     auto copy_ups = ReadCopyUpLog(run.spec.copy_up_log);
     ::unlink(run.spec.copy_up_log.c_str());
-    // The tree as the step left it, read once for the guard and for the layer's diff (the
-    // commit takes it from here).
-    std::optional<oci::Snapshot> after;
-    if (loaded.ok() && res.ok() && res->exit_code == 0) {
-      auto snap = oci::Snapshot::Take(*stage.root, *stage.store,
-                                      stage.snapshot ? stage.snapshot->size() : 0);
-      if (snap.ok()) after = std::move(*snap);
-    }
-    auto changed = copy_ups.ok() ? guard->Changed(*copy_ups, after ? &*after : nullptr)
-                                 : Result<std::vector<uint64_t>>(copy_ups.error());
+    auto changed = !copy_ups.ok() ? Result<std::vector<uint64_t>>(copy_ups.error())
+                   : delta        ? guard->Changed(*copy_ups, *stage.snapshot, *delta)
+                                  : guard->Changed(*copy_ups, after ? &*after : nullptr);
     if (!changed.ok() || !changed->empty()) {
       // A shared file changed in place: the entries that hold it must never be restored
       // again (the tree keeps its own names of the files). Unlinking their names moves the
@@ -569,10 +607,13 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
       }
       stage.shared_nodes.clear();
       stage.shared_inodes.clear();
-    } else {
-      stage.after_step = std::move(after);
+      after.reset();
+      delta.reset();
     }
   }
+  stage.after_step = std::move(after);
+  stage.after_delta = std::move(delta);
+  OCIB_TRY(verified);
   if (!loaded.ok()) return loaded.error();
   if (!res.ok()) return res.error();
   if (res->exit_code != 0) {

@@ -14,6 +14,7 @@
 #include "builder/progress.h"
 #include "builder/sandbox/sandbox.h"
 #include "builder/stage_state.h"
+#include "builder/tree_watch.h"
 #include "dockerfile-parser/instructions.h"
 #include "dockerfile-parser/plan.h"
 
@@ -68,6 +69,11 @@ struct PlannedRun {
   // /etc and removed it, so the step's layer holds /etc (touched) even when nothing else
   // changed. Replayed after the step.
   bool touch_etc = false;
+  // Watching the tree since before the plan touched it (mount stubs): the step's changes are
+  // then read from the watch instead of a walk of the whole tree. Null: the tree is walked.
+  std::unique_ptr<TreeWatch> watch;
+  // OCIBUILD_TREE_WATCH=verify: the tree is walked as well, and a difference fails the step.
+  bool verify_watch = false;
 };
 
 // The stage must be materialized (its /etc/passwd resolves USER).

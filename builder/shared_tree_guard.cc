@@ -118,17 +118,47 @@ Result<SharedTreeGuard> SharedTreeGuard::Arm(const std::unordered_set<uint64_t>&
 
 Result<std::vector<uint64_t>> SharedTreeGuard::Changed(const std::vector<CopyUpRecord>& copy_ups,
                                                        const oci::Snapshot* tree) const {
-  std::unordered_map<uint64_t, std::vector<const CopyUpRecord*>> copied;
-  for (const CopyUpRecord& c : copy_ups) copied[c.ino].push_back(&c);
   std::unordered_map<uint64_t, int64_t> in_tree;
   if (tree) {
     for (const auto& [path, n] : tree->nodes())
       if (!S_ISDIR(n.mode) && ctimes_.count(n.ino)) in_tree.emplace(n.ino, n.ctime_ns);
   }
+  std::vector<uint64_t> all;
+  all.reserve(ctimes_.size());
+  for (const auto& [ino, ctime] : ctimes_) all.push_back(ino);
+  return Check(copy_ups, in_tree, all);
+}
+
+Result<std::vector<uint64_t>> SharedTreeGuard::Changed(const std::vector<CopyUpRecord>& copy_ups,
+                                                       const oci::Snapshot& before,
+                                                       const oci::SnapshotDelta& delta) const {
+  // The delta names every path of an inode whose ctime moved (the watch, and the other names of
+  // a hardlinked one): the shared inodes it does not name are as armed.
+  std::unordered_map<uint64_t, int64_t> in_tree;
+  std::unordered_set<uint64_t> touched;
+  for (const auto& [path, n] : delta.now) {
+    if (S_ISDIR(n.mode) || !ctimes_.count(n.ino)) continue;
+    in_tree.emplace(n.ino, n.ctime_ns);
+    touched.insert(n.ino);
+  }
+  for (const std::string& path : delta.gone) {
+    const oci::NodeState* n = before.Find(path);
+    if (n && !S_ISDIR(n->mode) && ctimes_.count(n->ino)) touched.insert(n->ino);
+  }
+  return Check(copy_ups, in_tree,
+               std::vector<uint64_t>(touched.begin(), touched.end()));
+}
+
+Result<std::vector<uint64_t>> SharedTreeGuard::Check(
+    const std::vector<CopyUpRecord>& copy_ups, const std::unordered_map<uint64_t, int64_t>& in_tree,
+    const std::vector<uint64_t>& inodes) const {
+  std::unordered_map<uint64_t, std::vector<const CopyUpRecord*>> copied;
+  for (const CopyUpRecord& c : copy_ups) copied[c.ino].push_back(&c);
   std::vector<UniqueFd> dirs;
   bool opened = false;
   std::vector<uint64_t> changed;
-  for (const auto& [ino, before] : ctimes_) {
+  for (uint64_t ino : inodes) {
+    int64_t before = ctimes_.at(ino);
     Result<int64_t> now = Error{"not looked up"};
     if (auto it = in_tree.find(ino); it != in_tree.end()) {
       now = it->second;

@@ -46,6 +46,11 @@ class SharedTreeGuard {
   // `tree`: a snapshot of the tree taken after the step.
   Result<std::vector<uint64_t>> Changed(const std::vector<CopyUpRecord>& copy_ups,
                                         const oci::Snapshot* tree = nullptr) const;
+  // The same, from what changed since `before` (the snapshot the guard was armed from) as a
+  // watch of the tree saw it: only the inodes the delta names are looked at.
+  Result<std::vector<uint64_t>> Changed(const std::vector<CopyUpRecord>& copy_ups,
+                                        const oci::Snapshot& before,
+                                        const oci::SnapshotDelta& delta) const;
   // For each shared inode, its names outside the tree when armed (the entries' nodes/<inode>,
   // a finished stage's tree restored from the same entry): the step must not see them in
   // st_nlink, or `ls -l` and `find -links` would differ with the cache on and off. Without a
@@ -53,6 +58,12 @@ class SharedTreeGuard {
   const std::unordered_map<uint64_t, uint32_t>& foreign_links() const { return foreign_links_; }
 
  private:
+  // `inodes` (armed ones) whose ctime now (`in_tree`, else looked up in the cache) moved
+  // otherwise than by a reported copy-up.
+  Result<std::vector<uint64_t>> Check(const std::vector<CopyUpRecord>& copy_ups,
+                                      const std::unordered_map<uint64_t, int64_t>& in_tree,
+                                      const std::vector<uint64_t>& inodes) const;
+
   std::vector<std::string> nodes_dirs_;
   std::unordered_map<uint64_t, int64_t> ctimes_;
   std::unordered_map<uint64_t, uint32_t> foreign_links_;

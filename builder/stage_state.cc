@@ -64,6 +64,7 @@ void StageWorkspace::DropTree(StageState& s) {
   s.store.reset();
   s.snapshot.reset();
   s.after_step.reset();
+  s.after_delta.reset();
   s.applied = 0;
   s.shared_inodes.clear();
   s.shared_nodes.clear();
@@ -307,9 +308,13 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
                               const CommitOptions& opts, const oci::PathScope* focus) {
   oci::Snapshot after;
   std::vector<oci::LayerChange> changes;
+  std::optional<oci::SnapshotDelta> delta = std::move(s.after_delta);
+  s.after_delta.reset();
   if (focus) {
     OCIB_ASSIGN_OR_RETURN(after, oci::Snapshot::TakeScoped(*s.root, *s.store, *focus));
     OCIB_ASSIGN_OR_RETURN(changes, oci::DiffSnapshots(s.snapshot->Part(*focus), after, *s.root));
+  } else if (delta) {
+    OCIB_ASSIGN_OR_RETURN(changes, oci::DiffDelta(*s.snapshot, *delta, *s.root));
   } else if (s.after_step) {
     after = std::move(*s.after_step);
     s.after_step.reset();
@@ -357,6 +362,8 @@ Status StageWorkspace::Commit(StageState& s, const std::string& key, const std::
   }
   if (focus) {
     s.snapshot->Merge(*focus, std::move(after));
+  } else if (delta) {
+    s.snapshot->Apply(std::move(*delta));
   } else {
     ReplaceSnapshot(s, std::move(after));
   }

@@ -47,6 +47,9 @@ struct StageState {
   // The rootfs as a RUN step just left it, when the step's guard had to read it anyway: the
   // commit that follows diffs against it instead of walking the tree again.
   std::optional<oci::Snapshot> after_step;
+  // Or what a RUN step changed as the watch of its tree saw it (builder/tree_watch.h): the
+  // commit diffs only that and moves the snapshot on in place.
+  std::optional<oci::SnapshotDelta> after_delta;
   // Bytes of layers unpacked or written since the rootfs was last restored from or saved to the
   // RootfsCache: what a later build would have to unpack again.
   uint64_t unsaved_bytes = 0;

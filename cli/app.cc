@@ -584,6 +584,14 @@ int Build(const Options& opts, const std::map<std::string, std::string>& env,
   // OCIBUILD_REUSE_BLOCKS=0: every layer compresses all its data (no blocks of earlier layers).
   if (auto e = env.find("OCIBUILD_REUSE_BLOCKS"); e != env.end() && e->second == "0")
     eo.reuse_blocks = false;
+  // OCIBUILD_TREE_WATCH=0: RUN steps walk the tree for their changes; =verify: they also walk
+  // it, and a difference from what the watch saw fails the step.
+  if (auto e = env.find("OCIBUILD_TREE_WATCH"); e != env.end()) {
+    if (e->second == "0")
+      eo.tree_watch = builder::ExecutorOptions::TreeWatchMode::kOff;
+    else if (e->second == "verify")
+      eo.tree_watch = builder::ExecutorOptions::TreeWatchMode::kVerify;
+  }
   if (auto e = env.find("OCIBUILD_LAYER_STATS"); e != env.end()) eo.layer_stats_path = e->second;
   eo.work_dir = work->path();
   eo.mounts_root = JoinPath(*root, "mounts");

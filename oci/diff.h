@@ -22,6 +22,11 @@ namespace ocibuild::oci {
 Result<std::vector<LayerChange>> DiffSnapshots(const Snapshot& before, const Snapshot& after,
                                                const RootDir& root);
 
+// The same for the tree `delta` (Snapshot::Changes) says moved on from `before`: costs the
+// changes, not the tree.
+Result<std::vector<LayerChange>> DiffDelta(const Snapshot& before, const SnapshotDelta& delta,
+                                           const RootDir& root);
+
 // Takes a new snapshot of `root` and diffs it against `before`. When `after` is given it
 // receives the new snapshot (the base of the next step).
 Result<std::vector<LayerChange>> Diff(const Snapshot& before, const RootDir& root,

@@ -309,6 +309,167 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, siz
   return Walk(root, store, expected_size, {""}, {""});
 }
 
+Result<SnapshotDelta> Snapshot::Changes(const Snapshot& before, const RootDir& root,
+                                        const MetaStore& store,
+                                        const std::vector<std::string>& restat,
+                                        const std::vector<std::string>& rewalk) {
+  std::vector<std::string> singles(restat);
+  singles.insert(singles.end(), rewalk.begin(), rewalk.end());
+  // Owners the sandbox recorded without touching the disk.
+  for (const auto& [p, n] : before.nodes_) {
+    const FileMeta* m = store.Find(n.ino);
+    if (m ? !n.meta || !(*n.meta == *m) : n.meta.has_value()) singles.push_back(p);
+  }
+  std::sort(singles.begin(), singles.end());
+  singles.erase(std::unique(singles.begin(), singles.end()), singles.end());
+  OCIB_ASSIGN_OR_RETURN(Snapshot fresh, Walk(root, store, 0, singles, {}));
+  std::unordered_set<std::string_view> moved(rewalk.begin(), rewalk.end());
+
+  // A named path whose directory went, or is another directory now (made during the step, so
+  // without a watch), loses its old subtree and is walked again.
+  std::unordered_set<std::string_view> gone_dirs;
+  std::vector<std::string> walk;
+  for (const std::string& p : singles) {
+    if (p.empty()) continue;  // the root stays the root
+    const NodeState* was = before.Find(p);
+    const NodeState* now = fresh.Find(p);
+    bool same_dir = was && now && S_ISDIR(was->mode) && S_ISDIR(now->mode) &&
+                    was->ino == now->ino && !moved.count(p);
+    if (was && S_ISDIR(was->mode) && !same_dir) gone_dirs.insert(p);
+    if (now && S_ISDIR(now->mode) && !same_dir) walk.push_back(p);
+  }
+  {  // only the outermost of nested directories is walked
+    std::unordered_set<std::string_view> walked(walk.begin(), walk.end());
+    std::erase_if(walk, [&](const std::string& p) {
+      for (std::string_view a = ParentPath(p); !a.empty(); a = ParentPath(a))
+        if (walked.count(a)) return true;
+      return false;
+    });
+  }
+  Snapshot below;
+  if (!walk.empty()) {
+    OCIB_ASSIGN_OR_RETURN(below, Walk(root, store, 0, {}, walk));
+  }
+
+  // The old paths that may be no more: the named ones and what was below a directory that went.
+  std::unordered_set<std::string_view> erased;
+  std::unordered_set<uint64_t> aliased;  // inodes whose other names' link count and ctime moved
+  auto note_alias = [&](const NodeState& n) {
+    if (!S_ISDIR(n.mode) && n.nlink > 1) aliased.insert(n.ino);
+  };
+  auto under_gone = [&](std::string_view p) {
+    for (std::string_view a = ParentPath(p);; a = ParentPath(a)) {
+      if (gone_dirs.count(a)) return true;
+      if (a.empty()) return false;
+    }
+  };
+  if (!gone_dirs.empty()) {
+    for (const auto& [p, n] : before.nodes_) {
+      if (p.empty() || !under_gone(p)) continue;
+      erased.insert(p);
+      note_alias(n);
+    }
+  }
+  for (const std::string& p : singles) {
+    if (const NodeState* n = before.Find(p)) {
+      erased.insert(p);
+      note_alias(*n);
+    }
+  }
+  // What is there now, parents first: a path is only what a walk finds when every directory
+  // above it is one now (a path a moved directory's watch reported may lead through a symlink
+  // that took its place).
+  std::vector<std::pair<std::string, NodeState>> found;
+  found.reserve(fresh.nodes_.size() + below.nodes_.size());
+  for (Snapshot* part : {&fresh, &below})
+    for (auto& [p, n] : part->nodes_) found.emplace_back(p, std::move(n));
+  auto depth = [](const std::string& x) {
+    return x.empty() ? -1 : std::count(x.begin(), x.end(), '/');
+  };
+  std::stable_sort(found.begin(), found.end(), [&](const auto& a, const auto& b) {
+    return depth(a.first) < depth(b.first);
+  });
+  std::unordered_map<std::string_view, const NodeState*> now;
+  auto find_now = [&](std::string_view p) -> const NodeState* {
+    if (auto it = now.find(p); it != now.end()) return it->second;
+    if (erased.count(p)) return nullptr;
+    return before.Find(std::string(p));
+  };
+  SnapshotDelta delta;
+  delta.now.reserve(found.size());
+  for (auto& [p, n] : found) {
+    if (now.count(p)) continue;  // the same path from both walks
+    if (!p.empty()) {
+      const NodeState* parent = find_now(ParentPath(p));
+      if (!parent || !S_ISDIR(parent->mode)) continue;
+    }
+    note_alias(n);
+    now.emplace(p, &n);
+  }
+  // The other names of those inodes, as they are now.
+  if (!aliased.empty()) {
+    std::vector<std::string> others;
+    for (const auto& [p, n] : before.nodes_)
+      if (!S_ISDIR(n.mode) && aliased.count(n.ino) && !erased.count(p) && !now.count(p))
+        others.push_back(p);
+    if (!others.empty()) {
+      OCIB_ASSIGN_OR_RETURN(Snapshot again, Walk(root, store, 0, others, {}));
+      for (const std::string& p : others) {
+        auto it = again.nodes_.find(p);
+        if (it == again.nodes_.end()) {
+          delta.gone.push_back(p);
+        } else {
+          delta.now.emplace_back(p, std::move(it->second));
+        }
+      }
+    }
+  }
+  for (const std::string_view p : erased)
+    if (!now.count(p)) delta.gone.emplace_back(p);
+  for (auto& [p, n] : found)
+    if (auto it = now.find(p); it != now.end() && it->second == &n)
+      delta.now.emplace_back(p, std::move(n));
+  return delta;
+}
+
+void Snapshot::Apply(SnapshotDelta&& delta) {
+  for (const std::string& p : delta.gone) nodes_.erase(p);
+  for (auto& [p, n] : delta.now) nodes_.insert_or_assign(std::move(p), std::move(n));
+  taken_ns_ = RealtimeNs();
+}
+
+std::vector<std::string> Snapshot::Differences(const Snapshot& a, const Snapshot& b, size_t max) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& p, const std::string& what) {
+    out.push_back((p.empty() ? std::string("/") : p) + ": " + what);
+  };
+  for (const auto& [p, n] : a.nodes_) {
+    const NodeState* o = b.Find(p);
+    if (!o) {
+      add(p, "only in the first");
+      continue;
+    }
+    if (!n.SameStat(*o)) {
+      std::string what;
+      if (n.mode != o->mode) what += " mode";
+      if (n.ino != o->ino) what += " inode";
+      if (n.size != o->size) what += " size";
+      if (n.mtime_ns != o->mtime_ns) what += " mtime";
+      if (n.ctime_ns != o->ctime_ns) what += " ctime";
+      if (n.uid != o->uid || n.gid != o->gid) what += " host owner";
+      if (n.meta != o->meta) what += " store record";
+      add(p, "differs in" + what);
+    } else if (!n.racy_hash.empty() && !o->racy_hash.empty() && n.racy_hash != o->racy_hash) {
+      add(p, "differs in content");
+    }
+  }
+  for (const auto& [p, n] : b.nodes_)
+    if (!a.Find(p)) add(p, "only in the second");
+  std::sort(out.begin(), out.end());
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
 Result<Snapshot> Snapshot::TakeScoped(const RootDir& root, const MetaStore& store,
                                       const PathScope& scope) {
   std::vector<std::string> singles{""};

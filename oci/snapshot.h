@@ -44,6 +44,13 @@ struct NodeState {
   }
 };
 
+// The entries of a tree that are new or may have changed since a snapshot, as they are now,
+// and the snapshot's paths that are no more (Snapshot::Changes).
+struct SnapshotDelta {
+  std::vector<std::pair<std::string, NodeState>> now;
+  std::vector<std::string> gone;
+};
+
 class Snapshot {
  public:
   // Walks the whole tree under `root` (never following symlinks). Paths are clean and
@@ -72,6 +79,23 @@ class Snapshot {
   static Result<bool> RestatChanged(const RootDir& root,
                                     std::vector<std::pair<std::string, struct stat>>* stats,
                                     const std::vector<std::string>& paths);
+
+  // What changed in the tree since `before` (a snapshot of it), given what a watch of every
+  // directory reported (builder/tree_watch.h): each of `restat` is stat'ed again; each of
+  // `rewalk` loses its old subtree and is walked in full when it is a directory now; every
+  // other name of a hardlinked inode among them is stat'ed again (a write through one name
+  // changes all); so is every path whose metadata-store record `store` changed. Costs what
+  // changed, not the tree: what Take would find, provided nothing else changed.
+  static Result<SnapshotDelta> Changes(const Snapshot& before, const RootDir& root,
+                                       const MetaStore& store,
+                                       const std::vector<std::string>& restat,
+                                       const std::vector<std::string>& rewalk);
+  // This snapshot, moved on by what Changes found since it.
+  void Apply(SnapshotDelta&& delta);
+  // The paths where `a` and `b` differ (a path missing in one, or a different stat, store
+  // record or racy hash), the first `max` of them in order, each with what differs.
+  static std::vector<std::string> Differences(const Snapshot& a, const Snapshot& b,
+                                              size_t max = 10);
 
   // Walks only what `scope` holds: its roots' subtrees and the directories on the way to them
   // (and the root directory), for a step that changed nothing else.

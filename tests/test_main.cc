@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   // Prepared test inputs (Debian base tar, local apt repositories): read-only for tests.
   ::setenv("OCIBUILD_TEST_CACHE",
            (std::string(std::getenv("OCIBUILD_BUILD_DIR")) + "/cache").c_str(), 0);
+  // Every RUN step of every build a test makes also walks its tree, and fails when that differs
+  // from what the watch of its directories saw (builder/tree_watch.h).
+  ::setenv("OCIBUILD_TREE_WATCH", "verify", 0);
   ::testing::InitGoogleMock(&argc, argv);
   return RUN_ALL_TESTS();
 }
