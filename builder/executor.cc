@@ -1010,6 +1010,7 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             if (pre) pc.emplace(s.rootfs(), *pre, Now());
             bool shared = !s.shared_nodes.empty();
             Status ran = RunPlanned(pr, s, progress_, pstep);
+            if (pr.watch) ws_.DisposeLater(std::move(pr.watch));
             // The guard found a shared inode written in place: finished stages that restored
             // the same cache entries hold it too.
             if (shared && s.shared_nodes.empty()) MarkSharedTreesStale(s);

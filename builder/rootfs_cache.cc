@@ -18,6 +18,7 @@
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/sha256.h"
+#include "util/two_threads.h"
 
 namespace ocibuild::builder {
 namespace {
@@ -169,42 +170,6 @@ bool NodeIntact(int nodes, uint64_t ino, const Manifest& manifest, struct stat& 
   return ::fstatat(nodes, node.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino &&
          rec != manifest.end() && rec->second == RecordOf(st);
 }
-
-// Runs work(from, to) over [0, n), half on a second thread when there is enough to split and a
-// thread to be had (a pids limit may refuse it: then all on this one). The restore is all
-// syscalls, which a second core halves.
-void OnTwoThreads(size_t n, const std::function<void(size_t, size_t)>& work) {
-  constexpr size_t kSplitFrom = 64;
-  std::thread helper;
-  if (n >= kSplitFrom) {
-    try {
-      helper = std::thread(work, n / 2, n);
-    } catch (const std::system_error&) {
-    }
-  }
-  work(0, helper.joinable() ? n / 2 : n);
-  if (helper.joinable()) helper.join();
-}
-
-// The first failure of workers running in parallel: which item, which call, its errno.
-struct FirstFailure {
-  std::atomic<size_t> at{SIZE_MAX};
-  std::atomic<int> err{0};
-  std::atomic<const char*> op{nullptr};
-  bool failed() const { return at.load() != SIZE_MAX; }
-  void Set(size_t i, const char* what) {
-    size_t none = SIZE_MAX;
-    int e = errno;
-    if (at.compare_exchange_strong(none, i)) {
-      err.store(e);
-      op.store(what);
-    }
-  }
-  Error ToError(const std::string& path) const {
-    errno = err.load();
-    return SysError(op.load(), path);
-  }
-};
 
 // Links the nodes `made` (inode, path) of a whole tree, whose directories all exist, then
 // checks each inode against the manifest and appends every path's final stat to `stats`.

@@ -485,9 +485,10 @@ Status VerifyDelta(const oci::Snapshot& before, const oci::SnapshotDelta& delta,
   if (!walked.ok()) return walked.error();
   auto diffs = oci::Snapshot::Differences(patched, *walked);
   if (diffs.empty()) return Ok();
-  return Error{"OCIBUILD_TREE_WATCH=verify: the tree after the step differs from what the watch "
-               "of its directories saw (first: watched, second: walked): " +
-               Join(diffs, "; ")};
+  return Error{
+      "OCIBUILD_TREE_WATCH=verify: the tree after the step differs from what the watch "
+      "of its directories saw (first: watched, second: walked): " +
+      Join(diffs, "; ")};
 }
 
 }  // namespace
@@ -560,10 +561,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   (void)!::write(stop_wr.get(), "x", 1);
   pump.join();
   std::optional<Result<TreeChanges>> watched;
-  if (run.watch) {
-    watched = run.watch->Finish();
-    run.watch.reset();
-  }
+  if (run.watch) watched = run.watch->Finish();
   auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
   ::unlink(run.spec.metastore_path.c_str());
   if (loaded.ok()) *stage.store = std::move(*loaded);

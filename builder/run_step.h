@@ -71,6 +71,7 @@ struct PlannedRun {
   bool touch_etc = false;
   // Watching the tree since before the plan touched it (mount stubs): the step's changes are
   // then read from the watch instead of a walk of the whole tree. Null: the tree is walked.
+  // Finished by RunPlanned, freed by the caller (StageWorkspace::DisposeLater).
   std::unique_ptr<TreeWatch> watch;
   // OCIBUILD_TREE_WATCH=verify: the tree is walked as well, and a difference fails the step.
   bool verify_watch = false;

@@ -137,6 +137,13 @@ class StageWorkspace {
   static void AddHistory(StageState& s, const std::string& created_by, bool empty_layer,
                          const std::string& created);
 
+  // Destroys `obj` off the build's path, on the thread that frees replaced snapshots (a tree
+  // watch: closing its inotify instance frees a watch per directory).
+  template <class T>
+  void DisposeLater(T&& obj) {
+    disposer_.Dispose(std::forward<T>(obj));
+  }
+
   oci::ContentStore& store() { return store_; }
   const std::string& work_root() const { return work_root_; }
   // Appends a JSON line per committed layer to `path` ("": none).

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/two_threads.h"
+
 namespace ocibuild::builder {
 namespace {
 
@@ -32,23 +34,31 @@ Result<std::unique_ptr<TreeWatch>> TreeWatch::Start(const std::string& root_path
   if (!w->fd_) return SysError("inotify_init1", root_path);
   w->stop_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!w->stop_) return SysError("eventfd", root_path);
-  w->dirs_.reserve(before.size() / 4);
   // The snapshot is exact for the tree as it is now (nothing runs in it yet): each of its
   // directory paths runs through directories only, so the path reaches that directory.
-  std::string host;
-  for (const auto& [path, node] : before.nodes()) {
-    if (!S_ISDIR(node.mode)) continue;
-    host = path.empty() ? root_path : root_path + "/" + path;
-    int wd = ::inotify_add_watch(w->fd_.get(), host.c_str(), kMask);
-    if (wd < 0) {
-      if (errno == ENOSPC)
-        return SysError("inotify_add_watch", host +
-                                                 " (the per-user limit of watches, "
-                                                 "fs.inotify.max_user_watches, is reached)");
-      return SysError("inotify_add_watch", host);
+  std::vector<const std::string*> dirs;
+  for (const auto& [path, node] : before.nodes())
+    if (S_ISDIR(node.mode)) dirs.push_back(&path);
+  std::vector<int> wds(dirs.size(), -1);
+  FirstFailure failed;
+  // Adding a watch is ~6 us of kernel work (4,700 directories in a Node base): two threads.
+  OnTwoThreads(dirs.size(), [&](size_t from, size_t to) {
+    std::string host;
+    for (size_t i = from; i < to && !failed.failed(); ++i) {
+      host = dirs[i]->empty() ? root_path : root_path + "/" + *dirs[i];
+      wds[i] = ::inotify_add_watch(w->fd_.get(), host.c_str(), kMask);
+      if (wds[i] < 0) failed.Set(i, "inotify_add_watch");
     }
-    w->dirs_.emplace(wd, path);
+  });
+  if (failed.failed()) {
+    const std::string& rel = *dirs[failed.at.load()];
+    Error e = failed.ToError(rel.empty() ? root_path : root_path + "/" + rel);
+    if (e.sys_errno == ENOSPC)
+      e.message += " (the per-user limit of watches, fs.inotify.max_user_watches, is reached)";
+    return e;
   }
+  w->dirs_.reserve(dirs.size());
+  for (size_t i = 0; i < dirs.size(); ++i) w->dirs_.emplace(wds[i], *dirs[i]);
   w->reader_ = std::thread([p = w.get()] { p->Read(); });
   return w;
 }
@@ -134,7 +144,8 @@ Result<TreeChanges> TreeWatch::Finish() {
     reader_.join();
   }
   Drain();
-  fd_.reset();
+  // The instance stays open until the object goes: closing it frees every watch (10 ms for a
+  // Node base), which the caller may leave to another thread.
   if (incomplete_) return Error{"watching the tree for changes: " + why_};
   TreeChanges c;
   c.restat.assign(restat_.begin(), restat_.end());

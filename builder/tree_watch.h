@@ -55,7 +55,7 @@ class TreeWatch {
   TreeWatch& operator=(const TreeWatch&) = delete;
 
   // Stops watching and returns what changed since Start; an error when the events cannot be
-  // trusted to be complete (the kernel dropped some).
+  // trusted to be complete (the kernel dropped some). The watches are freed with the object.
   Result<TreeChanges> Finish();
 
  private:
