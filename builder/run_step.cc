@@ -475,6 +475,20 @@ Result<PlannedRun> PlanRun(const dockerfile::RunInstr& run, const RunIdentity& i
 
 namespace {
 
+// The supervisor's notes for the watch (RunSpec::tree_notes): the inodes that got another name
+// go to `linked`; an error when the watch cannot be trusted (a file-attribute ioctl ran, or the
+// notes are unreadable).
+Status ReadTreeNotes(const std::string& path, std::vector<uint64_t>* linked) {
+  OCIB_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  for (std::string_view line : Split(text, '\n')) {
+    if (line.empty()) continue;
+    if (line == "fileattr") return Error{"a file-attribute ioctl (chattr) ran in the step"};
+    if (!StartsWith(line, "link ")) return Error{path + ": unexpected line " + std::string(line)};
+    linked->push_back(std::strtoull(std::string(line.substr(5)).c_str(), nullptr, 10));
+  }
+  return Ok();
+}
+
 // OCIBUILD_TREE_WATCH=verify: the tree the delta describes must be the one a walk finds.
 Status VerifyDelta(const oci::Snapshot& before, const oci::SnapshotDelta& delta,
                    const StageState& stage) {
@@ -513,6 +527,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
     run.spec.foreign_links = &guard->foreign_links();
   }
   OCIB_TRY(stage.store->Save(run.spec.metastore_path));
+  if (run.watch) run.spec.tree_notes = run.spec.metastore_path + ".treenotes";
 
   // The pump stops when the step has ended and the pipe is drained, not at EOF: while stages
   // build concurrently, another step's sandbox supervisor (forked while this pipe was open)
@@ -562,6 +577,18 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   pump.join();
   std::optional<Result<TreeChanges>> watched;
   if (run.watch) watched = run.watch->Finish();
+  // What the watch cannot see, from the supervisor: names added to inodes, and chattr (which
+  // moves ctimes without an event: then the tree is walked). A process that outlived the step
+  // could still write: walked too.
+  std::vector<uint64_t> linked;
+  if (watched && watched->ok()) {
+    auto notes = ReadTreeNotes(run.spec.tree_notes, &linked);
+    if (!notes.ok())
+      watched = notes.error();
+    else if (res.ok() && res->survivors > 0)
+      watched = Error{"a process of the step outlived it"};
+  }
+  if (!run.spec.tree_notes.empty()) ::unlink(run.spec.tree_notes.c_str());
   auto loaded = oci::MetaStore::Load(run.spec.metastore_path);
   ::unlink(run.spec.metastore_path.c_str());
   if (loaded.ok()) *stage.store = std::move(*loaded);
@@ -574,7 +601,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
   if (loaded.ok() && res.ok() && res->exit_code == 0 && stage.snapshot) {
     if (watched && watched->ok()) {
       auto d = oci::Snapshot::Changes(*stage.snapshot, *stage.root, *stage.store,
-                                      (*watched)->restat, (*watched)->rewalk);
+                                      (*watched)->restat, (*watched)->rewalk, linked);
       if (d.ok()) {
         delta = std::move(*d);
         if (run.verify_watch) verified = VerifyDelta(*stage.snapshot, *delta, stage);

@@ -137,6 +137,11 @@ Result<std::vector<uint64_t>> SharedTreeGuard::Changed(const std::vector<CopyUpR
   std::unordered_map<uint64_t, int64_t> in_tree;
   std::unordered_set<uint64_t> touched;
   for (const auto& [path, n] : delta.now) {
+    // A name that now holds another inode: the one it held is looked at too (written in place,
+    // then replaced).
+    const oci::NodeState* was = before.Find(path);
+    if (was && !S_ISDIR(was->mode) && was->ino != n.ino && ctimes_.count(was->ino))
+      touched.insert(was->ino);
     if (S_ISDIR(n.mode) || !ctimes_.count(n.ino)) continue;
     in_tree.emplace(n.ino, n.ctime_ns);
     touched.insert(n.ino);
@@ -145,8 +150,7 @@ Result<std::vector<uint64_t>> SharedTreeGuard::Changed(const std::vector<CopyUpR
     const oci::NodeState* n = before.Find(path);
     if (n && !S_ISDIR(n->mode) && ctimes_.count(n->ino)) touched.insert(n->ino);
   }
-  return Check(copy_ups, in_tree,
-               std::vector<uint64_t>(touched.begin(), touched.end()));
+  return Check(copy_ups, in_tree, std::vector<uint64_t>(touched.begin(), touched.end()));
 }
 
 Result<std::vector<uint64_t>> SharedTreeGuard::Check(

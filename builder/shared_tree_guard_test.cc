@@ -7,6 +7,7 @@
 
 #include "builder/rootfs_cache.h"
 #include "builder/sandbox/copy_up.h"
+#include "builder/tree_watch.h"
 #include "oci/digest.h"
 #include "oci/snapshot.h"
 #include "util/fs.h"
@@ -129,6 +130,33 @@ TEST_P(SharedTreeGuardTest, AnInodeWhoseNamesAllWentIsLookedUpInTheCache) {
   auto changed = Changed(*g);
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_EQ(changed[0], before.st_ino);
+}
+
+// The same from what a watch of the tree saw (builder/tree_watch.h): the name now holds another
+// inode, and the one it held, written in place before, is looked at all the same.
+TEST_P(SharedTreeGuardTest, WrittenInPlaceThenReplacedIsSeenFromTheDelta) {
+  std::string gcc = JoinPath(root_, "usr/bin/gcc");
+  struct stat before_st;
+  ASSERT_EQ(::stat(gcc.c_str(), &before_st), 0);
+  auto root = oci::RootDir::Open(root_);
+  ASSERT_TRUE(root.ok());
+  auto before = oci::Snapshot::Take(*root, store_);
+  ASSERT_TRUE(before.ok());
+  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)}, &*before);
+  ASSERT_TRUE(g.ok());
+  auto watch = TreeWatch::Start(root_, *before);
+  ASSERT_TRUE(watch.ok()) << watch.error().message;
+  WriteInPlace(gcc, nullptr);
+  ASSERT_TRUE(WriteFile(gcc + ".new", "another compiler\n", 0755).ok());
+  ASSERT_EQ(::rename((gcc + ".new").c_str(), gcc.c_str()), 0);
+  auto seen = (*watch)->Finish();
+  ASSERT_TRUE(seen.ok());
+  auto delta = oci::Snapshot::Changes(*before, *root, store_, seen->restat, seen->rewalk);
+  ASSERT_TRUE(delta.ok());
+  auto changed = g->Changed({}, *before, *delta);
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->size(), 1u);
+  EXPECT_EQ((*changed)[0], before_st.st_ino);
 }
 
 TEST_P(SharedTreeGuardTest, ForeignLinksAreTheNamesOutsideTheTree) {

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
+#include "util/fs.h"
 #include "util/two_threads.h"
 
 namespace ocibuild::builder {
@@ -39,6 +41,16 @@ Result<std::unique_ptr<TreeWatch>> TreeWatch::Start(const std::string& root_path
   std::vector<const std::string*> dirs;
   for (const auto& [path, node] : before.nodes())
     if (S_ISDIR(node.mode)) dirs.push_back(&path);
+  // The watches count against a per-user limit the step's own tools share (a file watcher, a
+  // test runner), as do other stages' steps: a tree that would take more than a quarter of it
+  // is walked instead.
+  if (auto limit = ReadFile("/proc/sys/fs/inotify/max_user_watches"); limit.ok()) {
+    uint64_t max = std::strtoull(limit->c_str(), nullptr, 10);
+    if (max > 0 && dirs.size() > max / 4)
+      return Error{root_path + ": " + std::to_string(dirs.size()) +
+                   " directories, more than a quarter of fs.inotify.max_user_watches (" +
+                   std::to_string(max) + "): the tree is walked instead"};
+  }
   std::vector<int> wds(dirs.size(), -1);
   FirstFailure failed;
   // Adding a watch is ~6 us of kernel work (4,700 directories in a Node base): two threads.

@@ -35,15 +35,26 @@ class TreeWatchTest : public ::testing::Test {
     rootfs_ = dir_->path() + "/rootfs";
     ASSERT_EQ(::mkdir(rootfs_.c_str(), 0755), 0);
     root_ = std::make_unique<oci::RootDir>(std::move(*oci::RootDir::Open(rootfs_)));
-    UniqueFd fd(oci::testing::FdOf(
-        dir_->path(),
-        MakeTar({Dir("etc/"), File("etc/passwd", "root:x:0:0"), Dir("etc/ssl/"),
-                 File("etc/ssl/cert", "CERT"), Dir("var/"), Dir("var/cache/"),
-                 Dir("var/cache/apt/"), File("var/cache/apt/a", "a"),
-                 File("var/cache/apt/b", "b"), Dir("var/lib/"), Dir("usr/"), Dir("usr/bin/"),
-                 File("usr/bin/tool", "v1", 0755), Hardlink("usr/lib-tool", "usr/bin/tool"),
-                 Symlink("bin", "usr/bin"), Dir("opt/"), Dir("opt/app/"), Dir("opt/app/lib/"),
-                 File("opt/app/lib/x.js", "x"), File("opt/app/main.js", "main")})));
+    UniqueFd fd(oci::testing::FdOf(dir_->path(), MakeTar({Dir("etc/"),
+                                                          File("etc/passwd", "root:x:0:0"),
+                                                          Dir("etc/ssl/"),
+                                                          File("etc/ssl/cert", "CERT"),
+                                                          Dir("var/"),
+                                                          Dir("var/cache/"),
+                                                          Dir("var/cache/apt/"),
+                                                          File("var/cache/apt/a", "a"),
+                                                          File("var/cache/apt/b", "b"),
+                                                          Dir("var/lib/"),
+                                                          Dir("usr/"),
+                                                          Dir("usr/bin/"),
+                                                          File("usr/bin/tool", "v1", 0755),
+                                                          Hardlink("usr/lib-tool", "usr/bin/tool"),
+                                                          Symlink("bin", "usr/bin"),
+                                                          Dir("opt/"),
+                                                          Dir("opt/app/"),
+                                                          Dir("opt/app/lib/"),
+                                                          File("opt/app/lib/x.js", "x"),
+                                                          File("opt/app/main.js", "main")})));
     auto r = oci::ApplyLayer(*root_, store_, fd.get());
     ASSERT_TRUE(r.ok()) << r.error().message;
     auto snap = oci::Snapshot::Take(*root_, store_);
@@ -54,13 +65,15 @@ class TreeWatchTest : public ::testing::Test {
   std::string P(const std::string& rel) { return rootfs_ + "/" + rel; }
 
   // Watches, runs `change`, and compares what the watch says with a walk.
-  void Expect(const std::function<void()>& change) {
+  // `linked`: what the sandbox's supervisor notes (RunSpec::tree_notes), filled by `change`.
+  void Expect(const std::function<void()>& change, std::vector<uint64_t>* linked = nullptr) {
     auto w = TreeWatch::Start(rootfs_, *before_);
     ASSERT_TRUE(w.ok()) << w.error().message;
     change();
     auto seen = (*w)->Finish();
     ASSERT_TRUE(seen.ok()) << seen.error().message;
-    auto delta = oci::Snapshot::Changes(*before_, *root_, store_, seen->restat, seen->rewalk);
+    auto delta = oci::Snapshot::Changes(*before_, *root_, store_, seen->restat, seen->rewalk,
+                                        linked ? *linked : std::vector<uint64_t>{});
     ASSERT_TRUE(delta.ok()) << delta.error().message;
     auto walked = oci::Snapshot::Take(*root_, store_);
     ASSERT_TRUE(walked.ok());
@@ -180,9 +193,24 @@ TEST_F(TreeWatchTest, HardlinkNameRemoved) {
 }
 
 TEST_F(TreeWatchTest, HardlinkAdded) {
-  Expect([&] {
-    ASSERT_EQ(::link(P("opt/app/main.js").c_str(), P("etc/main-link").c_str()), 0);
-  });
+  Expect([&] { ASSERT_EQ(::link(P("opt/app/main.js").c_str(), P("etc/main-link").c_str()), 0); });
+}
+
+TEST_F(TreeWatchTest, AWriteThroughATemporaryHardlink) {
+  // The new name's events name only it, and it is gone by the end: the old name, with one link
+  // before and after, changed unseen but for the supervisor's note of the inode it linked.
+  std::vector<uint64_t> linked;
+  Expect(
+      [&] {
+        ASSERT_EQ(::link(P("opt/app/main.js").c_str(), P("var/lib/tmp").c_str()), 0);
+        struct stat st;
+        ASSERT_EQ(::stat(P("var/lib/tmp").c_str(), &st), 0);
+        linked.push_back(st.st_ino);
+        Write("var/lib/tmp", "changed");
+        ASSERT_EQ(::chmod(P("var/lib/tmp").c_str(), 0600), 0);
+        ASSERT_EQ(::unlink(P("var/lib/tmp").c_str()), 0);
+      },
+      &linked);
 }
 
 TEST_F(TreeWatchTest, RenamesOverFilesAndWithinADirectory) {

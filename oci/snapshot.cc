@@ -312,7 +312,8 @@ Result<Snapshot> Snapshot::Take(const RootDir& root, const MetaStore& store, siz
 Result<SnapshotDelta> Snapshot::Changes(const Snapshot& before, const RootDir& root,
                                         const MetaStore& store,
                                         const std::vector<std::string>& restat,
-                                        const std::vector<std::string>& rewalk) {
+                                        const std::vector<std::string>& rewalk,
+                                        const std::vector<uint64_t>& linked) {
   std::vector<std::string> singles(restat);
   singles.insert(singles.end(), rewalk.begin(), rewalk.end());
   // Owners the sandbox recorded without touching the disk.
@@ -353,7 +354,8 @@ Result<SnapshotDelta> Snapshot::Changes(const Snapshot& before, const RootDir& r
 
   // The old paths that may be no more: the named ones and what was below a directory that went.
   std::unordered_set<std::string_view> erased;
-  std::unordered_set<uint64_t> aliased;  // inodes whose other names' link count and ctime moved
+  // Inodes whose other names' link count and ctime moved.
+  std::unordered_set<uint64_t> aliased(linked.begin(), linked.end());
   auto note_alias = [&](const NodeState& n) {
     if (!S_ISDIR(n.mode) && n.nlink > 1) aliased.insert(n.ino);
   };
@@ -386,9 +388,8 @@ Result<SnapshotDelta> Snapshot::Changes(const Snapshot& before, const RootDir& r
   auto depth = [](const std::string& x) {
     return x.empty() ? -1 : std::count(x.begin(), x.end(), '/');
   };
-  std::stable_sort(found.begin(), found.end(), [&](const auto& a, const auto& b) {
-    return depth(a.first) < depth(b.first);
-  });
+  std::stable_sort(found.begin(), found.end(),
+                   [&](const auto& a, const auto& b) { return depth(a.first) < depth(b.first); });
   std::unordered_map<std::string_view, const NodeState*> now;
   auto find_now = [&](std::string_view p) -> const NodeState* {
     if (auto it = now.find(p); it != now.end()) return it->second;

@@ -84,12 +84,15 @@ class Snapshot {
   // directory reported (builder/tree_watch.h): each of `restat` is stat'ed again; each of
   // `rewalk` loses its old subtree and is walked in full when it is a directory now; every
   // other name of a hardlinked inode among them is stat'ed again (a write through one name
-  // changes all); so is every path whose metadata-store record `store` changed. Costs what
-  // changed, not the tree: what Take would find, provided nothing else changed.
+  // changes all), and of each of `linked` (inodes that got another name: a write through a
+  // name made and removed during the step changes the old one, which no event names); so is
+  // every path whose metadata-store record `store` changed. Costs what changed, not the tree:
+  // what Take would find, provided nothing else changed.
   static Result<SnapshotDelta> Changes(const Snapshot& before, const RootDir& root,
                                        const MetaStore& store,
                                        const std::vector<std::string>& restat,
-                                       const std::vector<std::string>& rewalk);
+                                       const std::vector<std::string>& rewalk,
+                                       const std::vector<uint64_t>& linked = {});
   // This snapshot, moved on by what Changes found since it.
   void Apply(SnapshotDelta&& delta);
   // The paths where `a` and `b` differ (a path missing in one, or a different stat, store

@@ -412,6 +412,13 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
     Status logged = WriteFile(spec.copy_up_log, w.data(), 0600);
     if (!logged.ok()) fail(logged.error().sys_errno, logged.error().message);
   }
+  if (!spec.tree_notes.empty()) {
+    Supervisor::TreeNotes notes = sv.tree_notes();
+    std::string text = notes.file_attrs ? "fileattr\n" : "";
+    for (uint64_t ino : notes.linked) text += "link " + std::to_string(ino) + "\n";
+    Status logged = WriteFile(spec.tree_notes, text, 0600);
+    if (!logged.ok()) fail(logged.error().sys_errno, logged.error().message);
+  }
   if (!status.ok()) fail(status.error().sys_errno, status.error().message);
   if (!saved.ok()) fail(saved.error().sys_errno, saved.error().message);
   WriteStr(result_fd,

@@ -543,6 +543,9 @@ void Supervisor::Link(Call& c, int olddir, int oldpath, int newdir, int newpath,
   }
   if (rc != 0) return c.Fail(-errno);
   NoteShared(linked);
+  struct stat now;
+  if (::fstatat(to.dir.get(), to.name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0)
+    NoteLinked(now.st_ino);
   c.Return(0);
 }
 

@@ -56,6 +56,10 @@ struct RunSpec {
   // renamed or linked: records of 3 u64: inode, ctime before, ctime after), for the cache's
   // guard (builder/shared_tree_guard.h); empty: nowhere.
   std::string copy_up_log;
+  // Where to write what a watch of the tree's directories cannot see (builder/tree_watch.h):
+  // a line `link INODE` for each inode that got another name, `fileattr` when a file-attribute
+  // ioctl (chattr) ran; empty: nowhere.
+  std::string tree_notes;
   // Host path of the qemu-user binary (Debian's qemu-user-static, e.g. qemu-aarch64-static)
   // for the stage's architecture when it is not the host's; empty for native steps. Every
   // program the step execs then runs under it, as PRoot does (no binfmt_misc).

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/fs.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -212,11 +213,21 @@ constexpr long kSome[] = {SYS_close,
                           SYS_getdents,
                           SYS_getdents64};
 
+// ioctl requests that change a file's attribute flags (IsFileAttrIoctl).
+constexpr uint32_t kFileAttrIoctls[] = {FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR,
+                                        FS_IOC_SETVERSION, FS_IOC32_SETVERSION};
+
 struct CtxDeleter {
   void operator()(void* ctx) const { seccomp_release(static_cast<scmp_filter_ctx>(ctx)); }
 };
 
 }  // namespace
+
+bool IsFileAttrIoctl(uint32_t request) {
+  for (uint32_t r : kFileAttrIoctls)
+    if (r == request) return true;
+  return false;
+}
 
 SyscallPolicy PolicyFor(long nr) {
   for (long a : kAllow)
@@ -385,6 +396,7 @@ class ArgRules {
     }
     RetIfEq(FIOSETOWN, kTrace);
     RetIfEq(SIOCSPGRP, kTrace);
+    for (uint32_t req : kFileAttrIoctls) RetIfEq(req, kNotify);
     Ret(kAllow);
   }
   // RUN --network=none: local sockets only (the supervisor answers EAFNOSUPPORT).

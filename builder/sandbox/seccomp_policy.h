@@ -6,6 +6,7 @@
 
 #include <linux/filter.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "util/result.h"
@@ -28,6 +29,11 @@ struct SyscallPolicy {
 // The policy for a native x86_64 syscall number. Unknown numbers are notified, so the supervisor
 // can refuse them with ENOSYS and name them; nothing unknown reaches the host unexamined.
 SyscallPolicy PolicyFor(long nr);
+
+// ioctls that change a file's attribute flags (chattr: FS_IOC_SETFLAGS and its 32-bit spelling,
+// FS_IOC_FSSETXATTR, FS_IOC_SETVERSION): they move a ctime without an inotify event, so the
+// filter sends them to the supervisor, which notes them and lets them run.
+bool IsFileAttrIoctl(uint32_t request);
 
 struct FilterOptions {
   bool network = true;    // false: socket() only for AF_UNIX and AF_NETLINK

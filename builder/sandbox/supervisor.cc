@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "builder/sandbox/copy_up.h"
+#include "builder/sandbox/seccomp_policy.h"
 #include "util/sys/pidfd.h"
 #include "util/sys/process_mem.h"
 #include "util/sys/seccomp.h"
@@ -618,6 +619,21 @@ void Supervisor::NoteShared(SharedNameChange& w) {
   copy_ups_.push_back(rec);
 }
 
+void Supervisor::NoteLinked(ino_t ino) {
+  std::lock_guard<std::mutex> lock(copy_ups_mu_);
+  tree_notes_.linked.push_back(ino);
+}
+
+void Supervisor::NoteFileAttrs() {
+  std::lock_guard<std::mutex> lock(copy_ups_mu_);
+  tree_notes_.file_attrs = true;
+}
+
+Supervisor::TreeNotes Supervisor::tree_notes() const {
+  std::lock_guard<std::mutex> lock(copy_ups_mu_);
+  return tree_notes_;
+}
+
 std::vector<CopiedUp> Supervisor::copy_ups() const {
   std::lock_guard<std::mutex> lock(copy_ups_mu_);
   return copy_ups_;
@@ -823,6 +839,13 @@ void Supervisor::Dispatch(Call& c) {
     case SYS_fcntl:
       return SetOwner(c, false);
     case SYS_ioctl:
+      // chattr and friends (the filter sends only these and the SIGIO owners): the kernel
+      // performs them; the executor must know they ran.
+      if (IsFileAttrIoctl(static_cast<uint32_t>(c.arg(1)))) {
+        NoteFileAttrs();
+        c.cont = true;  // all registers
+        return;
+      }
       return SetOwner(c, true);
     case SYS_shmget:
     case SYS_semget:

@@ -137,6 +137,15 @@ class Supervisor {
   int peak_handling() const { return peak_handling_.load(); }
   // The copy-ups made (builder/shared_tree_guard.h checks the cache against them).
   std::vector<CopiedUp> copy_ups() const;
+  // What a watch of the tree's directories cannot see (builder/tree_watch.h): the inodes that
+  // got another name (a write through a temporary hardlink changes the first name, which no
+  // event names), and whether a file-attribute ioctl ran (chattr moves a ctime without an
+  // event).
+  struct TreeNotes {
+    std::vector<uint64_t> linked;
+    bool file_attrs = false;
+  };
+  TreeNotes tree_notes() const;
   void PrintHistogram() const;
   // Called by the tracer once the step is over: removes SysV IPC objects the step created.
   void CleanupIpc();
@@ -189,6 +198,8 @@ class Supervisor {
   };
   SharedNameChange WatchShared(const DirRef& dir, const std::string& name, const struct stat& st);
   void NoteShared(SharedNameChange& w);
+  void NoteLinked(ino_t ino);
+  void NoteFileAttrs();
   bool Shared(const struct stat& st) const;
   // A host file's link count less its names outside the rootfs (SupervisorOptions): the count
   // the guest sees, and the one that says whether a name is its last.
@@ -371,6 +382,7 @@ class Supervisor {
   std::unordered_map<pid_t, Replayed> replay_;
   mutable std::mutex copy_ups_mu_;
   std::vector<CopiedUp> copy_ups_;
+  TreeNotes tree_notes_;  // under copy_ups_mu_
   // Ptys the step opened through /dev/ptmx: the only /dev/pts entries it may open.
   std::mutex pts_mu_;
   std::set<int> ptys_;

@@ -121,6 +121,29 @@ TEST_F(SyscallTest, LinkCountsLeaveOutNamesOutsideTheRootfs) {
   EXPECT_EQ(run(), "ok 2 2 2 2 2\n");
 }
 
+// What a watch of the tree cannot see is noted for the executor (builder/tree_watch.h): the
+// inode a new name was made for, and that a file-attribute ioctl ran (whether or not the
+// filesystem supports it: the kernel performs it after the note).
+TEST_F(SyscallTest, TreeNotesNameLinkedInodesAndFileAttributeIoctls) {
+  struct stat st;
+  ASSERT_EQ(::stat((root_ + "/data/file").c_str(), &st), 0);
+  RunSpec spec;
+  spec.rootfs = root_;
+  spec.tree_notes = tmp_.path() + "/notes";
+  auto notes = [&](std::vector<std::string> argv) {
+    spec.argv = std::move(argv);
+    auto c = testing::Run(spec);
+    if (!c.ok()) return "run failed: " + c.error().message;
+    auto n = ReadFile(spec.tree_notes);
+    return n.ok() ? *n : "no notes: " + n.error().message;
+  };
+  EXPECT_EQ(notes({"/probe", "open", "/data/file"}), "");
+  EXPECT_EQ(notes({"/probe", "linkat", "/data", "file", "/data/file2"}),
+            "link " + std::to_string(st.st_ino) + "\n");
+  std::string out = notes({"/probe", "setflags", "/data/file"});
+  EXPECT_EQ(out.substr(0, out.find('\n') + 1), "fileattr\n");
+}
+
 TEST_F(SyscallTest, Access) {
   EXPECT_EQ(Probe({"access", "/data/link"}), "ok 0\n");
   EXPECT_EQ(Probe({"faccessat", "/data", "rel"}), "ok 0\n");

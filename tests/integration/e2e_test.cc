@@ -474,6 +474,29 @@ TEST_F(E2E, WhiteoutsAndOpaqueDirectories) {
   }
 }
 
+// A RUN step's layer holds a file it changed only through a temporary hardlink, whether the step
+// read its changes from the watch of its tree (builder/tree_watch.h), walked the tree, or both.
+TEST_F(E2E, AWriteThroughATemporaryHardlinkReachesTheLayer) {
+  std::string ctx = Context("testdata/e2e/tree-watch-link");
+  for (std::string mode : {"1", "0", "verify"}) {
+    SCOPED_TRACE("OCIBUILD_TREE_WATCH=" + mode);
+    std::string layout = Out("layout-" + mode);
+    auto r = Build({"--no-cache", "--output", "type=oci,dest=" + layout, ctx},
+                   {{"OCIBUILD_TREE_WATCH", mode}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    size_t n = LayoutManifest(layout)["layers"].size();
+    ASSERT_EQ(n, 3u);
+    std::string last = LayerListing(layout, n - 1);
+    EXPECT_NE(last.find(" app/conf\n"), std::string::npos) << last;
+    EXPECT_EQ(last.find("tmp/c"), std::string::npos) << last;
+    std::string local = Out("local-" + mode);
+    auto l = Build({"--output", "type=local,dest=" + local, ctx}, {{"OCIBUILD_TREE_WATCH", mode}});
+    ASSERT_EQ(l.exit_code, 0) << l.err;
+    auto conf = ReadFile(JoinPath(local, "app/conf"));
+    EXPECT_EQ(conf.ok() ? *conf : "", "v1\nv2\n");
+  }
+}
+
 TEST_F(E2E, DockerignoreWithExceptions) {
   std::string ctx = Context("testdata/e2e/ignore");
   std::string out = Out("rootfs");

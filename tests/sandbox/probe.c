@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
@@ -209,6 +210,18 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "rename-exchange"))
     return report(syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE));
   if (!strcmp(cmd, "linkat")) return report(syscall(SYS_linkat, dirfd_of(a), b, AT_FDCWD, c, 0));
+  if (!strcmp(cmd, "setflags")) {
+    // chattr +d: the attribute flags through a read-only descriptor.
+    int fd = open(a, O_RDONLY);
+    if (fd < 0) return report(-errno);
+    long flags = 0;
+    long rc = syscall(SYS_ioctl, fd, FS_IOC_GETFLAGS, &flags);
+    if (rc == 0) {
+      flags |= FS_NODUMP_FL;
+      rc = syscall(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags);
+    }
+    return report(rc);
+  }
   if (!strcmp(cmd, "symlinkat")) return report(syscall(SYS_symlinkat, a, dirfd_of(b), c));
   if (!strcmp(cmd, "readlinkat")) {
     char buf[4096];
