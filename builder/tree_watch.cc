@@ -23,10 +23,6 @@ constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | 
                            IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr uint32_t kNames = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
 
-std::string Join(const std::string& dir, const char* name) {
-  return dir.empty() ? std::string(name) : dir + "/" + name;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<TreeWatch>> TreeWatch::Start(const std::string& root_path,
@@ -57,14 +53,13 @@ Result<std::unique_ptr<TreeWatch>> TreeWatch::Start(const std::string& root_path
   OnTwoThreads(dirs.size(), [&](size_t from, size_t to) {
     std::string host;
     for (size_t i = from; i < to && !failed.failed(); ++i) {
-      host = dirs[i]->empty() ? root_path : root_path + "/" + *dirs[i];
+      host = JoinPath(root_path, *dirs[i]);
       wds[i] = ::inotify_add_watch(w->fd_.get(), host.c_str(), kMask);
       if (wds[i] < 0) failed.Set(i, "inotify_add_watch");
     }
   });
   if (failed.failed()) {
-    const std::string& rel = *dirs[failed.at.load()];
-    Error e = failed.ToError(rel.empty() ? root_path : root_path + "/" + rel);
+    Error e = failed.ToError(JoinPath(root_path, *dirs[failed.at.load()]));
     if (e.sys_errno == ENOSPC)
       e.message += " (the per-user limit of watches, fs.inotify.max_user_watches, is reached)";
     return e;
@@ -76,11 +71,14 @@ Result<std::unique_ptr<TreeWatch>> TreeWatch::Start(const std::string& root_path
 }
 
 TreeWatch::~TreeWatch() {
-  if (reader_.joinable()) {
-    uint64_t one = 1;
-    (void)!::write(stop_.get(), &one, sizeof one);
-    reader_.join();
-  }
+  StopReader();
+}
+
+void TreeWatch::StopReader() {
+  if (!reader_.joinable()) return;
+  uint64_t one = 1;
+  (void)!::write(stop_.get(), &one, sizeof one);
+  reader_.join();
 }
 
 void TreeWatch::Read() {
@@ -130,7 +128,7 @@ void TreeWatch::Drain() {
       if (ev->len > 0 && ev->name[0] != 0) {
         // The directory's own mtime moves with its names.
         restat_.insert(dir->second);
-        std::string path = Join(dir->second, ev->name);
+        std::string path = JoinPath(dir->second, ev->name);
         if (ev->mask & kNames)
           rewalk_.insert(std::move(path));
         else
@@ -150,11 +148,7 @@ void TreeWatch::Drain() {
 }
 
 Result<TreeChanges> TreeWatch::Finish() {
-  if (reader_.joinable()) {
-    uint64_t one = 1;
-    (void)!::write(stop_.get(), &one, sizeof one);
-    reader_.join();
-  }
+  StopReader();
   Drain();
   // The instance stays open until the object goes: closing it frees every watch (10 ms for a
   // Node base), which the caller may leave to another thread.

@@ -7,21 +7,25 @@
 // sandbox's supervisor acting for it, the executor): contents (written, or a file opened for
 // writing closed: also mmap writes and a killed writer), metadata (mode, times, xattrs, owner),
 // names created, removed and moved in or out. So the tree after the step is the snapshot before
-// it with those entries stat'ed again (oci::Snapshot::Patched):
+// it with those entries stat'ed again (oci::Snapshot::Changes, a delta the commit diffs and
+// applies):
 // - an entry that came into being during the step (created, moved in) is walked in full when it
 //   is a directory: directories made during the step have no watch;
 // - a directory moved away keeps its watch and reports its entries under its old path: stat'ing
 //   that path again finds what is there now, and where the directory went was reported as a
 //   name moved in and is walked;
 // - a hardlinked file written through one name changes its other names too, which no watch
-//   reports: the snapshot's other names of every such inode are stat'ed again (Patched);
+//   reports: the snapshot's other names of every such inode are stat'ed again, and of every
+//   inode the sandbox gave another name (RunSpec::tree_notes: a write through a temporary
+//   hardlink);
 // - an owner change the sandbox records only in the metadata store moves nothing on disk: the
 //   store entries are read again for every path.
 // When anything cannot be exact (a watch could not be added: a per-user limit, a directory the
-// builder cannot read; the kernel's queue overflowed), Finish says so and the caller walks.
+// builder cannot read; the kernel's queue overflowed), Finish says so and the caller walks; so
+// does the executor when the sandbox noted a chattr (a ctime moved without an event) or a
+// process outlived the step.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,11 +64,12 @@ class TreeWatch {
 
  private:
   TreeWatch() = default;
-  void Drain();  // reads the pending events (the reader thread, then Finish)
-  void Read();   // the reader thread: until stop_
+  void Drain();       // reads the pending events (the reader thread, then Finish)
+  void Read();        // the reader thread: until stop_
+  void StopReader();  // wakes the reader thread with stop_ and joins it
 
   UniqueFd fd_;
-  UniqueFd stop_;  // an eventfd: Finish wakes the reader with it
+  UniqueFd stop_;                              // an eventfd: Finish wakes the reader with it
   std::unordered_map<int, std::string> dirs_;  // watch descriptor -> directory path
   std::thread reader_;
   std::mutex mu_;
