@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -23,9 +24,17 @@
 namespace ocibuild::builder {
 namespace {
 
-constexpr char kManifest[] = "files";
+// "manifest": what each inode was when saved, and in which entry of the chain its node is.
+// (Entries from before chains had "files", without the latter: never restored, and evicted.)
+constexpr char kManifest[] = "manifest";
 constexpr char kMeta[] = "meta";
 constexpr char kTmpPrefix[] = "tmp-";
+// The keys of the entries whose nodes/ this entry uses too, nearest first, one per line (see
+// RootfsCache::Save). Empty: every node is in the entry's own nodes/.
+constexpr char kChain[] = "chain";
+// An entry refers to at most this many others: a chain that grows with every save of every
+// build would keep old entries alive without end, and each one is a directory to open.
+constexpr size_t kMaxChain = 3;
 
 // What an entry knows about each inode it shares: a change to any of these means the inode was
 // written in place after the entry was made.
@@ -35,7 +44,13 @@ struct Recorded {
   uint32_t mode = 0;
   bool operator==(const Recorded&) const = default;
 };
-using Manifest = std::unordered_map<uint64_t, Recorded>;
+// `level`: 0 when the inode is linked in the entry's own nodes/, k when in that of the k-th
+// entry of its chain.
+struct Node {
+  Recorded rec;
+  uint8_t level = 0;
+};
+using Manifest = std::unordered_map<uint64_t, Node>;
 
 Recorded RecordOf(const struct stat& st) {
   return Recorded{static_cast<uint64_t>(st.st_size),
@@ -45,30 +60,52 @@ Recorded RecordOf(const struct stat& st) {
 
 std::string EncodeManifest(const Manifest& m) {
   ByteWriter w;
-  for (const auto& [ino, r] : m) {
+  for (const auto& [ino, n] : m) {
     w.U64(ino);
-    w.U64(r.size);
-    w.U64(static_cast<uint64_t>(r.mtime_ns));
-    w.U32(r.mode);
+    w.U64(n.rec.size);
+    w.U64(static_cast<uint64_t>(n.rec.mtime_ns));
+    w.U32(n.rec.mode);
+    w.U8(n.level);
   }
   return w.data();
 }
 
 Result<Manifest> DecodeManifest(const std::string& data, const std::string& shown) {
-  constexpr size_t kRecord = 28;
+  constexpr size_t kRecord = 29;
   if (data.size() % kRecord != 0) return Error{shown + ": truncated"};
   Manifest m;
   m.reserve(data.size() / kRecord);
   ByteReader in(data);
   while (!in.done()) {
     uint64_t ino = in.U64();
-    Recorded r;
-    r.size = in.U64();
-    r.mtime_ns = static_cast<int64_t>(in.U64());
-    r.mode = in.U32();
-    m.emplace(ino, r);
+    Node n;
+    n.rec.size = in.U64();
+    n.rec.mtime_ns = static_cast<int64_t>(in.U64());
+    n.rec.mode = in.U32();
+    n.level = in.U8();
+    m.emplace(ino, n);
   }
   return m;
+}
+
+Result<Manifest> ReadManifest(const std::string& entry) {
+  std::string path = JoinPath(entry, kManifest);
+  OCIB_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  return DecodeManifest(data, path);
+}
+
+// The chain of an entry (its kChain file; an entry without one is damaged).
+Result<std::vector<std::string>> ReadChain(const std::string& entry) {
+  OCIB_ASSIGN_OR_RETURN(std::string data, ReadFile(JoinPath(entry, kChain)));
+  std::vector<std::string> keys;
+  for (size_t at = 0; at < data.size();) {
+    size_t nl = data.find('\n', at);
+    if (nl == std::string::npos) return Error{JoinPath(entry, kChain) + ": truncated"};
+    keys.push_back(data.substr(at, nl - at));
+    at = nl + 1;
+  }
+  if (keys.size() > kMaxChain) return Error{JoinPath(entry, kChain) + ": too long"};
+  return keys;
 }
 
 // An entry is flat: every non-directory of the tree is one hardlink in nodes/, named by its
@@ -116,9 +153,17 @@ DirAttrs GetDirAttrs(ByteReader& r) {
 // Walks the work tree: links its nodes into nodes/ and lists the tree into `w`.
 class Saver {
  public:
+  // `parent`: the manifest of the entry the tree already shares inodes with (nullptr: none).
   Saver(int nodes_fd, const oci::MetaStore& from, oci::MetaStore& meta, Manifest& manifest,
-        std::unordered_set<uint64_t>* linked)
-      : nodes_(nodes_fd), from_(from), meta_(meta), manifest_(manifest), linked_(linked) {}
+        std::unordered_set<uint64_t>* linked, const Manifest* parent,
+        std::vector<uint64_t>* relinked)
+      : nodes_(nodes_fd),
+        from_(from),
+        meta_(meta),
+        manifest_(manifest),
+        linked_(linked),
+        parent_(parent),
+        relinked_(relinked) {}
 
   Status Dir(int fd, const std::string& rel, const std::string& shown, const struct stat& st) {
     w_.U8('d');
@@ -138,9 +183,21 @@ class Saver {
         OCIB_TRY(Dir(c.get(), sub_rel, sub, cst));
         continue;
       }
-      if (manifest_.emplace(cst.st_ino, RecordOf(cst)).second) {
-        std::string node = std::to_string(cst.st_ino);
-        if (::linkat(fd, name.c_str(), nodes_, node.c_str(), 0) != 0) return SysError("link", sub);
+      Recorded rec = RecordOf(cst);
+      if (!manifest_.count(cst.st_ino)) {
+        // An inode the parent entry holds unchanged is not linked again: most of a tree saved
+        // after a step is the tree it was restored from, and a link is most of a save's cost.
+        // That entry's node keeps the inode, so the number names the same file.
+        auto p = parent_ ? parent_->find(cst.st_ino) : Manifest::const_iterator();
+        if (parent_ && p != parent_->end() && p->second.rec == rec) {
+          manifest_.emplace(cst.st_ino, Node{rec, static_cast<uint8_t>(p->second.level + 1)});
+        } else {
+          std::string node = std::to_string(cst.st_ino);
+          if (::linkat(fd, name.c_str(), nodes_, node.c_str(), 0) != 0)
+            return SysError("link", sub);
+          manifest_.emplace(cst.st_ino, Node{rec, 0});
+          if (relinked_) relinked_->push_back(cst.st_ino);
+        }
         if (linked_) linked_->insert(cst.st_ino);
         if (const oci::FileMeta* m = from_.Find(cst.st_ino)) meta_.Set(cst.st_ino, *m);
       }
@@ -158,23 +215,35 @@ class Saver {
   oci::MetaStore& meta_;
   Manifest& manifest_;
   std::unordered_set<uint64_t>* linked_;
+  const Manifest* parent_;
+  std::vector<uint64_t>* relinked_;
   ByteWriter w_;
 };
 
 enum class Restored { kOk, kDamaged, kNeedsLink };
 
+// The nodes/ directories of an entry's chain, its own first (a manifest level indexes it).
+using NodesFds = std::vector<UniqueFd>;
+
+// The nodes/ directory where the manifest says node `ino` is; -1 when it says nothing.
+int NodesOf(const NodesFds& nodes, const Manifest& manifest, uint64_t ino) {
+  auto it = manifest.find(ino);
+  if (it == manifest.end() || it->second.level >= nodes.size()) return -1;
+  return nodes[it->second.level].get();
+}
+
 // Stats node `ino` of an entry into `st`: true when it is still what the manifest recorded.
-bool NodeIntact(int nodes, uint64_t ino, const Manifest& manifest, struct stat& st) {
+bool NodeIntact(const NodesFds& nodes, uint64_t ino, const Manifest& manifest, struct stat& st) {
+  int dir = NodesOf(nodes, manifest, ino);
   std::string node = std::to_string(ino);
-  auto rec = manifest.find(ino);
-  return ::fstatat(nodes, node.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino &&
-         rec != manifest.end() && rec->second == RecordOf(st);
+  return dir >= 0 && ::fstatat(dir, node.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         st.st_ino == ino && manifest.at(ino).rec == RecordOf(st);
 }
 
 // Links the nodes `made` (inode, path) of a whole tree, whose directories all exist, then
 // checks each inode against the manifest and appends every path's final stat to `stats`.
 // Linking is most of a restore and the names are independent: two threads share it.
-Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
+Result<bool> LinkAndCheck(const NodesFds& nodes, int root_fd, const std::string& rootfs,
                           const Manifest& manifest,
                           std::vector<std::pair<uint64_t, std::string>>& made,
                           RestoreStats& stats) {
@@ -194,7 +263,8 @@ Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
   OnTwoThreads(made.size(), [&](size_t from, size_t to) {
     for (size_t i = from; i < to && !link.failed(); ++i) {
       std::string node = std::to_string(made[i].first);
-      if (::linkat(nodes, node.c_str(), root_fd, made[i].second.c_str(), 0) != 0)
+      int dir = NodesOf(nodes, manifest, made[i].first);
+      if (dir < 0 || ::linkat(dir, node.c_str(), root_fd, made[i].second.c_str(), 0) != 0)
         link.Set(i, "link");
     }
   });
@@ -219,16 +289,14 @@ Result<bool> LinkAndCheck(int nodes, int root_fd, const std::string& rootfs,
 // `may_link`, kNeedsLink as soon as a node would have to be linked. A whole tree's nodes are
 // linked once its directories are made (LinkAndCheck), and `stats`, when given, receives every
 // path's lstat once the tree is made, taken on the way (see Snapshot::FromStats).
-Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::string& rootfs,
-                             const Manifest* manifest, const oci::MetaStore& meta,
-                             oci::MetaStore& store, std::unordered_set<uint64_t>* linked,
-                             const oci::PathScope* scope, bool may_link,
-                             std::vector<std::string>* cross_links, RestoreStats* stats) {
+Result<Restored> RestoreTree(const std::string& entry, const NodesFds& nodes, int root_fd,
+                             const std::string& rootfs, const Manifest* manifest,
+                             const oci::MetaStore& meta, oci::MetaStore& store,
+                             std::unordered_set<uint64_t>* linked, const oci::PathScope* scope,
+                             bool may_link, std::vector<std::string>* cross_links,
+                             RestoreStats* stats) {
   auto listing = ReadFile(JoinPath(entry, kDirs));
   if (!listing.ok()) return Restored::kDamaged;
-  std::string nodes_path = JoinPath(entry, kNodes);
-  UniqueFd nodes(::open(nodes_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!nodes) return Restored::kDamaged;
   struct PendingDir {
     std::string rel;
     uint64_t key;
@@ -267,13 +335,14 @@ Result<Restored> RestoreTree(const std::string& entry, int root_fd, const std::s
       continue;
     }
     struct stat st;
-    if (!NodeIntact(nodes.get(), ino, *manifest, st)) return Restored::kDamaged;
-    if (::linkat(nodes.get(), std::to_string(ino).c_str(), root_fd, rel.c_str(), 0) != 0)
+    if (!NodeIntact(nodes, ino, *manifest, st)) return Restored::kDamaged;
+    if (::linkat(NodesOf(nodes, *manifest, ino), std::to_string(ino).c_str(), root_fd, rel.c_str(),
+                 0) != 0)
       return SysError("link", JoinPath(rootfs, rel));
   }
   RestoreStats unused;
   if (!scope) {
-    OCIB_ASSIGN_OR_RETURN(bool intact, LinkAndCheck(nodes.get(), root_fd, rootfs, *manifest, made,
+    OCIB_ASSIGN_OR_RETURN(bool intact, LinkAndCheck(nodes, root_fd, rootfs, *manifest, made,
                                                     stats ? *stats : unused));
     if (!intact) return Restored::kDamaged;
   }
@@ -445,12 +514,24 @@ Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, s
         static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, p);
   }
   std::sort(entries.begin(), entries.end(), std::greater<>());
-  for (size_t i = keep; i < entries.size(); ++i) OCIB_TRY(Discard(entries[i].second, trash_dir));
+  // The entries a kept one uses nodes of are kept too.
+  std::unordered_set<std::string> kept;
+  for (size_t i = 0; i < entries.size() && i < keep; ++i) {
+    kept.insert(entries[i].second);
+    if (auto chain = ReadChain(entries[i].second); chain.ok())
+      for (const auto& key : *chain) kept.insert(JoinPath(dir, key));
+  }
+  for (const auto& [mtime, path] : entries)
+    if (!kept.count(path)) OCIB_TRY(Discard(path, trash_dir));
   return std::unique_ptr<RootfsCache>(new RootfsCache(dir, std::move(lock)));
 }
 
-std::string RootfsCache::NodesDir(const std::vector<oci::Digest>& diff_ids) const {
-  return JoinPath(JoinPath(dir_, RootfsChainKey(diff_ids)), kNodes);
+std::vector<std::string> RootfsCache::NodesDirs(const std::vector<oci::Digest>& diff_ids) const {
+  std::string entry = JoinPath(dir_, RootfsChainKey(diff_ids));
+  std::vector<std::string> dirs{JoinPath(entry, kNodes)};
+  if (auto chain = ReadChain(entry); chain.ok())
+    for (const auto& key : *chain) dirs.push_back(JoinPath(JoinPath(dir_, key), kNodes));
+  return dirs;
 }
 
 bool RootfsCache::Claim(const void* owner) {
@@ -475,18 +556,23 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
                                  std::vector<std::string>* cross_links, RestoreStats* stats) {
   // The manifest only checks the nodes linked: without linking it is not read.
   Result<Manifest> manifest = Manifest();
-  if (may_link) {
-    auto manifest_data = ReadFile(JoinPath(entry, kManifest));
-    if (!manifest_data.ok()) return static_cast<int>(Restored::kDamaged);
-    manifest = DecodeManifest(*manifest_data, entry);
-  }
+  if (may_link) manifest = ReadManifest(entry);
   auto meta = oci::MetaStore::Load(JoinPath(entry, kMeta));
-  if (!manifest.ok() || !meta.ok()) return static_cast<int>(Restored::kDamaged);
+  auto chain = ReadChain(entry);
+  if (!manifest.ok() || !meta.ok() || !chain.ok()) return static_cast<int>(Restored::kDamaged);
+  // An entry whose chain lost an entry (evicted, or dropped as changed) is damaged: its nodes
+  // there are gone.
+  NodesFds nodes;
+  for (size_t i = 0; i <= chain->size(); ++i) {
+    std::string dir = JoinPath(i == 0 ? entry : JoinPath(dir_, (*chain)[i - 1]), kNodes);
+    nodes.emplace_back(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!nodes.back()) return static_cast<int>(Restored::kDamaged);
+  }
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return SysError("open", rootfs);
   std::unordered_set<uint64_t> linked;
   if (stats) stats->clear();
-  auto got = RestoreTree(entry, root.get(), rootfs, &*manifest, *meta, store, &linked, scope,
+  auto got = RestoreTree(entry, nodes, root.get(), rootfs, &*manifest, *meta, store, &linked, scope,
                          may_link, cross_links, scope ? nullptr : stats);
   if (!got.ok()) return static_cast<int>(Restored::kDamaged);
   if (*got == Restored::kOk) {
@@ -529,8 +615,29 @@ Result<size_t> RootfsCache::RestoreScoped(const std::vector<oci::Digest>& diff_i
 }
 
 Status RootfsCache::Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
-                         const oci::MetaStore& store, std::unordered_set<uint64_t>* shared) {
+                         const oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
+                         size_t parent_layers, std::vector<uint64_t>* relinked) {
   std::string entry = JoinPath(dir_, RootfsChainKey(diff_ids));
+  // The entry the tree shares inodes with, when it is intact enough to build on.
+  std::optional<Manifest> parent;
+  std::vector<std::string> chain;
+  if (parent_layers > 0 && parent_layers < diff_ids.size()) {
+    std::vector<oci::Digest> prefix(diff_ids.begin(),
+                                    diff_ids.begin() + static_cast<long>(parent_layers));
+    std::string key = RootfsChainKey(prefix);
+    std::string parent_entry = JoinPath(dir_, key);
+    auto pchain = ReadChain(parent_entry);
+    auto pmanifest = ReadManifest(parent_entry);
+    bool whole = pchain.ok() && pmanifest.ok() && pchain->size() < kMaxChain &&
+                 PathExists(JoinPath(parent_entry, kNodes));
+    for (size_t i = 0; whole && i < pchain->size(); ++i)
+      whole = PathExists(JoinPath(JoinPath(dir_, (*pchain)[i]), kNodes));
+    if (whole) {
+      parent = std::move(*pmanifest);
+      chain.push_back(key);
+      chain.insert(chain.end(), pchain->begin(), pchain->end());
+    }
+  }
   OCIB_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(kTmpPrefix, dir_));
   std::string nodes_path = JoinPath(tmp.path(), kNodes);
   OCIB_TRY(MakeDirs(nodes_path, 0700));
@@ -542,9 +649,12 @@ Status RootfsCache::Save(const std::vector<oci::Digest>& diff_ids, const std::st
   if (::fstat(root.get(), &st) != 0) return SysError("stat", rootfs);
   Manifest manifest;
   oci::MetaStore meta;
-  Saver saver(nodes.get(), store, meta, manifest, shared);
+  Saver saver(nodes.get(), store, meta, manifest, shared, parent ? &*parent : nullptr, relinked);
   OCIB_TRY(saver.Dir(root.get(), "", rootfs, st));
   OCIB_TRY(WriteFile(JoinPath(tmp.path(), kDirs), saver.listing(), 0600));
+  std::string chain_text;
+  for (const auto& key : chain) chain_text += key + "\n";
+  OCIB_TRY(WriteFile(JoinPath(tmp.path(), kChain), chain_text, 0600));
   OCIB_TRY(WriteFile(JoinPath(tmp.path(), kManifest), EncodeManifest(manifest), 0600));
   OCIB_TRY(meta.Save(JoinPath(tmp.path(), kMeta)));
   OCIB_TRY(RemoveAll(entry));

@@ -4,12 +4,14 @@
 // ext4 (CI runners, most pods) has no reflinks, so an entry is a flat hardlink farm: every
 // non-directory is a hardlink (nodes/<inode>) to the same inode as the work tree it came from or
 // is restored into, and the directories are only listed (with modes, times and xattrs) and made
-// again on restore; saving makes no inode at all. Sharing inodes is safe because the work tree is
-// never written in place by ocibuild itself (the layer applier and COPY unlink before they write),
-// and dpkg, apt, sed -i and friends replace files by rename. A RUN step that does write a shared
-// file in place (an `echo >> file`, a chmod) changes it in the entry too: each entry records the
-// size, mtime and host mode of every inode it holds, and a restore that finds one changed drops the
-// entry and unpacks instead. The cost of such a step is one cache entry, never a wrong image.
+// again on restore; saving makes no inode at all. A tree saved after the steps on top of the entry
+// it was restored from links only the inodes that entry does not hold (see Save). Sharing
+// inodes is safe because the work tree is never written in place by ocibuild itself (the layer
+// applier and COPY unlink before they write), and dpkg, apt, sed -i and friends replace files by
+// rename. A RUN step that does write a shared file in place (an `echo >> file`, a chmod) changes
+// it in the entry too: each entry records the size, mtime and host mode of every inode it holds,
+// and a restore that finds one changed drops the entry and unpacks instead. The cost of such a step
+// is one cache entry, never a wrong image.
 //
 // Linking a file changes its ctime, which the snapshot differ compares. So only one work tree
 // at a time that is still diffed may share inodes with the cache: the cache is locked by one
@@ -94,13 +96,20 @@ class RootfsCache {
                                std::vector<std::string>* cross_links,
                                RestoreStats* stats = nullptr);
   // Records `rootfs` (holding exactly the layers `diff_ids`) as an entry; adds the inodes it now
-  // shares to `shared`.
+  // shares to `shared`. `parent_layers`: the tree was restored from (or last saved as) the entry
+  // of that many first layers of `diff_ids` (0: none). Its inodes the tree still holds unchanged
+  // are not linked again: the new entry uses that entry's nodes (and those of its chain, up to a
+  // few entries deep; deeper, or when the parent is gone, the entry links every node itself).
+  // Restoring an entry needs every entry of its chain, so eviction keeps them while it is kept.
+  // `relinked` receives the inodes the save linked (theirs are the only ctimes it moved).
   Status Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
-              const oci::MetaStore& store, std::unordered_set<uint64_t>* shared);
+              const oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
+              size_t parent_layers = 0, std::vector<uint64_t>* relinked = nullptr);
 
   const std::string& dir() const { return dir_; }
-  // The nodes/ directory of the entry for a layer chain (where its shared inodes are linked).
-  std::string NodesDir(const std::vector<oci::Digest>& diff_ids) const;
+  // The nodes/ directories where the shared inodes of the entry for a layer chain are linked:
+  // its own, then those of the entries it uses nodes of.
+  std::vector<std::string> NodesDirs(const std::vector<oci::Digest>& diff_ids) const;
 
  private:
   RootfsCache(std::string dir, UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}

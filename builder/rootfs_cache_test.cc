@@ -120,7 +120,7 @@ TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
     auto names = ReadDirNames(e.get(), entry);
     ASSERT_TRUE(names.ok());
     std::sort(names->begin(), names->end());
-    EXPECT_EQ(*names, (std::vector<std::string>{"dirs", "files", "meta", "nodes"}));
+    EXPECT_EQ(*names, (std::vector<std::string>{"chain", "dirs", "manifest", "meta", "nodes"}));
     std::string nodes = JoinPath(entry, "nodes");
     UniqueFd n(::open(nodes.c_str(), O_PATH | O_DIRECTORY));
     auto links = ReadDirNames(n.get(), nodes);
@@ -340,6 +340,155 @@ TEST_F(RootfsCacheTest, RestoresOnlyAScope) {
   EXPECT_EQ(*k3, 0u);
   EXPECT_TRUE(Describe(d3).empty());
   EXPECT_TRUE(PathExists(JoinPath(JoinPath(cache_dir_, RootfsChainKey(chain_)), "dirs")));
+}
+
+}  // namespace
+}  // namespace ocibuild::builder
+
+namespace ocibuild::builder {
+namespace {
+
+size_t CountNames(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY));
+  auto names = ReadDirNames(fd.get(), dir);
+  return names.ok() ? names->size() : 0;
+}
+
+// A tree restored from an entry, changed by a step and saved again: the new entry links only
+// what the old one does not hold, and restores to the same tree.
+class RootfsCacheChainTest : public RootfsCacheTest {
+ protected:
+  void SetUp() override {
+    RootfsCacheTest::SetUp();
+    cache_ = CacheHoldingSrc();
+    ASSERT_TRUE(cache_);
+    work_ = NewDir("work");
+    ASSERT_EQ(*cache_->RestoreLongest(one_, work_, work_store_, &shared_), 1u);
+    // The step: a new file, and one replaced by a new inode (as dpkg and sed -i do).
+    ASSERT_TRUE(WriteFile(JoinPath(work_, "etc/added"), "new\n").ok());
+    ASSERT_TRUE(WriteFile(JoinPath(work_, "etc/ssl/key.new"), "other").ok());
+    ASSERT_EQ(::rename(JoinPath(work_, "etc/ssl/key.new").c_str(),
+                       JoinPath(work_, "etc/ssl/key").c_str()),
+              0);
+  }
+  std::string Entry(const std::vector<oci::Digest>& chain) {
+    return JoinPath(cache_dir_, RootfsChainKey(chain));
+  }
+
+  std::unique_ptr<RootfsCache> cache_;
+  std::string work_;
+  oci::MetaStore work_store_;
+  std::unordered_set<uint64_t> shared_;
+  std::vector<oci::Digest> two_{chain_[0], chain_[1]};
+};
+
+TEST_F(RootfsCacheChainTest, ASaveOnTopOfTheRestoredEntryLinksOnlyWhatTheStepMade) {
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
+  // passwd (two names) and sym are the first entry's nodes; added and the new key are new.
+  EXPECT_EQ(CountNames(JoinPath(Entry(two_), "nodes")), 2u);
+  EXPECT_EQ(*ReadFile(JoinPath(Entry(two_), "chain")), RootfsChainKey(one_) + "\n");
+  EXPECT_EQ(cache_->NodesDirs(two_), (std::vector<std::string>{JoinPath(Entry(two_), "nodes"),
+                                                               JoinPath(Entry(one_), "nodes")}));
+  EXPECT_TRUE(shared_.count(Ino(JoinPath(work_, "etc/added"))));
+
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  std::unordered_set<uint64_t> shared;
+  ASSERT_EQ(*cache_->RestoreLongest(chain_, dst, got, &shared), 2u);
+  EXPECT_EQ(Describe(dst), Describe(work_));
+  for (const char* p : {"etc/passwd", "passwd-link", "sym", "etc/added", "etc/ssl/key"}) {
+    EXPECT_EQ(Ino(JoinPath(dst, p)), Ino(JoinPath(work_, p))) << p;
+    EXPECT_TRUE(shared.count(Ino(JoinPath(dst, p)))) << p;
+  }
+  // The first entry still restores to the tree it was.
+  std::string first = NewDir("first");
+  oci::MetaStore got1;
+  ASSERT_EQ(*cache_->RestoreLongest(one_, first, got1, nullptr), 1u);
+  EXPECT_EQ(Describe(first), Describe(src_));
+}
+
+TEST_F(RootfsCacheChainTest, AnEntryWhoseChainLostAnEntryIsDroppedNotRestored) {
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
+  ASSERT_TRUE(RemoveAll(Entry(one_)).ok());
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  EXPECT_EQ(*cache_->RestoreLongest(two_, dst, got, nullptr), 0u);
+  EXPECT_TRUE(Describe(dst).empty());
+  EXPECT_EQ(got.size(), 0u);
+  EXPECT_FALSE(PathExists(Entry(two_)));
+}
+
+TEST_F(RootfsCacheChainTest, AFileOfTheParentChangedInPlaceIsLinkedByTheNewEntry) {
+  // The step appended to a shared file: the first entry is damaged, the new one must not
+  // depend on it for that file.
+  {
+    UniqueFd fd(::open(JoinPath(work_, "etc/passwd").c_str(), O_WRONLY | O_APPEND));
+    ASSERT_TRUE(fd);
+    ASSERT_TRUE(WriteAll(fd.get(), "app:x:1000:1000::/home/app:/bin/sh\n", "passwd").ok());
+  }
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
+  EXPECT_EQ(CountNames(JoinPath(Entry(two_), "nodes")), 3u);
+  // The first entry's restore finds the change and drops it...
+  std::string first = NewDir("first");
+  oci::MetaStore got1;
+  EXPECT_EQ(*cache_->RestoreLongest(one_, first, got1, nullptr), 0u);
+  EXPECT_FALSE(PathExists(Entry(one_)));
+  // ... which costs the second entry only the nodes it shared: it is dropped too, never
+  // restored with a node missing.
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  EXPECT_EQ(*cache_->RestoreLongest(two_, dst, got, nullptr), 0u);
+  EXPECT_TRUE(Describe(dst).empty());
+}
+
+TEST_F(RootfsCacheChainTest, WithoutAParentOrOnTheSameChainEveryNodeIsLinked) {
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 0).ok());
+  EXPECT_EQ(CountNames(JoinPath(Entry(two_), "nodes")), 4u);
+  EXPECT_EQ(*ReadFile(JoinPath(Entry(two_), "chain")), "");
+  // A parent that is gone: the same.
+  std::vector<oci::Digest> three = chain_;
+  ASSERT_TRUE(RemoveAll(Entry(one_)).ok());
+  ASSERT_TRUE(cache_->Save(three, work_, work_store_, &shared_, 1).ok());
+  EXPECT_EQ(CountNames(JoinPath(Entry(three), "nodes")), 4u);
+}
+
+TEST_F(RootfsCacheChainTest, ChainsStopAFewEntriesDeep) {
+  // Each save builds on the last, as the steps of a long stage do.
+  std::vector<oci::Digest> chain{one_};
+  for (int i = 0; i < 6; ++i) {
+    size_t parent = chain.size();
+    chain.push_back(oci::Digest::OfBytes("step-" + std::to_string(i)));
+    ASSERT_TRUE(WriteFile(JoinPath(work_, "f" + std::to_string(i)), "x").ok());
+    ASSERT_TRUE(cache_->Save(chain, work_, work_store_, &shared_, parent).ok());
+    EXPECT_LE(cache_->NodesDirs(chain).size(), 4u);
+    std::string dst = NewDir("dst-" + std::to_string(i));
+    oci::MetaStore got;
+    ASSERT_EQ(*cache_->RestoreLongest(chain, dst, got, nullptr), chain.size()) << i;
+    EXPECT_EQ(Describe(dst), Describe(work_));
+  }
+}
+
+TEST_F(RootfsCacheChainTest, EvictionKeepsTheEntriesAKeptOneUsesNodesOf) {
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
+  std::vector<oci::Digest> other{oci::Digest::OfBytes("other")};
+  ASSERT_TRUE(cache_->Save(other, src_, store_, nullptr).ok());
+  auto age = [&](const std::vector<oci::Digest>& c, time_t t) {
+    struct timespec ts[2] = {{t, 0}, {t, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, Entry(c).c_str(), ts, 0), 0);
+  };
+  age(one_, 1000000);
+  age(other, 2000000);
+  age(two_, 3000000);
+  cache_.reset();  // gives the lock up
+  auto reopened = RootfsCache::Open(cache_dir_, 1);
+  ASSERT_TRUE(reopened.ok() && *reopened);
+  EXPECT_TRUE(PathExists(Entry(two_)));
+  EXPECT_TRUE(PathExists(Entry(one_)));  // older than `other`, but the kept entry needs it
+  EXPECT_FALSE(PathExists(Entry(other)));
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  ASSERT_EQ(*(*reopened)->RestoreLongest(two_, dst, got, nullptr), 2u);
+  EXPECT_EQ(Describe(dst), Describe(work_));
 }
 
 }  // namespace

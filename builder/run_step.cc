@@ -632,6 +632,7 @@ Status RunPlanned(PlannedRun& run, StageState& stage, Progress& progress, int st
       }
       stage.shared_nodes.clear();
       stage.shared_inodes.clear();
+      stage.cache_layers = 0;
       after.reset();
       delta.reset();
     }

@@ -80,7 +80,7 @@ Status RestoreScoped(StageState& s, RootfsCache* cache, bool may_link) {
   if (k > 0 && s.shared_inodes.size() > shared_before) {
     std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                    s.config.diff_ids.begin() + static_cast<long>(k));
-    s.shared_nodes.push_back(cache->NodesDir(chain));
+    AddSharedNodes(s, cache->NodesDirs(chain));
   }
   return Ok();
 }

@@ -56,7 +56,7 @@ class SharedTreeGuardTest : public ::testing::TestWithParam<bool> {
   }
   Result<SharedTreeGuard> Arm() {
     auto snap = Snap();
-    return SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)}, snap ? &*snap : nullptr);
+    return SharedTreeGuard::Arm(shared_, cache_->NodesDirs(chain_), snap ? &*snap : nullptr);
   }
   std::vector<uint64_t> Changed(const SharedTreeGuard& g, std::vector<CopyUpRecord> cu = {}) {
     auto snap = Snap();
@@ -142,7 +142,7 @@ TEST_P(SharedTreeGuardTest, WrittenInPlaceThenReplacedIsSeenFromTheDelta) {
   ASSERT_TRUE(root.ok());
   auto before = oci::Snapshot::Take(*root, store_);
   ASSERT_TRUE(before.ok());
-  auto g = SharedTreeGuard::Arm(shared_, {cache_->NodesDir(chain_)}, &*before);
+  auto g = SharedTreeGuard::Arm(shared_, cache_->NodesDirs(chain_), &*before);
   ASSERT_TRUE(g.ok());
   auto watch = TreeWatch::Start(root_, *before);
   ASSERT_TRUE(watch.ok()) << watch.error().message;

@@ -68,6 +68,7 @@ void StageWorkspace::DropTree(StageState& s) {
   s.applied = 0;
   s.shared_inodes.clear();
   s.shared_nodes.clear();
+  s.cache_layers = 0;
   s.scope.reset();
   s.cross_links.clear();
   s.stale = false;
@@ -181,7 +182,8 @@ Status StageWorkspace::MaterializeTree(StageState& s) {
       if (restored) {
         std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                        s.config.diff_ids.begin() + static_cast<long>(k));
-        s.shared_nodes.push_back(rootfs_cache_->NodesDir(chain));
+        AddSharedNodes(s, rootfs_cache_->NodesDirs(chain));
+        s.cache_layers = k;
       }
     }
     size_t unpacked = 0;
@@ -227,17 +229,32 @@ bool StageWorkspace::WouldSave(const StageState& s, bool force) const {
 }
 
 Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
+  // The snapshot is current, and the save will move only the ctimes of what it links.
+  bool current = !linked && s.snapshot;
+  std::vector<uint64_t> relinked;
   if (WouldSave(s, force)) {
     std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                    s.config.diff_ids.begin() + static_cast<long>(s.applied));
     // A failed save (a full disk, the link limit) costs the entry, not the build; what it
     // linked before failing moved ctimes all the same.
-    (void)rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes);
-    s.shared_nodes.push_back(rootfs_cache_->NodesDir(chain));
+    Status saved = rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes,
+                                       s.cache_layers, &relinked);
+    current = current && saved.ok() && relinked.size() < s.snapshot->size() / 2;
+    AddSharedNodes(s, rootfs_cache_->NodesDirs(chain));
+    s.cache_layers = saved.ok() ? s.applied : 0;
     s.unsaved_bytes = 0;
     linked = true;
   }
   if (!linked && s.snapshot) return Ok();
+  if (current) {
+    // A save on top of the entry the tree came from links what the steps since made: those
+    // names are stat'ed again instead of the whole tree (once not racy, as after any link).
+    ::usleep(kNapNs / 1000);
+    OCIB_ASSIGN_OR_RETURN(oci::SnapshotDelta delta,
+                          oci::Snapshot::Changes(*s.snapshot, *s.root, *s.store, {}, {}, relinked));
+    s.snapshot->Apply(std::move(delta));
+    return Ok();
+  }
   return Resnap(s, linked);
 }
 
@@ -249,6 +266,12 @@ void StageWorkspace::AddHistory(StageState& s, const std::string& created_by, bo
   h.comment = kHistoryComment;
   h.empty_layer = empty_layer;
   s.config.history.push_back(std::move(h));
+}
+
+void AddSharedNodes(StageState& s, const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs)
+    if (std::find(s.shared_nodes.begin(), s.shared_nodes.end(), d) == s.shared_nodes.end())
+      s.shared_nodes.push_back(d);
 }
 
 Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& store,

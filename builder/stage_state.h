@@ -58,6 +58,9 @@ struct StageState {
   // The nodes/ directories of the cache entries that share them (the guard of a RUN step
   // checks them there; a changed entry is removed).
   std::vector<std::string> shared_nodes;
+  // The tree was restored from, or last saved as, the cache entry of this many first layers (0:
+  // none): a save builds on that entry (RootfsCache::Save).
+  size_t cache_layers = 0;
   // All steps done (or never any: an image of COPY --from): the tree is only read from now on,
   // so it gives the unpacked-tree cache's claim back, and another stage may restore the inodes
   // it shares. Set under `mu`.
@@ -85,6 +88,9 @@ struct StageState {
   // /etc/passwd and /etc/group of the rootfs (read in-root; empty when absent).
   Result<UserDb> Users() const;
 };
+
+// Adds to `s.shared_nodes` those of `dirs` it does not list yet.
+void AddSharedNodes(StageState& s, const std::vector<std::string>& dirs);
 
 // A digest of what the directory (or file) `rel` of a rootfs holds: names, types, owners and
 // modes as the image sees them, link targets and file contents, not times — what BuildKit's

@@ -373,11 +373,22 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   env["OCIBUILD_ROOTFS_CACHE_SAVE_BYTES"] = "1";
   EXPECT_EQ(build("3", "r4"), want("3"));
   EXPECT_GE(entries().size(), 2u);
+  // Those saves build on the entry each tree came from (they link only what the steps since
+  // made, and the stage's snapshot follows without a walk).
+  size_t chained = 0;
+  for (const auto& e : entries()) {
+    auto chain = ReadFile(JoinPath(e, "chain"));
+    if (chain.ok() && !chain->empty()) ++chained;
+  }
+  EXPECT_GE(chained, 1u);
   env.erase("OCIBUILD_ROOTFS_CACHE_SAVE_BYTES");
   env["OCIBUILD_ROOTFS_CACHE"] = "0";
   EXPECT_EQ(build("3", "r5", {"--no-cache"}), want("3"));
   env.erase("OCIBUILD_ROOTFS_CACHE");
   EXPECT_EQ(*ReadFile(Out("r4.digest")), *ReadFile(Out("r5.digest")));
+  // A tree restored from such an entry is the same tree.
+  EXPECT_EQ(build("3", "r6", {"--no-cache"}), want("3"));
+  EXPECT_EQ(*ReadFile(Out("r5.digest")), *ReadFile(Out("r6.digest")));
 }
 
 // A tree that shares its files with the unpacked-tree cache (saved on the first build, restored
