@@ -19,17 +19,22 @@
 #include "util/bytes.h"
 #include "util/fs.h"
 #include "util/sha256.h"
+#include "util/strings.h"
 #include "util/two_threads.h"
 
 namespace ocibuild::builder {
 namespace {
 
 // "manifest": what each inode was when saved, and in which entry of the chain its node is.
-// (Entries from before chains had "files", without the latter: never restored, and evicted.)
+// (Entries from before chains had "files" and no id: evicted when the cache is opened.)
 constexpr char kManifest[] = "manifest";
 constexpr char kMeta[] = "meta";
 constexpr char kTmpPrefix[] = "tmp-";
-// The keys of the entries whose nodes/ this entry uses too, nearest first, one per line (see
+// A random name of the entry, made when it is saved. A key names whatever entry holds that layer
+// chain now: an entry removed and saved again under its key is another entry, whose nodes/ may
+// reuse the inode numbers of the old one's for other files.
+constexpr char kId[] = "id";
+// The entries whose nodes/ this entry uses too, nearest first, one "<key> <id>" per line (see
 // RootfsCache::Save). Empty: every node is in the entry's own nodes/.
 constexpr char kChain[] = "chain";
 // An entry refers to at most this many others: a chain that grows with every save of every
@@ -94,18 +99,35 @@ Result<Manifest> ReadManifest(const std::string& entry) {
   return DecodeManifest(data, path);
 }
 
+struct ChainLink {
+  std::string key;
+  std::string id;
+};
+
 // The chain of an entry (its kChain file; an entry without one is damaged).
-Result<std::vector<std::string>> ReadChain(const std::string& entry) {
-  OCIB_ASSIGN_OR_RETURN(std::string data, ReadFile(JoinPath(entry, kChain)));
-  std::vector<std::string> keys;
+Result<std::vector<ChainLink>> ReadChain(const std::string& entry) {
+  std::string path = JoinPath(entry, kChain);
+  OCIB_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  std::vector<ChainLink> links;
   for (size_t at = 0; at < data.size();) {
     size_t nl = data.find('\n', at);
-    if (nl == std::string::npos) return Error{JoinPath(entry, kChain) + ": truncated"};
-    keys.push_back(data.substr(at, nl - at));
+    size_t sp = data.find(' ', at);
+    if (nl == std::string::npos || sp == std::string::npos || sp > nl)
+      return Error{path + ": damaged"};
+    links.push_back({data.substr(at, sp - at), data.substr(sp + 1, nl - sp - 1)});
     at = nl + 1;
   }
-  if (keys.size() > kMaxChain) return Error{JoinPath(entry, kChain) + ": too long"};
-  return keys;
+  if (links.size() > kMaxChain) return Error{path + ": too long"};
+  return links;
+}
+
+// Whether every entry of `chain` is still the entry it was when the chain was written.
+bool ChainIntact(const std::string& dir, const std::vector<ChainLink>& chain) {
+  for (const auto& link : chain) {
+    auto id = ReadFile(JoinPath(JoinPath(dir, link.key), kId));
+    if (!id.ok() || *id != link.id) return false;
+  }
+  return true;
 }
 
 // An entry is flat: every non-directory of the tree is one hardlink in nodes/, named by its
@@ -506,7 +528,9 @@ Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, s
     if (n == kLock) continue;
     std::string p = JoinPath(dir, n);
     struct stat st;
-    if (n.rfind(kTmpPrefix, 0) == 0 || ::lstat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    // Interrupted saves, and entries of an older ocibuild (no id: a chain could not name them).
+    if (n.rfind(kTmpPrefix, 0) == 0 || ::lstat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        !PathExists(JoinPath(p, kId))) {
       OCIB_TRY(Discard(p, trash_dir));
       continue;
     }
@@ -519,7 +543,7 @@ Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, s
   for (size_t i = 0; i < entries.size() && i < keep; ++i) {
     kept.insert(entries[i].second);
     if (auto chain = ReadChain(entries[i].second); chain.ok())
-      for (const auto& key : *chain) kept.insert(JoinPath(dir, key));
+      for (const auto& link : *chain) kept.insert(JoinPath(dir, link.key));
   }
   for (const auto& [mtime, path] : entries)
     if (!kept.count(path)) OCIB_TRY(Discard(path, trash_dir));
@@ -530,7 +554,7 @@ std::vector<std::string> RootfsCache::NodesDirs(const std::vector<oci::Digest>& 
   std::string entry = JoinPath(dir_, RootfsChainKey(diff_ids));
   std::vector<std::string> dirs{JoinPath(entry, kNodes)};
   if (auto chain = ReadChain(entry); chain.ok())
-    for (const auto& key : *chain) dirs.push_back(JoinPath(JoinPath(dir_, key), kNodes));
+    for (const auto& link : *chain) dirs.push_back(JoinPath(JoinPath(dir_, link.key), kNodes));
   return dirs;
 }
 
@@ -560,11 +584,12 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
   auto meta = oci::MetaStore::Load(JoinPath(entry, kMeta));
   auto chain = ReadChain(entry);
   if (!manifest.ok() || !meta.ok() || !chain.ok()) return static_cast<int>(Restored::kDamaged);
-  // An entry whose chain lost an entry (evicted, or dropped as changed) is damaged: its nodes
-  // there are gone.
+  // An entry whose chain lost an entry (evicted, or dropped as changed, and maybe saved again
+  // since) is damaged: its nodes there are gone.
+  if (!ChainIntact(dir_, *chain)) return static_cast<int>(Restored::kDamaged);
   NodesFds nodes;
   for (size_t i = 0; i <= chain->size(); ++i) {
-    std::string dir = JoinPath(i == 0 ? entry : JoinPath(dir_, (*chain)[i - 1]), kNodes);
+    std::string dir = JoinPath(i == 0 ? entry : JoinPath(dir_, (*chain)[i - 1].key), kNodes);
     nodes.emplace_back(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!nodes.back()) return static_cast<int>(Restored::kDamaged);
   }
@@ -616,11 +641,12 @@ Result<size_t> RootfsCache::RestoreScoped(const std::vector<oci::Digest>& diff_i
 
 Status RootfsCache::Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
                          const oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
-                         size_t parent_layers, std::vector<uint64_t>* relinked) {
+                         size_t parent_layers, std::vector<uint64_t>* relinked, bool* replaced) {
+  if (replaced) *replaced = false;
   std::string entry = JoinPath(dir_, RootfsChainKey(diff_ids));
   // The entry the tree shares inodes with, when it is intact enough to build on.
   std::optional<Manifest> parent;
-  std::vector<std::string> chain;
+  std::vector<ChainLink> chain;
   if (parent_layers > 0 && parent_layers < diff_ids.size()) {
     std::vector<oci::Digest> prefix(diff_ids.begin(),
                                     diff_ids.begin() + static_cast<long>(parent_layers));
@@ -628,13 +654,11 @@ Status RootfsCache::Save(const std::vector<oci::Digest>& diff_ids, const std::st
     std::string parent_entry = JoinPath(dir_, key);
     auto pchain = ReadChain(parent_entry);
     auto pmanifest = ReadManifest(parent_entry);
-    bool whole = pchain.ok() && pmanifest.ok() && pchain->size() < kMaxChain &&
-                 PathExists(JoinPath(parent_entry, kNodes));
-    for (size_t i = 0; whole && i < pchain->size(); ++i)
-      whole = PathExists(JoinPath(JoinPath(dir_, (*pchain)[i]), kNodes));
-    if (whole) {
+    auto pid = ReadFile(JoinPath(parent_entry, kId));
+    if (pchain.ok() && pmanifest.ok() && pid.ok() && pchain->size() < kMaxChain &&
+        ChainIntact(dir_, *pchain)) {
       parent = std::move(*pmanifest);
-      chain.push_back(key);
+      chain.push_back({key, *pid});
       chain.insert(chain.end(), pchain->begin(), pchain->end());
     }
   }
@@ -653,10 +677,14 @@ Status RootfsCache::Save(const std::vector<oci::Digest>& diff_ids, const std::st
   OCIB_TRY(saver.Dir(root.get(), "", rootfs, st));
   OCIB_TRY(WriteFile(JoinPath(tmp.path(), kDirs), saver.listing(), 0600));
   std::string chain_text;
-  for (const auto& key : chain) chain_text += key + "\n";
+  for (const auto& link : chain) chain_text += link.key + " " + link.id + "\n";
   OCIB_TRY(WriteFile(JoinPath(tmp.path(), kChain), chain_text, 0600));
+  OCIB_TRY(WriteFile(JoinPath(tmp.path(), kId), RandomHex(16), 0600));
   OCIB_TRY(WriteFile(JoinPath(tmp.path(), kManifest), EncodeManifest(manifest), 0600));
   OCIB_TRY(meta.Save(JoinPath(tmp.path(), kMeta)));
+  // An entry of the same chain saved before goes: unlinking its names moves the ctimes of those
+  // of its inodes the tree still holds, which the caller must know.
+  if (replaced) *replaced = PathExists(entry);
   OCIB_TRY(RemoveAll(entry));
   if (::rename(tmp.path().c_str(), entry.c_str()) != 0) return SysError("rename", entry);
   tmp.Release();

@@ -101,10 +101,12 @@ class RootfsCache {
   // are not linked again: the new entry uses that entry's nodes (and those of its chain, up to a
   // few entries deep; deeper, or when the parent is gone, the entry links every node itself).
   // Restoring an entry needs every entry of its chain, so eviction keeps them while it is kept.
-  // `relinked` receives the inodes the save linked (theirs are the only ctimes it moved).
+  // `relinked` receives the inodes the save linked: theirs are the only ctimes it moved, unless
+  // it `replaced` an entry of the same chain (whose names it unlinked).
   Status Save(const std::vector<oci::Digest>& diff_ids, const std::string& rootfs,
               const oci::MetaStore& store, std::unordered_set<uint64_t>* shared,
-              size_t parent_layers = 0, std::vector<uint64_t>* relinked = nullptr);
+              size_t parent_layers = 0, std::vector<uint64_t>* relinked = nullptr,
+              bool* replaced = nullptr);
 
   const std::string& dir() const { return dir_; }
   // The nodes/ directories where the shared inodes of the entry for a layer chain are linked:

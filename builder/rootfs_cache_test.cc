@@ -120,7 +120,8 @@ TEST_F(RootfsCacheTest, RestoresTheLongestSavedPrefixAsTheSameTree) {
     auto names = ReadDirNames(e.get(), entry);
     ASSERT_TRUE(names.ok());
     std::sort(names->begin(), names->end());
-    EXPECT_EQ(*names, (std::vector<std::string>{"chain", "dirs", "manifest", "meta", "nodes"}));
+    EXPECT_EQ(*names,
+              (std::vector<std::string>{"chain", "dirs", "id", "manifest", "meta", "nodes"}));
     std::string nodes = JoinPath(entry, "nodes");
     UniqueFd n(::open(nodes.c_str(), O_PATH | O_DIRECTORY));
     auto links = ReadDirNames(n.get(), nodes);
@@ -386,7 +387,8 @@ TEST_F(RootfsCacheChainTest, ASaveOnTopOfTheRestoredEntryLinksOnlyWhatTheStepMad
   ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
   // passwd (two names) and sym are the first entry's nodes; added and the new key are new.
   EXPECT_EQ(CountNames(JoinPath(Entry(two_), "nodes")), 2u);
-  EXPECT_EQ(*ReadFile(JoinPath(Entry(two_), "chain")), RootfsChainKey(one_) + "\n");
+  EXPECT_EQ(*ReadFile(JoinPath(Entry(two_), "chain")),
+            RootfsChainKey(one_) + " " + *ReadFile(JoinPath(Entry(one_), "id")) + "\n");
   EXPECT_EQ(cache_->NodesDirs(two_), (std::vector<std::string>{JoinPath(Entry(two_), "nodes"),
                                                                JoinPath(Entry(one_), "nodes")}));
   EXPECT_TRUE(shared_.count(Ino(JoinPath(work_, "etc/added"))));
@@ -416,6 +418,48 @@ TEST_F(RootfsCacheChainTest, AnEntryWhoseChainLostAnEntryIsDroppedNotRestored) {
   EXPECT_TRUE(Describe(dst).empty());
   EXPECT_EQ(got.size(), 0u);
   EXPECT_FALSE(PathExists(Entry(two_)));
+}
+
+// An entry of the chain dropped and saved again under its key is another entry: its nodes/ may
+// give the old inode numbers to other files (ext4 reuses freed inodes), so the entries that
+// used the old one are dropped, never restored through the new one.
+TEST_F(RootfsCacheChainTest, AnEntryWhoseChainEntryWasSavedAgainIsDropped) {
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
+  ASSERT_TRUE(RemoveAll(Entry(one_)).ok());
+  ASSERT_TRUE(cache_->Save(one_, src_, store_, nullptr).ok());
+  std::string dst = NewDir("dst");
+  oci::MetaStore got;
+  EXPECT_EQ(*cache_->RestoreLongest(two_, dst, got, nullptr), 1u);  // the new first entry
+  EXPECT_EQ(Describe(dst), Describe(src_));
+  EXPECT_FALSE(PathExists(Entry(two_)));
+  // Nor does a save build on an entry whose own chain is not what it was.
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1).ok());
+  std::vector<oci::Digest> three = chain_;
+  ASSERT_TRUE(RemoveAll(Entry(one_)).ok());
+  ASSERT_TRUE(cache_->Save(one_, src_, store_, nullptr).ok());
+  ASSERT_TRUE(cache_->Save(three, work_, work_store_, &shared_, 2).ok());
+  EXPECT_EQ(*ReadFile(JoinPath(Entry(three), "chain")), "");
+}
+
+TEST_F(RootfsCacheChainTest, ASaveSaysWhenItReplacedAnEntry) {
+  bool replaced = true;
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1, nullptr, &replaced).ok());
+  EXPECT_FALSE(replaced);
+  std::vector<uint64_t> relinked;
+  ASSERT_TRUE(cache_->Save(two_, work_, work_store_, &shared_, 1, &relinked, &replaced).ok());
+  // Its names of the tree's inodes went: their ctimes moved, not only those of `relinked`.
+  EXPECT_TRUE(replaced);
+  EXPECT_EQ(relinked.size(), 2u);
+}
+
+TEST_F(RootfsCacheChainTest, EntriesOfAnOlderOcibuildAreEvicted) {
+  ASSERT_TRUE(MakeDirs(JoinPath(cache_dir_, "0123abcd/nodes")).ok());
+  ASSERT_TRUE(WriteFile(JoinPath(cache_dir_, "0123abcd/files"), "").ok());
+  cache_.reset();
+  auto reopened = RootfsCache::Open(cache_dir_);
+  ASSERT_TRUE(reopened.ok() && *reopened);
+  EXPECT_FALSE(PathExists(JoinPath(cache_dir_, "0123abcd")));
+  EXPECT_TRUE(PathExists(Entry(one_)));
 }
 
 TEST_F(RootfsCacheChainTest, AFileOfTheParentChangedInPlaceIsLinkedByTheNewEntry) {

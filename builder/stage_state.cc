@@ -232,14 +232,15 @@ Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
   // The snapshot is current, and the save will move only the ctimes of what it links.
   bool current = !linked && s.snapshot;
   std::vector<uint64_t> relinked;
+  bool replaced = false;
   if (WouldSave(s, force)) {
     std::vector<oci::Digest> chain(s.config.diff_ids.begin(),
                                    s.config.diff_ids.begin() + static_cast<long>(s.applied));
     // A failed save (a full disk, the link limit) costs the entry, not the build; what it
     // linked before failing moved ctimes all the same.
     Status saved = rootfs_cache_->Save(chain, s.rootfs(), *s.store, &s.shared_inodes,
-                                       s.cache_layers, &relinked);
-    current = current && saved.ok() && relinked.size() < s.snapshot->size() / 2;
+                                       s.cache_layers, &relinked, &replaced);
+    current = current && saved.ok() && !replaced && relinked.size() < s.snapshot->size() / 2;
     AddSharedNodes(s, rootfs_cache_->NodesDirs(chain));
     s.cache_layers = saved.ok() ? s.applied : 0;
     s.unsaved_bytes = 0;
@@ -249,6 +250,7 @@ Status StageWorkspace::MaybeSave(StageState& s, bool force, bool linked) {
   if (current) {
     // A save on top of the entry the tree came from links what the steps since made: those
     // names are stat'ed again instead of the whole tree (once not racy, as after any link).
+    if (relinked.empty()) return Ok();
     ::usleep(kNapNs / 1000);
     OCIB_ASSIGN_OR_RETURN(oci::SnapshotDelta delta,
                           oci::Snapshot::Changes(*s.snapshot, *s.root, *s.store, {}, {}, relinked));

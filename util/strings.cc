@@ -1,9 +1,15 @@
 #include "util/strings.h"
 
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace ocibuild {
 
@@ -173,6 +179,26 @@ std::string HumanBytes(uint64_t n) {
   else
     std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
   return buf;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (::getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size())) {
+    static std::atomic<uint64_t> counter{0};
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t parts[3] = {static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec,
+                         static_cast<uint64_t>(::getpid()), counter++};
+    for (size_t i = 0; i < raw.size(); ++i)
+      raw[i] = static_cast<char>(reinterpret_cast<const unsigned char*>(parts)[i % sizeof parts]);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
 }
 
 }  // namespace ocibuild

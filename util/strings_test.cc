@@ -41,4 +41,12 @@ TEST(Strings, HumanBytes) {
   EXPECT_EQ(HumanBytes(1500000), "1.5 MB");
 }
 
+TEST(Strings, RandomHexIsHexAndNeverTheSame) {
+  std::string a = RandomHex(16), b = RandomHex(16);
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(RandomHex(0), "");
+}
+
 }  // namespace ocibuild

@@ -122,21 +122,6 @@ void DropCapabilities() {
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
 
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (::getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size())) {
-    uint64_t t = static_cast<uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ull ^ ::time(nullptr);
-    std::memcpy(raw.data(), &t, std::min(sizeof t, raw.size()));
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 // The descriptor number of the step's end of the channel (see Supervise): the highest its
 // RLIMIT_NOFILE allows, at most 65536.
 int ChannelNumber(const struct rlimit& nofile) {

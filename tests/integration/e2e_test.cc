@@ -386,9 +386,23 @@ TEST_F(E2E, RebuildRestoresTheUnpackedTreeAndNeverWritesIt) {
   EXPECT_EQ(build("3", "r5", {"--no-cache"}), want("3"));
   env.erase("OCIBUILD_ROOTFS_CACHE");
   EXPECT_EQ(*ReadFile(Out("r4.digest")), *ReadFile(Out("r5.digest")));
-  // A tree restored from such an entry is the same tree.
-  EXPECT_EQ(build("3", "r6", {"--no-cache"}), want("3"));
-  EXPECT_EQ(*ReadFile(Out("r5.digest")), *ReadFile(Out("r6.digest")));
+  // A tree restored from such an entry is the same tree: only the last step runs again, in
+  // the tree saved after the step before it (a chained entry).
+  for (const auto& e : entries()) ASSERT_EQ(::utimensat(AT_FDCWD, e.c_str(), old, 0), 0);
+  EXPECT_EQ(build("3", "r6", {"--build-arg", "LATER=2"}), want("3"));
+  size_t restored = 0;
+  for (const auto& e : entries()) {
+    struct stat est;
+    auto chain = ReadFile(JoinPath(e, "chain"));
+    if (::stat(e.c_str(), &est) == 0 && est.st_mtim.tv_sec > 1000000000 && chain.ok() &&
+        !chain->empty())
+      ++restored;
+  }
+  EXPECT_EQ(restored, 1u) << "no chained entry was restored";
+  env["OCIBUILD_ROOTFS_CACHE"] = "0";
+  EXPECT_EQ(build("3", "r7", {"--build-arg", "LATER=2", "--no-cache"}), want("3"));
+  env.erase("OCIBUILD_ROOTFS_CACHE");
+  EXPECT_EQ(*ReadFile(Out("r6.digest")), *ReadFile(Out("r7.digest")));
 }
 
 // A tree that shares its files with the unpacked-tree cache (saved on the first build, restored
