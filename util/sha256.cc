@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "util/strings.h"
+
 namespace ocibuild {
 
 struct Sha256::Ctx {
@@ -31,13 +33,7 @@ std::string Sha256::FinishHex() {
   EVP_DigestFinal_ex(ctx_->md, md, &n);
   EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr);
   bytes_ = 0;
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (unsigned int i = 0; i < n; ++i) {
-    out[2 * i] = kHex[md[i] >> 4];
-    out[2 * i + 1] = kHex[md[i] & 15];
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), n));
 }
 
 std::string Sha256::HexOf(std::string_view data) {

@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 
 namespace ocibuild {
 
@@ -181,6 +180,17 @@ std::string HumanBytes(uint64_t n) {
   return buf;
 }
 
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kHex[c >> 4];
+    out[2 * i + 1] = kHex[c & 15];
+  }
+  return out;
+}
+
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   if (::getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size())) {
@@ -192,13 +202,7 @@ std::string RandomHex(size_t bytes) {
     for (size_t i = 0; i < raw.size(); ++i)
       raw[i] = static_cast<char>(reinterpret_cast<const unsigned char*>(parts)[i % sizeof parts]);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return HexEncode(raw);
 }
 
 }  // namespace ocibuild

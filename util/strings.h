@@ -30,6 +30,9 @@ std::string BuildkitSuggestion(std::string_view word, const std::vector<std::str
 // Human-readable byte count ("12.3 MB").
 std::string HumanBytes(uint64_t n);
 
+// Lower-case hex of `bytes` (two digits per byte).
+std::string HexEncode(std::string_view bytes);
+
 // `bytes` random bytes (getrandom) as lower-case hex: names nobody can guess or repeat. Where
 // the kernel gives none, the time, pid and a counter stand in (unique, not secret).
 std::string RandomHex(size_t bytes);

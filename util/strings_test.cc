@@ -41,6 +41,11 @@ TEST(Strings, HumanBytes) {
   EXPECT_EQ(HumanBytes(1500000), "1.5 MB");
 }
 
+TEST(Strings, HexEncode) {
+  EXPECT_EQ(HexEncode(std::string("\x00\x0f\xa5\xff", 4)), "000fa5ff");
+  EXPECT_EQ(HexEncode(""), "");
+}
+
 TEST(Strings, RandomHexIsHexAndNeverTheSame) {
   std::string a = RandomHex(16), b = RandomHex(16);
   EXPECT_EQ(a.size(), 32u);
