@@ -138,6 +138,15 @@ bool ChainIntact(const std::string& dir, const std::vector<ChainLink>& chain) {
 constexpr char kNodes[] = "nodes";
 constexpr char kDirs[] = "dirs";
 
+// The nodes/ directories of `entry` (in the cache directory `dir`) and of its chain, in the
+// order a manifest level indexes them.
+std::vector<std::string> ChainNodes(const std::string& dir, const std::string& entry,
+                                    const std::vector<ChainLink>& chain) {
+  std::vector<std::string> out{JoinPath(entry, kNodes)};
+  for (const auto& link : chain) out.push_back(JoinPath(JoinPath(dir, link.key), kNodes));
+  return out;
+}
+
 struct DirAttrs {
   uint32_t mode = 0;
   struct timespec times[2] = {};
@@ -552,10 +561,8 @@ Result<std::unique_ptr<RootfsCache>> RootfsCache::Open(const std::string& dir, s
 
 std::vector<std::string> RootfsCache::NodesDirs(const std::vector<oci::Digest>& diff_ids) const {
   std::string entry = JoinPath(dir_, RootfsChainKey(diff_ids));
-  std::vector<std::string> dirs{JoinPath(entry, kNodes)};
-  if (auto chain = ReadChain(entry); chain.ok())
-    for (const auto& link : *chain) dirs.push_back(JoinPath(JoinPath(dir_, link.key), kNodes));
-  return dirs;
+  auto chain = ReadChain(entry);
+  return ChainNodes(dir_, entry, chain.ok() ? *chain : std::vector<ChainLink>{});
 }
 
 bool RootfsCache::Claim(const void* owner) {
@@ -588,8 +595,7 @@ Result<int> RootfsCache::Restore(const std::string& entry, const std::string& ro
   // since) is damaged: its nodes there are gone.
   if (!ChainIntact(dir_, *chain)) return static_cast<int>(Restored::kDamaged);
   NodesFds nodes;
-  for (size_t i = 0; i <= chain->size(); ++i) {
-    std::string dir = JoinPath(i == 0 ? entry : JoinPath(dir_, (*chain)[i - 1].key), kNodes);
+  for (const auto& dir : ChainNodes(dir_, entry, *chain)) {
     nodes.emplace_back(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!nodes.back()) return static_cast<int>(Restored::kDamaged);
   }
