@@ -359,6 +359,7 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   topts.emulator = spec.emulator;
   topts.channel = channel.get();
   topts.guest_channel = channel_num;
+  topts.filter = prep.filter;
   Tracer tracer(**fs, procs, topts);
   SupervisorOptions so;
   so.log_fd = spec.stderr_fd;

@@ -391,6 +391,22 @@ TEST_F(BusyboxSandbox, StoppedAndContinuedChildren) {
   EXPECT_EQ(c.out, "rc=0\n");
 }
 
+TEST_F(BusyboxSandbox, CallsInterruptedBeforeAWorkerTookThemAreRestarted) {
+  // A signal can come while a notified call waits for a worker to take it; the kernel then ends
+  // it with ERESTARTSYS, which a handler without SA_RESTART turns into EINTR. kill, open and
+  // stat never fail so on a kernel of their own (ash's SIGCHLD handler made `kill -CONT` fail
+  // after `kill -STOP`, and the stopped child was never continued).
+  auto c = MustSh("/probe signal-storm 4000");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "eintr 0 other 0 alarms many\n");
+}
+
+TEST_F(BusyboxSandbox, CallsThatReallyWaitStillEndInEintr) {
+  auto c = MustSh("/probe interrupted-waits");
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "read EINTR\nmsgrcv EINTR\n");
+}
+
 TEST_F(BusyboxSandbox, ThreadsAndExecFromANonLeaderThread) {
   auto c = MustSh("/probe threads");
   EXPECT_EQ(c.exit_code, 0) << c.err;

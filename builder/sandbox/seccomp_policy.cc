@@ -488,4 +488,44 @@ Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts) {
   return prog;
 }
 
+std::optional<uint32_t> RunFilter(const std::vector<sock_filter>& prog, const seccomp_data& call) {
+  uint32_t a = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&call);
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    const sock_filter& f = prog[pc];
+    switch (f.code) {
+      case BPF_LD | BPF_W | BPF_ABS:
+        if (f.k > sizeof call - 4) return std::nullopt;
+        std::memcpy(&a, bytes + f.k, 4);
+        break;
+      case BPF_LD | BPF_W | BPF_LEN:
+        a = sizeof call;
+        break;
+      case BPF_ALU | BPF_AND | BPF_K:
+        a &= f.k;
+        break;
+      case BPF_JMP | BPF_JA:
+        pc += f.k;
+        break;
+      case BPF_JMP | BPF_JEQ | BPF_K:
+        pc += a == f.k ? f.jt : f.jf;
+        break;
+      case BPF_JMP | BPF_JGT | BPF_K:
+        pc += a > f.k ? f.jt : f.jf;
+        break;
+      case BPF_JMP | BPF_JGE | BPF_K:
+        pc += a >= f.k ? f.jt : f.jf;
+        break;
+      case BPF_JMP | BPF_JSET | BPF_K:
+        pc += (a & f.k) ? f.jt : f.jf;
+        break;
+      case BPF_RET | BPF_K:
+        return f.k;
+      default:
+        return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace ocibuild::sandbox

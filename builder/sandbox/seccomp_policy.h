@@ -5,8 +5,10 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "util/result.h"
@@ -46,5 +48,10 @@ struct FilterOptions {
 // Compiles PolicyFor() and the argument rules into a classic BPF program. Foreign architectures
 // (i386 via int 0x80, x32) get ENOSYS.
 Result<std::vector<sock_filter>> BuildFilter(const FilterOptions& opts = {});
+
+// What a filter of BuildFilter's answers for a call (the kernel's full return value: action and
+// data), as the kernel's own interpreter would; nullopt for an instruction BuildFilter never
+// emits, or a program that runs off its end.
+std::optional<uint32_t> RunFilter(const std::vector<sock_filter>& prog, const seccomp_data& call);
 
 }  // namespace ocibuild::sandbox

@@ -95,63 +95,18 @@ TEST(SeccompPolicyTest, FilterCompiles) {
 namespace ocibuild::sandbox {
 namespace {
 
-// A classic-BPF evaluator for the instructions seccomp filters use, to check what the compiled
-// filter answers for a call (not what the tables say).
-uint32_t Eval(const std::vector<sock_filter>& prog, const seccomp_data& d) {
-  uint32_t a = 0;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(&d);
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter& f = prog[pc];
-    switch (f.code) {
-      case BPF_LD | BPF_W | BPF_ABS:
-        std::memcpy(&a, bytes + f.k, 4);
-        break;
-      case BPF_ALU | BPF_AND | BPF_K:
-        a &= f.k;
-        break;
-      case BPF_JMP | BPF_JA:
-        pc += f.k;
-        break;
-      case BPF_JMP | BPF_JEQ | BPF_K:
-        pc += a == f.k ? f.jt : f.jf;
-        break;
-      case BPF_JMP | BPF_JGT | BPF_K:
-        pc += a > f.k ? f.jt : f.jf;
-        break;
-      case BPF_JMP | BPF_JGE | BPF_K:
-        pc += a >= f.k ? f.jt : f.jf;
-        break;
-      case BPF_JMP | BPF_JSET | BPF_K:
-        pc += (a & f.k) ? f.jt : f.jf;
-        break;
-      case BPF_RET | BPF_K:
-        return f.k;
-      case BPF_LD | BPF_W | BPF_LEN:
-        a = sizeof(seccomp_data);
-        break;
-      case BPF_MISC | BPF_TAX:
-      case BPF_MISC | BPF_TXA:
-      case BPF_ST:
-      case BPF_LDX | BPF_W | BPF_MEM:
-      case BPF_LD | BPF_W | BPF_MEM:
-        ADD_FAILURE() << "instruction the evaluator does not know: " << f.code;
-        return 0;
-      default:
-        ADD_FAILURE() << "unknown instruction " << f.code << " at " << pc;
-        return 0;
-    }
-  }
-  ADD_FAILURE() << "fell off the end";
-  return 0;
-}
-
 uint32_t Verdict(const std::vector<sock_filter>& prog, long nr, std::vector<uint64_t> args = {},
                  uint32_t arch = AUDIT_ARCH_X86_64) {
   seccomp_data d = {};
   d.nr = static_cast<int>(nr);
   d.arch = arch;
   for (size_t i = 0; i < args.size(); ++i) d.args[i] = args[i];
-  return Eval(prog, d) & SECCOMP_RET_ACTION_FULL;
+  std::optional<uint32_t> v = RunFilter(prog, d);
+  if (!v) {
+    ADD_FAILURE() << "an instruction RunFilter does not know, or no return";
+    return 0;
+  }
+  return *v & SECCOMP_RET_ACTION_FULL;
 }
 
 TEST(SeccompFilterTest, ArgumentRulesAsCompiled) {

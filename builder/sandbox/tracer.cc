@@ -3,7 +3,9 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 
 #include "builder/sandbox/exec_image.h"
 #include "builder/sandbox/permissions.h"
+#include "builder/sandbox/seccomp_policy.h"
 #include "builder/sandbox/supervisor.h"
 #include "util/sys/pidfd.h"
 #include "util/sys/process_mem.h"
@@ -82,6 +85,33 @@ void Tracer::Fail(pid_t tid, sys::Regs& r, int neg_errno) {
   sys::SkipSyscall(&r, neg_errno);
   (void)sys::SetRegs(tid, r);
   Resume(tid);
+}
+
+void Tracer::RestartUntakenCall(pid_t pid) {
+  // The kernel's return codes for "restart the call": ERESTARTSYS (only with SA_RESTART, EINTR
+  // otherwise) and ERESTARTNOINTR (always). Kernel-internal, so not in any uapi header.
+  constexpr int64_t kErestartsys = 512;
+  constexpr int64_t kErestartnointr = 513;
+  sys::Regs r;
+  if (opts_.filter.empty() || !sys::GetRegs(pid, &r).ok()) return;
+  if (sys::RetVal(r) != -kErestartsys || static_cast<int64_t>(sys::SyscallNr(r)) < 0) return;
+  // A notified call waits interruptibly until a worker takes it (after that, killably: see
+  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV in backend.cc), and ends in ERESTARTSYS if a signal
+  // comes first. Nothing of it has happened, so running it after the handler is what the
+  // kernel's own call would look like had the signal come a moment earlier; EINTR would make
+  // kill, open or stat fail where they never do (ash's SIGCHLD handler made `kill -CONT` fail
+  // after `kill -STOP`, and the stopped child waited for good). A call the kernel itself
+  // waited in keeps its EINTR: the filter lets it through, or the supervisor let it run
+  // (CONTINUE), and none of those ends in ERESTARTSYS (the SysV waits: EINTR, ERESTARTNOHAND).
+  seccomp_data call = {};
+  call.nr = static_cast<int>(sys::SyscallNr(r));
+  call.arch = AUDIT_ARCH_X86_64;
+  call.instruction_pointer = r.rip;
+  for (int i = 0; i < 6; ++i) call.args[i] = sys::Arg(r, i);
+  std::optional<uint32_t> action = RunFilter(opts_.filter, call);
+  if (!action || (*action & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_USER_NOTIF) return;
+  sys::SetRetVal(&r, -kErestartnointr);
+  (void)sys::SetRegs(pid, r);
 }
 
 sigset_t Tracer::WakeSignals() {
@@ -253,6 +283,7 @@ void Tracer::Dispatch(pid_t pid, int status) {
           OnExecExit(pid);
         }
       } else {
+        RestartUntakenCall(pid);
         Resume(pid, sig);  // signal-delivery stop: deliver it
       }
       return;

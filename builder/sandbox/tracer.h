@@ -29,6 +29,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <linux/filter.h>
+
 #include "builder/sandbox/guest_fs.h"
 #include "builder/sandbox/process_table.h"
 #include "util/fd.h"
@@ -49,6 +51,8 @@ struct TracerOptions {
   // The descriptor channel: our end, and the number of the step's end in every step process.
   int channel = -1;
   int guest_channel = -1;
+  // The step's seccomp filter: which of an interrupted task's calls were notified.
+  std::vector<sock_filter> filter;
 };
 
 class Tracer {
@@ -144,6 +148,9 @@ class Tracer {
   void StartExec(Exec& e);
   void FinishExec(pid_t tid, bool ok);
   void Fail(pid_t tid, sys::Regs& r, int neg_errno);
+  // At a signal-delivery stop: a notified call the signal cut short before a worker took it is
+  // restarted after the handler, whatever its SA_RESTART.
+  void RestartUntakenCall(pid_t pid);
   void Resume(pid_t pid, int sig = 0);
   // The stop of a task that an exec of its address space is waiting for: held.
   bool HoldIfWaited(pid_t pid, int status);

@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/inotify.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -73,6 +75,29 @@ static void* stat_loop(void* arg) {
     if (fd >= 0 && close(fd) == 0) ++*count;
   }
   return NULL;
+}
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) {
+  (void)sig;
+  ++alarms;
+}
+
+// SIGALRM with a handler installed without SA_RESTART: an interrupted call that the kernel would
+// restart with SA_RESTART fails with EINTR instead.
+static void alarm_without_restart(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, NULL);
+}
+
+static void count_failure(long rc, long* eintr, long* other) {
+  if (rc >= 0) return;
+  if (errno == EINTR)
+    ++*eintr;
+  else
+    ++*other;
 }
 
 static void* exec_from_thread(void* arg) {
@@ -445,6 +470,65 @@ int main(int argc, char** argv) {
     close((int)fd);
     printf("len %zu\n", strlen(path));
     return cat_fd(syscall(SYS_open, path, O_RDONLY));
+  }
+  if (!strcmp(cmd, "signal-storm")) {
+    // Calls the supervisor answers (or lets the kernel run), under a rain of SIGALRM: on a
+    // kernel of its own none of them can fail with EINTR, whatever the handler's flags.
+    pid_t child = fork();
+    if (child == 0) {
+      pause();
+      _exit(0);
+    }
+    alarm_without_restart();
+    struct itimerval every = {{0, 150}, {0, 150}};
+    setitimer(ITIMER_REAL, &every, NULL);
+    long eintr = 0, other = 0;
+    for (int i = 0, n = atoi(a); i < n; ++i) {
+      count_failure(syscall(SYS_newfstatat, AT_FDCWD, "/etc/passwd", &st, 0), &eintr, &other);
+      long fd = syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
+      count_failure(fd, &eintr, &other);
+      if (fd >= 0) close((int)fd);
+      count_failure(syscall(SYS_kill, child, 0), &eintr, &other);     // performed for it
+      count_failure(syscall(SYS_kill, getpid(), 0), &eintr, &other);  // continued
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    printf("eintr %ld other %ld alarms %s\n", eintr, other, alarms >= 20 ? "many" : "few");
+    return 0;
+  }
+  if (!strcmp(cmd, "interrupted-waits")) {
+    // Calls that really wait still end in EINTR when the handler has no SA_RESTART: a read of
+    // an empty pipe (the kernel's own) and a msgrcv on an empty queue (let through by the
+    // supervisor).
+    // A restarted wait would never end: a guard ends the probe after a while instead.
+    pid_t parent = getpid(), guard = fork();
+    if (guard == 0) {
+      sleep(10);
+      kill(parent, SIGKILL);
+      _exit(0);
+    }
+    alarm_without_restart();
+    int p[2];
+    if (pipe(p) != 0) return report(-1);
+    char byte;
+    alarm(1);
+    long r = read(p[0], &byte, 1);
+    printf("read %s\n", r < 0 ? strerrorname_np(errno) : "returned");
+    int q = msgget(IPC_PRIVATE, 0600);
+    if (q < 0) return report(-1);
+    struct {
+      long type;
+      char text[8];
+    } msg;
+    alarm(1);
+    r = msgrcv(q, &msg, sizeof msg.text, 0, 0);
+    printf("msgrcv %s\n", r < 0 ? strerrorname_np(errno) : "returned");
+    msgctl(q, IPC_RMID, NULL);
+    kill(guard, SIGKILL);
+    waitpid(guard, NULL, 0);
+    return 0;
   }
   if (!strcmp(cmd, "nondumpable")) {
     if (prctl(PR_SET_DUMPABLE, 0) != 0) return report(-1);
