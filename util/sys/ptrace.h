@@ -75,6 +75,15 @@ inline void SetArg(Regs* r, int i, uint64_t v) {
       break;
   }
 }
+// The six argument registers of `from` into `r` (undoes what a call's rewrite changed).
+inline void CopyArgs(Regs* r, const Regs& from) {
+  r->rdi = from.rdi;
+  r->rsi = from.rsi;
+  r->rdx = from.rdx;
+  r->r10 = from.r10;
+  r->r8 = from.r8;
+  r->r9 = from.r9;
+}
 inline int64_t RetVal(const Regs& r) {
   return static_cast<int64_t>(r.rax);
 }
