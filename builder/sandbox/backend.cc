@@ -360,6 +360,7 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   topts.channel = channel.get();
   topts.guest_channel = channel_num;
   topts.filter = prep.filter;
+  topts.restart_untaken = killable;
   Tracer tracer(**fs, procs, topts);
   SupervisorOptions so;
   so.log_fd = spec.stderr_fd;
@@ -409,7 +410,8 @@ Result<Prepared> Prepare(const FilterOptions& fo) {
   if (!saved.ok()) fail(saved.error().sys_errno, saved.error().message);
   WriteStr(result_fd,
            "ok " + std::to_string(*status) + " " + std::to_string(tracer.stops() + sv.handled()) +
-               " " + std::to_string(tracer.survivors()) + " " + std::to_string(sv.peak_handling()));
+               " " + std::to_string(tracer.survivors()) + " " + std::to_string(sv.peak_handling()) +
+               " " + std::to_string(tracer.restarted()));
   ::_exit(0);
 }
 
@@ -526,6 +528,7 @@ class SupervisorBackend : public Backend {
     if (parts.size() > 1) rr.traced_syscalls = std::strtoull(parts[1].c_str(), nullptr, 10);
     if (parts.size() > 2) rr.survivors = std::strtoull(parts[2].c_str(), nullptr, 10);
     if (parts.size() > 3) rr.peak_handling = std::atoi(parts[3].c_str());
+    if (parts.size() > 4) rr.restarted_calls = std::strtoull(parts[4].c_str(), nullptr, 10);
     if (WIFEXITED(status)) {
       rr.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {

@@ -72,6 +72,8 @@ struct RunResult {
   uint64_t traced_syscalls = 0;  // notifications and tracer stops handled (for benchmarks)
   size_t survivors = 0;          // processes still alive after the step (SIGKILL'ed; should be 0)
   int peak_handling = 0;         // the most notifications the supervisor handled at once
+  // Notified calls a signal cut short before a worker took them, restarted after the handler.
+  uint64_t restarted_calls = 0;
 };
 
 class Backend {

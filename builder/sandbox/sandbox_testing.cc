@@ -149,6 +149,7 @@ Result<Captured> Run(RunSpec spec) {
   c.exit_code = rr.exit_code;
   c.term_signal = rr.term_signal;
   c.peak_handling = rr.peak_handling;
+  c.restarted_calls = rr.restarted_calls;
   OCIB_ASSIGN_OR_RETURN(c.out, ReadFile(tmp.path() + "/out"));
   OCIB_ASSIGN_OR_RETURN(c.err, ReadFile(tmp.path() + "/err"));
   return c;

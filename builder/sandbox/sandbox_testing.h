@@ -18,7 +18,8 @@ namespace ocibuild::sandbox::testing {
 struct Captured {
   int exit_code = -1;
   int term_signal = 0;
-  int peak_handling = 0;  // RunResult::peak_handling
+  int peak_handling = 0;         // RunResult::peak_handling
+  uint64_t restarted_calls = 0;  // RunResult::restarted_calls
   std::string out;
   std::string err;
 };

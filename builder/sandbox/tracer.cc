@@ -67,16 +67,17 @@ void Tracer::RestartUntakenCall(pid_t pid) {
   constexpr int64_t kErestartsys = 512;
   constexpr int64_t kErestartnointr = 513;
   sys::Regs r;
-  if (opts_.filter.empty() || !sys::GetRegs(pid, &r).ok()) return;
+  if (!opts_.restart_untaken || opts_.filter.empty() || !sys::GetRegs(pid, &r).ok()) return;
   if (sys::RetVal(r) != -kErestartsys || static_cast<int64_t>(sys::SyscallNr(r)) < 0) return;
   // A notified call waits interruptibly until a worker takes it (after that, killably: see
-  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV in backend.cc), and ends in ERESTARTSYS if a signal
-  // comes first. Nothing of it has happened, so running it after the handler is what the
-  // kernel's own call would look like had the signal come a moment earlier; EINTR would make
-  // kill, open or stat fail where they never do (ash's SIGCHLD handler made `kill -CONT` fail
-  // after `kill -STOP`, and the stopped child waited for good). A call the kernel itself
-  // waited in keeps its EINTR: the filter lets it through, or the supervisor let it run
-  // (CONTINUE), and none of those ends in ERESTARTSYS (the SysV waits: EINTR, ERESTARTNOHAND).
+  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV in backend.cc, which restart_untaken requires), and
+  // ends in ERESTARTSYS if a signal comes first. Nothing of it has happened, so running it after
+  // the handler is what the kernel's own call would look like had the signal come a moment earlier;
+  // EINTR would make kill, open or stat fail where they never do (ash's SIGCHLD handler made `kill
+  // -CONT` fail after `kill -STOP`, and the stopped child waited for good). A call the kernel
+  // itself waited in keeps its EINTR: the filter lets it through, or the supervisor let it run
+  // (CONTINUE), and none of those ends in ERESTARTSYS for a signal that is not fatal (the SysV
+  // waits: EINTR, ERESTARTNOHAND; the rest wait uninterruptibly or killably).
   seccomp_data call = {};
   call.nr = static_cast<int>(sys::SyscallNr(r));
   call.arch = AUDIT_ARCH_X86_64;
@@ -85,7 +86,7 @@ void Tracer::RestartUntakenCall(pid_t pid) {
   std::optional<uint32_t> action = RunFilter(opts_.filter, call);
   if (!action || (*action & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_USER_NOTIF) return;
   sys::SetRetVal(&r, -kErestartnointr);
-  (void)sys::SetRegs(pid, r);
+  if (sys::SetRegs(pid, r).ok()) ++restarted_;
 }
 
 sigset_t Tracer::WakeSignals() {

@@ -53,6 +53,11 @@ struct TracerOptions {
   int guest_channel = -1;
   // The step's seccomp filter: which of an interrupted task's calls were notified.
   std::vector<sock_filter> filter;
+  // Restart notified calls a signal cut short before a worker took them (RestartUntakenCall).
+  // Only where a worker's receipt makes the wait killable (WAIT_KILLABLE_RECV): without it a
+  // call is also cut short after a worker performed it, and only the replay of SA_RESTART
+  // restarts (Supervisor::Replayed) may run it again.
+  bool restart_untaken = false;
 };
 
 class Tracer {
@@ -78,6 +83,8 @@ class Tracer {
   void Done(pid_t tid, int64_t value);
 
   uint64_t stops() const { return stops_; }
+  // Calls RestartUntakenCall restarted.
+  uint64_t restarted() const { return restarted_; }
   // Tasks still alive when Run returned (did not die within the bounded wait after SIGKILL).
   size_t survivors() const { return survivors_; }
 
@@ -175,6 +182,7 @@ class Tracer {
   std::vector<std::pair<pid_t, int64_t>> done_;
   uint64_t next_link_ = 0;
   uint64_t stops_ = 0;
+  uint64_t restarted_ = 0;
   size_t survivors_ = 0;
   bool main_done_ = false;
 };
