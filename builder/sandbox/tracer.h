@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <linux/filter.h>
 #include <signal.h>
 
 #include <atomic>
@@ -28,8 +29,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <linux/filter.h>
 
 #include "builder/sandbox/guest_fs.h"
 #include "builder/sandbox/process_table.h"

@@ -176,6 +176,19 @@ int Tracer::PrepareExec(pid_t tid, const sys::Regs& r, Exec* e) {
   std::string comm_name = Basename(given.empty() ? prog_guest : given);
   std::string shown = given.empty() ? e->execfn : given;  // what a script sees as its path
   std::string final_guest = prog_guest;
+  // The program runs through a launcher (qemu-user, the guest's ld.so): argv becomes launcher
+  // [argv0_flag argv0] program args..., the program named by its guest path.
+  auto run_through = [&](const std::string& launcher, const char* argv0_flag) {
+    std::vector<Exec::Arg> front{{0, launcher, true}};
+    if (argv0_flag) {
+      front.push_back({0, argv0_flag, true});
+      front.push_back(e->argv.empty() ? Exec::Arg{0, shown, true} : e->argv[0]);
+    }
+    front.push_back({0, final_guest, true});
+    if (!e->argv.empty()) e->argv.erase(e->argv.begin());
+    e->argv.insert(e->argv.begin(), front.begin(), front.end());
+    e->argv_changed = true;
+  };
   for (int depth = 0;; ++depth) {
     if (depth > 4) return -ELOOP;
     if (int rc = may_exec(prog.get(), prog_mount); rc != 0) return rc;
@@ -202,12 +215,7 @@ int Tracer::PrepareExec(pid_t tid, const sys::Regs& r, Exec* e) {
         if (opts_.emulator.empty()) return -ENOEXEC;
         UniqueFd emu(::open(opts_.emulator.c_str(), O_RDONLY | O_CLOEXEC));
         if (!emu) return -ENOEXEC;
-        std::vector<Exec::Arg> front{{0, opts_.emulator, true}, {0, "-0", true}};
-        front.push_back(e->argv.empty() ? Exec::Arg{0, shown, true} : e->argv[0]);
-        front.push_back({0, final_guest, true});
-        if (!e->argv.empty()) e->argv.erase(e->argv.begin());
-        e->argv.insert(e->argv.begin(), front.begin(), front.end());
-        e->argv_changed = true;
+        run_through(opts_.emulator, "-0");
         prog = std::move(emu);
         break;
       }
@@ -221,15 +229,7 @@ int Tracer::PrepareExec(pid_t tid, const sys::Regs& r, Exec* e) {
         return -ENOENT;
       if (int rc = may_exec(interp.get(), interp_mount); rc != 0) return rc;
       bool musl = img->interp.find("ld-musl") != std::string::npos;
-      std::vector<Exec::Arg> front{{0, img->interp, true}};
-      if (!musl) {
-        front.push_back({0, "--argv0", true});
-        front.push_back(e->argv.empty() ? Exec::Arg{0, shown, true} : e->argv[0]);
-      }
-      front.push_back({0, final_guest, true});
-      if (!e->argv.empty()) e->argv.erase(e->argv.begin());
-      e->argv.insert(e->argv.begin(), front.begin(), front.end());
-      e->argv_changed = true;
+      run_through(img->interp, musl ? nullptr : "--argv0");
       prog = std::move(interp);
     }
     break;
