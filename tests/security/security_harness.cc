@@ -23,6 +23,7 @@
 #include "tests/security/security_programs.h"
 #include "util/fs.h"
 #include "util/sha256.h"
+#include "util/strings.h"
 
 extern char** environ;
 
@@ -95,13 +96,7 @@ bool WriteProgram(const std::string& name, const std::string& path) {
 }
 
 std::string RandomHex(size_t chars) {
-  std::string raw = ReadSmall("/dev/urandom", (chars + 1) / 2);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
+  std::string out = ocibuild::RandomHex((chars + 1) / 2);
   out.resize(chars);
   return out;
 }
