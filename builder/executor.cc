@@ -21,6 +21,7 @@
 #include "oci/image_layout.h"
 #include "oci/layer_applier.h"
 #include "oci/precompressed_files.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 
 namespace ocibuild::builder {
@@ -160,6 +161,36 @@ std::string JoinGuest(const std::string& cwd, const std::string& p) {
   if (StartsWith(p, "/")) return p;
   std::string base = cwd.empty() ? "/" : cwd;
   return base == "/" ? "/" + p : base + "/" + p;
+}
+
+// COPY --from's sources in the stage's (materialized) tree: the same wildcard and --parents rules
+// as in the context.
+Result<std::vector<SourceMatch>> StageSources(const StageState& from,
+                                              const dockerfile::CopyInstr& c) {
+  auto none = [](std::string_view) { return false; };
+  auto not_found = [](const std::string& rel) {
+    return Error{"\"/" + std::string(rel == "." ? "" : rel) + "\": not found", ENOENT};
+  };
+  std::vector<SourceMatch> out;
+  for (const auto& src : c.sources) {
+    OCIB_ASSIGN_OR_RETURN(auto m, c.parents
+                                      ? ResolveParentsSource(*from.root, src, none, not_found)
+                                      : ResolveSource(*from.root, src, none, not_found));
+    out.insert(out.end(), m.begin(), m.end());
+  }
+  return out;
+}
+
+// What COPY --from copies, by content (TreeDigest of each match, behind a top-level link too):
+// names, types, owners, modes, xattrs, link targets and contents, not times.
+Result<std::string> StageSourcesDigest(const StageState& from, const dockerfile::CopyInstr& c) {
+  OCIB_ASSIGN_OR_RETURN(std::vector<SourceMatch> matches, StageSources(from, c));
+  Sha256 h;
+  for (const auto& m : matches) {
+    OCIB_ASSIGN_OR_RETURN(std::string d, TreeDigest(*from.root, *from.store, m.rel));
+    h.Update(m.rel + '\0' + (m.include ? "+" + *m.include : "-") + '\0' + d + '\n');
+  }
+  return "sha256:" + h.FinishHex();
 }
 
 }  // namespace
@@ -586,7 +617,18 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     heredoc_dir = std::move(td);
   } else if (!c.from.empty()) {
     OCIB_ASSIGN_OR_RETURN(from, FindStage(c.from));
-    sources.push_back({{"from", from->cache_key}, {"paths", c.sources}});
+    if (opts_.no_cache || s.no_cache) {
+      // Nothing is looked up: the stage's chain key stands for the content without hashing it.
+      sources.push_back({{"from", from->cache_key}, {"paths", c.sources}});
+    } else {
+      // By content, as BuildKit keys it: a change in the other stage that leaves what is copied
+      // as it was keeps this step and the ones after it.
+      OCIB_ASSIGN_OR_RETURN(
+          std::string digest,
+          StageContentDigest(*from, {{"copy-digest", c.sources}, {"parents", c.parents}},
+                             [&c](const StageState& st) { return StageSourcesDigest(st, c); }));
+      sources.push_back({{"from-content", digest}, {"paths", c.sources}});
+    }
   } else {
     for (const auto& src : c.sources) {
       if (IsGitSource(src)) {
@@ -707,17 +749,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       std::lock_guard lock(from->mu);
       OCIB_TRY(ws_.Materialize(*from));
     }
-    // Sources in another stage or image: the same wildcard and --parents rules as the context.
-    auto none = [](std::string_view) { return false; };
-    auto not_found = [](const std::string& rel) {
-      return Error{"\"/" + std::string(rel == "." ? "" : rel) + "\": not found", ENOENT};
-    };
-    for (const auto& src : c.sources) {
-      OCIB_ASSIGN_OR_RETURN(auto m, c.parents
-                                        ? ResolveParentsSource(*from->root, src, none, not_found)
-                                        : ResolveSource(*from->root, src, none, not_found));
-      tree.matches.insert(tree.matches.end(), m.begin(), m.end());
-    }
+    OCIB_ASSIGN_OR_RETURN(tree.matches, StageSources(*from, c));
     tree.root = &*from->root;
     tree.store = from->store.get();
   } else {
@@ -822,6 +854,18 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   }
   progress_.StepFinished(pstep, StepState::kDone);
   return Ok();
+}
+
+Result<std::string> Executor::StageContentDigest(
+    StageState& from, const nlohmann::json& what,
+    const std::function<Result<std::string>(const StageState&)>& digest) {
+  std::string memo = ChainKey(from.cache_key, what);
+  if (auto d = cache_.GetMemo(memo)) return *d;
+  std::lock_guard lock(from.mu);
+  OCIB_TRY(ws_.Materialize(from));
+  OCIB_ASSIGN_OR_RETURN(std::string d, digest(from));
+  OCIB_TRY(cache_.PutMemo(memo, d));
+  return d;
 }
 
 Status Executor::AppendLinked(StageState& s, const CachedStep& step, const std::string& ck,
@@ -960,15 +1004,10 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             std::lock_guard lock(st2.mu);
             return ws_.Materialize(st2);
           };
-          renv.mount_digest = [this](StageState& st2,
-                                     const std::string& rel) -> Result<std::string> {
-            std::string memo = ChainKey(st2.cache_key, {{"mount-digest", rel}});
-            if (auto d = cache_.GetMemo(memo)) return *d;
-            std::lock_guard lock(st2.mu);
-            OCIB_TRY(ws_.Materialize(st2));
-            OCIB_ASSIGN_OR_RETURN(std::string d, TreeDigest(*st2.root, *st2.store, rel));
-            OCIB_TRY(cache_.PutMemo(memo, d));
-            return d;
+          renv.mount_digest = [this](StageState& st2, const std::string& rel) {
+            return StageContentDigest(st2, {{"mount-digest", rel}}, [&rel](const StageState& st) {
+              return TreeDigest(*st.root, *st.store, rel);
+            });
           };
           renv.secrets = &opts_.secrets;
           renv.ssh = &opts_.ssh;

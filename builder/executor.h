@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -114,6 +115,11 @@ class Executor {
                   int number, int total);
   Status ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const std::string& label,
                   int progress_step);
+  // A digest of content in stage `from`, remembered between builds under the stage's chain key
+  // and `what`: a stage found in the cache is not materialized to hash it again.
+  Result<std::string> StageContentDigest(
+      StageState& from, const nlohmann::json& what,
+      const std::function<Result<std::string>(const StageState&)>& digest);
   // Appends a COPY --link layer (made in an empty tree, or cached) to the stage.
   Status AppendLinked(StageState& s, const CachedStep& step, const std::string& ck,
                       const std::string& created_by);

@@ -280,18 +280,27 @@ Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& s
                                const std::string& rel) {
   Sha256 h;
   std::vector<std::string> stack = {rel.empty() ? "." : rel};
+  bool top = true;
   while (!stack.empty()) {
     std::string p = std::move(stack.back());
     stack.pop_back();
-    OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(p == "." ? "" : p, O_PATH | O_NOFOLLOW));
+    // The top is followed in-root, as the copy and the bind mount follow it; below it a link is
+    // content.
+    bool follow = top;
+    top = false;
+    OCIB_ASSIGN_OR_RETURN(UniqueFd fd,
+                          root.OpenAt(p == "." ? "" : p, O_PATH | (follow ? 0 : O_NOFOLLOW)));
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return SysError("stat", "/" + p);
     oci::FileMeta m = store.Effective(st);
     std::string below = rel.empty() || rel == "." ? p : p == rel ? "." : p.substr(rel.size() + 1);
     std::string rec = below + '\0' + std::to_string(m.mode) + '\0' + std::to_string(m.uid) + ':' +
                       std::to_string(m.gid) + '\0';
+    for (const auto& [name, value] : m.xattrs) {
+      rec += name + '=' + std::to_string(value.size()) + ':' + value + '\0';
+    }
     if (S_ISREG(st.st_mode)) {
-      OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p));
+      OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p, follow));
       rec += hex;
     } else if (S_ISLNK(st.st_mode)) {
       char buf[PATH_MAX];

@@ -92,9 +92,10 @@ struct StageState {
 // Adds to `s.shared_nodes` those of `dirs` it does not list yet.
 void AddSharedNodes(StageState& s, const std::vector<std::string>& dirs);
 
-// A digest of what the directory (or file) `rel` of a rootfs holds: names, types, owners and
-// modes as the image sees them, link targets and file contents, not times — what BuildKit's
-// content-based cache keys cover.
+// A digest of what the directory (or file) `rel` of a rootfs holds: names, types, owners, modes
+// and xattrs as the image sees them, link targets and file contents, not times — what BuildKit's
+// content-based cache keys cover. `rel` itself is followed in-root when it is a symlink (as COPY
+// and bind mounts follow their source); links below it are hashed as links.
 Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& store,
                                const std::string& rel);
 
