@@ -8,6 +8,11 @@ namespace ocibuild::builder {
 
 nlohmann::json CachedStep::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
+  if (!memo.empty()) {
+    j["empty"] = true;
+    j["memo"] = memo;
+    return j;
+  }
   if (layer) {
     j["layer"] = layer->ToJson();
     j["diff_id"] = diff_id.str();
@@ -22,6 +27,7 @@ Result<CachedStep> CachedStep::FromJson(const nlohmann::json& j, const std::stri
   CachedStep s;
   if (!j.is_object()) return Error{what + ": not a JSON object"};
   if (j.contains("created") && j["created"].is_string()) s.created = j["created"];
+  if (j.contains("memo") && j["memo"].is_string()) s.memo = j["memo"];
   if (j.contains("empty") && j["empty"] == true) return s;
   if (!j.contains("layer") || !j.contains("diff_id") || !j["diff_id"].is_string())
     return Error{what + ": missing layer or diff_id"};
@@ -77,12 +83,30 @@ Result<std::optional<CachedStep>> LayerCache::Get(const std::string& key,
 }
 
 std::optional<std::string> LayerCache::GetMemo(const std::string& key) const {
-  auto text = ReadFile(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)));
-  if (!text.ok()) return std::nullopt;
-  return *text;
+  std::string value;
+  std::unique_lock lock(*mu_);
+  if (auto it = imported_.find(key); it != imported_.end() && !it->second.memo.empty()) {
+    value = it->second.memo;
+  } else {
+    lock.unlock();
+    auto text = ReadFile(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)));
+    if (!text.ok() || text->empty()) return std::nullopt;
+    value = std::move(*text);
+    lock.lock();
+  }
+  CachedStep m;
+  m.memo = value;
+  touched_[key] = std::move(m);
+  return value;
 }
 
 Status LayerCache::PutMemo(const std::string& key, const std::string& value) {
+  {
+    std::lock_guard lock(*mu_);
+    CachedStep m;
+    m.memo = value;
+    touched_[key] = std::move(m);
+  }
   return WriteFileAtomic(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)), value, 0600);
 }
 

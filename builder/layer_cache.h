@@ -27,6 +27,10 @@ struct CachedStep {
   // When the layer was made (RFC 3339; "" in older entries): a cached step keeps its history
   // time, so a rebuild from the cache is the same image, as with BuildKit.
   std::string created;
+  // Not a step: a memo (LayerCache::PutMemo) carried along in an exported cache, so that a
+  // runner importing it knows the content digests without unpacking the stages they hash. It is
+  // written as an empty step too: older readers take it for a step no key leads to.
+  std::string memo;
 
   nlohmann::json ToJson() const;
   static Result<CachedStep> FromJson(const nlohmann::json& j, const std::string& what);
@@ -50,8 +54,9 @@ class LayerCache {
                                         const oci::ContentStore& store) const;
   Status Put(const std::string& key, const CachedStep& step);
 
-  // Small derived values worth keeping between builds (the content digest of a stage's
-  // directory a RUN mounts), by key; nullopt when unknown.
+  // Small derived values worth keeping between builds (the content digest of what a COPY --from
+  // or a RUN mount reads in a stage), by key; nullopt when unknown. Imported memos count, and
+  // both are exported with the entries (touched()).
   std::optional<std::string> GetMemo(const std::string& key) const;
   Status PutMemo(const std::string& key, const std::string& value);
 

@@ -63,5 +63,33 @@ TEST(LayerCache, CorruptEntryIsAMiss) {
   EXPECT_FALSE(r->has_value());
 }
 
+TEST(LayerCache, MemosTravelWithTheExportedEntries) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  auto cache = LayerCache::Open(JoinPath(dir->path(), "a"));
+  ASSERT_TRUE(cache.ok());
+  EXPECT_FALSE(cache->GetMemo("sha256:m1").has_value());
+  ASSERT_TRUE(cache->PutMemo("sha256:m1", "sha256:d1").ok());
+  ASSERT_EQ(cache->touched().count("sha256:m1"), 1u);
+  // As the cache image's label carries it; an older reader sees an empty step.
+  nlohmann::json j = cache->touched().at("sha256:m1").ToJson();
+  EXPECT_EQ(j["empty"], true);
+  auto back = CachedStep::FromJson(j, "memo");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->memo, "sha256:d1");
+
+  // Another runner's empty cache with the entries imported (--cache-from): the memo is known,
+  // and exported again from there.
+  auto other = LayerCache::Open(JoinPath(dir->path(), "b"));
+  ASSERT_TRUE(other.ok());
+  other->Import({{"sha256:m1", *back}});
+  EXPECT_EQ(other->GetMemo("sha256:m1"), std::optional<std::string>("sha256:d1"));
+  EXPECT_EQ(other->touched().at("sha256:m1").memo, "sha256:d1");
+  // A memo read from disk is exported too.
+  auto reopened = LayerCache::Open(JoinPath(dir->path(), "a"));
+  EXPECT_EQ(reopened->GetMemo("sha256:m1"), std::optional<std::string>("sha256:d1"));
+  EXPECT_EQ(reopened->touched().count("sha256:m1"), 1u);
+}
+
 }  // namespace
 }  // namespace ocibuild::builder

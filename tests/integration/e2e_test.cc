@@ -935,6 +935,51 @@ TEST_F(E2E, LocalCacheRoundTripFromAnEmptyDisk) {
   EXPECT_NE(d.err.find("#5 CACHED"), std::string::npos) << d.err;
 }
 
+// COPY --from is keyed by what it copies, and the digests travel in the exported cache (as
+// memos): a runner importing it knows them without unpacking the stage they were taken from.
+TEST_F(E2E, CopyFromKeyedByContentAcrossAnExportedCache) {
+  std::string ctx = Context("testdata/e2e/copy-from-cache");
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  std::string dir = Out("cache-dir");
+  auto a = Build({"--cache-to", "type=local,dest=" + dir, "--digest-file", Out("d1"), ctx}, env);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  // The cache image's label: step entries, and the COPY --from's digest as a memo.
+  auto blob = [&](const std::string& digest) {
+    return nlohmann::json::parse(
+        *ReadFile(JoinPath(dir, "blobs/sha256/" + digest.substr(digest.find(':') + 1))));
+  };
+  auto index = nlohmann::json::parse(*ReadFile(JoinPath(dir, "index.json")));
+  auto manifest = blob(index["manifests"][0]["digest"]);
+  auto config = blob(manifest["config"]["digest"]);
+  auto entries = nlohmann::json::parse(
+      config["config"]["Labels"]["dev.ocibuild.cache.v1"].get<std::string>());
+  int memos = 0;
+  for (const auto& [key, e] : entries.items()) memos += e.contains("memo") ? 1 : 0;
+  EXPECT_EQ(memos, 1) << entries.dump();
+
+  auto step_line = [](const std::string& err, const std::string& step) {
+    size_t at = err.find(step);
+    if (at == std::string::npos) return std::string("(no step)");
+    size_t eol = err.find('\n', at);
+    return err.substr(eol + 1, err.find('\n', eol + 1) - eol - 1);
+  };
+  // A new runner with the cache imported: everything is cached.
+  state_ = JoinPath(tmp_->path(), "state-2");
+  auto b = Build({"--cache-from", "type=local,src=" + dir, "--digest-file", Out("d2"), ctx}, env);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_TRUE(EndsWith(step_line(b.err, "COPY --from=src"), " CACHED")) << b.err;
+  EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d2")));
+  // The other stage changes, but not the file copied from it: the COPY --from stays cached.
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v2\n").ok());
+  state_ = JoinPath(tmp_->path(), "state-3");
+  auto c = Build({"--cache-from", "type=local,src=" + dir, "--digest-file", Out("d3"), ctx}, env);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(step_line(c.err, "COPY app.txt").find(" DONE "), std::string::npos) << c.err;
+  EXPECT_TRUE(EndsWith(step_line(c.err, "COPY --from=src"), " CACHED")) << c.err;
+  EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d3")));
+}
+
 TEST_F(E2E, AddUrlWithChecksum) {
   if (!HaveTool("python3")) GTEST_SKIP() << "python3 (for a local HTTP server) is missing";
   auto port = registry::testing::FreePort();
