@@ -173,9 +173,8 @@ Result<std::vector<SourceMatch>> StageSources(const StageState& from,
   };
   std::vector<SourceMatch> out;
   for (const auto& src : c.sources) {
-    OCIB_ASSIGN_OR_RETURN(auto m, c.parents
-                                      ? ResolveParentsSource(*from.root, src, none, not_found)
-                                      : ResolveSource(*from.root, src, none, not_found));
+    OCIB_ASSIGN_OR_RETURN(auto m, c.parents ? ResolveParentsSource(*from.root, src, none, not_found)
+                                            : ResolveSource(*from.root, src, none, not_found));
     out.insert(out.end(), m.begin(), m.end());
   }
   return out;

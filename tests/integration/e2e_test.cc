@@ -952,8 +952,8 @@ TEST_F(E2E, CopyFromKeyedByContentAcrossAnExportedCache) {
   auto index = nlohmann::json::parse(*ReadFile(JoinPath(dir, "index.json")));
   auto manifest = blob(index["manifests"][0]["digest"]);
   auto config = blob(manifest["config"]["digest"]);
-  auto entries = nlohmann::json::parse(
-      config["config"]["Labels"]["dev.ocibuild.cache.v1"].get<std::string>());
+  auto entries =
+      nlohmann::json::parse(config["config"]["Labels"]["dev.ocibuild.cache.v1"].get<std::string>());
   int memos = 0;
   for (const auto& [key, e] : entries.items()) memos += e.contains("memo") ? 1 : 0;
   EXPECT_EQ(memos, 1) << entries.dump();
