@@ -606,6 +606,13 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   std::vector<std::string> remote_pending;  // ADD --checksum <url>: fetched only on a miss
   std::vector<std::pair<GitSource, std::string>> git_pending;  // ADD <repo>: cloned on a miss
   nlohmann::json sources = nlohmann::json::array();
+  bool imported_memo = false;  // the --from digest came from an imported cache: only a hint
+  auto copy_from_digest = [&](bool imported_ok) {
+    return StageContentDigest(
+        *from, {{"copy-digest", c.sources}, {"parents", c.parents}, {"tree-digest", 2}},
+        [&c](const StageState& st) { return StageSourcesDigest(st, c); }, imported_ok,
+        &imported_memo);
+  };
   if (!c.contents.empty()) {
     OCIB_ASSIGN_OR_RETURN(TempDir td, TempDir::Create("heredoc-", opts_.work_dir));
     for (const auto& sc : c.contents) {
@@ -622,10 +629,7 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
     } else {
       // By content, as BuildKit keys it: a change in the other stage that leaves what is copied
       // as it was keeps this step and the ones after it.
-      OCIB_ASSIGN_OR_RETURN(
-          std::string digest,
-          StageContentDigest(*from, {{"copy-digest", c.sources}, {"parents", c.parents}},
-                             [&c](const StageState& st) { return StageSourcesDigest(st, c); }));
+      OCIB_ASSIGN_OR_RETURN(std::string digest, copy_from_digest(true));
       sources.push_back({{"from-content", digest}, {"paths", c.sources}});
     }
   } else {
@@ -677,14 +681,17 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
       sources.push_back({{"context", digest}});
     }
   }
-  nlohmann::json key = {{"op", c.is_add ? "add" : "copy"},
-                        {"sources", sources},
-                        {"dest", dest},
-                        {"chown", c.chown},
-                        {"chmod", c.chmod},
-                        {"parents", c.parents},
-                        {"excludes", c.excludes},
-                        {"link", c.link}};
+  auto step_key = [&] {
+    return nlohmann::json{{"op", c.is_add ? "add" : "copy"},
+                          {"sources", sources},
+                          {"dest", dest},
+                          {"chown", c.chown},
+                          {"chmod", c.chmod},
+                          {"parents", c.parents},
+                          {"excludes", c.excludes},
+                          {"link", c.link}};
+  };
+  nlohmann::json key = step_key();
   std::string created_by = c.is_add ? "ADD" : "COPY";
   if (c.parents) created_by += " --parents";
   if (!c.chown.empty()) created_by += " --chown=" + c.chown;
@@ -693,21 +700,33 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   for (const auto& sc : c.contents) created_by += " <<" + sc.path;  // as BuildKit records it
   created_by += " " + c.dest + " # buildkit";
 
-  std::string ck = ChainKey(s.cache_key, key);
-  // COPY --link (BuildKit): the layer is built in an empty tree and keyed by the step alone, so
-  // a changed base (or any earlier step) keeps it; the stage's chain key still follows it all.
-  std::string link_key;
-  if (c.link) {
-    link_key = ChainKey("copy-link", key);
-    ck = ChainKey(s.cache_key, {{"op", "link"}, {"layer", link_key}});
-  }
-  OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, created_by, commit_));
-  if (!hit && c.link && !opts_.no_cache && !s.no_cache) {
-    OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> linked, cache_.Get(link_key, store_));
-    if (linked) {
-      OCIB_TRY(AppendLinked(s, *linked, ck, created_by));
-      hit = true;
+  std::string ck, link_key;
+  auto lookup = [&]() -> Result<bool> {
+    ck = ChainKey(s.cache_key, key);
+    // COPY --link (BuildKit): the layer is built in an empty tree and keyed by the step alone,
+    // so a changed base (or any earlier step) keeps it; the stage's chain key still follows it.
+    if (c.link) {
+      link_key = ChainKey("copy-link", key);
+      ck = ChainKey(s.cache_key, {{"op", "link"}, {"layer", link_key}});
     }
+    OCIB_ASSIGN_OR_RETURN(bool found, ws_.TryCache(s, ck, created_by, commit_));
+    if (!found && c.link && !opts_.no_cache && !s.no_cache) {
+      OCIB_ASSIGN_OR_RETURN(std::optional<CachedStep> linked, cache_.Get(link_key, store_));
+      if (linked) {
+        OCIB_TRY(AppendLinked(s, *linked, ck, created_by));
+        found = true;
+      }
+    }
+    return found;
+  };
+  OCIB_ASSIGN_OR_RETURN(bool hit, lookup());
+  if (!hit && imported_memo) {
+    // A step that runs is keyed by a digest of what it read, never by a memo another runner
+    // sent: a wrong one would file this layer under the key of other content.
+    OCIB_ASSIGN_OR_RETURN(std::string digest, copy_from_digest(false));
+    sources.back()["from-content"] = digest;
+    key = step_key();
+    OCIB_ASSIGN_OR_RETURN(hit, lookup());
   }
   if (hit) {
     progress_.StepFinished(pstep, StepState::kCached);
@@ -739,15 +758,16 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
   }
   std::optional<oci::RootDir> src_root;
   CopySourceTree tree;
+  std::unique_lock<std::mutex> from_lock;
   if (heredoc_dir) {
     OCIB_ASSIGN_OR_RETURN(oci::RootDir r, oci::RootDir::Open(heredoc_dir->path()));
     src_root.emplace(std::move(r));
     tree = CopySourceTree{&*src_root, nullptr, nullptr, matches};
   } else if (from) {
-    {
-      std::lock_guard lock(from->mu);
-      OCIB_TRY(ws_.Materialize(*from));
-    }
+    // Held until the copy is done: another reader that finds the tree stale (a RUN wrote a
+    // shared inode in place) unpacks it again, and must not remove it under this copy.
+    from_lock = std::unique_lock(from->mu);
+    OCIB_TRY(ws_.Materialize(*from));
     OCIB_ASSIGN_OR_RETURN(tree.matches, StageSources(*from, c));
     tree.root = &*from->root;
     tree.store = from->store.get();
@@ -857,10 +877,19 @@ Status Executor::ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const s
 
 Result<std::string> Executor::StageContentDigest(
     StageState& from, const nlohmann::json& what,
-    const std::function<Result<std::string>(const StageState&)>& digest) {
+    const std::function<Result<std::string>(const StageState&)>& digest, bool imported_ok,
+    bool* imported) {
   std::string memo = ChainKey(from.cache_key, what);
-  if (auto d = cache_.GetMemo(memo)) return *d;
+  auto known = [&]() -> std::optional<std::string> {
+    bool from_import = false;
+    auto d = cache_.GetMemo(memo, imported_ok, &from_import);
+    if (!d || !oci::Digest::Parse(*d).ok()) return std::nullopt;
+    if (from_import && imported) *imported = true;
+    return d;
+  };
+  if (auto d = known()) return *d;
   std::lock_guard lock(from.mu);
+  if (auto d = known()) return *d;  // another reader hashed it meanwhile
   OCIB_TRY(ws_.Materialize(from));
   OCIB_ASSIGN_OR_RETURN(std::string d, digest(from));
   OCIB_TRY(cache_.PutMemo(memo, d));
@@ -1003,10 +1032,12 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
             std::lock_guard lock(st2.mu);
             return ws_.Materialize(st2);
           };
-          renv.mount_digest = [this](StageState& st2, const std::string& rel) {
-            return StageContentDigest(st2, {{"mount-digest", rel}}, [&rel](const StageState& st) {
-              return TreeDigest(*st.root, *st.store, rel);
-            });
+          bool mount_memo_imported = false, mount_memo_imported_ok = true;
+          renv.mount_digest = [&, this](StageState& st2, const std::string& rel) {
+            return StageContentDigest(
+                st2, {{"mount-digest", rel}, {"tree-digest", 2}},
+                [&rel](const StageState& st) { return TreeDigest(*st.root, *st.store, rel); },
+                mount_memo_imported_ok, &mount_memo_imported);
           };
           renv.secrets = &opts_.secrets;
           renv.ssh = &opts_.ssh;
@@ -1025,6 +1056,14 @@ Status Executor::ExecStep(const dockerfile::PlannedStage& ps, StageState& s, doc
           OCIB_ASSIGN_OR_RETURN(RunIdentity id, IdentifyRun(in, s, renv));
           std::string ck = ChainKey(s.cache_key, id.key);
           OCIB_ASSIGN_OR_RETURN(bool hit, ws_.TryCache(s, ck, id.created_by, commit_));
+          if (!hit && mount_memo_imported) {
+            // As for COPY --from: a step that runs is keyed by what its mounts hold, not by
+            // another runner's memo of it.
+            mount_memo_imported_ok = false;
+            OCIB_ASSIGN_OR_RETURN(id, IdentifyRun(in, s, renv));
+            ck = ChainKey(s.cache_key, id.key);
+            OCIB_ASSIGN_OR_RETURN(hit, ws_.TryCache(s, ck, id.created_by, commit_));
+          }
           if (hit) {
             progress_.StepFinished(pstep, StepState::kCached);
             return Ok();
@@ -1185,6 +1224,8 @@ Result<StageState*> Executor::ContextStage(const std::string& name, const oci::P
       OCIB_TRY(ws_.Commit(*s, ck, created_by, commit_));
     }
   }
+  // Only read from now on: a reader's restore keeps no claim on the unpacked-tree cache.
+  ws_.Finish(*s);
   StageState* raw = s.get();
   context_stages_[key_name] = std::move(s);
   return raw;

@@ -116,10 +116,13 @@ class Executor {
   Status ExecCopy(StageState& s, const dockerfile::CopyInstr& c, const std::string& label,
                   int progress_step);
   // A digest of content in stage `from`, remembered between builds under the stage's chain key
-  // and `what`: a stage found in the cache is not materialized to hash it again.
+  // and `what`: a stage found in the cache is not materialized to hash it again. A memo from an
+  // imported cache (--cache-from) is used only with `imported_ok`, and sets `*imported`: it is a
+  // hint for finding a cached step, and a step that then runs asks again without it.
   Result<std::string> StageContentDigest(
       StageState& from, const nlohmann::json& what,
-      const std::function<Result<std::string>(const StageState&)>& digest);
+      const std::function<Result<std::string>(const StageState&)>& digest, bool imported_ok = true,
+      bool* imported = nullptr);
   // Appends a COPY --link layer (made in an empty tree, or cached) to the stage.
   Status AppendLinked(StageState& s, const CachedStep& step, const std::string& ck,
                       const std::string& created_by);

@@ -82,11 +82,14 @@ Result<std::optional<CachedStep>> LayerCache::Get(const std::string& key,
   return found;
 }
 
-std::optional<std::string> LayerCache::GetMemo(const std::string& key) const {
+std::optional<std::string> LayerCache::GetMemo(const std::string& key, bool imported_ok,
+                                               bool* imported) const {
   std::string value;
   std::unique_lock lock(*mu_);
-  if (auto it = imported_.find(key); it != imported_.end() && !it->second.memo.empty()) {
+  auto it = imported_ok ? imported_.find(key) : imported_.end();
+  if (it != imported_.end() && !it->second.memo.empty()) {
     value = it->second.memo;
+    if (imported) *imported = true;
   } else {
     lock.unlock();
     auto text = ReadFile(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)));

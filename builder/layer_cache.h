@@ -57,7 +57,10 @@ class LayerCache {
   // Small derived values worth keeping between builds (the content digest of what a COPY --from
   // or a RUN mount reads in a stage), by key; nullopt when unknown. Imported memos count, and
   // both are exported with the entries (touched()).
-  std::optional<std::string> GetMemo(const std::string& key) const;
+  // `imported_ok` false: only this machine's own (computed here); `*imported` says the value
+  // came from an imported cache.
+  std::optional<std::string> GetMemo(const std::string& key, bool imported_ok = true,
+                                     bool* imported = nullptr) const;
   Status PutMemo(const std::string& key, const std::string& value);
 
   // Entries read or written through this object, for exporting the cache (--cache-to).

@@ -294,11 +294,12 @@ Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& s
     if (::fstat(fd.get(), &st) != 0) return SysError("stat", "/" + p);
     oci::FileMeta m = store.Effective(st);
     std::string below = rel.empty() || rel == "." ? p : p == rel ? "." : p.substr(rel.size() + 1);
-    std::string rec = below + '\0' + std::to_string(m.mode) + '\0' + std::to_string(m.uid) + ':' +
+    // Names, link targets and xattr values may hold any byte but NUL: each is length-prefixed.
+    auto field = [](std::string_view v) { return std::to_string(v.size()) + ':' + std::string(v); };
+    std::string rec = field(below) + std::to_string(m.mode) + '\0' + std::to_string(m.uid) + ':' +
                       std::to_string(m.gid) + '\0';
-    for (const auto& [name, value] : m.xattrs) {
-      rec += name + '=' + std::to_string(value.size()) + ':' + value + '\0';
-    }
+    if (S_ISCHR(m.mode) || S_ISBLK(m.mode)) rec += "rdev=" + std::to_string(m.rdev) + '\0';
+    for (const auto& [name, value] : m.xattrs) rec += field(name) + field(value);
     if (S_ISREG(st.st_mode)) {
       OCIB_ASSIGN_OR_RETURN(std::string hex, oci::HashFileInRoot(root, p, follow));
       rec += hex;
@@ -306,7 +307,7 @@ Result<std::string> TreeDigest(const oci::RootDir& root, const oci::MetaStore& s
       char buf[PATH_MAX];
       ssize_t n = ::readlinkat(fd.get(), "", buf, sizeof buf);
       if (n < 0) return SysError("readlink", "/" + p);
-      rec.append(buf, static_cast<size_t>(n));
+      rec += field(std::string_view(buf, static_cast<size_t>(n)));
     } else if (S_ISDIR(st.st_mode)) {
       OCIB_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(fd.get(), "/" + p));
       std::sort(names.rbegin(), names.rend());

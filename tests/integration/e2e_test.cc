@@ -980,6 +980,91 @@ TEST_F(E2E, CopyFromKeyedByContentAcrossAnExportedCache) {
   EXPECT_EQ(*ReadFile(Out("d1")), *ReadFile(Out("d3")));
 }
 
+// The cache image's step map (its config's label) in the OCI layout `dir`, read or replaced.
+nlohmann::json CacheLabel(const std::string& dir) {
+  auto blob = [&](const std::string& digest) {
+    return nlohmann::json::parse(
+        *ReadFile(JoinPath(dir, "blobs/sha256/" + digest.substr(digest.find(':') + 1))));
+  };
+  auto index = nlohmann::json::parse(*ReadFile(JoinPath(dir, "index.json")));
+  auto config = blob(blob(index["manifests"][0]["digest"])["config"]["digest"]);
+  return nlohmann::json::parse(
+      config["config"]["Labels"]["dev.ocibuild.cache.v1"].get<std::string>());
+}
+
+void RewriteCacheLabel(const std::string& dir, const nlohmann::json& label) {
+  auto put = [&](const std::string& bytes) {
+    Sha256 h;
+    h.Update(bytes);
+    std::string hex = h.FinishHex();
+    EXPECT_TRUE(WriteFile(JoinPath(dir, "blobs/sha256/" + hex), bytes).ok());
+    return nlohmann::json{{"digest", "sha256:" + hex}, {"size", bytes.size()}};
+  };
+  auto read = [&](const nlohmann::json& d) {
+    std::string digest = d["digest"];
+    return nlohmann::json::parse(
+        *ReadFile(JoinPath(dir, "blobs/sha256/" + digest.substr(digest.find(':') + 1))));
+  };
+  auto index = nlohmann::json::parse(*ReadFile(JoinPath(dir, "index.json")));
+  auto manifest = read(index["manifests"][0]);
+  auto config = read(manifest["config"]);
+  config["config"]["Labels"]["dev.ocibuild.cache.v1"] = label.dump();
+  auto c = put(config.dump());
+  manifest["config"]["digest"] = c["digest"];
+  manifest["config"]["size"] = c["size"];
+  auto m = put(manifest.dump());
+  index["manifests"][0]["digest"] = m["digest"];
+  index["manifests"][0]["size"] = m["size"];
+  EXPECT_TRUE(WriteFile(JoinPath(dir, "index.json"), index.dump()).ok());
+}
+
+// An imported memo is a hint: a wrong one (here: the digest of other content, as a tampered
+// cache could send) costs a miss, and the step that then runs is keyed by what it really read,
+// so the local cache is not poisoned for a later build of that other content.
+TEST_F(E2E, AWrongImportedMemoNeverKeysAStepThatRuns) {
+  std::string ctx = Context("testdata/e2e/copy-from-memo");
+  std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
+  auto memos = [](const nlohmann::json& label) {
+    std::map<std::string, std::string> m;
+    for (const auto& [key, e] : label.items())
+      if (e.contains("memo")) m[key] = e["memo"];
+    return m;
+  };
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
+  std::string dir1 = Out("cache-v1"), dir2 = Out("cache-v2");
+  auto a = Build({"--cache-to", "type=local,dest=" + dir1, ctx}, env);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v2\n").ok());
+  state_ = JoinPath(tmp_->path(), "state-2");
+  auto b = Build({"--cache-to", "type=local,dest=" + dir2, ctx}, env);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto m1 = memos(CacheLabel(dir1)), m2 = memos(CacheLabel(dir2));
+  ASSERT_EQ(m1.size(), 1u);
+  ASSERT_EQ(m2.size(), 1u);
+  ASSERT_NE(m1.begin()->second, m2.begin()->second);
+  // v1's cache says that v1's stage holds v2's file.
+  auto label = CacheLabel(dir1);
+  label[m1.begin()->first]["memo"] = m2.begin()->second;
+  RewriteCacheLabel(dir1, label);
+
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v1\n").ok());
+  state_ = JoinPath(tmp_->path(), "state-3");
+  auto c = Build({"--cache-from", "type=local,src=" + dir1, "-o", Out("out-c"), ctx}, env);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(*ReadFile(JoinPath(Out("out-c"), "app.txt")), "v1\n");
+  // Found all the same, under the key of what it really copies.
+  size_t at = c.err.find("COPY --from=src");
+  ASSERT_NE(at, std::string::npos) << c.err;
+  size_t eol = c.err.find('\n', at);
+  EXPECT_TRUE(EndsWith(c.err.substr(eol + 1, c.err.find('\n', eol + 1) - eol - 1), " CACHED"))
+      << c.err;
+  // The same machine builds v2 later: its COPY must not find v1's file under v2's key.
+  ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v2\n").ok());
+  auto d = Build({"-o", Out("out-d"), ctx}, env);
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(*ReadFile(JoinPath(Out("out-d"), "app.txt")), "v2\n");
+}
+
 TEST_F(E2E, AddUrlWithChecksum) {
   if (!HaveTool("python3")) GTEST_SKIP() << "python3 (for a local HTTP server) is missing";
   auto port = registry::testing::FreePort();
