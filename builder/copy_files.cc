@@ -33,11 +33,14 @@ std::string Basename(const std::string& rel) {
 }
 
 // Entries below `rel` in `root` (itself first), depth-first, sorted; `skip` prunes subtrees.
+// With `follow_top`, a symlink at `rel` is walked as the directory it names (in-root): a COPY of
+// a link to a directory copies that directory's contents, as BuildKit's does.
 template <typename Skip>
 Status WalkTree(const oci::RootDir& root, const std::string& rel, const Skip& skip,
-                std::vector<std::string>* out) {
+                std::vector<std::string>* out, bool follow_top = false) {
   out->push_back(rel);
-  OCIB_ASSIGN_OR_RETURN(UniqueFd fd, root.OpenAt(rel == "." ? "" : rel, O_PATH | O_NOFOLLOW));
+  OCIB_ASSIGN_OR_RETURN(UniqueFd fd,
+                        root.OpenAt(rel == "." ? "" : rel, O_PATH | (follow_top ? 0 : O_NOFOLLOW)));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return SysError("stat", Shown(rel));
   if (!S_ISDIR(st.st_mode)) return Ok();
@@ -136,7 +139,7 @@ class Copier {
       OCIB_ASSIGN_OR_RETURN(paths, src_.context->Walk(m.rel));
       std::erase_if(paths, excluded);
     } else {
-      OCIB_TRY(WalkTree(*src_.root, m.rel, excluded, &paths));
+      OCIB_TRY(WalkTree(*src_.root, m.rel, excluded, &paths, /*follow_top=*/true));
     }
     OCIB_TRY(EnsureParents(base, /*include_self=*/m.is_dir));
     for (const auto& p : paths) {
