@@ -52,6 +52,9 @@ class E2E : public ::testing::Test {
     return dst;
   }
 
+  // AWrongImportedMemoNeverKeys*: see there.
+  void ImportWrongMemo(const std::string& context, const std::string& step);
+
   ProcessResult Build(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     std::vector<std::string> argv = {bin_, "--progress=plain"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -1020,9 +1023,10 @@ void RewriteCacheLabel(const std::string& dir, const nlohmann::json& label) {
 
 // An imported memo is a hint: a wrong one (here: the digest of other content, as a tampered
 // cache could send) costs a miss, and the step that then runs is keyed by what it really read,
-// so the local cache is not poisoned for a later build of that other content.
-TEST_F(E2E, AWrongImportedMemoNeverKeysAStepThatRuns) {
-  std::string ctx = Context("testdata/e2e/copy-from-memo");
+// so the local cache is not poisoned for a later build of that other content. `step` is the
+// step that reads app.txt of stage src (a COPY --from or a RUN --mount=from).
+void E2E::ImportWrongMemo(const std::string& context, const std::string& step) {
+  std::string ctx = Context(context);
   std::map<std::string, std::string> env = {{"SOURCE_DATE_EPOCH", "1700000000"}};
   auto memos = [](const nlohmann::json& label) {
     std::map<std::string, std::string> m;
@@ -1052,17 +1056,25 @@ TEST_F(E2E, AWrongImportedMemoNeverKeysAStepThatRuns) {
   auto c = Build({"--cache-from", "type=local,src=" + dir1, "-o", Out("out-c"), ctx}, env);
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(*ReadFile(JoinPath(Out("out-c"), "app.txt")), "v1\n");
-  // Found all the same, under the key of what it really copies.
-  size_t at = c.err.find("COPY --from=src");
+  // Found all the same, under the key of what it really reads.
+  size_t at = c.err.find(step);
   ASSERT_NE(at, std::string::npos) << c.err;
   size_t eol = c.err.find('\n', at);
   EXPECT_TRUE(EndsWith(c.err.substr(eol + 1, c.err.find('\n', eol + 1) - eol - 1), " CACHED"))
       << c.err;
-  // The same machine builds v2 later: its COPY must not find v1's file under v2's key.
+  // The same machine builds v2 later: the step must not find v1's result under v2's key.
   ASSERT_TRUE(WriteFile(JoinPath(ctx, "app.txt"), "v2\n").ok());
   auto d = Build({"-o", Out("out-d"), ctx}, env);
   ASSERT_EQ(d.exit_code, 0) << d.err;
   EXPECT_EQ(*ReadFile(JoinPath(Out("out-d"), "app.txt")), "v2\n");
+}
+
+TEST_F(E2E, AWrongImportedMemoNeverKeysACopyThatRuns) {
+  ImportWrongMemo("testdata/e2e/copy-from-memo", "COPY --from=src");
+}
+
+TEST_F(E2E, AWrongImportedMemoNeverKeysARunThatRuns) {
+  ImportWrongMemo("testdata/e2e/mount-from-memo", "RUN --mount=type=bind,target=/m,from=src");
 }
 
 TEST_F(E2E, AddUrlWithChecksum) {
