@@ -92,25 +92,25 @@ std::optional<std::string> LayerCache::GetMemo(const std::string& key, bool impo
     if (imported) *imported = true;
   } else {
     lock.unlock();
-    auto text = ReadFile(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)));
+    auto text = ReadFile(MemoPath(key));
     if (!text.ok() || text->empty()) return std::nullopt;
     value = std::move(*text);
     lock.lock();
   }
-  CachedStep m;
-  m.memo = value;
-  touched_[key] = std::move(m);
+  touched_[key].memo = value;
   return value;
 }
 
 Status LayerCache::PutMemo(const std::string& key, const std::string& value) {
   {
     std::lock_guard lock(*mu_);
-    CachedStep m;
-    m.memo = value;
-    touched_[key] = std::move(m);
+    touched_[key].memo = value;
   }
-  return WriteFileAtomic(JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1)), value, 0600);
+  return WriteFileAtomic(MemoPath(key), value, 0600);
+}
+
+std::string LayerCache::MemoPath(const std::string& key) const {
+  return JoinPath(dir_, "memo-" + key.substr(key.find(':') + 1));
 }
 
 Status LayerCache::Put(const std::string& key, const CachedStep& step) {

@@ -69,6 +69,8 @@ class LayerCache {
   void Import(const std::map<std::string, CachedStep>& entries);
 
  private:
+  std::string MemoPath(const std::string& key) const;
+
   std::string dir_;
   // Stages build concurrently; a pointer keeps the cache movable.
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();

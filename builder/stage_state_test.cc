@@ -77,8 +77,8 @@ TEST_F(TreeDigestTest, FollowsALinkAtTheTopOnly) {
   // The top is read through its link, as COPY and bind mounts read it.
   EXPECT_EQ(Digest("top"), Digest("d"));
   std::string link_below = Digest("d");
-  // The link below the top is not followed: the file it names changes the digest only
-  // through that file's own record.
+  // Through the link, the digest still follows what the directory holds. (That a link below
+  // the top is hashed as a link: CoversWhatACopyCarriesAndNotTimes.)
   ASSERT_TRUE(WriteFile(JoinPath(tmp_->path(), "d/sub/f"), "other").ok());
   EXPECT_NE(Digest("top"), link_below);
   EXPECT_EQ(Digest("top"), Digest("d"));
