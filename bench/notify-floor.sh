@@ -6,7 +6,8 @@
 # sandbox's own stat (bench/sandbox-calls.sh, depth 1) is measured in the same run, so the
 # table says how far above the design's floor the sandbox is and what the floor is made of
 # (the notification's round trip, switching address spaces, reading and writing the caller's
-# memory). Run it on another machine to predict the sandbox's per-call cost there.
+# memory), for one caller and for two calling at once. Run it on another machine to predict the
+# sandbox's per-call cost there.
 #   bench/notify-floor.sh   (root: the sandbox's comparison runs a chroot baseline; N=calls per
 #                            run, default 20000; RUNS, default 3)
 # Prints the per-mode medians (ns per call) on stderr and BENCH lines for 10,000 calls on stdout.
@@ -31,8 +32,12 @@ median_of() {  # MODE COLUMN
   awk -v m="$1" -v c="$2" '$1 == m && $c != "-" {print $c}' "$work/runs" | sort -g |
     awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
-sandbox=$(OPS=stat DEPTHS=1 N=$n RUNS=$runs bash "$here/sandbox-calls.sh" 2>/dev/null |
-  awk '$1 == "stat" && $3 == "existing" {print $6}')
+sandbox_stat() {  # PROCS: the sandbox's stat at depth 1, wall ns per call (mean of the procs)
+  PROCS=$1 OPS=stat DEPTHS=1 N=$n RUNS=$runs bash "$here/sandbox-calls.sh" 2>/dev/null |
+    awk '$1 == "stat" && $3 == "existing" {print $6}'
+}
+sandbox=$(sandbox_stat 1)
+sandbox2=$(sandbox_stat 2)
 {
   printf '%-13s %8s %8s   (ns per call, medians of %d runs of %d calls; load %s)\n' mode thread \
     process "$runs" "$n" "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -40,6 +45,8 @@ sandbox=$(OPS=stat DEPTHS=1 N=$n RUNS=$runs bash "$here/sandbox-calls.sh" 2>/dev
     printf '%-13s %8s %8s\n' "$m" "$(median_of "$m" 2)" "$(median_of "$m" 3)"
   done
   printf '%-13s %8s %8s   (bench/sandbox-calls.sh: stat, depth 1)\n' sandbox - "${sandbox:--}"
+  printf '%-13s %8s %8s   (the same, two processes calling at once: PROCS=2)\n' sandbox-2 - \
+    "${sandbox2:--}"
 } >&2
 per10k() {  # NS_PER_CALL TOOL
   [ "$1" = - ] || [ -z "$1" ] && return 0
@@ -49,3 +56,9 @@ per10k "$sandbox" ocibuild
 per10k "$(median_of answer 3)" floor-answer
 per10k "$(median_of notify-sync 3)" floor-notify
 per10k "$(median_of native 2)" native
+# Two processes calling at once (each one's time per call, their mean).
+per10k2() { [ "$1" = - ] || [ -z "$1" ] && return 0; printf 'BENCH|stat-10k-calls-2procs|%s|%.4f|0\n' "$2" "$(echo "$1 * 10000 / 1000000000" | bc -l)"; }
+per10k2 "$sandbox2" ocibuild
+per10k2 "$(median_of answer-2 3)" floor-answer
+per10k2 "$(median_of answer-2-nosync 3)" floor-answer-nosync
+per10k2 "$(median_of answer-2-2recv 3)" floor-answer-2recv

@@ -4,19 +4,27 @@
  * Times N calls of newfstatat("/etc/passwd") from one caller thread, in these set-ups:
  *   native        the call, unfiltered
  *   pingpong      no call: a futex round trip to another thread of the process (wake it, wait to
- *                 be woken), the scheduler's part of a round trip across CPUs
+ *                 be woken; nothing is pinned: the scheduler places the threads, on two idle
+ *                 CPUs usually apart), what a wake-up costs without the sync flag
  *   notify        the call goes to a seccomp user-notification listener; a thread answers at
  *                 once with a made-up result (RECV, SEND): the kernel's round trip alone
  *   notify-sync   the same with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6), as the sandbox
  *                 sets it: the answering thread runs on the caller's CPU
  *   op            notify-sync, and the answer makes the call itself
  *   readv         notify-sync, and the answer reads the path from the caller (process_vm_readv)
+ *                 but does not make the call: not cumulative with `op`
  *   answer        what the sandbox's answer to a stat costs at the least: read the path, check
  *                 the notification is still live (ID_VALID), make the call, write the result back
  *                 (process_vm_writev) — the supervisor's syscalls for a stat, nothing else
  *   answer-no-id  the same without ID_VALID
+ *   answer-nosync answer without the sync flag
+ *   answer-2      answer, with two caller processes calling at once through the one answering
+ *                 thread (the sandbox's one receiver): each caller's time per call, their mean
+ *   answer-2-nosync  the same without the sync flag
+ *   answer-2-2recv   the same with two answering threads waiting in RECV
  *   answer-spin   answer without the sync flag, the answering thread polling for the next call
- *                 for 50 us before it sleeps (no wake-up when calls come back to back)
+ *                 for 50 us before it sleeps: it is not woken when calls come back to back, the
+ *                 caller still is (by SEND, from the other CPU)
  * Each notified set-up runs twice: the answering thread in the caller's process ("thread") and
  * in another process ("process"), as the sandbox's supervisor is: the difference is what the
  * switches between two address spaces cost (paravirtualized machines pay dearly for them).
@@ -124,6 +132,8 @@ struct Mode {
   int sync;
   enum Answer answer;
   long long spin_ns;
+  int callers;   /* 2: two caller processes share the filter (and its listener) */
+  int receivers; /* answering threads waiting in RECV on the listener */
 };
 
 struct Listener {
@@ -135,9 +145,14 @@ static _Atomic int stop_answering;
 
 static void OnWake(int sig) { (void)sig; }
 
+/* As the supervisor reads a path (util/sys/process_mem.cc): up to 512 bytes, not past the
+ * page, so that a short path costs one page. */
 static int ReadPath(pid_t pid, uint64_t addr, char* buf, size_t size) {
-  struct iovec local = {buf, size - 1};
-  struct iovec remote = {(void*)(uintptr_t)addr, size - 1};
+  size_t n = 4096 - (addr & 4095);
+  if (n > 512) n = 512;
+  if (n > size - 1) n = size - 1;
+  struct iovec local = {buf, n};
+  struct iovec remote = {(void*)(uintptr_t)addr, n};
   ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
   return got > 0 && memchr(buf, 0, (size_t)got) != NULL ? 0 : -EFAULT;
 }
@@ -285,8 +300,11 @@ static double InProcess(const struct Mode* m) {
     if (sendmsg(sp[1], &msg, 0) != 1) _exit(1);
     close(fd);
     if (read(sp[1], &byte, 1) != 1) _exit(1); /* go */
+    pid_t second = m->callers > 1 ? fork() : -1; /* inherits the filter: same listener */
     double ns = TimeCalls();
     if (write(sp[1], &ns, sizeof ns) != (ssize_t)sizeof ns) _exit(1);
+    if (second == 0) _exit(0);
+    if (second > 0) waitpid(second, NULL, 0);
     _exit(0);
   }
   close(sp[1]);
@@ -294,14 +312,25 @@ static double InProcess(const struct Mode* m) {
   struct Listener l = {-1, m};
   if (recvmsg(sp[0], &msg, 0) == 1 && CMSG_FIRSTHDR(&msg))
     memcpy(&l.fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof l.fd);
-  pthread_t answerer;
+  pthread_t answerer, second;
   int started = l.fd >= 0 && StartAnswering(&l, &answerer) == 0;
+  int started2 = started && m->receivers > 1 && pthread_create(&second, NULL, Answerer, &l) == 0;
   if (started && write(sp[0], "g", 1) == 1) {
-    if (read(sp[0], &ns, sizeof ns) != (ssize_t)sizeof ns) ns = -1;
+    /* Each caller's time per call; with two callers, their mean. */
+    double sum = 0;
+    int got = 0;
+    for (int i = 0; i < (m->callers > 1 ? 2 : 1); ++i) {
+      double one;
+      if (read(sp[0], &one, sizeof one) != (ssize_t)sizeof one || one < 0) break;
+      sum += one;
+      ++got;
+    }
+    ns = got == (m->callers > 1 ? 2 : 1) ? sum / got : -1;
   }
   close(sp[0]); /* a child still waiting for "go" ends */
   waitpid(pid, NULL, 0);
   if (started) StopAnswering(answerer);
+  if (started2) StopAnswering(second);
   if (l.fd >= 0) close(l.fd);
   return ns;
 }
@@ -329,12 +358,19 @@ int main(int argc, char** argv) {
   Print("native", TimeCalls(), -1);
   Print("pingpong", PingPong(), -1);
   static const struct Mode modes[] = {
-      {"notify", 0, kMadeUp, 0},    {"notify-sync", 1, kMadeUp, 0},
-      {"op", 1, kOp, 0},            {"readv", 1, kReadv, 0},
-      {"answer", 1, kFull, 0},      {"answer-no-id", 1, kFullNoId, 0},
-      {"answer-spin", 0, kFull, 50000},
+      {"notify", 0, kMadeUp, 0, 1, 1},
+      {"notify-sync", 1, kMadeUp, 0, 1, 1},
+      {"op", 1, kOp, 0, 1, 1},
+      {"readv", 1, kReadv, 0, 1, 1},
+      {"answer", 1, kFull, 0, 1, 1},
+      {"answer-no-id", 1, kFullNoId, 0, 1, 1},
+      {"answer-nosync", 0, kFull, 0, 1, 1},
+      {"answer-spin", 0, kFull, 50000, 1, 1},
+      {"answer-2", 1, kFull, 0, 2, 1},
+      {"answer-2-nosync", 0, kFull, 0, 2, 1},
+      {"answer-2-2recv", 0, kFull, 0, 2, 2},
   };
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; ++i)
-    Print(modes[i].name, InThread(&modes[i]), InProcess(&modes[i]));
+    Print(modes[i].name, modes[i].callers > 1 ? -1 : InThread(&modes[i]), InProcess(&modes[i]));
   return 0;
 }

@@ -6,7 +6,8 @@
 # the supervisor's threads included, less a run of 0 calls).
 #   bench/sandbox-calls.sh   (root; N=calls per run, default 20000; RUNS, default 3;
 #                             OPS="readlink stat statx open", DEPTHS="1 2 3 4 5 6";
-#                             BEFORE=another sandbox_run binary: measured too, alternated)
+#                             BEFORE=another sandbox_run binary: measured too, alternated;
+#                             PROCS=2: that many processes call at once, wall = their mean)
 # Prints one line per (op, depth, existing/missing): medians of RUNS, in ns per call.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,8 +56,8 @@ run() {
     sandbox) cmd=(runuser -u "$user" -- "$tool" "$root" -- /calls) ;;
     before) cmd=(runuser -u "$user" -- "$BEFORE" "$root" -- /calls) ;;
   esac
-  read -r _ _ _ _ w _ c < <(one "${cmd[@]}" "$1" "$2" "$n" "$3")
-  read -r _ _ _ _ _ _ c0 < <(one "${cmd[@]}" "$1" "$2" 0 "$3")
+  read -r _ _ _ _ w _ c < <(one "${cmd[@]}" "$1" "$2" "$n" "$3" ${PROCS:+"$PROCS"})
+  read -r _ _ _ _ _ _ c0 < <(one "${cmd[@]}" "$1" "$2" 0 "$3" ${PROCS:+"$PROCS"})
   echo "$w $(echo "($c - $c0) * 1000000000 / $n" | bc)"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
