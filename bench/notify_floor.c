@@ -143,7 +143,9 @@ struct Listener {
 
 static _Atomic int stop_answering;
 
-static void OnWake(int sig) { (void)sig; }
+static void OnWake(int sig) {
+  (void)sig;
+}
 
 /* As the supervisor reads a path (util/sys/process_mem.cc): up to 512 bytes, not past the
  * page, so that a short path costs one page. */
@@ -218,8 +220,8 @@ static int InstallFilter(void) {
   };
   struct sock_fprog fprog = {sizeof prog / sizeof prog[0], prog};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
-  int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                        &fprog);
+  int fd =
+      (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
   return fd < 0 ? -errno : fd;
 }
 
@@ -286,8 +288,8 @@ static double InProcess(const struct Mode* m) {
   char ctl[CMSG_SPACE(sizeof(int))];
   memset(ctl, 0, sizeof ctl);
   struct iovec iov = {&byte, 1};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                       .msg_controllen = sizeof ctl};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
   if (pid == 0) {
     close(sp[0]);
     int fd = InstallFilter();
@@ -299,7 +301,7 @@ static double InProcess(const struct Mode* m) {
     memcpy(CMSG_DATA(cm), &fd, sizeof fd);
     if (sendmsg(sp[1], &msg, 0) != 1) _exit(1);
     close(fd);
-    if (read(sp[1], &byte, 1) != 1) _exit(1); /* go */
+    if (read(sp[1], &byte, 1) != 1) _exit(1);    /* go */
     pid_t second = m->callers > 1 ? fork() : -1; /* inherits the filter: same listener */
     double ns = TimeCalls();
     if (write(sp[1], &ns, sizeof ns) != (ssize_t)sizeof ns) _exit(1);
