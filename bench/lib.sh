@@ -26,9 +26,14 @@ bench_time_with_setup() {
     read -r t rss <"$tf"; rm -f "$tf"
     times+=("$t"); ((rss > peak)) && peak=$rss
   done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
-  echo "BENCH|$name|$tool|$median|$peak"
+  local med
+  med=$(printf '%s\n' "${times[@]}" | median)
+  echo "BENCH|$name|$tool|$med|$peak"
+}
+
+# median: the median of the numbers on stdin, one per line ("-" when there are none).
+median() {
+  sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }

@@ -13,6 +13,7 @@
 # Prints the per-mode medians (ns per call) on stderr and BENCH lines for 10,000 calls on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 n=${N:-20000}
 [ "$n" -ge 20000 ] 2>/dev/null || n=20000  # bench/run's N is the run count: too few calls here
 runs=${RUNS:-3}
@@ -29,8 +30,7 @@ for ((r = 0; r < runs; r++)); do
 done
 # mode -> median of each column over the runs ("-" stays "-").
 median_of() {  # MODE COLUMN
-  awk -v m="$1" -v c="$2" '$1 == m && $c != "-" {print $c}' "$work/runs" | sort -g |
-    awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+  awk -v m="$1" -v c="$2" '$1 == m && $c != "-" {print $c}' "$work/runs" | median
 }
 sandbox_stat() {  # PROCS: the sandbox's stat at depth 1, wall ns per call (mean of the procs)
   PROCS=$1 OPS=stat DEPTHS=1 N=$n RUNS=$runs bash "$here/sandbox-calls.sh" 2>/dev/null |
@@ -48,17 +48,16 @@ sandbox2=$(sandbox_stat 2)
   printf '%-13s %8s %8s   (the same, two processes calling at once: PROCS=2)\n' sandbox-2 - \
     "${sandbox2:--}"
 } >&2
-per10k() {  # NS_PER_CALL TOOL
-  [ "$1" = - ] || [ -z "$1" ] && return 0
-  printf 'BENCH|stat-10k-calls|%s|%.4f|0\n' "$2" "$(echo "$1 * 10000 / 1000000000" | bc -l)"
+per10k() {  # BENCHMARK NS_PER_CALL TOOL
+  [ "$2" = - ] || [ -z "$2" ] && return 0
+  printf 'BENCH|%s|%s|%.4f|0\n' "$1" "$3" "$(echo "$2 * 10000 / 1000000000" | bc -l)"
 }
-per10k "$sandbox" ocibuild
-per10k "$(median_of answer 3)" floor-answer
-per10k "$(median_of notify-sync 3)" floor-notify
-per10k "$(median_of native 2)" native
+per10k stat-10k-calls "$sandbox" ocibuild
+per10k stat-10k-calls "$(median_of answer 3)" floor-answer
+per10k stat-10k-calls "$(median_of notify-sync 3)" floor-notify
+per10k stat-10k-calls "$(median_of native 2)" native
 # Two processes calling at once (each one's time per call, their mean).
-per10k2() { [ "$1" = - ] || [ -z "$1" ] && return 0; printf 'BENCH|stat-10k-calls-2procs|%s|%.4f|0\n' "$2" "$(echo "$1 * 10000 / 1000000000" | bc -l)"; }
-per10k2 "$sandbox2" ocibuild
-per10k2 "$(median_of answer-2 3)" floor-answer
-per10k2 "$(median_of answer-2-nosync 3)" floor-answer-nosync
-per10k2 "$(median_of answer-2-2recv 3)" floor-answer-2recv
+per10k stat-10k-calls-2procs "$sandbox2" ocibuild
+per10k stat-10k-calls-2procs "$(median_of answer-2 3)" floor-answer
+per10k stat-10k-calls-2procs "$(median_of answer-2-nosync 3)" floor-answer-nosync
+per10k stat-10k-calls-2procs "$(median_of answer-2-2recv 3)" floor-answer-2recv

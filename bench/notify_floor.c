@@ -132,7 +132,7 @@ struct Mode {
   int sync;
   enum Answer answer;
   long long spin_ns;
-  int callers;   /* 2: two caller processes share the filter (and its listener) */
+  int callers;   /* caller processes (1 or 2), sharing the filter and its listener */
   int receivers; /* answering threads waiting in RECV on the listener */
 };
 
@@ -321,13 +321,13 @@ static double InProcess(const struct Mode* m) {
     /* Each caller's time per call; with two callers, their mean. */
     double sum = 0;
     int got = 0;
-    for (int i = 0; i < (m->callers > 1 ? 2 : 1); ++i) {
+    for (int i = 0; i < m->callers; ++i) {
       double one;
       if (read(sp[0], &one, sizeof one) != (ssize_t)sizeof one || one < 0) break;
       sum += one;
       ++got;
     }
-    ns = got == (m->callers > 1 ? 2 : 1) ? sum / got : -1;
+    ns = got == m->callers ? sum / got : -1;
   }
   close(sp[0]); /* a child still waiting for "go" ends */
   waitpid(pid, NULL, 0);

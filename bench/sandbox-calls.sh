@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=$(cd "${OCIBUILD_BUILD_DIR:-$src/build}" && pwd)
+. "$here/lib.sh"
 n=${N:-20000}
 runs=${RUNS:-3}
 ops=${OPS:-readlink stat statx open}
@@ -60,7 +61,6 @@ run() {
   read -r _ _ _ _ _ _ c0 < <(one "${cmd[@]}" "$1" "$2" 0 "$3" ${PROCS:+"$PROCS"})
   echo "$w $(echo "($c - $c0) * 1000000000 / $n" | bc)"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 tools="native sandbox"
 [ -n "${BEFORE:-}" ] && tools="native before sandbox"
